@@ -1,0 +1,29 @@
+"""AWS clients, created on first use and cached per container (never at import time)."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Adaptive retries absorb DynamoDB and Step Functions throttling inside the SDK; short timeouts keep
+# a slow dependency from eating the whole API Gateway budget (29 s).
+_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=2, read_timeout=5)
+
+
+@functools.cache
+def dynamodb() -> Any:
+    return boto3.client("dynamodb", config=_CONFIG)
+
+
+@functools.cache
+def stepfunctions() -> Any:
+    return boto3.client("stepfunctions", config=_CONFIG)
+
+
+def reset() -> None:
+    """Forget cached clients (a new moto mock, a new process-wide environment)."""
+    dynamodb.cache_clear()
+    stepfunctions.cache_clear()

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_now() -> str:
+    """ISO 8601 in UTC with milliseconds; sorts as text, which the created_key indexes rely on."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,27 @@
+"""Environment of a function as a typed model, read once per container (never at import time)."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Names of the resources a function talks to; template.yaml sets each function's subset."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    orders_table: str = Field("", alias="ORDERS_TABLE")
+    stock_table: str = Field("", alias="STOCK_TABLE")
+    reservations_table: str = Field("", alias="RESERVATIONS_TABLE")
+    tasks_table: str = Field("", alias="TASKS_TABLE")
+    config_table: str = Field("", alias="CONFIG_TABLE")
+    order_lifecycle_arn: str = Field("", alias="ORDER_LIFECYCLE_ARN")
+    config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
+
+
+@functools.cache
+def settings() -> Settings:
+    return Settings.model_validate(dict(os.environ))

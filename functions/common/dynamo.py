@@ -1,0 +1,95 @@
+"""DynamoDB helpers: plain-Python <-> attribute values, batched reads, transaction outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from tenacity import retry, retry_if_result, stop_after_attempt, wait_exponential_jitter
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+BATCH_GET_LIMIT = 100
+
+
+def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Python values (floats become Decimal) to a DynamoDB item; None values are left out."""
+    return {k: _serializer.serialize(_decimals(v)) for k, v in data.items() if v is not None}
+
+
+def to_value(value: Any) -> dict[str, Any]:
+    return _serializer.serialize(_decimals(value))
+
+
+def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def _decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_decimals(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """Decimals that are whole numbers become int; the rest stay Decimal (money stays exact)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def batch_get(client: Any, table: str, keys: Iterable[Mapping[str, Any]], *, consistent: bool = False,
+              projection: str | None = None, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every existing item of `keys` (plain dicts), in chunks of 100, retrying unprocessed keys."""
+    key_list = [to_item(k) for k in keys]
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(key_list), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {"Keys": key_list[start:start + BATCH_GET_LIMIT], "ConsistentRead": consistent}
+        if projection:
+            request["ProjectionExpression"] = projection
+        if names:
+            request["ExpressionAttributeNames"] = names
+        _batch_get_once(client, {table: request}, found)
+    return found
+
+
+@retry(retry=retry_if_result(bool), stop=stop_after_attempt(8), wait=wait_exponential_jitter(0.05, 2),
+       retry_error_callback=lambda state: _raise_unprocessed())
+def _batch_get_once(client: Any, request: dict[str, Any], found: list[dict[str, Any]]) -> dict[str, Any]:
+    """One BatchGetItem; `request` is left holding the unprocessed keys, which tenacity retries."""
+    answer = client.batch_get_item(RequestItems=request)
+    for items in answer.get("Responses", {}).values():
+        found.extend(from_item(i) for i in items)
+    unprocessed = answer.get("UnprocessedKeys") or {}
+    request.clear()
+    request.update(unprocessed)
+    return unprocessed
+
+
+def _raise_unprocessed() -> dict[str, Any]:
+    raise RuntimeError("DynamoDB kept returning unprocessed keys; giving up after 8 attempts")
+
+
+@dataclass(frozen=True)
+class CancellationReason:
+    code: str
+    item: dict[str, Any] | None
+
+
+def cancellation_reasons(error: Any) -> list[CancellationReason]:
+    """The per-item outcome of a cancelled TransactWriteItems, in request order."""
+    reasons = error.response.get("CancellationReasons") or []
+    return [CancellationReason(r.get("Code", "None"), from_item(r["Item"]) if r.get("Item") else None)
+            for r in reasons]

@@ -1,0 +1,59 @@
+"""Typed errors of the hub. Adapters raise them instead of leaking ClientError; one handler maps them to HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HubError(Exception):
+    """An error with a stable code and HTTP status, safe to show to the caller."""
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "message": self.message, **self.extra}
+
+
+class NotFound(HubError):
+    status = 404
+    code = "not_found"
+
+
+class Unprocessable(HubError):
+    status = 422
+    code = "validation_error"
+
+
+class InvalidTransition(HubError):
+    status = 409
+    code = "invalid_transition"
+
+
+class OrderBusy(HubError):
+    """The order's lifecycle is between two steps; the same call succeeds once it settles."""
+
+    status = 409
+    code = "order_busy"
+
+
+class Conflict(HubError):
+    """A conditional write lost against a concurrent one."""
+
+    status = 409
+    code = "conflict"
+
+
+class StockContention(HubError):
+    """Stock moved between reading and reserving it, more times than one request retries.
+
+    The class name is also the Step Functions error name that the lifecycle retries on.
+    """
+
+    status = 503
+    code = "stock_contention"

@@ -1,0 +1,67 @@
+"""HTTP API of the inventory function: locations, channels, stock import, availability."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from common import reference
+from common.api import install_error_contract
+from common.clock import utc_now
+from common.errors import NotFound, Unprocessable
+from common.observability import logger, metrics, tracer
+from common.reference import Channel, ChannelIn, Identifier, Location, LocationIn
+from inventory.domain.stock_changes import StockUpdate, StockUpdateResult
+from inventory.services import apply_stock_update, channel_availability
+
+app = APIGatewayRestResolver(enable_validation=True)
+install_error_contract(app)
+
+
+@app.put("/v1/locations/<location_id>", tags=["reference data"], summary="Create or replace a location")
+def put_location(location_id: Annotated[Identifier, Path()], body: Annotated[LocationIn, Body()]) -> Location:
+    return reference.put_location(location_id, body, utc_now())
+
+
+@app.get("/v1/locations", tags=["reference data"], summary="List locations")
+def list_locations() -> dict[str, list[Location]]:
+    return {"items": sorted(reference.locations().values(), key=lambda loc: loc.location_id)}
+
+
+@app.put("/v1/channels/<channel_id>", tags=["reference data"], summary="Create or replace a sales channel")
+def put_channel(channel_id: Annotated[Identifier, Path()], body: Annotated[ChannelIn, Body()]) -> Channel:
+    return reference.put_channel(channel_id, body, utc_now())
+
+
+@app.get("/v1/channels", tags=["reference data"], summary="List sales channels (secrets are never shown)")
+def list_channels() -> dict[str, list[Channel]]:
+    return {"items": reference.channels()}
+
+
+@app.put("/v1/stock/<location_id>", tags=["stock"], summary="Import stock of one location (snapshot or delta)")
+def put_stock(location_id: Annotated[Identifier, Path()], body: Annotated[StockUpdate, Body()]) -> StockUpdateResult:
+    if location_id not in reference.locations():
+        raise NotFound(f"location {location_id!r} is not registered", location_id=location_id)
+    return apply_stock_update(location_id, body, utc_now())
+
+
+@app.get("/v1/availability", tags=["stock"], summary="What a channel may sell, per SKU and location")
+def get_availability(
+    channel: Annotated[str, Query(min_length=1, max_length=64)],
+    skus: Annotated[str, Query(min_length=1, max_length=6500, description="Comma-separated, at most 100")],
+) -> dict[str, Any]:
+    sku_list = list(dict.fromkeys(s.strip() for s in skus.split(",") if s.strip()))
+    if not sku_list or len(sku_list) > 100:
+        raise Unprocessable("give 1 to 100 skus", details=[{"loc": ["query", "skus"], "msg": "1 to 100 skus"}])
+    items = channel_availability(channel, sku_list)
+    return {"channel": channel, "items": [i.model_dump() for i in items]}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

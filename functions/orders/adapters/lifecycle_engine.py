@@ -1,0 +1,37 @@
+"""The order lifecycle on Step Functions: one Standard execution per order, named after it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common import aws
+from common.config import settings
+
+# The token no longer belongs to a waiting task (it timed out, or the execution ended).
+GONE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+
+
+class TaskGone(Exception):
+    pass
+
+
+def start(order_id: str, execution_input: dict[str, Any]) -> None:
+    """Idempotent: the same name and input again is accepted by Step Functions, or already exists."""
+    try:
+        aws.stepfunctions().start_execution(stateMachineArn=settings().order_lifecycle_arn, name=order_id,
+                                            input=json.dumps(execution_input, sort_keys=True))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
+            raise
+
+
+def resume(token: str, output: dict[str, Any]) -> None:
+    try:
+        aws.stepfunctions().send_task_success(taskToken=token, output=json.dumps(output))
+    except ClientError as error:
+        if error.response["Error"]["Code"] in GONE_TOKEN_ERRORS:
+            raise TaskGone() from None
+        raise

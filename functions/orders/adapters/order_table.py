@@ -1,0 +1,303 @@
+"""Orders, their reservations and operator tasks in DynamoDB.
+
+Every change of stock is written in the same TransactWriteItems as the order change that causes it,
+so an order and its reservations can never disagree, and a lost race changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from common import aws
+from common.config import settings
+from common.dynamo import CancellationReason, batch_get, cancellation_reasons, from_item, to_item, to_value
+from common.errors import Unprocessable
+from orders.domain.models import Allocation
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+
+
+class DuplicateOrder(Exception):
+    def __init__(self, existing: dict[str, Any]) -> None:
+        super().__init__(existing["order_id"])
+        self.existing = existing
+
+
+class StockMoved(Exception):
+    """A reservation's condition failed or a concurrent transaction touched the same items: read again."""
+
+
+def order_key(order_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ORDER#{order_id}"}}
+
+
+def get_order(order_id: str) -> dict[str, Any] | None:
+    answer = aws.dynamodb().get_item(TableName=settings().orders_table, Key=order_key(order_id), ConsistentRead=True)
+    return from_item(answer["Item"]) if "Item" in answer else None
+
+
+# ------------------------------------------------------------------ transactions
+
+def _reserve(order_id: str, allocation: Allocation, now: str) -> list[dict[str, Any]]:
+    """Take units from a location's free stock and record (or grow) the order's reservation there."""
+    return [
+        {"Update": {
+            "TableName": settings().stock_table,
+            "Key": {"sku": {"S": allocation.sku}, "location_id": {"S": allocation.location_id}},
+            "UpdateExpression": "SET available = available - :qty, reserved = reserved + :qty, updated_at = :now",
+            "ConditionExpression": "available >= :qty",
+            "ExpressionAttributeValues": {":qty": {"N": str(allocation.qty)}, ":now": {"S": now}}}},
+        {"Update": {
+            "TableName": settings().reservations_table,
+            "Key": {"order_id": {"S": order_id}, "reservation_key": {"S": f"{allocation.sku}#{allocation.location_id}"}},
+            "UpdateExpression": ("SET sku = :sku, location_id = :loc, #state = :held, "
+                                 "created_at = if_not_exists(created_at, :now), updated_at = :now ADD qty :qty"),
+            "ConditionExpression": "attribute_not_exists(order_id) OR #state = :held",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":sku": {"S": allocation.sku}, ":loc": {"S": allocation.location_id},
+                                          ":held": {"S": "held"}, ":qty": {"N": str(allocation.qty)},
+                                          ":now": {"S": now}}}},
+    ]
+
+
+def _finish(order_id: str, reservation: dict[str, Any], state: str, now: str) -> list[dict[str, Any]]:
+    """Close a held reservation: `released` gives the units back, `consumed` takes them out of on-hand."""
+    qty = {"N": str(reservation["qty"])}
+    stock_update = ("SET available = available + :qty, reserved = reserved - :qty, updated_at = :now"
+                    if state == "released" else
+                    "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now")
+    return [
+        {"Update": {
+            "TableName": settings().reservations_table,
+            "Key": {"order_id": {"S": order_id}, "reservation_key": {"S": reservation["reservation_key"]}},
+            "UpdateExpression": "SET #state = :state, updated_at = :now",
+            "ConditionExpression": "#state = :held",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":state": {"S": state}, ":held": {"S": "held"}, ":now": {"S": now}}}},
+        {"Update": {
+            "TableName": settings().stock_table,
+            "Key": {"sku": {"S": reservation["sku"]}, "location_id": {"S": reservation["location_id"]}},
+            "UpdateExpression": stock_update,
+            "ConditionExpression": "reserved >= :qty",
+            "ExpressionAttributeValues": {":qty": qty, ":now": {"S": now}}}},
+    ]
+
+
+def _put_task(task: dict[str, Any]) -> dict[str, Any]:
+    return {"Put": {"TableName": settings().tasks_table, "Item": to_item(task),
+                    "ConditionExpression": "attribute_not_exists(task_id)"}}
+
+
+def _set_task_state(task_id: str, state: str, now: str) -> dict[str, Any]:
+    return {"Update": {"TableName": settings().tasks_table, "Key": {"task_id": {"S": task_id}},
+                       "UpdateExpression": "SET #state = :state, updated_at = :now",
+                       "ConditionExpression": "attribute_exists(task_id)",
+                       "ExpressionAttributeNames": {"#state": "state"},
+                       "ExpressionAttributeValues": {":state": {"S": state}, ":now": {"S": now}}}}
+
+
+def _transact(items: Sequence[dict[str, Any]]) -> list[CancellationReason] | None:
+    """Run the transaction; None when it committed, else why each item was cancelled (request order)."""
+    try:
+        aws.dynamodb().transact_write_items(TransactItems=list(items))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        return cancellation_reasons(error)
+    return None
+
+
+def create_order(order: dict[str, Any], allocations: Sequence[Allocation], task: dict[str, Any] | None,
+                 now: str) -> None:
+    """Create the order, its reservations and (when short) its operator task, all or nothing."""
+    items: list[dict[str, Any]] = [{"Put": {
+        "TableName": settings().orders_table, "Item": to_item({"pk": f"ORDER#{order['order_id']}", **order}),
+        "ConditionExpression": "attribute_not_exists(pk)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}]
+    for allocation in allocations:
+        items.extend(_reserve(order["order_id"], allocation, now))
+    if task:
+        items.append(_put_task(task))
+    reasons = _transact(items)
+    if reasons is None:
+        return
+    if reasons and reasons[0].code == CONDITION_FAILED and reasons[0].item:
+        raise DuplicateOrder(reasons[0].item)
+    raise StockMoved()
+
+
+def _order_update(order_id: str, *, expect: Sequence[str], set_fields: dict[str, Any],
+                  timeline_entry: dict[str, Any] | None = None, remove: Sequence[str] = ()) -> dict[str, Any]:
+    names = {"#status": "status"}
+    values: dict[str, Any] = {}
+    assignments = []
+    for i, (field, value) in enumerate(set_fields.items()):
+        names[f"#f{i}"] = field
+        values[f":f{i}"] = to_value(value)
+        assignments.append(f"#f{i} = :f{i}")
+    if timeline_entry:
+        values[":entry"] = to_value([timeline_entry])
+        assignments.append("timeline = list_append(timeline, :entry)")
+    expected = []
+    for i, status in enumerate(expect):
+        values[f":expect{i}"] = {"S": status}
+        expected.append(f":expect{i}")
+    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(remove) if remove else "")
+    return {"Update": {"TableName": settings().orders_table, "Key": order_key(order_id),
+                       "UpdateExpression": expression,
+                       "ConditionExpression": f"#status IN ({', '.join(expected)})",
+                       "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
+
+
+def held_reservations(order_id: str) -> list[dict[str, Any]]:
+    answer = aws.dynamodb().query(
+        TableName=settings().reservations_table, KeyConditionExpression="order_id = :id",
+        FilterExpression="#state = :held", ConsistentRead=True,
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={":id": {"S": order_id}, ":held": {"S": "held"}})
+    return [from_item(item) for item in answer["Items"]]
+
+
+def finish_reservations(order_id: str, state: str, *, expect: Sequence[str], set_fields: dict[str, Any],
+                        timeline_entry: dict[str, Any], remove: Sequence[str] = (),
+                        close_task: str | None = None, now: str) -> bool:
+    """Move the order and close every held reservation (released or consumed) in one transaction.
+
+    False when the order is no longer in an expected status (a retried step that already ran).
+    """
+    items = [_order_update(order_id, expect=expect, set_fields=set_fields, timeline_entry=timeline_entry,
+                           remove=remove)]
+    for reservation in held_reservations(order_id):
+        items.extend(_finish(order_id, reservation, state, now))
+    if close_task:
+        items.append(_set_task_state(close_task, "closed", now))
+    return _committed(_transact(items))
+
+
+def add_reservations(order_id: str, allocations: Sequence[Allocation], *, expect: str,
+                     set_fields: dict[str, Any], timeline_entry: dict[str, Any], close_task: str | None,
+                     now: str) -> bool:
+    """Reserve more units for an order on hold; False when the order left that status meanwhile."""
+    items = [_order_update(order_id, expect=[expect], set_fields=set_fields, timeline_entry=timeline_entry)]
+    for allocation in allocations:
+        items.extend(_reserve(order_id, allocation, now))
+    if close_task:
+        items.append(_set_task_state(close_task, "closed", now))
+    return _committed(_transact(items))
+
+
+def _committed(reasons: list[CancellationReason] | None) -> bool:
+    """True if committed; False if the order's own condition failed (the step already ran); else read again."""
+    if reasons is None:
+        return True
+    if reasons and reasons[0].code == CONDITION_FAILED:
+        return False
+    raise StockMoved()
+
+
+def set_task_token(order_id: str, token: str, status: str) -> None:
+    aws.dynamodb().update_item(
+        TableName=settings().orders_table, Key=order_key(order_id),
+        UpdateExpression="SET task_token = :token REMOVE pending_event",
+        ConditionExpression="#status = :status", ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":token": {"S": token}, ":status": {"S": status}})
+
+
+# ------------------------------------------------------------------ operator events
+
+def claim_token(order_id: str, token: str, status: str, event: str) -> bool:
+    """Take the order's task token for one event; exactly one of concurrent claimants wins."""
+    try:
+        aws.dynamodb().update_item(
+            TableName=settings().orders_table, Key=order_key(order_id),
+            UpdateExpression="SET pending_event = :event REMOVE task_token",
+            ConditionExpression="task_token = :token AND #status = :status",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":event": {"S": event}, ":token": {"S": token}, ":status": {"S": status}})
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def return_token(order_id: str, token: str, status: str) -> None:
+    """Undo a claim whose SendTaskSuccess did not go through, so the next event can use the token."""
+    try:
+        aws.dynamodb().update_item(
+            TableName=settings().orders_table, Key=order_key(order_id),
+            UpdateExpression="SET task_token = :token REMOVE pending_event",
+            ConditionExpression="attribute_not_exists(task_token) AND #status = :status",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":token": {"S": token}, ":status": {"S": status}})
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+
+
+# ------------------------------------------------------------------ lists
+
+_INDEXES = {  # (status given, channel given) -> index and its partition attribute
+    (False, False): ("ByCreated", "entity"),
+    (True, False): ("ByStatus", "status"),
+    (False, True): ("ByChannel", "channel"),
+    (True, True): ("ByChannelStatus", "channel_status"),
+}
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def list_orders(status: str | None, channel: str | None, limit: int, cursor: str | None) -> Page:
+    """Newest first. One Query on the matching KEYS_ONLY index, one BatchGetItem for the current items."""
+    index, attribute = _INDEXES[(status is not None, channel is not None)]
+    partition = {"entity": "order", "status": status, "channel": channel,
+                 "channel_status": f"{channel}#{status}"}[attribute]
+    request: dict[str, Any] = {
+        "TableName": settings().orders_table, "IndexName": index, "Limit": limit, "ScanIndexForward": False,
+        "KeyConditionExpression": "#p = :p", "ExpressionAttributeNames": {"#p": attribute},
+        "ExpressionAttributeValues": {":p": {"S": partition}}}
+    if cursor:
+        request["ExclusiveStartKey"] = _decode_cursor(cursor, index)
+    answer = aws.dynamodb().query(**request)
+    keys = [{"pk": item["pk"]["S"]} for item in answer["Items"]]
+    by_pk = {row["pk"]: row for row in batch_get(aws.dynamodb(), settings().orders_table, keys)}
+    # The index is eventually consistent: drop orders that have moved out of the filter since.
+    rows = [by_pk[k["pk"]] for k in keys if k["pk"] in by_pk
+            and (status is None or by_pk[k["pk"]]["status"] == status)]
+    last = answer.get("LastEvaluatedKey")
+    return Page(rows, _encode_cursor(index, last) if last else None)
+
+
+def _encode_cursor(index: str, last_key: dict[str, Any]) -> str:
+    raw = json.dumps({"i": index, "k": last_key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, index: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if data["i"] != index or not isinstance(data["k"], dict):
+            raise ValueError(cursor)
+        return data["k"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise Unprocessable("cursor is not valid for this query; start again without it",
+                            details=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]) from None
+
+
+def list_tasks(state: str, limit: int) -> list[dict[str, Any]]:
+    answer = aws.dynamodb().query(
+        TableName=settings().tasks_table, IndexName="ByState", Limit=limit, ScanIndexForward=False,
+        KeyConditionExpression="#state = :state", ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues={":state": {"S": state}})
+    return [from_item(item) for item in answer["Items"]]
+

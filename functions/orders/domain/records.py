@@ -1,0 +1,67 @@
+"""How an order is recorded: pure functions from the request, the plan and the clock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from orders.domain.models import OrderIn, Shortage
+from orders.domain.sourcing import ReservationPlan
+from orders.domain.workflow import workflow_for
+
+
+def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {"at": at, "status": status, "event": event.get("event", ""), "source": event.get("source", ""),
+            "note": event.get("note") or ""}
+
+
+def describe_shortages(shortages: list[Shortage]) -> str:
+    return "missing " + ", ".join(f"{s.sku} x{s.missing}" for s in shortages) if shortages else ""
+
+
+def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, Any]:
+    order_id = order_in.order_id()
+    status = "on_hold" if plan.shortages else "reserved"
+    created = {"event": "create", "source": f"channel:{order_in.channel}", "note": describe_shortages(plan.shortages)}
+    return {
+        "entity": "order",
+        "order_id": order_id,
+        "channel": order_in.channel,
+        "external_id": order_in.external_id,
+        "status": status,
+        "channel_status": f"{order_in.channel}#{status}",
+        "workflow": workflow_for(order_in.delivery.method).name,
+        "customer": order_in.customer.model_dump(exclude_none=True),
+        "lines": [line.model_dump() for line in order_in.lines],
+        "delivery": order_in.delivery.model_dump(mode="json", exclude_none=True),
+        "payment": order_in.payment.model_dump(mode="json"),
+        "total": sum((line.price * line.qty for line in order_in.lines), start=0),
+        "allocations": [a.model_dump() for a in plan.allocations],
+        "shortages": [s.model_dump() for s in plan.shortages],
+        "timeline": [timeline_entry(now, status, created)],
+        "created_at": now,
+        "updated_at": now,
+        "created_key": f"{now}#{order_id}",
+    }
+
+
+def shortage_task(order: dict[str, Any], now: str) -> dict[str, Any]:
+    """The operator's to-do for an order that could not be fully reserved: call the customer."""
+    return {
+        "task_id": shortage_task_id(order["order_id"]),
+        "kind": "stock_shortage",
+        "state": "open",
+        "order_id": order["order_id"],
+        "channel": order["channel"],
+        "shortages": order["shortages"],
+        "created_at": now,
+        "created_key": f"{now}#{order['order_id']}",
+    }
+
+
+def shortage_task_id(order_id: str) -> str:
+    return f"shortage#{order_id}"
+
+
+def execution_input(order: dict[str, Any]) -> dict[str, Any]:
+    """Built only from what never changes on the order, so a repeated start sends the same input."""
+    return {"order_id": order["order_id"], "channel": order["channel"], "status": order["timeline"][0]["status"]}

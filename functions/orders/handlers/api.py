@@ -1,0 +1,102 @@
+"""HTTP API of the orders function: intake, queries, operator events, workflows, API docs."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from common.api import install_error_contract
+from common.clock import utc_now
+from common.observability import logger, metrics, tracer
+from orders import services
+from orders.domain.models import Order, OrderEventIn, OrderIn
+from orders.domain.workflow import WORKFLOWS
+
+app = APIGatewayRestResolver(enable_validation=True)
+install_error_contract(app)
+API_TITLE = "oms-hub"
+
+
+@app.post("/v1/orders", tags=["orders"], summary="Accept an order (idempotent on channel + external_id)",
+          responses={201: {"description": "Created"}, 200: {"description": "Already accepted: the same order"}})
+def create_order(body: Annotated[OrderIn, Body()]) -> Response[Order]:
+    order, created = services.accept_order(body, utc_now())
+    return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON,
+                    body=order.model_dump(mode="json"))
+
+
+@app.get("/v1/orders", tags=["orders"], summary="List orders, newest first")
+def list_orders(
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    channel: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> dict[str, Any]:
+    return services.list_orders(status, channel, limit, cursor)
+
+
+@app.get("/v1/orders/<order_id>", tags=["orders"], summary="One order with its timeline")
+def get_order(order_id: Annotated[str, Path(max_length=64)]) -> Order:
+    return services.get_order(order_id)
+
+
+@app.post("/v1/orders/<order_id>/events", tags=["orders"], summary="Apply an operator event (confirm, pick, ...)",
+          responses={202: {"description": "Accepted: the status changes within seconds"},
+                     409: {"description": "The current status does not allow the event"}})
+def post_order_event(order_id: Annotated[str, Path(max_length=64)],
+                     body: Annotated[OrderEventIn, Body()]) -> Response[dict[str, Any]]:
+    source = f"operator:{body.actor}" if body.actor else "operator"
+    accepted = services.post_event(order_id, body, source)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
+
+
+@app.get("/v1/tasks", tags=["operators"], summary="Operator tasks (e.g. orders short of stock), newest first")
+def list_tasks(state: Annotated[Literal["open", "closed"], Query()] = "open",
+               limit: Annotated[int, Query(ge=1, le=100)] = 50) -> dict[str, Any]:
+    return services.list_tasks(state, limit)
+
+
+@app.get("/v1/workflows", tags=["workflows"], summary="Order lifecycles and the events that move them")
+def list_workflows() -> dict[str, Any]:
+    return {"items": [{
+        "name": w.name,
+        "delivery_methods": [m.value for m in w.delivery_methods],
+        "initial_statuses": list(w.initial_statuses),
+        "statuses": w.statuses(),
+        "terminal_statuses": list(w.terminal_statuses),
+        "transitions": [{"from": source, "event": event, "to": target}
+                        for source, moves in w.transitions.items() for event, target in moves.items()],
+    } for w in WORKFLOWS.values()]}
+
+
+@functools.cache
+def _merged_openapi() -> str:
+    """One schema for the whole API, merged from every function's resolver (done once, on first ask)."""
+    app.configure_openapi_merge(path=str(FilePath(__file__).parents[2]), pattern="*/handlers/api.py",
+                                title=API_TITLE, version="1.0.0", on_conflict="error")
+    return app.get_openapi_merge_json_schema()
+
+
+def _merge_first(app_: Any, next_middleware: Any) -> Response:
+    _merged_openapi()
+    return next_middleware(app_)
+
+
+app.enable_swagger(path="/v1/docs", title=API_TITLE, middlewares=[_merge_first])
+
+
+@app.get("/v1/openapi.json", include_in_schema=False)
+def openapi_schema() -> Response[str]:
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=_merged_openapi())
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

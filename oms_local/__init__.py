@@ -1,0 +1,1 @@
+"""The embedded local runtime of oms-hub: moto in-process, wired from template.yaml."""

@@ -1,0 +1,55 @@
+"""Demo data, loaded through the public API (so it exercises the same path a retailer's ERP uses)."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+from oms_local.runtime import LocalHub
+
+LOCATIONS = {
+    "msk-wh-1": {"name": "Moscow central warehouse", "kind": "warehouse", "city": "Moscow", "lat": 55.62,
+                 "lon": 37.61, "timezone": "Europe/Moscow",
+                 "capabilities": ["courier", "pickup_point", "post", "marketplace", "click_collect"]},
+    "msk-store-tverskaya": {"name": "Tverskaya store", "kind": "store", "city": "Moscow", "lat": 55.764,
+                            "lon": 37.606, "timezone": "Europe/Moscow",
+                            "capabilities": ["click_collect", "reserve_in_store", "ship_from_store", "courier"]},
+    "spb-store-nevsky": {"name": "Nevsky store", "kind": "store", "city": "Saint Petersburg", "lat": 59.935,
+                         "lon": 30.325, "timezone": "Europe/Moscow",
+                         "capabilities": ["click_collect", "reserve_in_store", "ship_from_store"]},
+}
+CHANNELS = {
+    "web": {"kind": "web", "name": "Online store", "rules": {"safety_stock": 1, "stock_share": 0.9}},
+}
+SKU_COUNT = 300
+
+
+def demo_skus() -> list[str]:
+    return [f"SKU-{n:05d}" for n in range(1, SKU_COUNT + 1)]
+
+
+def load(hub: LocalHub, seed: int = 7) -> dict[str, int]:
+    """Two stores, a warehouse, the web channel and 300 SKUs with stock (500 stock rows)."""
+    headers = {"x-api-key": hub.api_key, "content-type": "application/json"}
+
+    def put(path: str, body: dict[str, Any]) -> None:
+        answer = hub.http("PUT", path, headers=headers, body=json.dumps(body).encode())
+        if answer.status != 200:
+            raise RuntimeError(f"demo data: PUT {path} answered {answer.status}: {answer.body[:200]!r}")
+
+    for location_id, location in LOCATIONS.items():
+        put(f"/v1/locations/{location_id}", location)
+    for channel_id, channel in CHANNELS.items():
+        put(f"/v1/channels/{channel_id}", channel)
+    rng = random.Random(seed)
+    rows = 0
+    for location_id, location in LOCATIONS.items():
+        # The warehouse holds the whole range; each store a third of it, a few units deep.
+        if location["kind"] == "warehouse":
+            items = [{"sku": sku, "on_hand": rng.randint(0, 60)} for sku in demo_skus()]
+        else:
+            items = [{"sku": sku, "on_hand": rng.randint(1, 8)} for sku in rng.sample(demo_skus(), SKU_COUNT // 3)]
+        put(f"/v1/stock/{location_id}", {"mode": "snapshot", "items": items})
+        rows += len(items)
+    return {"locations": len(LOCATIONS), "channels": len(CHANNELS), "skus": SKU_COUNT, "stock_rows": rows}

@@ -1,0 +1,256 @@
+"""The hub in one process: moto with the template's resources, Lambda handlers dispatched in-process.
+
+Measured limits of moto this works around (see DESIGN.md): moto is not thread-safe, so one
+re-entrant lock serialises its request dispatch; its Lambda backend is replaced by a dispatcher to
+the real handlers, returning errorType/errorMessage on exceptions so Retry/Catch behave as on AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qsl
+
+from oms_local.template import ACCOUNT, Function, LocalTemplate, Route, load
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO_ROOT / "template.yaml"
+DEFAULT_API_KEY = "local-dev-key"
+STAGE = "local"
+
+_moto_lock = threading.RLock()
+_dispatch: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+_patched = False
+
+
+def _patch_moto() -> None:
+    """Serialise moto and send Lambda invocations to the in-process handlers (idempotent)."""
+    global _patched
+    if _patched:
+        return
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original_call = BotocoreStubber.__call__
+
+    def locked_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _moto_lock:
+            return original_call(self, *args, **kwargs)
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        name = function_name.split(":function:")[-1].split(":")[0]
+        target = _dispatch.get(name)
+        if target is None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": name}).encode()
+        try:
+            result = target(json.loads(body or "null"), _context_for(name))
+        except Exception as error:  # noqa: BLE001 - every failure becomes a Lambda function error
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error),
+                               "stackTrace": traceback.format_exception(error)[-3:]}).encode()
+        return json.dumps(result).encode()
+
+    BotocoreStubber.__call__ = locked_call
+    LambdaSimpleBackend.invoke = invoke
+    _patched = True
+
+
+def _context_for(name: str, timeout_s: int = 30, memory: int = 512) -> Any:
+    deadline = time.monotonic() + timeout_s
+    return SimpleNamespace(
+        function_name=name, function_version="$LATEST", memory_limit_in_mb=memory,
+        invoked_function_arn=f"arn:aws:lambda:{os.environ.get('AWS_DEFAULT_REGION', 'eu-central-1')}:{ACCOUNT}:function:{name}",
+        aws_request_id=str(uuid.uuid4()), log_group_name=f"/aws/lambda/{name}", log_stream_name="local",
+        get_remaining_time_in_millis=lambda: max(int((deadline - time.monotonic()) * 1000), 0))
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class LocalHub:
+    """Start with `with LocalHub() as hub:`; `hub.http(...)` answers as API Gateway would."""
+
+    def __init__(self, template_path: Path = TEMPLATE, api_key: str | None = None) -> None:
+        self.template: LocalTemplate = load(template_path)
+        self.api_key = api_key or os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)
+        self._mock: Any = None
+        self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+        self._saved_env: dict[str, str | None] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> LocalHub:
+        self.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        # Locally metrics are off; powertools would still warn on every request that none were added.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        self._set_env(self._environment())
+        from moto import mock_aws
+
+        _patch_moto()
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
+                                      "lambda": {"use_docker": False}})
+        self._mock.start()
+        self._forget_cached_clients()
+        self._create_resources()
+        for fn in self.template.functions.values():
+            self._handlers[fn.logical_id] = self._import(fn)
+            _dispatch[fn.name] = self._handlers[fn.logical_id]
+
+    def stop(self) -> None:
+        for fn in self.template.functions.values():
+            _dispatch.pop(fn.name, None)
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self._forget_cached_clients()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def _environment(self) -> dict[str, str]:
+        env = {"AWS_DEFAULT_REGION": self.template.region, "AWS_ACCESS_KEY_ID": "local",
+               "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+               "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+               "POWERTOOLS_DEV": "false"}
+        # All functions share one process, so their variables must agree wherever they overlap.
+        for fn in self.template.functions.values():
+            for key, value in fn.environment.items():
+                if env.get(key, value) != value:
+                    raise ValueError(f"functions disagree on {key}: {env[key]!r} vs {value!r}")
+                env[key] = value
+        env["POWERTOOLS_LOG_LEVEL"] = os.environ.get("OMS_LOG_LEVEL", env.get("POWERTOOLS_LOG_LEVEL", "INFO"))
+        return env
+
+    def _set_env(self, env: Mapping[str, str]) -> None:
+        for key, value in env.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    @staticmethod
+    def _forget_cached_clients() -> None:
+        """The functions cache clients, settings and reference data per container; a new hub is a new container."""
+        if "common.aws" in sys.modules:
+            sys.modules["common.aws"].reset()
+            sys.modules["common.config"].settings.cache_clear()
+            sys.modules["common.reference"].forget()
+
+    def _create_resources(self) -> None:
+        import boto3
+
+        region = self.template.region
+        ddb = boto3.client("dynamodb", region_name=region)
+        for request in self.template.tables.values():
+            ddb.create_table(**request)
+        sfn = boto3.client("stepfunctions", region_name=region)
+        for machine in self.template.state_machines.values():
+            sfn.create_state_machine(name=machine["name"], definition=machine["definition"], type=machine["type"],
+                                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/{machine['name']}")
+        events = boto3.client("events", region_name=region)
+        for bus in self.template.event_buses.values():
+            events.create_event_bus(Name=bus)
+
+    @staticmethod
+    def _import(fn: Function) -> Callable[[dict[str, Any], Any], Any]:
+        code_dir = str(fn.code_dir.resolve())
+        if code_dir not in sys.path:
+            sys.path.insert(0, code_dir)
+        module_name, _, attribute = fn.handler.rpartition(".")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    # ------------------------------------------------------------------ calls
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        fn = self.template.functions[logical_id]
+        return self._handlers[logical_id](event, _context_for(fn.name, fn.timeout, fn.memory))
+
+    def http(self, method: str, path: str, *, query: str = "", headers: Mapping[str, str] | None = None,
+             body: bytes = b"", source_ip: str = "127.0.0.1") -> HttpAnswer:
+        """Answer one request as API Gateway (REST, proxy integration) would."""
+        headers = dict(headers or {})
+        lower = {k.lower(): v for k, v in headers.items()}
+        route, params = self._match(method.upper(), path)
+        if route is None:
+            return self._gateway("MISSING_AUTHENTICATION_TOKEN")
+        if route.api_key_required and not hmac.compare_digest(
+                lower.get("x-api-key", "").encode(), self.api_key.encode()):
+            return self._gateway("INVALID_API_KEY")
+        event = self._proxy_event(route, method.upper(), path, params, query, headers, body, source_ip)
+        try:
+            answer = self.invoke(route.function, event)
+        except Exception:  # noqa: BLE001 - an unhandled function error is API Gateway's 502/5xx
+            traceback.print_exc()
+            return self._gateway("DEFAULT_5XX", 502)
+        out_headers = {k: str(v) for k, v in (answer.get("headers") or {}).items()}
+        for key, values in (answer.get("multiValueHeaders") or {}).items():
+            out_headers[key] = ", ".join(str(v) for v in values)
+        raw = answer.get("body") or ""
+        data = base64.b64decode(raw) if answer.get("isBase64Encoded") else raw.encode()
+        return HttpAnswer(int(answer.get("statusCode", 200)), out_headers, data)
+
+    def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self.template.routes:
+            if route.method not in (method, "ANY"):
+                continue
+            found = route.pattern().match(path)
+            if found:
+                return route, found.groupdict()
+        return None, {}
+
+    def _gateway(self, response_type: str, status: int | None = None) -> HttpAnswer:
+        configured = self.template.gateway_responses.get(response_type)
+        if configured is None:
+            configured = self.template.gateway_responses["DEFAULT_5XX" if (status or 400) >= 500 else "DEFAULT_4XX"]
+        return HttpAnswer(status or configured.status, {"Content-Type": "application/json"}, configured.body.encode())
+
+    @staticmethod
+    def _proxy_event(route: Route, method: str, path: str, params: dict[str, str], query: str,
+                     headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        multi_query: dict[str, list[str]] = {}
+        for key, value in pairs:
+            multi_query.setdefault(key, []).append(value)
+        try:
+            text, encoded = body.decode(), False
+        except UnicodeDecodeError:
+            text, encoded = base64.b64encode(body).decode(), True
+        return {
+            "resource": route.path, "path": path, "httpMethod": method,
+            "headers": headers or None, "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": params or None, "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.path, "httpMethod": method, "path": f"/{STAGE}{path}", "stage": STAGE,
+                "requestId": str(uuid.uuid4()), "accountId": ACCOUNT, "apiId": "local",
+                "requestTimeEpoch": int(time.time() * 1000),
+                "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", ""),
+                             "apiKey": headers.get("x-api-key") if route.api_key_required else None},
+            },
+            "body": text or None, "isBase64Encoded": encoded,
+        }

@@ -1,0 +1,202 @@
+"""Reads template.yaml into what the local runtime needs: tables, functions, routes, state machines.
+
+Only the intrinsics the template uses are resolved (Ref, GetAtt, Sub); anything else fails loudly,
+so a template change the runtime does not understand cannot be silently mis-wired.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cfn_tools import load_yaml
+
+ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str
+    api_key_required: bool
+
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\\\{[^}/]+\\\+\\\}", r"(?P<proxy>.+)", re.escape(self.path))
+        regex = re.sub(r"\\\{([^}/]+)\\\}", r"(?P<\1>[^/]+)", regex)
+        return re.compile(f"^{regex}$")
+
+
+@dataclass(frozen=True)
+class Function:
+    logical_id: str
+    name: str
+    handler: str
+    code_dir: Path
+    environment: dict[str, str]
+    timeout: int
+    memory: int
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    body: str
+
+
+@dataclass
+class LocalTemplate:
+    root: Path
+    stack: str
+    region: str
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    functions: dict[str, Function] = field(default_factory=dict)
+    routes: list[Route] = field(default_factory=list)
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
+    state_machines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    event_buses: dict[str, str] = field(default_factory=dict)
+
+
+class _Resolver:
+    def __init__(self, template: dict[str, Any], stack: str, region: str) -> None:
+        self.resources = template.get("Resources", {})
+        self.parameters = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
+        self.pseudo = {"AWS::StackName": stack, "AWS::Region": region, "AWS::AccountId": ACCOUNT,
+                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        self.stack = stack
+        self.region = region
+
+    def physical_name(self, logical_id: str) -> str:
+        resource = self.resources[logical_id]
+        props = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind == "AWS::Events::EventBus" and "Name" in props:
+            return self.resolve(props["Name"])
+        return f"{self.stack}-{logical_id}"
+
+    def ref(self, name: str) -> str:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        kind = self.resources[name]["Type"]
+        physical = self.physical_name(name)
+        if kind == "AWS::Serverless::StateMachine":
+            return f"arn:aws:states:{self.region}:{ACCOUNT}:stateMachine:{physical}"
+        return physical
+
+    def get_att(self, name: str, attribute: str) -> str:
+        kind = self.resources[name]["Type"]
+        physical = self.physical_name(name)
+        arns = {
+            "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{physical}",
+            "AWS::Serverless::Function": f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{physical}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{physical}",
+        }
+        if attribute != "Arn" or kind not in arns:
+            raise ValueError(f"local runtime cannot resolve GetAtt {name}.{attribute}")
+        return arns[kind]
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                name, attribute = arg.split(".", 1) if isinstance(arg, str) else arg
+                return self.get_att(name, attribute)
+            if key == "Fn::Sub":
+                return self._sub(arg)
+            if key.startswith("Fn::"):
+                raise ValueError(f"local runtime does not resolve {key}")
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _sub(self, arg: Any) -> str:
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in extra:
+                return str(self.resolve(extra[name]))
+            if "." in name:
+                return self.get_att(*name.split(".", 1))
+            return self.ref(name)
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+
+def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1") -> LocalTemplate:
+    template = load_yaml(path.read_text())
+    resolver = _Resolver(template, stack, region)
+    root = path.parent
+    local = LocalTemplate(root=root, stack=stack, region=region)
+    globals_ = template.get("Globals", {}).get("Function", {})
+    api_default_key = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Api":
+            api_default_key[logical_id] = bool(resource["Properties"].get("Auth", {}).get("ApiKeyRequired", False))
+
+    for logical_id, resource in template["Resources"].items():
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::DynamoDB::Table":
+            local.tables[logical_id] = _table_request(resolver.physical_name(logical_id), props)
+        elif kind == "AWS::Serverless::Function":
+            local.functions[logical_id] = _function(logical_id, props, globals_, resolver, root)
+            for event in props.get("Events", {}).values():
+                if event["Type"] != "Api":
+                    continue
+                ep = event["Properties"]
+                api = ep["RestApiId"]["Ref"]
+                key_required = ep.get("Auth", {}).get("ApiKeyRequired", api_default_key.get(api, False))
+                local.routes.append(Route(ep["Method"].upper(), ep["Path"], logical_id, bool(key_required)))
+        elif kind == "AWS::ApiGateway::GatewayResponse":
+            body = props.get("ResponseTemplates", {}).get("application/json", '{"message": null}')
+            status = int(props.get("StatusCode", 0)) or _default_status(props["ResponseType"])
+            local.gateway_responses[props["ResponseType"]] = GatewayResponse(status, body)
+        elif kind == "AWS::Serverless::StateMachine":
+            definition = (root / props["DefinitionUri"]).read_text()
+            for name, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
+                definition = definition.replace("${" + name + "}", str(value))
+            json.loads(definition)  # a substitution that broke the JSON fails here, not mid-execution
+            local.state_machines[logical_id] = {"name": resolver.physical_name(logical_id), "definition": definition,
+                                                "type": props.get("Type", "STANDARD")}
+        elif kind == "AWS::Events::EventBus":
+            local.event_buses[logical_id] = resolver.physical_name(logical_id)
+    # Static paths before parameterised ones, as API Gateway matches them.
+    local.routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
+    return local
+
+
+def _default_status(response_type: str) -> int:
+    return 500 if "5XX" in response_type else 400
+
+
+def _table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
+    request = {"TableName": name, "AttributeDefinitions": props["AttributeDefinitions"],
+               "KeySchema": props["KeySchema"], "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST")}
+    if props.get("GlobalSecondaryIndexes"):
+        request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if props.get("StreamSpecification"):
+        request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    return request
+
+
+def _function(logical_id: str, props: dict[str, Any], globals_: dict[str, Any], resolver: _Resolver,
+              root: Path) -> Function:
+    env = {**globals_.get("Environment", {}).get("Variables", {}), **props.get("Environment", {}).get("Variables", {})}
+    return Function(
+        logical_id=logical_id,
+        name=resolver.physical_name(logical_id),
+        handler=props.get("Handler", globals_.get("Handler")),
+        code_dir=root / props.get("CodeUri", globals_.get("CodeUri")),
+        environment={k: str(resolver.resolve(v)) for k, v in env.items()},
+        timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
+        memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
+    )
