@@ -89,8 +89,12 @@ class HttpAnswer:
 class LocalHub:
     """Start with `with LocalHub() as hub:`; `hub.http(...)` answers as API Gateway would."""
 
-    def __init__(self, template_path: Path = TEMPLATE, api_key: str | None = None) -> None:
+    def __init__(self, template_path: Path = TEMPLATE, api_key: str | None = None,
+                 deadline_cap_seconds: int | None = None) -> None:
+        """`deadline_cap_seconds` shortens every TimeoutSeconds of the state machines (tests, demos):
+        the 14-day deadline paths then run in seconds, through the same ASL."""
         self.template: LocalTemplate = load(template_path)
+        self.deadline_cap_seconds = deadline_cap_seconds
         self.api_key = api_key or os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)
         self._mock: Any = None
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
@@ -170,11 +174,26 @@ class LocalHub:
             ddb.create_table(**request)
         sfn = boto3.client("stepfunctions", region_name=region)
         for machine in self.template.state_machines.values():
-            sfn.create_state_machine(name=machine["name"], definition=machine["definition"], type=machine["type"],
+            definition = self._capped(machine["definition"])
+            sfn.create_state_machine(name=machine["name"], definition=definition, type=machine["type"],
                                      roleArn=f"arn:aws:iam::{ACCOUNT}:role/{machine['name']}")
         events = boto3.client("events", region_name=region)
         for bus in self.template.event_buses.values():
             events.create_event_bus(Name=bus)
+
+    def _capped(self, definition: str) -> str:
+        if self.deadline_cap_seconds is None:
+            return definition
+        cap = self.deadline_cap_seconds
+
+        def shorten(node: Any) -> Any:
+            if isinstance(node, dict):
+                return {k: min(v, cap) if k == "TimeoutSeconds" else shorten(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [shorten(v) for v in node]
+            return node
+
+        return json.dumps(shorten(json.loads(definition)))
 
     @staticmethod
     def _import(fn: Function) -> Callable[[dict[str, Any], Any], Any]:

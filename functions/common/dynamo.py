@@ -65,7 +65,7 @@ def batch_get(client: Any, table: str, keys: Iterable[Mapping[str, Any]], *, con
     return found
 
 
-@retry(retry=retry_if_result(bool), stop=stop_after_attempt(8), wait=wait_exponential_jitter(0.05, 2),
+@retry(retry=retry_if_result(bool), stop=stop_after_attempt(8), wait=wait_exponential_jitter(multiplier=0.05, max=2, jitter=0.05),
        retry_error_callback=lambda state: _raise_unprocessed())
 def _batch_get_once(client: Any, request: dict[str, Any], found: list[dict[str, Any]]) -> dict[str, Any]:
     """One BatchGetItem; `request` is left holding the unprocessed keys, which tenacity retries."""
