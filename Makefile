@@ -7,6 +7,7 @@ TOOLS := .venv-tools
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed
 export AWS_DEFAULT_REGION ?= eu-central-1
+export SAM_CLI_TELEMETRY := 0
 # sam and cfn-lint pin their own boto3/pydantic: they live in their own venv, never beside the hub's.
 
 .PHONY: run test unit integration e2e lint bench install tools clean

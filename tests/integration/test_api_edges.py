@@ -1,0 +1,90 @@
+"""Auth, routing, listing and the public API description."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from tests.conftest import Api, courier_order
+
+
+@pytest.mark.parametrize("key", ["", "wrong-key"])
+def test_missing_or_wrong_api_key_is_401_and_changes_nothing(shop: Api, key: str) -> None:
+    intruder = Api(shop.hub, api_key=key)
+    for method, path, body in [("POST", "/v1/orders", courier_order()), ("GET", "/v1/orders", None),
+                               ("PUT", "/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 0}]}),
+                               ("PUT", "/v1/channels/evil", {"kind": "web", "name": "Evil"})]:
+        answer = intruder.call(method, path, body)
+        assert answer.status == 401, (method, path)
+        assert answer.body == {"error": "unauthorized", "message": "missing or invalid x-api-key"}
+    assert shop.stock("SKU-A", "wh-1") == {"on_hand": 10, "reserved": 0, "available": 10}
+    assert shop.get("/v1/orders").body["items"] == []
+    assert [c["channel_id"] for c in shop.get("/v1/channels").body["items"]] == ["web"]
+
+
+def test_unknown_route_is_a_json_404(api: Api) -> None:
+    answer = api.get("/v1/nothing-here")
+    assert answer.status == 404
+    assert answer.body["error"] == "not_found"
+    assert api.call("DELETE", "/v1/orders").status == 404
+
+
+def test_openapi_schema_covers_every_function_and_is_public(api: Api) -> None:
+    public = Api(api.hub, api_key="")
+    schema = public.get("/v1/openapi.json").body
+    paths = set(schema["paths"])
+    assert {"/v1/orders", "/v1/orders/{order_id}", "/v1/orders/{order_id}/events", "/v1/locations/{location_id}",
+            "/v1/channels/{channel_id}", "/v1/stock/{location_id}", "/v1/availability", "/v1/workflows"} <= paths
+    # every route the template wires is described, and nothing else
+    template_paths = {r.path for r in api.hub.template.routes} - {"/v1/openapi.json", "/v1/docs"}
+    assert template_paths == paths
+    page = public.get("/v1/docs")
+    assert page.status == 200 and "swagger" in page.body.lower()
+
+
+def test_workflows_list_the_courier_lifecycle(api: Api) -> None:
+    courier = api.get("/v1/workflows").body["items"][0]
+    assert courier["name"] == "courier"
+    assert ["reserved", "confirm", "confirmed"] in [[t["from"], t["event"], t["to"]] for t in courier["transitions"]]
+    assert "courier" in courier["delivery_methods"]
+
+
+def test_listing_filters_and_paginates_newest_first(shop: Api) -> None:
+    shop.put("/v1/channels/app", {"kind": "app", "name": "App"})
+    ids = []
+    for n in range(5):
+        ids.append(shop.post("/v1/orders", courier_order(f"web-{n}", lines=[{"sku": "SKU-B", "qty": 1, "price": 1}])).body["order_id"])
+    app_order = shop.post("/v1/orders", courier_order("app-1", channel="app")).body["order_id"]
+    shop.event(ids[0], "cancel")
+    shop.wait_for(ids[0], "cancelled")
+
+    seen, cursor = [], None
+    while True:
+        page = shop.get("/v1/orders", "channel=web&limit=2" + (f"&cursor={cursor}" if cursor else "")).body
+        seen += [o["order_id"] for o in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids))
+    assert [o["order_id"] for o in shop.get("/v1/orders", "status=cancelled").body["items"]] == [ids[0]]
+    assert [o["order_id"] for o in shop.get("/v1/orders", "status=reserved&channel=app").body["items"]] == [app_order]
+    assert len(shop.get("/v1/orders").body["items"]) == 6
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=garbage", "cursor=eyJpIjoiQnlTdGF0dXMiLCJrIjp7fX0"])
+def test_listing_bad_query_is_422(api: Api, query: str) -> None:
+    answer = api.get("/v1/orders", query)
+    assert answer.status == 422, answer.body
+
+
+def test_logs_carry_no_personal_data(shop: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="oms-hub")
+    order = courier_order()
+    shop.post("/v1/orders", order)
+    logged = " ".join(json.dumps(record.__dict__, default=str) for record in caplog.records)
+    assert "order accepted" in logged and "ord_" in logged
+    for personal in (order["customer"]["name"], order["customer"]["phone"], order["customer"]["email"],
+                     order["delivery"]["address"]):
+        assert personal not in logged

@@ -1,0 +1,54 @@
+"""The template is the one description of the wiring; the local runtime reads it, nothing repeats it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from oms_local.template import load
+
+ROOT = Path(__file__).parents[2]
+LOCAL = load(ROOT / "template.yaml")
+
+
+def test_every_route_has_a_function_and_only_docs_are_public() -> None:
+    assert {r.function for r in LOCAL.routes} == {"OrdersApiFunction", "InventoryApiFunction"}
+    public = {r.path for r in LOCAL.routes if not r.api_key_required}
+    assert public == {"/v1/openapi.json", "/v1/docs"}
+
+
+def test_handlers_exist_where_the_template_says() -> None:
+    for fn in LOCAL.functions.values():
+        module, _, attribute = fn.handler.rpartition(".")
+        source = fn.code_dir / (module.replace(".", "/") + ".py")
+        tree = ast.parse(source.read_text())
+        assert attribute in {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}, fn.handler
+
+
+def test_state_machine_substitutions_are_all_resolved() -> None:
+    definition = LOCAL.state_machines["OrderLifecycle"]["definition"]
+    assert "${" not in definition
+    assert ":function:oms-hub-local-LifecycleTasksFunction" in definition
+
+
+def test_gateway_answers_are_json_errors() -> None:
+    assert LOCAL.gateway_responses["INVALID_API_KEY"].status == 401
+    assert LOCAL.gateway_responses["MISSING_AUTHENTICATION_TOKEN"].status == 404
+
+
+def test_no_request_path_scans_a_table() -> None:
+    """Scans read (and bill) every item; request paths must Query an index or Get by key."""
+    for path in (ROOT / "functions").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        calls = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+        assert "scan" not in calls, path
+
+
+def test_no_aws_client_or_env_read_at_import_time() -> None:
+    for path in (ROOT / "functions").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:  # module level only
+            text = ast.unparse(node)
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+                continue
+            assert "boto3.client" not in text and "os.environ" not in text, (path, text)
