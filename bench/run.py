@@ -39,12 +39,12 @@ CANCEL_EVENTS = ["confirm", "cancel"]
 IMPORT_RUNS = 5
 WAIT_LIMIT_S = 15.0
 
-# List prices, us-east-1 (N. Virginia), November 2026.
+# us-east-1 (N. Virginia) list prices.
 SFN_USD_PER_TRANSITION = 0.025 / 1000
 LAMBDA_USD_PER_REQUEST = 0.20 / 1_000_000
 LAMBDA_USD_PER_GB_S = 0.0000133334  # arm64
 LAMBDA_GB, LAMBDA_SECONDS = 0.5, 0.1  # template: 512 MB arm64; assumed 100 ms per invocation
-# On-demand throughput; halved on 2024-11-01 from $1.25 / $0.25 per million.
+# On-demand throughput since AWS halved it on 2024-11-01 (it was $1.25 / $0.25 per million before).
 DYNAMODB_USD_PER_WRU = 0.625 / 1_000_000
 DYNAMODB_USD_PER_RRU = 0.125 / 1_000_000
 
@@ -336,7 +336,7 @@ def import_times() -> None:
     emit("boto3_import_ms", boto3_ms, "ms")
     emit("handler_import_ratio", handler_ms / boto3_ms, "x")
     note(f"median of {IMPORT_RUNS} fresh `python -c` runs each, perf_counter around `import {modules['handler']}` "
-         "vs `import boto3`; Lambda env (LAMBDA_TASK_ROOT set, so powertools' Tracer patches for X-Ray)")
+         "vs `import boto3`; the function's Lambda environment from template.yaml")
 
 
 # ------------------------------------------------------------------ 5. cost
@@ -355,9 +355,9 @@ def request_units(calls: list[Call], order_item_kb: int) -> tuple[float, float]:
 
     wru = rru = 0.0
     for call in calls:
-        body = call.request
         if call.service != "dynamodb":
             continue
+        body = call.request
         if call.operation in ("PutItem", "UpdateItem", "DeleteItem"):
             wru += write_kb(body)
         elif call.operation == "TransactWriteItems":

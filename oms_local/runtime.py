@@ -125,6 +125,8 @@ class LocalHub:
             _dispatch[fn.name] = self._handlers[fn.logical_id]
 
     def stop(self) -> None:
+        if self._mock is not None:
+            self._stop_executions()
         for fn in self.template.functions.values():
             _dispatch.pop(fn.name, None)
         if self._mock is not None:
@@ -137,6 +139,17 @@ class LocalHub:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+    def _stop_executions(self) -> None:
+        """moto's interpreter threads outlive the mock: stop them so none writes into the next hub."""
+        import boto3
+
+        sfn = boto3.client("stepfunctions", region_name=self.template.region)
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine["stateMachineArn"],
+                                                                      statusFilter="RUNNING"):
+                for execution in page["executions"]:
+                    sfn.stop_execution(executionArn=execution["executionArn"], cause="local hub stopped")
 
     def _environment(self) -> dict[str, str]:
         env = {"AWS_DEFAULT_REGION": self.template.region, "AWS_ACCESS_KEY_ID": "local",

@@ -7,7 +7,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+# No SDK auto-patching: it added 170-450 ms to every cold start (bench/RESULTS.md). Lambda and Step
+# Functions active tracing still record each invocation and state; this adds cold-start annotations
+# and captured exceptions.
+tracer = Tracer(auto_patch=False)
 
 
 def count(metric: str, value: float = 1) -> None:
