@@ -125,14 +125,16 @@ class LocalHub:
             _dispatch[fn.name] = self._handlers[fn.logical_id]
 
     def stop(self) -> None:
-        if self._mock is not None:
-            self._stop_executions()
-        for fn in self.template.functions.values():
-            _dispatch.pop(fn.name, None)
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        self._forget_cached_clients()
+        try:
+            if self._mock is not None:
+                self._stop_executions()
+        finally:
+            for fn in self.template.functions.values():
+                _dispatch.pop(fn.name, None)
+            if self._mock is not None:
+                self._mock.stop()
+                self._mock = None
+            self._forget_cached_clients()
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -149,7 +151,10 @@ class LocalHub:
             for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine["stateMachineArn"],
                                                                       statusFilter="RUNNING"):
                 for execution in page["executions"]:
-                    sfn.stop_execution(executionArn=execution["executionArn"], cause="local hub stopped")
+                    try:
+                        sfn.stop_execution(executionArn=execution["executionArn"], cause="local hub stopped")
+                    except Exception:  # noqa: BLE001 - moto cannot stop an execution whose worker has not started
+                        continue
 
     def _environment(self) -> dict[str, str]:
         env = {"AWS_DEFAULT_REGION": self.template.region, "AWS_ACCESS_KEY_ID": "local",

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 from tenacity import retry, retry_if_result, stop_after_attempt, wait_exponential_jitter
 
 _serializer = TypeSerializer()
@@ -93,3 +94,17 @@ def cancellation_reasons(error: Any) -> list[CancellationReason]:
     reasons = error.response.get("CancellationReasons") or []
     return [CancellationReason(r.get("Code", "None"), from_item(r["Item"]) if r.get("Item") else None)
             for r in reasons]
+
+
+def update_if(client: Any, **request: Any) -> dict[str, Any] | None:
+    """UpdateItem whose failed condition is an answer, not an error.
+
+    None when the update was applied; otherwise the item as it was (empty if it did not exist).
+    """
+    try:
+        client.update_item(ReturnValuesOnConditionCheckFailure="ALL_OLD", **request)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return from_item(error.response.get("Item") or {})
+    return None

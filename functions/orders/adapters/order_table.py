@@ -17,7 +17,8 @@ from botocore.exceptions import ClientError
 
 from common import aws
 from common.config import settings
-from common.dynamo import CancellationReason, batch_get, cancellation_reasons, from_item, to_item, to_value
+from common.dynamo import (CancellationReason, batch_get, cancellation_reasons, from_item, to_item, to_value,
+                           update_if)
 from common.errors import Unprocessable
 from orders.domain.models import Allocation
 
@@ -213,32 +214,25 @@ def set_task_token(order_id: str, token: str, status: str) -> None:
 
 def claim_token(order_id: str, token: str, status: str, event: str) -> bool:
     """Take the order's task token for one event; exactly one of concurrent claimants wins."""
-    try:
-        aws.dynamodb().update_item(
-            TableName=settings().orders_table, Key=order_key(order_id),
-            UpdateExpression="SET pending_event = :event REMOVE task_token",
-            ConditionExpression="task_token = :token AND #status = :status",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":event": {"S": event}, ":token": {"S": token}, ":status": {"S": status}})
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    return True
+    return update_if(
+        aws.dynamodb(), TableName=settings().orders_table, Key=order_key(order_id),
+        UpdateExpression="SET pending_event = :event REMOVE task_token",
+        ConditionExpression="task_token = :token AND #status = :status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":event": {"S": event}, ":token": {"S": token}, ":status": {"S": status}},
+    ) is None
 
 
 def return_token(order_id: str, token: str, status: str) -> None:
-    """Undo a claim whose SendTaskSuccess did not go through, so the next event can use the token."""
-    try:
-        aws.dynamodb().update_item(
-            TableName=settings().orders_table, Key=order_key(order_id),
-            UpdateExpression="SET task_token = :token REMOVE pending_event",
-            ConditionExpression="attribute_not_exists(task_token) AND #status = :status",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":token": {"S": token}, ":status": {"S": status}})
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+    """Undo a claim whose SendTaskSuccess did not go through, so the next event can use the token.
+
+    If the condition fails, the lifecycle has moved on by itself and there is nothing to undo."""
+    update_if(
+        aws.dynamodb(), TableName=settings().orders_table, Key=order_key(order_id),
+        UpdateExpression="SET task_token = :token REMOVE pending_event",
+        ConditionExpression="attribute_not_exists(task_token) AND #status = :status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":token": {"S": token}, ":status": {"S": status}})
 
 
 # ------------------------------------------------------------------ lists
