@@ -37,6 +37,18 @@ _dispatch: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
 _patched = False
 
 
+class _ScaledSleep:
+    """Stands in for the `time` module of moto's ASL retrier, which only calls time.sleep."""
+
+    scale = 1.0
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self.scale)
+
+
+_retry_sleep = _ScaledSleep()
+
+
 def _patch_moto() -> None:
     """Serialise moto and send Lambda invocations to the in-process handlers (idempotent)."""
     global _patched
@@ -44,6 +56,7 @@ def _patch_moto() -> None:
         return
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core.botocore_stubber import BotocoreStubber
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
     original_call = BotocoreStubber.__call__
 
@@ -67,6 +80,7 @@ def _patch_moto() -> None:
 
     BotocoreStubber.__call__ = locked_call
     LambdaSimpleBackend.invoke = invoke
+    retrier_decl.time = _retry_sleep
     _patched = True
 
 
@@ -90,11 +104,13 @@ class LocalHub:
     """Start with `with LocalHub() as hub:`; `hub.http(...)` answers as API Gateway would."""
 
     def __init__(self, template_path: Path = TEMPLATE, api_key: str | None = None,
-                 deadline_cap_seconds: int | None = None) -> None:
-        """`deadline_cap_seconds` shortens every TimeoutSeconds of the state machines (tests, demos):
-        the 14-day deadline paths then run in seconds, through the same ASL."""
+                 deadline_cap_seconds: int | None = None, retry_time_scale: float = 1.0) -> None:
+        """For tests and demos, through the same ASL: `deadline_cap_seconds` shortens every
+        TimeoutSeconds (14-day deadlines run in seconds); `retry_time_scale` multiplies the sleeps
+        between a state's Retry attempts (moto sleeps for real)."""
         self.template: LocalTemplate = load(template_path)
         self.deadline_cap_seconds = deadline_cap_seconds
+        self.retry_time_scale = retry_time_scale
         self.api_key = api_key or os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)
         self._mock: Any = None
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
@@ -118,6 +134,7 @@ class LocalHub:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
                                       "lambda": {"use_docker": False}})
         self._mock.start()
+        _retry_sleep.scale = self.retry_time_scale
         self._forget_cached_clients()
         self._create_resources()
         for fn in self.template.functions.values():
@@ -134,6 +151,7 @@ class LocalHub:
             if self._mock is not None:
                 self._mock.stop()
                 self._mock = None
+            _retry_sleep.scale = 1.0
             self._forget_cached_clients()
         for key, value in self._saved_env.items():
             if value is None:

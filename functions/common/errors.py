@@ -42,6 +42,13 @@ class OrderBusy(HubError):
     code = "order_busy"
 
 
+class LifecycleStopped(HubError):
+    """The order's execution failed after its retries; no event can move it until an operator acts."""
+
+    status = 409
+    code = "lifecycle_stopped"
+
+
 class Conflict(HubError):
     """A conditional write lost against a concurrent one."""
 

@@ -9,7 +9,7 @@ from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_
                       wait_fixed, wait_random_exponential)
 
 from common import reference
-from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unprocessable
+from common.errors import Conflict, LifecycleStopped, NotFound, OrderBusy, StockContention, Unprocessable
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
@@ -109,6 +109,9 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
         if order is None:
             raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
         status = order["status"]
+        if order.get("attention") == "lifecycle_failed":
+            raise LifecycleStopped("the order's lifecycle stopped after a failed step; an operator must resolve it",
+                                   status=status, last_error=order.get("last_error"))
         if order.get("pending_event"):
             raise _NotReady(status)  # judge the event against the status the previous one leads to
         next_status = WORKFLOWS[order["workflow"]].next_status(status, event_in.event)

@@ -145,3 +145,30 @@ def test_execution_input_is_the_order_identity(shop: Api) -> None:
     shop.event(order_id, "cancel")
     shop.wait_for(order_id, "cancelled")
     assert json.loads(_execution(order_id)["input"]) == {"order_id": order_id, "channel": "web", "status": "reserved"}
+
+
+def test_a_step_that_keeps_failing_stops_the_lifecycle_visibly() -> None:
+    with LocalHub(retry_time_scale=0.001) as hub:
+        api = Api(hub)
+        api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
+        api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
+        api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 4}]})
+        order_id = api.post("/v1/orders", courier_order()).body["order_id"]
+        for event in ["confirm", "pick", "pack"]:
+            api.event(order_id, event)
+        api.wait_for(order_id, "packed")
+        # Someone zeroes `reserved` behind the hub's back: shipping can no longer consume the reservation.
+        boto3.client("dynamodb").update_item(
+            TableName=os.environ["STOCK_TABLE"], Key={"sku": {"S": "SKU-A"}, "location_id": {"S": "wh-1"}},
+            UpdateExpression="SET reserved = :z", ExpressionAttributeValues={":z": {"N": "0"}})
+        api.event(order_id, "ship")
+        deadline = time.monotonic() + 10
+        while (order := api.order(order_id)).get("attention") != "lifecycle_failed":
+            assert time.monotonic() < deadline, order
+            time.sleep(0.05)
+        assert order["status"] == "packed" and order["last_error"] == "StockContention"
+        assert order.get("pending_event") is None
+        refused = api.post(f"/v1/orders/{order_id}/events", {"event": "cancel"})
+        assert refused.status == 409 and refused.body["error"] == "lifecycle_stopped"
+        assert _execution(order_id)["status"] == "FAILED"
+        assert api.stock("SKU-A", "wh-1")["on_hand"] == 4  # nothing half-applied

@@ -126,6 +126,7 @@ class Order(BaseModel):
     timeline: list[TimelineEntry]
     pending_event: str | None = Field(None, description="An accepted event the lifecycle is applying now.")
     attention: str | None = Field(None, description="Why an operator should look at this order.")
+    last_error: str | None = Field(None, description="The error of the lifecycle step that failed, if one did.")
     created_at: str
     updated_at: str
 
