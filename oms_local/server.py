@@ -1,28 +1,43 @@
-"""HTTP front of the local hub: every request goes through LocalHub.http, as through API Gateway."""
+"""HTTP front of the local hub: every request goes through LocalHub.http, as through API Gateway.
+
+A bare ASGI callable rather than a router: API Gateway routing (and its JSON 404) lives in
+LocalHub, and any path, even one a router's patterns would not match, must reach it.
+"""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Route
 
 from oms_local.runtime import LocalHub
 
+Asgi = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
+                Awaitable[None]]
 
-def build_app(hub: LocalHub) -> Starlette:
-    async def proxy(request: Request) -> Response:
-        body = await request.body()
-        client = request.client.host if request.client else "127.0.0.1"
-        # Handlers block on moto; run them off the event loop so requests overlap as on Lambda.
-        answer = await run_in_threadpool(
-            hub.http, request.method, request.url.path, query=request.url.query,
-            headers=dict(request.headers), body=body, source_ip=client)
-        return Response(content=answer.body, status_code=answer.status, headers=answer.headers)
 
-    async def home(_: Request) -> Response:
-        return RedirectResponse("/v1/docs")
+def build_app(hub: LocalHub) -> Asgi:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # nothing to set up: the hub is started before serving
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        request = Request(scope, receive)
+        response: Response
+        if request.url.path == "/":
+            response = RedirectResponse("/v1/docs")
+        else:
+            body = await request.body()
+            client = request.client.host if request.client else "127.0.0.1"
+            # Handlers block on moto; run them off the event loop so requests overlap as on Lambda.
+            answer = await run_in_threadpool(
+                hub.http, request.method, request.url.path, query=request.url.query,
+                headers=dict(request.headers), body=body, source_ip=client)
+            response = Response(content=answer.body, status_code=answer.status, headers=answer.headers)
+        await response(scope, receive, send)
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(routes=[Route("/", home), Route("/{path:path}", proxy, methods=methods)])
+    return app

@@ -50,6 +50,11 @@ class LocationIn(BaseModel):
     capabilities: list[DeliveryMethod] = Field(default_factory=list)
     active: bool = True
 
+    @field_validator("lat", "lon")
+    @classmethod
+    def _coordinate_precision(cls, value: float | None) -> float | None:
+        return None if value is None else round(value, 6)  # ~0.1 m; DynamoDB numbers hold 38 digits
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str | None) -> str | None:
@@ -73,6 +78,11 @@ class ChannelRules(BaseModel):
 
     safety_stock: int = Field(0, ge=0, description="Units kept back at every location.")
     stock_share: float = Field(1.0, ge=0, le=1, description="Share of the rest offered, rounded down.")
+
+    @field_validator("stock_share")
+    @classmethod
+    def _share_precision(cls, value: float) -> float:
+        return round(value, 4)  # 0.01 % steps; DynamoDB numbers hold 38 digits
 
 
 class ChannelIn(BaseModel):

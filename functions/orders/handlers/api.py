@@ -32,10 +32,10 @@ def create_order(body: Annotated[OrderIn, Body()]) -> Response[Order]:
 
 @app.get("/v1/orders", tags=["orders"], summary="List orders, newest first")
 def list_orders(
-    status: Annotated[str | None, Query(max_length=32)] = None,
-    channel: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    channel: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> dict[str, Any]:
     return services.list_orders(status, channel, limit, cursor)
 
