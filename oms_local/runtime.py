@@ -281,7 +281,9 @@ class LocalHub:
         configured = self.template.gateway_responses.get(response_type)
         if configured is None:
             configured = self.template.gateway_responses["DEFAULT_5XX" if (status or 400) >= 500 else "DEFAULT_4XX"]
-        return HttpAnswer(status or configured.status, {"Content-Type": "application/json"}, configured.body.encode())
+        # API Gateway fills this variable of a response template with a quoted JSON string.
+        body = configured.body.replace("$context.error.messageString", json.dumps(response_type.lower()))
+        return HttpAnswer(status or configured.status, {"Content-Type": "application/json"}, body.encode())
 
     @staticmethod
     def _proxy_event(route: Route, method: str, path: str, params: dict[str, str], query: str,

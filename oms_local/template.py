@@ -141,7 +141,12 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
     api_default_key = {}
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Api":
-            api_default_key[logical_id] = bool(resource["Properties"].get("Auth", {}).get("ApiKeyRequired", False))
+            api_props = resource["Properties"]
+            api_default_key[logical_id] = bool(api_props.get("Auth", {}).get("ApiKeyRequired", False))
+            for response_type, response in api_props.get("GatewayResponses", {}).items():
+                body = response.get("ResponseTemplates", {}).get("application/json", '{"message": null}')
+                status = int(response.get("StatusCode", 0)) or _default_status(response_type)
+                local.gateway_responses[response_type] = GatewayResponse(status, body)
 
     for logical_id, resource in template["Resources"].items():
         kind, props = resource["Type"], resource.get("Properties", {})
@@ -156,10 +161,6 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
                 api = ep["RestApiId"]["Ref"]
                 key_required = ep.get("Auth", {}).get("ApiKeyRequired", api_default_key.get(api, False))
                 local.routes.append(Route(ep["Method"].upper(), ep["Path"], logical_id, bool(key_required)))
-        elif kind == "AWS::ApiGateway::GatewayResponse":
-            body = props.get("ResponseTemplates", {}).get("application/json", '{"message": null}')
-            status = int(props.get("StatusCode", 0)) or _default_status(props["ResponseType"])
-            local.gateway_responses[props["ResponseType"]] = GatewayResponse(status, body)
         elif kind == "AWS::Serverless::StateMachine":
             definition = (root / props["DefinitionUri"]).read_text()
             for name, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():

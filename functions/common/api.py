@@ -37,7 +37,7 @@ def install_error_contract(app: APIGatewayRestResolver) -> None:
     def _hub(error: HubError) -> Response:
         if error.status >= 500:
             logger.warning("request could not be served", extra={"error": error.code})
-        headers = {"Retry-After": "1"} if error.status in (409, 503) and error.code != "invalid_transition" else None
+        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
         return error_response(error.status, error.body(), headers)
 
     @app.not_found

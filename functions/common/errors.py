@@ -10,6 +10,7 @@ class HubError(Exception):
 
     status = 500
     code = "internal_error"
+    retry_after: int | None = None  # seconds, for errors that the same request may get past later
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -40,17 +41,11 @@ class OrderBusy(HubError):
 
     status = 409
     code = "order_busy"
-
-
-class LifecycleStopped(HubError):
-    """The order's execution failed after its retries; no event can move it until an operator acts."""
-
-    status = 409
-    code = "lifecycle_stopped"
+    retry_after = 1
 
 
 class Conflict(HubError):
-    """A conditional write lost against a concurrent one."""
+    """The order moved on by itself (a deadline passed) before the caller's change arrived."""
 
     status = 409
     code = "conflict"
@@ -64,3 +59,13 @@ class StockContention(HubError):
 
     status = 503
     code = "stock_contention"
+    retry_after = 1
+
+
+class LifecycleUnavailable(HubError):
+    """The order is recorded but Step Functions did not take its execution; the same request again
+    finds the order and starts it (the execution is named after the order)."""
+
+    status = 503
+    code = "lifecycle_unavailable"
+    retry_after = 1

@@ -9,15 +9,15 @@ from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_
                       wait_fixed, wait_random_exponential)
 
 from common import reference
-from common.errors import Conflict, LifecycleStopped, NotFound, OrderBusy, StockContention, Unprocessable
+from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unprocessable
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
 from orders.domain.models import Order, OrderEventIn, OrderIn
-from orders.domain.records import (describe_shortages, execution_input, new_order, shortage_task,
-                                   shortage_task_id, timeline_entry)
+from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
+                                   shortage_task, shortage_task_id, status_fields, timeline_entry)
 from orders.domain.sourcing import candidate_locations, plan_reservations
-from orders.domain.workflow import WORKFLOWS
+from orders.domain.workflow import LIFECYCLE_FAILED, WORKFLOWS
 
 T = TypeVar("T")
 
@@ -102,6 +102,15 @@ class _NotReady(Exception):
     """The lifecycle has not reached its next wait yet, or another event took the token first."""
 
 
+def _poll(read: Callable[[], T], seconds: float = 3) -> T:
+    """Call `read` until it stops raising _NotReady, for a few seconds at most."""
+    for step in Retrying(retry=retry_if_exception_type(_NotReady), stop=stop_after_delay(seconds),
+                         wait=wait_fixed(0.05), reraise=True):
+        with step:
+            return read()
+    raise AssertionError("unreachable")
+
+
 def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, Any]:
     """Validate the event against the order's workflow and resume its execution with it."""
     def attempt() -> dict[str, Any]:
@@ -109,20 +118,18 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
         if order is None:
             raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
         status = order["status"]
-        if order.get("attention") == "lifecycle_failed":
-            raise LifecycleStopped("the order's lifecycle stopped after a failed step; an operator must resolve it",
-                                   status=status, last_error=order.get("last_error"))
         if order.get("pending_event"):
             raise _NotReady(status)  # judge the event against the status the previous one leads to
-        next_status = WORKFLOWS[order["workflow"]].next_status(status, event_in.event)
+        workflow = WORKFLOWS[order["workflow"]]
+        recovering = order.get("attention") == LIFECYCLE_FAILED
+        next_status = workflow.next_status(status, event_in.event, recovering=recovering)
         token = order.get("task_token")
         if not token or not order_table.claim_token(order_id, token, status, event_in.event):
             raise _NotReady(status)
         try:
             lifecycle_engine.resume(token, {"event": event_in.event, "source": source, "note": event_in.note or ""})
         except lifecycle_engine.TaskGone:
-            raise Conflict("the order's step ended before this event arrived (its deadline passed); reload it",
-                           status=status) from None
+            _applied_anyway(order_id, next_status)
         except Exception:
             order_table.return_token(order_id, token, status)
             raise
@@ -130,15 +137,31 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
 
     # Events sent back to back (confirm, then pick) wait here for the lifecycle to reach its next step.
     try:
-        for step in Retrying(retry=retry_if_exception_type(_NotReady), stop=stop_after_delay(3),
-                             wait=wait_fixed(0.05)):
-            with step:
-                accepted = attempt()
-    except RetryError as gave_up:
-        status = gave_up.last_attempt.exception().args[0]
-        raise OrderBusy("the order is still applying a previous event; retry shortly", status=status) from None
+        accepted = _poll(attempt)
+    except _NotReady as busy:
+        raise OrderBusy("the order is still applying a previous event; retry shortly", status=busy.args[0]) from None
     count(f"OrderEvent_{event_in.event}")
+    logger.info("order event accepted", extra={"order_id": order_id, "event": event_in.event,
+                                               "next_status": accepted["next_status"]})
     return accepted
+
+
+def _applied_anyway(order_id: str, next_status: str) -> None:
+    """The token was gone: either an SDK retry of a SendTaskSuccess that did go through, or the step
+    ended first (its deadline passed). The lifecycle settles the order either way; tell which."""
+    def settled() -> dict[str, Any]:
+        order = order_table.get_order(order_id) or {}
+        if order.get("pending_event"):
+            raise _NotReady(order.get("status"))
+        return order
+
+    try:
+        order = _poll(settled)
+    except _NotReady:
+        order = {}
+    if order.get("status") != next_status:
+        raise Conflict("the order's step ended before this event arrived (its deadline passed); reload it",
+                       status=order.get("status"))
 
 
 def list_tasks(state: str, limit: int) -> dict[str, Any]:
@@ -158,33 +181,24 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
                                          order["delivery"].get("location_id"))
         plan = plan_reservations(missing, candidates, stock_table.physical_available(missing, candidates))
         status = "on_hold" if plan.shortages else "reserved"
-        allocations = _merge_allocations(order["allocations"], [a.model_dump() for a in plan.allocations])
         entry = timeline_entry(now, status, {**event, "note": describe_shortages(plan.shortages) or event.get("note")})
         committed = order_table.add_reservations(
             order_id, plan.allocations, expect="on_hold", now=now, timeline_entry=entry,
-            set_fields={"status": status, "channel_status": f"{order['channel']}#{status}", "updated_at": now,
-                        "allocations": allocations, "shortages": [s.model_dump() for s in plan.shortages]},
+            set_fields={**status_fields(order["channel"], status, now),
+                        "allocations": merge_allocations(order["allocations"], plan.allocations),
+                        "shortages": [s.model_dump() for s in plan.shortages]},
             close_task=None if plan.shortages else shortage_task_id(order_id))
         return {"status": status if committed else order_table.get_order(order_id)["status"]}
 
     return _with_fresh_stock(attempt)
 
 
-def _merge_allocations(current: list[dict[str, Any]], added: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    merged: dict[tuple[str, str], int] = {}
-    for allocation in [*current, *added]:
-        key = (allocation["sku"], allocation["location_id"])
-        merged[key] = merged.get(key, 0) + allocation["qty"]
-    return [{"sku": sku, "location_id": loc, "qty": qty} for (sku, loc), qty in merged.items()]
-
-
-def ship(order_id: str, event: dict[str, Any], task_token: str, now: str) -> dict[str, str]:
+def ship(order_id: str, channel: str, event: dict[str, Any], task_token: str, now: str) -> dict[str, str]:
     """Packed -> shipped: the reserved units leave on-hand; the token waits for delivery."""
     def attempt() -> dict[str, str]:
         done = order_table.finish_reservations(
             order_id, "consumed", expect=["packed"], now=now, timeline_entry=timeline_entry(now, "shipped", event),
-            set_fields={"status": "shipped", "channel_status": f"{_channel(order_id)}#shipped", "updated_at": now,
-                        "task_token": task_token},
+            set_fields={**status_fields(channel, "shipped", now), "task_token": task_token},
             remove=["pending_event"])
         if not done:  # a retry of a step that already ran: just hand over the new token
             order_table.set_task_token(order_id, task_token, "shipped")
@@ -195,7 +209,7 @@ def ship(order_id: str, event: dict[str, Any], task_token: str, now: str) -> dic
     return result
 
 
-def cancel(order_id: str, event: dict[str, Any], now: str) -> dict[str, str]:
+def cancel(order_id: str, channel: str, event: dict[str, Any], now: str) -> dict[str, str]:
     """Before shipment: every held unit goes back to free stock, and an open shortage task is closed."""
     def attempt() -> dict[str, str]:
         order = order_table.get_order(order_id)
@@ -204,19 +218,11 @@ def cancel(order_id: str, event: dict[str, Any], now: str) -> dict[str, str]:
         order_table.finish_reservations(
             order_id, "released", expect=CANCELLABLE, now=now,
             timeline_entry=timeline_entry(now, "cancelled", event),
-            set_fields={"status": "cancelled", "channel_status": f"{order['channel']}#cancelled", "updated_at": now},
-            remove=["task_token", "pending_event"],
+            set_fields=status_fields(channel, "cancelled", now),
+            remove=["task_token", "pending_event", "attention", "last_error"],
             close_task=shortage_task_id(order_id) if order["shortages"] else None)
         return {"status": order_table.get_order(order_id)["status"]}
 
     result = _with_fresh_stock(attempt)
     count("OrderCancelled")
     return result
-
-
-def _channel(order_id: str) -> str:
-    order = order_table.get_order(order_id)
-    if order is None:
-        raise NotFound(f"order {order_id!r} does not exist")
-    return order["channel"]
-

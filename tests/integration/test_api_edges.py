@@ -88,3 +88,29 @@ def test_logs_carry_no_personal_data(shop: Api, caplog: pytest.LogCaptureFixture
     for personal in (order["customer"]["name"], order["customer"]["phone"], order["customer"]["email"],
                      order["delivery"]["address"]):
         assert personal not in logged
+
+
+def test_a_cursor_from_another_query_is_422_not_a_server_error(shop: Api) -> None:
+    import base64
+
+    for n in range(3):
+        shop.post("/v1/orders", courier_order(f"c-{n}", lines=[{"sku": "SKU-B", "qty": 1, "price": 1}]))
+    cursor = shop.get("/v1/orders", "status=reserved&limit=1").body["next_cursor"]
+    assert cursor
+    assert shop.get("/v1/orders", f"status=reserved&limit=1&cursor={cursor}").status == 200
+    assert shop.get("/v1/orders", f"status=confirmed&limit=1&cursor={cursor}").status == 422
+    forged = base64.urlsafe_b64encode(b'{"i":"ByStatus","p":"reserved","k":{"pk":{"S":"x"}}}').decode().rstrip("=")
+    assert shop.get("/v1/orders", f"status=reserved&cursor={forged}").status == 422
+
+
+def test_channel_update_without_secret_keeps_the_secret(api: Api) -> None:
+    api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "secret": "first-secret-123"})
+    updated = api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "rules": {"safety_stock": 3}}).body
+    assert updated["has_secret"] is True and updated["rules"]["safety_stock"] == 3
+
+
+def test_out_of_range_numbers_and_skus_are_422(shop: Api) -> None:
+    assert shop.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 10**40}]}).status == 422
+    assert shop.get("/v1/availability", "channel=web&skus=bad%20sku").status == 422
+    assert shop.get("/v1/availability", "channel=web&skus=" + "X" * 65).status == 422
+    assert shop.stock("SKU-A", "wh-1")["on_hand"] == 10

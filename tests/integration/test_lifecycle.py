@@ -147,28 +147,93 @@ def test_execution_input_is_the_order_identity(shop: Api) -> None:
     assert json.loads(_execution(order_id)["input"]) == {"order_id": order_id, "channel": "web", "status": "reserved"}
 
 
-def test_a_step_that_keeps_failing_stops_the_lifecycle_visibly() -> None:
+def test_a_step_that_keeps_failing_waits_for_an_operator_to_retry_or_cancel() -> None:
     with LocalHub(retry_time_scale=0.001) as hub:
         api = Api(hub)
         api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
         api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
         api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 4}]})
-        order_id = api.post("/v1/orders", courier_order()).body["order_id"]
+        stock_key = {"sku": {"S": "SKU-A"}, "location_id": {"S": "wh-1"}}
+
+        def set_reserved(units: int) -> None:  # someone edits `reserved` behind the hub's back
+            boto3.client("dynamodb").update_item(
+                TableName=os.environ["STOCK_TABLE"], Key=stock_key, UpdateExpression="SET reserved = :r",
+                ExpressionAttributeValues={":r": {"N": str(units)}})
+
+        def wait_for_attention(order_id: str) -> dict:
+            deadline = time.monotonic() + 10
+            while (order := api.order(order_id)).get("attention") != "lifecycle_failed" or order.get("pending_event"):
+                assert time.monotonic() < deadline, order
+                time.sleep(0.05)
+            return order
+
+        shipped_id = api.post("/v1/orders", courier_order("fails-then-ships")).body["order_id"]
         for event in ["confirm", "pick", "pack"]:
-            api.event(order_id, event)
-        api.wait_for(order_id, "packed")
-        # Someone zeroes `reserved` behind the hub's back: shipping can no longer consume the reservation.
-        boto3.client("dynamodb").update_item(
-            TableName=os.environ["STOCK_TABLE"], Key={"sku": {"S": "SKU-A"}, "location_id": {"S": "wh-1"}},
-            UpdateExpression="SET reserved = :z", ExpressionAttributeValues={":z": {"N": "0"}})
-        api.event(order_id, "ship")
-        deadline = time.monotonic() + 10
-        while (order := api.order(order_id)).get("attention") != "lifecycle_failed":
-            assert time.monotonic() < deadline, order
-            time.sleep(0.05)
-        assert order["status"] == "packed" and order["last_error"] == "StockContention"
-        assert order.get("pending_event") is None
-        refused = api.post(f"/v1/orders/{order_id}/events", {"event": "cancel"})
-        assert refused.status == 409 and refused.body["error"] == "lifecycle_stopped"
-        assert _execution(order_id)["status"] == "FAILED"
+            api.event(shipped_id, event)
+        api.wait_for(shipped_id, "packed")
+        set_reserved(0)  # shipping can no longer consume the reservation
+        api.event(shipped_id, "ship")
+        failed = wait_for_attention(shipped_id)
+        assert failed["status"] == "packed" and failed["last_error"] == "StockContention"
         assert api.stock("SKU-A", "wh-1")["on_hand"] == 4  # nothing half-applied
+        refused = api.event(shipped_id, "pick", expect=409).body
+        assert refused["allowed_events"] == ["cancel", "retry"]
+
+        set_reserved(2)  # repaired: the operator retries the step that failed
+        api.event(shipped_id, "retry")
+        shipped = api.wait_for(shipped_id, "shipped")
+        assert "attention" not in shipped or shipped["attention"] is None
+        assert api.stock("SKU-A", "wh-1") == {"on_hand": 2, "reserved": 0, "available": 2}
+
+        cancelled_id = api.post("/v1/orders", courier_order("fails-then-cancels")).body["order_id"]
+        api.event(cancelled_id, "confirm")
+        api.wait_for(cancelled_id, "confirmed")
+        set_reserved(0)
+        api.event(cancelled_id, "cancel")  # releasing fails: reserved is short
+        wait_for_attention(cancelled_id)
+        set_reserved(2)
+        api.event(cancelled_id, "cancel", note="released by hand")
+        order = api.wait_for(cancelled_id, "cancelled")
+        assert order["timeline"][-1]["note"] == "released by hand"
+        assert api.stock("SKU-A", "wh-1") == {"on_hand": 2, "reserved": 0, "available": 2}
+        assert _execution(cancelled_id)["status"] == "SUCCEEDED"
+
+
+def test_reservations_split_over_many_locations_are_released_in_chunks(api: Api) -> None:
+    """40 SKUs half at one warehouse, the rest found later at another: 80 reservation rows, more than
+    one 100-item transaction can close with the order."""
+    skus = [f"S{n:02d}" for n in range(40)]
+    api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
+    for wh in ("wh-1", "wh-2"):
+        api.put(f"/v1/locations/{wh}", {"name": wh, "kind": "warehouse", "capabilities": ["courier"]})
+    api.put("/v1/stock/wh-1", {"items": [{"sku": sku, "on_hand": 1} for sku in skus]})
+    order = api.post("/v1/orders", courier_order(lines=[{"sku": sku, "qty": 2, "price": 1} for sku in skus])).body
+    assert order["status"] == "on_hold" and len(order["shortages"]) == 40
+    api.put("/v1/stock/wh-2", {"items": [{"sku": sku, "on_hand": 1} for sku in skus]})
+    api.event(order["order_id"], "reserve")
+    reserved = api.wait_for(order["order_id"], "reserved")
+    assert len(reserved["allocations"]) == 80
+    api.event(order["order_id"], "cancel")
+    api.wait_for(order["order_id"], "cancelled", timeout=10)
+    assert all(api.stock(sku, wh) == {"on_hand": 1, "reserved": 0, "available": 1} for sku in skus[:3]
+               for wh in ("wh-1", "wh-2"))
+    assert sum(api.stock(sku, wh)["reserved"] for sku in skus for wh in ("wh-1", "wh-2")) == 0
+
+
+def test_shipped_order_past_its_deadline_is_flagged_and_can_still_be_delivered() -> None:
+    with LocalHub(deadline_cap_seconds=2) as hub:
+        api = Api(hub)
+        api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
+        api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
+        api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 4}]})
+        order_id = api.post("/v1/orders", courier_order()).body["order_id"]
+        for event in ["confirm", "pick", "pack", "ship"]:
+            api.event(order_id, event)
+        api.wait_for(order_id, "shipped")
+        deadline = time.monotonic() + 10
+        while api.order(order_id).get("attention") != "delivery_unconfirmed":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        api.event(order_id, "deliver")
+        delivered = api.wait_for(order_id, "delivered")
+        assert delivered.get("attention") is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.reference import ChannelRules
+from common.models import ChannelRules
 from inventory.domain.availability import availability, offered
 
 

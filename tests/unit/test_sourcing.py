@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.reference import DeliveryMethod, Location
+from common.models import DeliveryMethod, Location
 from orders.domain.sourcing import candidate_locations, plan_reservations
 
 

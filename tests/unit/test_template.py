@@ -52,3 +52,16 @@ def test_no_aws_client_or_env_read_at_import_time() -> None:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
                 continue
             assert "boto3.client" not in text and "os.environ" not in text, (path, text)
+
+
+def test_domain_modules_import_no_aws_or_environment() -> None:
+    """Pure domain: importing it must not pull in boto3 or the settings (checked in a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    modules = [f"{p.parent.parent.name}.domain.{p.stem}" for p in (ROOT / "functions").glob("*/domain/*.py")
+               if p.stem != "__init__"] + ["common.models"]
+    code = ("import sys; " + "; ".join(f"import {m}" for m in modules)
+            + "; leaked = {'boto3', 'botocore', 'common.aws', 'common.config'} & set(sys.modules); print(sorted(leaked))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions", capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -28,7 +28,7 @@ def _routes() -> dict[str, dict[str, str]]:
     """For each Route* choice: event -> the status the target state writes."""
     routes = {}
     for name, state in STATES.items():
-        if name.startswith("Route") and state["Type"] == "Choice" and name != "RouteRetry":
+        if name.startswith("Route") and state["Type"] == "Choice" and name not in ("RouteRetry", "RouteRecovery"):
             routes[name] = {c["StringEquals"]: _status_written_by(c["Next"]) for c in state["Choices"]}
     return routes
 
@@ -56,3 +56,19 @@ def test_next_status_and_invalid_transition() -> None:
                                     "status": "shipped", "allowed_events": ["deliver"]}
     assert COURIER.statuses()[:2] == ["reserved", "on_hold"]
     assert set(COURIER.terminal_statuses) <= set(COURIER.statuses())
+
+
+def test_recovery_accepts_retry_and_cancel_only_where_the_workflow_allows_cancel() -> None:
+    assert COURIER.recovery_events("packed") == {"retry": "packed", "cancel": "cancelled"}
+    assert COURIER.recovery_events("shipped") == {"retry": "shipped"}
+    assert {c["StringEquals"] for c in STATES["RouteRecovery"]["Choices"]} == {"retry", "cancel"}
+    retried = {c.get("StringEquals"): c["Next"] for c in STATES["RetryFailedStep"]["Choices"]}
+    for status, moves in COURIER.transitions.items():
+        for event in moves:
+            assert event in retried, f"a failed step after {event!r} could not be retried"
+
+
+def test_every_task_ends_in_a_caught_failure_or_a_recorded_one() -> None:
+    for name, state in STATES.items():
+        if state["Type"] == "Task" and name != "LifecycleStepFailed":
+            assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name

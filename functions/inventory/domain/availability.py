@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from common.reference import ChannelRules
+from common.models import ChannelRules
 
 
 class LocationAvailability(BaseModel):

@@ -19,7 +19,8 @@ class StockLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    on_hand: int = Field(description="Snapshot: units on hand (>= 0). Delta: units to add (may be negative).")
+    on_hand: int = Field(ge=-1_000_000_000, le=1_000_000_000,
+                         description="Snapshot: units on hand (>= 0). Delta: units to add (may be negative).")
 
 
 class StockUpdate(BaseModel):

@@ -7,15 +7,18 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import TypeAdapter, ValidationError
 
 from common import reference
 from common.api import install_error_contract
 from common.clock import utc_now
 from common.errors import NotFound, Unprocessable
 from common.observability import logger, metrics, tracer
-from common.reference import Channel, ChannelIn, Identifier, Location, LocationIn
-from inventory.domain.stock_changes import StockUpdate, StockUpdateResult
+from common.models import Channel, ChannelIn, Identifier, Location, LocationIn
+from inventory.domain.stock_changes import Sku, StockUpdate, StockUpdateResult
 from inventory.services import apply_stock_update, channel_availability
+
+_SKUS = TypeAdapter(list[Sku])
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -56,6 +59,11 @@ def get_availability(
     sku_list = list(dict.fromkeys(s.strip() for s in skus.split(",") if s.strip()))
     if not sku_list or len(sku_list) > 100:
         raise Unprocessable("give 1 to 100 skus", details=[{"loc": ["query", "skus"], "msg": "1 to 100 skus"}])
+    try:
+        _SKUS.validate_python(sku_list)
+    except ValidationError as invalid:
+        raise Unprocessable("a sku is not valid", details=[{"loc": ["query", "skus", *e["loc"]], "msg": e["msg"]}
+                                                         for e in invalid.errors()]) from None
     items = channel_availability(channel, sku_list)
     return {"channel": channel, "items": [i.model_dump() for i in items]}
 

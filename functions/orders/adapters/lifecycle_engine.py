@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from common import aws
 from common.config import settings
+from common.errors import LifecycleUnavailable
 
 # The token no longer belongs to a waiting task (it timed out, or the execution ended).
 GONE_TOKEN_ERRORS = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
@@ -25,7 +26,8 @@ def start(order_id: str, execution_input: dict[str, Any]) -> None:
                                             input=json.dumps(execution_input, sort_keys=True))
     except ClientError as error:
         if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
-            raise
+            raise LifecycleUnavailable("the order is recorded but its lifecycle could not be started; "
+                                       "send the same request again") from error
 
 
 def resume(token: str, output: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from common.errors import Unprocessable
 from orders.domain.models import Allocation
 
 CONDITION_FAILED = "ConditionalCheckFailed"
+TRANSACTION_LIMIT = 100  # items in one TransactWriteItems
 
 
 class DuplicateOrder(Exception):
@@ -168,14 +169,23 @@ def held_reservations(order_id: str) -> list[dict[str, Any]]:
 def finish_reservations(order_id: str, state: str, *, expect: Sequence[str], set_fields: dict[str, Any],
                         timeline_entry: dict[str, Any], remove: Sequence[str] = (),
                         close_task: str | None = None, now: str) -> bool:
-    """Move the order and close every held reservation (released or consumed) in one transaction.
+    """Move the order and close every held reservation (released or consumed).
 
-    False when the order is no longer in an expected status (a retried step that already ran).
+    An order whose reservations were split over many locations can hold more than one transaction
+    takes (100 items): the reservations are then closed in chunks, each one conditional on the
+    rows still being held, and the last chunk carries the order's change. A retry after a chunk
+    picks up the rows still held. False when the order is no longer in an expected status (a
+    retried step that already ran).
     """
-    items = [_order_update(order_id, expect=expect, set_fields=set_fields, timeline_entry=timeline_entry,
-                           remove=remove)]
-    for reservation in held_reservations(order_id):
-        items.extend(_finish(order_id, reservation, state, now))
+    order_change = _order_update(order_id, expect=expect, set_fields=set_fields, timeline_entry=timeline_entry,
+                                 remove=remove)
+    reservations = held_reservations(order_id)
+    room = TRANSACTION_LIMIT - 1 - (1 if close_task else 0)
+    while len(reservations) * 2 > room:
+        chunk, reservations = reservations[:room // 2], reservations[room // 2:]
+        if _transact([item for r in chunk for item in _finish(order_id, r, state, now)]) is not None:
+            raise StockMoved()
+    items = [order_change, *(item for r in reservations for item in _finish(order_id, r, state, now))]
     if close_task:
         items.append(_set_task_state(close_task, "closed", now))
     return _committed(_transact(items))
@@ -261,7 +271,7 @@ def list_orders(status: str | None, channel: str | None, limit: int, cursor: str
         "KeyConditionExpression": "#p = :p", "ExpressionAttributeNames": {"#p": attribute},
         "ExpressionAttributeValues": {":p": {"S": partition}}}
     if cursor:
-        request["ExclusiveStartKey"] = _decode_cursor(cursor, index)
+        request["ExclusiveStartKey"] = _decode_cursor(cursor, index, attribute, partition)
     answer = aws.dynamodb().query(**request)
     keys = [{"pk": item["pk"]["S"]} for item in answer["Items"]]
     by_pk = {row["pk"]: row for row in batch_get(aws.dynamodb(), settings().orders_table, keys)}
@@ -269,23 +279,31 @@ def list_orders(status: str | None, channel: str | None, limit: int, cursor: str
     rows = [by_pk[k["pk"]] for k in keys if k["pk"] in by_pk
             and (status is None or by_pk[k["pk"]]["status"] == status)]
     last = answer.get("LastEvaluatedKey")
-    return Page(rows, _encode_cursor(index, last) if last else None)
+    return Page(rows, _encode_cursor(index, partition, last) if last else None)
 
 
-def _encode_cursor(index: str, last_key: dict[str, Any]) -> str:
-    raw = json.dumps({"i": index, "k": last_key}, separators=(",", ":")).encode()
+def _encode_cursor(index: str, partition: str, last_key: dict[str, Any]) -> str:
+    raw = json.dumps({"i": index, "p": partition, "k": last_key}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, index: str) -> dict[str, Any]:
+def _decode_cursor(cursor: str, index: str, attribute: str, partition: str) -> dict[str, Any]:
+    """The cursor must come from this very query: same index, same partition, a key of the right shape
+    (DynamoDB answers a foreign start key with a ValidationException, which would be a 5xx)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if data["i"] != index or not isinstance(data["k"], dict):
-            raise ValueError(cursor)
-        return data["k"]
+        key = data["k"]
+        valid = (data["i"] == index and data["p"] == partition and isinstance(key, dict)
+                 and set(key) == {"pk", attribute, "created_key"}
+                 and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"]
+                         for v in key.values())
+                 and key[attribute]["S"] == partition)
     except (ValueError, KeyError, TypeError, binascii.Error):
+        valid = False
+    if not valid:
         raise Unprocessable("cursor is not valid for this query; start again without it",
-                            details=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}]) from None
+                            details=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}])
+    return key
 
 
 def list_tasks(state: str, limit: int) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
-from common.reference import DeliveryMethod, Identifier
+from common.models import DeliveryMethod, Identifier
 from inventory.domain.stock_changes import Sku
 
 # Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it.

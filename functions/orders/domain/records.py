@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orders.domain.models import OrderIn, Shortage
+from orders.domain.models import Allocation, OrderIn, Shortage
 from orders.domain.sourcing import ReservationPlan
 from orders.domain.workflow import workflow_for
 
@@ -12,6 +12,19 @@ from orders.domain.workflow import workflow_for
 def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any]:
     return {"at": at, "status": status, "event": event.get("event", ""), "source": event.get("source", ""),
             "note": event.get("note") or ""}
+
+
+def status_fields(channel: str, status: str, now: str) -> dict[str, str]:
+    """What every status change writes; `channel_status` keys the ByChannelStatus list index."""
+    return {"status": status, "channel_status": f"{channel}#{status}", "updated_at": now}
+
+
+def merge_allocations(current: list[dict[str, Any]], added: list[Allocation]) -> list[dict[str, Any]]:
+    merged: dict[tuple[str, str], int] = {}
+    for allocation in [*current, *(a.model_dump() for a in added)]:
+        key = (allocation["sku"], allocation["location_id"])
+        merged[key] = merged.get(key, 0) + allocation["qty"]
+    return [{"sku": sku, "location_id": loc, "qty": qty} for (sku, loc), qty in merged.items()]
 
 
 def describe_shortages(shortages: list[Shortage]) -> str:
@@ -27,8 +40,7 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, A
         "order_id": order_id,
         "channel": order_in.channel,
         "external_id": order_in.external_id,
-        "status": status,
-        "channel_status": f"{order_in.channel}#{status}",
+        **status_fields(order_in.channel, status, now),
         "workflow": workflow_for(order_in.delivery.method).name,
         "customer": order_in.customer.model_dump(exclude_none=True),
         "lines": [line.model_dump() for line in order_in.lines],
@@ -39,7 +51,6 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, A
         "shortages": [s.model_dump() for s in plan.shortages],
         "timeline": [timeline_entry(now, status, created)],
         "created_at": now,
-        "updated_at": now,
         "created_key": f"{now}#{order_id}",
     }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from common.reference import DeliveryMethod, Location, LocationKind
+from common.models import DeliveryMethod, Location, LocationKind
 from orders.domain.models import Allocation, Shortage
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from common.errors import InvalidTransition
-from common.reference import DeliveryMethod
+from common.models import DeliveryMethod
 
 
 @dataclass(frozen=True)
@@ -19,13 +19,20 @@ class Workflow:
     transitions: dict[str, dict[str, str]]
     terminal_statuses: tuple[str, ...] = field(default=())
 
-    def next_status(self, status: str, event: str) -> str:
-        allowed = self.transitions.get(status, {})
+    def next_status(self, status: str, event: str, *, recovering: bool = False) -> str:
+        allowed = self.recovery_events(status) if recovering else self.transitions.get(status, {})
         if event not in allowed:
             raise InvalidTransition(
                 f"event {event!r} is not allowed in status {status!r}",
                 status=status, allowed_events=sorted(allowed))
         return allowed[event]
+
+    def recovery_events(self, status: str) -> dict[str, str]:
+        """After a step failed for good: run it again, or cancel if the status still allows it."""
+        moves = {"retry": status}
+        if "cancel" in self.transitions.get(status, {}):
+            moves["cancel"] = self.transitions[status]["cancel"]
+        return moves
 
     def statuses(self) -> list[str]:
         seen = dict.fromkeys(self.initial_statuses)
@@ -35,6 +42,9 @@ class Workflow:
                 seen.setdefault(target)
         return list(seen)
 
+
+# An order whose lifecycle step failed after its retries: only `retry` and `cancel` move it.
+LIFECYCLE_FAILED = "lifecycle_failed"
 
 _CANCEL = {"cancel": "cancelled"}
 

@@ -1,6 +1,6 @@
 """Tasks of the order lifecycle state machine that touch stock: retry_reservation, ship, cancel.
 
-Input: {action, order_id, event: {event, source, note}, task_token?}. Each step is idempotent, so
+Input: {action, order_id, channel, event: {event, source, note}, task_token?}. Each step is idempotent, so
 Step Functions may retry it; StockContention is the error name the state machine retries on.
 """
 
@@ -25,7 +25,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if action == "retry_reservation":
         return services.retry_reservation(order_id, order_event, now)
     if action == "ship":
-        return services.ship(order_id, order_event, event["task_token"], now)
+        return services.ship(order_id, event["channel"], order_event, event["task_token"], now)
     if action == "cancel":
-        return services.cancel(order_id, order_event, now)
+        return services.cancel(order_id, event["channel"], order_event, now)
     raise ValueError(f"unknown lifecycle action {action!r}")
