@@ -34,6 +34,21 @@ STAGE = "local"
 
 _moto_lock = threading.RLock()
 _dispatch: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
+_running = threading.local()
+
+
+def running_function() -> str | None:
+    """The function whose handler runs on this thread (None outside handlers: callers, the state machine)."""
+    return getattr(_running, "name", None)
+
+
+def _run_as(name: str, target: Callable[[dict[str, Any], Any], Any], event: Any, context: Any) -> Any:
+    outer = running_function()
+    _running.name = name
+    try:
+        return target(event, context)
+    finally:
+        _running.name = outer
 _patched = False
 
 
@@ -71,7 +86,7 @@ def _patch_moto() -> None:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": name}).encode()
         try:
-            result = target(json.loads(body or "null"), _context_for(name))
+            result = _run_as(name, target, json.loads(body or "null"), _context_for(name))
         except Exception as error:  # noqa: BLE001 - every failure becomes a Lambda function error
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error),
@@ -242,7 +257,7 @@ class LocalHub:
     # ------------------------------------------------------------------ calls
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         fn = self.template.functions[logical_id]
-        return self._handlers[logical_id](event, _context_for(fn.name, fn.timeout, fn.memory))
+        return _run_as(fn.name, self._handlers[logical_id], event, _context_for(fn.name, fn.timeout, fn.memory))
 
     def http(self, method: str, path: str, *, query: str = "", headers: Mapping[str, str] | None = None,
              body: bytes = b"", source_ip: str = "127.0.0.1") -> HttpAnswer:

@@ -58,6 +58,9 @@ class LocalTemplate:
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
     state_machines: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_buses: dict[str, str] = field(default_factory=dict)
+    # logical id -> IAM statements of its role (resolved; SAM policy templates expanded). Local runs
+    # do not enforce them; tests check them against the calls each principal really makes.
+    policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class _Resolver:
@@ -161,7 +164,9 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
                 api = ep["RestApiId"]["Ref"]
                 key_required = ep.get("Auth", {}).get("ApiKeyRequired", api_default_key.get(api, False))
                 local.routes.append(Route(ep["Method"].upper(), ep["Path"], logical_id, bool(key_required)))
-        elif kind == "AWS::Serverless::StateMachine":
+        if kind in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
+            local.policies[logical_id] = _statements(props.get("Policies", []), resolver)
+        if kind == "AWS::Serverless::StateMachine":
             definition = (root / props["DefinitionUri"]).read_text()
             for name, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
                 definition = definition.replace("${" + name + "}", str(value))
@@ -201,3 +206,17 @@ def _function(logical_id: str, props: dict[str, Any], globals_: dict[str, Any], 
         timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
         memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
     )
+
+
+def _statements(policies: list[Any], resolver: _Resolver) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in policies:
+        if "Statement" in policy:
+            statements.extend(resolver.resolve(policy["Statement"]))
+        elif "LambdaInvokePolicy" in policy:  # SAM's own expansion of this policy template
+            name = resolver.resolve(policy["LambdaInvokePolicy"]["FunctionName"])
+            statements.append({"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                               "Resource": f"arn:aws:lambda:{resolver.region}:{ACCOUNT}:function:{name}*"})
+        else:
+            raise ValueError(f"local runtime does not expand policy {policy}")
+    return statements

@@ -1,0 +1,139 @@
+"""Least privilege, checked against behaviour: every AWS call a principal makes in a full scenario
+must be allowed by its role in template.yaml, and every grant must be used by some call.
+
+Calls are attributed to the function whose handler runs on the calling thread (LocalHub knows), or
+to the state machine's role when moto's ASL interpreter makes them. The IAM each call needs is
+derived from the call itself (TransactWriteItems needs the per-item action on each table).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from oms_local import runtime
+from oms_local.runtime import LocalHub
+from oms_local.template import ACCOUNT
+from tests.conftest import Api, courier_order
+
+STATE_MACHINE = "OrderLifecycle"
+# Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
+NOT_EXERCISED = {(STATE_MACHINE, "DeliverLogsAndTraces")}
+
+
+def _needs(service: str, operation: str, params: dict[str, Any], region: str) -> list[tuple[str, str]]:
+    table = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/"
+    if service == "dynamodb":
+        if operation == "TransactWriteItems":
+            kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem"}
+            return [(f"dynamodb:{kinds[kind]}", table + body["TableName"])
+                    for item in params["TransactItems"] for kind, body in item.items()]
+        if operation in ("BatchGetItem", "BatchWriteItem"):
+            return [(f"dynamodb:{operation}", table + name) for name in params["RequestItems"]]
+        arn = table + params["TableName"] + (f"/index/{params['IndexName']}" if params.get("IndexName") else "")
+        return [(f"dynamodb:{operation}", arn)]
+    if service == "stepfunctions":
+        if operation == "StartExecution":
+            return [("states:StartExecution", params["stateMachineArn"])]
+        return [(f"states:{operation}", "*")]
+    if service == "lambda" and operation == "Invoke":
+        name = params["FunctionName"].split(":function:")[-1]
+        return [("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")]
+    raise AssertionError(f"no IAM rule for {service}.{operation}")
+
+
+@pytest.fixture
+def recorded() -> Iterator[tuple[LocalHub, list[tuple[str, str, str]]]]:
+    calls: list[tuple[str, str, str]] = []
+    main = threading.get_ident()
+    hub = LocalHub(retry_time_scale=0.001)
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        principal = runtime.running_function()
+        if principal is None and threading.get_ident() == main:
+            return  # the test's own set-up calls
+        principal = next((fn.logical_id for fn in hub.template.functions.values() if fn.name == principal),
+                         STATE_MACHINE)
+        for action, resource in _needs(model.service_model.service_name, model.name, params, hub.template.region):
+            calls.append((principal, action, resource))
+
+    with hub:
+        # One process hosts every function here, so a config cache filled by one would hide the
+        # others' reads: each function must be seen reading for itself, as in its own container.
+        os.environ["CONFIG_CACHE_SECONDS"] = "0"
+        session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
+        session.events.register("before-parameter-build", record)
+        runtime.LocalHub._forget_cached_clients()  # clients copy the session's hooks; settings re-read
+        try:
+            yield hub, calls
+        finally:
+            session.events.unregister("before-parameter-build", record)
+
+
+def _allowed(statements: list[dict[str, Any]], action: str, resource: str) -> str | None:
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if action in actions and any(fnmatch.fnmatchcase(resource, pattern) for pattern in resources):
+            return statement.get("Sid", action)
+    return None
+
+
+def _scenario(api: Api) -> None:
+    api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
+    api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
+    api.get("/v1/locations")
+    api.get("/v1/channels")
+    api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 5}, {"sku": "SKU-B", "on_hand": 1}]})
+    api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})
+    api.get("/v1/availability", "channel=web&skus=SKU-A,SKU-B")
+    delivered = api.post("/v1/orders", courier_order("iam-1")).body["order_id"]
+    api.post("/v1/orders", courier_order("iam-1"))
+    for event in ["confirm", "pick", "pack", "ship", "deliver"]:
+        api.event(delivered, event)
+    api.wait_for(delivered, "delivered")
+    held = api.post("/v1/orders", courier_order("iam-2", lines=[{"sku": "SKU-B", "qty": 3, "price": 1}])).body
+    api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-B", "on_hand": 5}]})
+    api.event(held["order_id"], "reserve")
+    api.wait_for(held["order_id"], "reserved")
+    api.event(held["order_id"], "cancel")
+    api.wait_for(held["order_id"], "cancelled")
+    for query in ["", "status=cancelled", "channel=web", "status=delivered&channel=web", "limit=1"]:
+        assert api.get("/v1/orders", query).status == 200
+    api.get("/v1/tasks", "state=closed")
+    api.get("/v1/workflows")
+    # A chain of 100 more stores: one Query per SKU is now cheaper than BatchGetItem of every pair.
+    for n in range(100):
+        api.put(f"/v1/locations/store-{n}", {"name": f"S{n}", "kind": "store", "capabilities": ["courier"]})
+    api.get("/v1/availability", "channel=web&skus=SKU-A")
+    short = api.post("/v1/orders", courier_order("iam-3", lines=[{"sku": "SKU-A", "qty": 9, "price": 1}])).body
+    api.event(short["order_id"], "reserve")
+    api.wait_for(short["order_id"], "on_hold")
+
+
+def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
+    hub, calls = recorded
+    _scenario(Api(hub))
+    policies = hub.template.policies
+    denied = sorted({call for call in calls if not _allowed(policies[call[0]], call[1], call[2])})
+    assert not denied, "calls the template does not allow (they would fail on AWS):\n" + "\n".join(map(str, denied))
+
+    unused = []
+    for principal, statements in policies.items():
+        for statement in statements:
+            if (principal, statement.get("Sid")) in NOT_EXERCISED:
+                continue
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in statement["Action"]:
+                for pattern in resources:
+                    if not any(p == principal and a == action and fnmatch.fnmatchcase(r, pattern)
+                               for p, a, r in calls):
+                        unused.append((principal, statement.get("Sid"), action, pattern))
+    assert not unused, "grants no call needs (least privilege):\n" + "\n".join(map(str, unused))
