@@ -115,6 +115,15 @@ def courier_order(external_id: str = "web-1001", *, channel: str = "web", lines:
     return order
 
 
+def one_warehouse(api: Api, sku_units: int = 4) -> Api:
+    """The smallest working hub: warehouse wh-1 (courier), channel web, `sku_units` of SKU-A."""
+    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
+                                          "capabilities": ["courier"]}).status == 200
+    assert api.put("/v1/channels/web", {"kind": "web", "name": "Site"}).status == 200
+    assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": sku_units}]}).status == 200
+    return api
+
+
 @pytest.fixture
 def shop(api: Api) -> Api:
     """One warehouse (10 x SKU-A, 5 x SKU-B), one store (3 x SKU-A), and the web channel with no rules."""

@@ -17,17 +17,14 @@ from schemathesis.generation import GenerationMode
 
 from oms_local.runtime import LocalHub
 from oms_local.server import build_app
-from tests.conftest import Api
+from tests.conftest import Api, one_warehouse
 
 EXAMPLES_PER_OPERATION = 25
 
 
 def test_no_input_makes_the_hub_fail() -> None:
     with LocalHub() as hub:
-        api = Api(hub)
-        api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
-        api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
-        api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 50}]})
+        one_warehouse(Api(hub), sku_units=50)
         schema = schemathesis.openapi.from_asgi("/v1/openapi.json", build_app(hub))
         operations = [result.ok() for result in schema.get_all_operations()]
         assert len(operations) >= 11

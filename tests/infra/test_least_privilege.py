@@ -20,7 +20,7 @@ import pytest
 from oms_local import runtime
 from oms_local.runtime import LocalHub
 from oms_local.template import ACCOUNT
-from tests.conftest import Api, courier_order
+from tests.conftest import Api, courier_order, one_warehouse
 
 STATE_MACHINE = "OrderLifecycle"
 # Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
@@ -87,8 +87,7 @@ def _allowed(statements: list[dict[str, Any]], action: str, resource: str) -> st
 
 
 def _scenario(api: Api) -> None:
-    api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
-    api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
+    one_warehouse(api, sku_units=0)
     api.get("/v1/locations")
     api.get("/v1/channels")
     api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 5}, {"sku": "SKU-B", "on_hand": 1}]})

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import Api, courier_order
+from tests.conftest import Api, courier_order, one_warehouse
 
 
 def test_order_is_created_reserved_and_deduplicated(shop: Api) -> None:
@@ -39,8 +39,7 @@ def test_fifty_concurrent_posts_make_one_order_and_one_reservation(shop: Api) ->
 
 
 def test_forty_concurrent_orders_never_oversell_fifteen_units(api: Api) -> None:
-    api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse", "capabilities": ["courier"]})
-    api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
+    one_warehouse(api, sku_units=0)
     api.put("/v1/stock/wh-1", {"items": [{"sku": "HOT", "on_hand": 15}]})
     line = [{"sku": "HOT", "qty": 1, "price": 100}]
     with ThreadPoolExecutor(max_workers=40) as pool:

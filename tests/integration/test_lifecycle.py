@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 
 from oms_local.runtime import LocalHub
-from tests.conftest import Api, courier_order
+from tests.conftest import Api, courier_order, one_warehouse
 
 
 def _execution(order_id: str) -> dict:
@@ -128,10 +128,7 @@ def test_on_hold_order_is_reserved_once_stock_arrives(shop: Api) -> None:
 
 def test_hard_deadline_cancels_and_releases_stock() -> None:
     with LocalHub(deadline_cap_seconds=1) as hub:
-        api = Api(hub)
-        api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
-        api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
-        api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 4}]})
+        api = one_warehouse(Api(hub))
         order_id = api.post("/v1/orders", courier_order()).body["order_id"]
         order = api.wait_for(order_id, "cancelled", timeout=10)
         assert order["timeline"][-1]["source"] == "deadline"
@@ -149,10 +146,7 @@ def test_execution_input_is_the_order_identity(shop: Api) -> None:
 
 def test_a_step_that_keeps_failing_waits_for_an_operator_to_retry_or_cancel() -> None:
     with LocalHub(retry_time_scale=0.001) as hub:
-        api = Api(hub)
-        api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
-        api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
-        api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 4}]})
+        api = one_warehouse(Api(hub))
         stock_key = {"sku": {"S": "SKU-A"}, "location_id": {"S": "wh-1"}}
 
         def set_reserved(units: int) -> None:  # someone edits `reserved` behind the hub's back
@@ -222,10 +216,7 @@ def test_reservations_split_over_many_locations_are_released_in_chunks(api: Api)
 
 def test_shipped_order_past_its_deadline_is_flagged_and_can_still_be_delivered() -> None:
     with LocalHub(deadline_cap_seconds=2) as hub:
-        api = Api(hub)
-        api.put("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["courier"]})
-        api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
-        api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 4}]})
+        api = one_warehouse(Api(hub))
         order_id = api.post("/v1/orders", courier_order()).body["order_id"]
         for event in ["confirm", "pick", "pack", "ship"]:
             api.event(order_id, event)
