@@ -13,7 +13,7 @@ from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unproc
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
-from orders.domain.models import Order, OrderEventIn, OrderIn
+from orders.domain.models import Order, OrderEventIn, OrderIn, Task
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
 from orders.domain.sourcing import candidate_locations, plan_reservations
@@ -164,8 +164,10 @@ def _applied_anyway(order_id: str, next_status: str) -> None:
                        status=order.get("status"))
 
 
-def list_tasks(state: str, limit: int) -> dict[str, Any]:
-    return {"items": order_table.list_tasks(state, limit)}
+def list_tasks(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    page = order_table.list_tasks(state, limit, cursor)
+    return {"items": [Task.model_validate(t).model_dump(mode="json") for t in page.items],
+            "next_cursor": page.next_cursor}
 
 
 # ------------------------------------------------------------------ lifecycle steps (state machine tasks)

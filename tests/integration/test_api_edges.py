@@ -114,3 +114,15 @@ def test_out_of_range_numbers_and_skus_are_422(shop: Api) -> None:
     assert shop.get("/v1/availability", "channel=web&skus=bad%20sku").status == 422
     assert shop.get("/v1/availability", "channel=web&skus=" + "X" * 65).status == 422
     assert shop.stock("SKU-A", "wh-1")["on_hand"] == 10
+
+
+def test_tasks_page_with_a_cursor(shop: Api) -> None:
+    for n in range(3):
+        shop.post("/v1/orders", courier_order(f"short-{n}", lines=[{"sku": "SKU-B", "qty": 9, "price": 1}]))
+    first = shop.get("/v1/tasks", "limit=2").body
+    second = shop.get("/v1/tasks", f"limit=2&cursor={first['next_cursor']}").body
+    ids = [t["task_id"] for t in first["items"] + second["items"]]
+    assert len(ids) == 3 == len(set(ids)) and second["next_cursor"] is None
+    assert set(first["items"][0]) == {"task_id", "kind", "state", "order_id", "channel", "shortages",
+                                      "created_at", "updated_at"}
+    assert shop.get("/v1/tasks", f"state=closed&cursor={first['next_cursor']}").status == 422

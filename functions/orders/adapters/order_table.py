@@ -271,7 +271,7 @@ def list_orders(status: str | None, channel: str | None, limit: int, cursor: str
         "KeyConditionExpression": "#p = :p", "ExpressionAttributeNames": {"#p": attribute},
         "ExpressionAttributeValues": {":p": {"S": partition}}}
     if cursor:
-        request["ExclusiveStartKey"] = _decode_cursor(cursor, index, attribute, partition)
+        request["ExclusiveStartKey"] = _decode_cursor(cursor, index, "pk", attribute, partition)
     answer = aws.dynamodb().query(**request)
     keys = [{"pk": item["pk"]["S"]} for item in answer["Items"]]
     by_pk = {row["pk"]: row for row in batch_get(aws.dynamodb(), settings().orders_table, keys)}
@@ -287,14 +287,14 @@ def _encode_cursor(index: str, partition: str, last_key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, index: str, attribute: str, partition: str) -> dict[str, Any]:
+def _decode_cursor(cursor: str, index: str, table_key: str, attribute: str, partition: str) -> dict[str, Any]:
     """The cursor must come from this very query: same index, same partition, a key of the right shape
     (DynamoDB answers a foreign start key with a ValidationException, which would be a 5xx)."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         key = data["k"]
         valid = (data["i"] == index and data["p"] == partition and isinstance(key, dict)
-                 and set(key) == {"pk", attribute, "created_key"}
+                 and set(key) == {table_key, attribute, "created_key"}
                  and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"]
                          for v in key.values())
                  and key[attribute]["S"] == partition)
@@ -306,10 +306,15 @@ def _decode_cursor(cursor: str, index: str, attribute: str, partition: str) -> d
     return key
 
 
-def list_tasks(state: str, limit: int) -> list[dict[str, Any]]:
-    answer = aws.dynamodb().query(
-        TableName=settings().tasks_table, IndexName="ByState", Limit=limit, ScanIndexForward=False,
-        KeyConditionExpression="#state = :state", ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues={":state": {"S": state}})
-    return [from_item(item) for item in answer["Items"]]
-
+def list_tasks(state: str, limit: int, cursor: str | None) -> Page:
+    """Newest first; the index projects whole tasks, so a page is one Query."""
+    index, partition = "ByState", state
+    request: dict[str, Any] = {
+        "TableName": settings().tasks_table, "IndexName": index, "Limit": limit, "ScanIndexForward": False,
+        "KeyConditionExpression": "#state = :state", "ExpressionAttributeNames": {"#state": "state"},
+        "ExpressionAttributeValues": {":state": {"S": partition}}}
+    if cursor:
+        request["ExclusiveStartKey"] = _decode_cursor(cursor, index, "task_id", "state", partition)
+    answer = aws.dynamodb().query(**request)
+    last = answer.get("LastEvaluatedKey")
+    return Page([from_item(item) for item in answer["Items"]], _encode_cursor(index, partition, last) if last else None)

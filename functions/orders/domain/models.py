@@ -138,3 +138,16 @@ class OrderEventIn(BaseModel):
     note: str | None = Field(None, max_length=500)
     actor: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$",
                               description="Operator id, recorded in the timeline.")
+
+
+class Task(BaseModel):
+    """An operator's to-do, e.g. an order short of stock: call the customer, substitute or cancel."""
+
+    task_id: str
+    kind: str
+    state: str
+    order_id: str
+    channel: str
+    shortages: list[Shortage]
+    created_at: str
+    updated_at: str | None = None

@@ -57,8 +57,9 @@ def post_order_event(order_id: Annotated[str, Path(max_length=64)],
 
 @app.get("/v1/tasks", tags=["operators"], summary="Operator tasks (e.g. orders short of stock), newest first")
 def list_tasks(state: Annotated[Literal["open", "closed"], Query()] = "open",
-               limit: Annotated[int, Query(ge=1, le=100)] = 50) -> dict[str, Any]:
-    return services.list_tasks(state, limit)
+               limit: Annotated[int, Query(ge=1, le=100)] = 50,
+               cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None) -> dict[str, Any]:
+    return services.list_tasks(state, limit, cursor)
 
 
 @app.get("/v1/workflows", tags=["workflows"], summary="Order lifecycles and the events that move them")
