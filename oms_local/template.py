@@ -189,8 +189,6 @@ def _table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
                "KeySchema": props["KeySchema"], "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST")}
     if props.get("GlobalSecondaryIndexes"):
         request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-    if props.get("StreamSpecification"):
-        request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     return request
 
 

@@ -65,3 +65,20 @@ def test_domain_modules_import_no_aws_or_environment() -> None:
             + "; leaked = {'boto3', 'botocore', 'common.aws', 'common.config'} & set(sys.modules); print(sorted(leaked))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions", capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_an_intrinsic_the_local_runtime_cannot_resolve_fails_loudly(tmp_path: Path) -> None:
+    import pytest
+
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Serverless::Function\n"
+        "    Properties:\n"
+        "      Handler: x.handler\n"
+        "      CodeUri: .\n"
+        "      Environment:\n"
+        "        Variables:\n"
+        "          MODE: !If [IsProd, a, b]\n")
+    with pytest.raises(ValueError, match="Fn::If"):
+        load(tmp_path / "template.yaml")
