@@ -40,6 +40,8 @@ def test_openapi_schema_covers_every_function_and_is_public(api: Api) -> None:
     # every route the template wires is described, and nothing else
     template_paths = {r.path for r in api.hub.template.routes} - {"/v1/openapi.json", "/v1/docs"}
     assert template_paths == paths
+    assert schema["components"]["securitySchemes"]["apiKey"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
+    assert schema["security"] == [{"apiKey": []}]  # the Swagger page's Authorize button takes the key
     page = public.get("/v1/docs")
     assert page.status == 200 and "swagger" in page.body.lower()
 

@@ -7,6 +7,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -79,7 +80,9 @@ def list_workflows() -> dict[str, Any]:
 def _merged_openapi() -> str:
     """One schema for the whole API, merged from every function's resolver (done once, on first ask)."""
     app.configure_openapi_merge(path=str(FilePath(__file__).parents[2]), pattern="*/handlers/api.py",
-                                title=API_TITLE, version="1.0.0", on_conflict="error")
+                                title=API_TITLE, version="1.0.0", on_conflict="error",
+                                security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
+                                security=[{"apiKey": []}])
     return app.get_openapi_merge_json_schema()
 
 
