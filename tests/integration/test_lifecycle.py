@@ -215,7 +215,7 @@ def test_reservations_split_over_many_locations_are_released_in_chunks(api: Api)
 
 
 def test_shipped_order_past_its_deadline_is_flagged_and_can_still_be_delivered() -> None:
-    with LocalHub(deadline_cap_seconds=2) as hub:
+    with LocalHub(deadline_cap_seconds=3) as hub:
         api = one_warehouse(Api(hub))
         order_id = api.post("/v1/orders", courier_order()).body["order_id"]
         for event in ["confirm", "pick", "pack", "ship"]:
