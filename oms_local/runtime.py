@@ -35,6 +35,10 @@ STAGE = "local"
 _moto_lock = threading.RLock()
 _dispatch: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
 _running = threading.local()
+# powertools' event handler keeps the request being resolved in class attributes (BaseRouter): one
+# request per process, as on Lambda. API handlers therefore run one at a time here; the state
+# machine and its Lambda tasks still run alongside them.
+_api_invocations = threading.Lock()
 
 
 def running_function() -> str | None:
@@ -272,7 +276,8 @@ class LocalHub:
             return self._gateway("INVALID_API_KEY")
         event = self._proxy_event(route, method.upper(), path, params, query, headers, body, source_ip)
         try:
-            answer = self.invoke(route.function, event)
+            with _api_invocations:
+                answer = self.invoke(route.function, event)
         except Exception:  # noqa: BLE001 - an unhandled function error is API Gateway's 502/5xx
             traceback.print_exc()
             return self._gateway("DEFAULT_5XX", 502)

@@ -128,3 +128,24 @@ def test_unknown_order_is_404(api: Api) -> None:
     answer = api.get("/v1/orders/ord_doesnotexist")
     assert answer.status == 404
     assert answer.body["error"] == "not_found"
+
+
+def test_concurrent_intakes_race_in_dynamodb_and_the_conditions_decide(api: Api) -> None:
+    """Below the HTTP layer (which runs one request at a time locally, as one Lambda container does),
+    40 intakes run truly concurrently: reads, plans and transactions interleave, and only the
+    conditional writes keep the count exact, with lost races re-planned."""
+    from common.clock import utc_now
+    from orders import services
+    from orders.domain.models import OrderIn
+
+    one_warehouse(api, sku_units=0)
+    api.put("/v1/stock/wh-1", {"items": [{"sku": "HOT", "on_hand": 15}]})
+    orders = [OrderIn.model_validate(courier_order(f"race-{n % 30}", lines=[{"sku": "HOT", "qty": 1, "price": 1}]))
+              for n in range(40)]
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(lambda order: services.accept_order(order, utc_now()), orders))
+    created = {order.order_id: order.status for order, is_new in results if is_new}
+    assert len(created) == 30  # 10 of the 40 were repeats of an external id
+    assert {order.order_id for order, _ in results} == set(created)
+    assert sorted(created.values()).count("reserved") == 15
+    assert api.stock("HOT", "wh-1") == {"on_hand": 15, "reserved": 15, "available": 0}
