@@ -266,20 +266,32 @@ def list_orders(status: str | None, channel: str | None, limit: int, cursor: str
     index, attribute = _INDEXES[(status is not None, channel is not None)]
     partition = {"entity": "order", "status": status, "channel": channel,
                  "channel_status": f"{channel}#{status}"}[attribute]
-    request: dict[str, Any] = {
-        "TableName": settings().orders_table, "IndexName": index, "Limit": limit, "ScanIndexForward": False,
-        "KeyConditionExpression": "#p = :p", "ExpressionAttributeNames": {"#p": attribute},
-        "ExpressionAttributeValues": {":p": {"S": partition}}}
-    if cursor:
-        request["ExclusiveStartKey"] = _decode_cursor(cursor, index, "pk", attribute, partition)
-    answer = aws.dynamodb().query(**request)
-    keys = [{"pk": item["pk"]["S"]} for item in answer["Items"]]
+    page = _newest_first(settings().orders_table, "pk", index, attribute, partition, limit, cursor)
+    keys = [{"pk": item["pk"]} for item in page.items]
     by_pk = {row["pk"]: row for row in batch_get(aws.dynamodb(), settings().orders_table, keys)}
     # The index is eventually consistent: drop orders that have moved out of the filter since.
     rows = [by_pk[k["pk"]] for k in keys if k["pk"] in by_pk
             and (status is None or by_pk[k["pk"]]["status"] == status)]
+    return Page(rows, page.next_cursor)
+
+
+def list_tasks(state: str, limit: int, cursor: str | None) -> Page:
+    """Newest first; the index projects whole tasks, so a page is one Query."""
+    return _newest_first(settings().tasks_table, "task_id", "ByState", "state", state, limit, cursor)
+
+
+def _newest_first(table: str, table_key: str, index: str, attribute: str, partition: str, limit: int,
+                  cursor: str | None) -> Page:
+    """One page of an index partition sorted by created_key, newest first, with an opaque cursor."""
+    request: dict[str, Any] = {
+        "TableName": table, "IndexName": index, "Limit": limit, "ScanIndexForward": False,
+        "KeyConditionExpression": "#p = :p", "ExpressionAttributeNames": {"#p": attribute},
+        "ExpressionAttributeValues": {":p": {"S": partition}}}
+    if cursor:
+        request["ExclusiveStartKey"] = _decode_cursor(cursor, index, table_key, attribute, partition)
+    answer = aws.dynamodb().query(**request)
     last = answer.get("LastEvaluatedKey")
-    return Page(rows, _encode_cursor(index, partition, last) if last else None)
+    return Page([from_item(item) for item in answer["Items"]], _encode_cursor(index, partition, last) if last else None)
 
 
 def _encode_cursor(index: str, partition: str, last_key: dict[str, Any]) -> str:
@@ -304,17 +316,3 @@ def _decode_cursor(cursor: str, index: str, table_key: str, attribute: str, part
         raise Unprocessable("cursor is not valid for this query; start again without it",
                             details=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}])
     return key
-
-
-def list_tasks(state: str, limit: int, cursor: str | None) -> Page:
-    """Newest first; the index projects whole tasks, so a page is one Query."""
-    index, partition = "ByState", state
-    request: dict[str, Any] = {
-        "TableName": settings().tasks_table, "IndexName": index, "Limit": limit, "ScanIndexForward": False,
-        "KeyConditionExpression": "#state = :state", "ExpressionAttributeNames": {"#state": "state"},
-        "ExpressionAttributeValues": {":state": {"S": partition}}}
-    if cursor:
-        request["ExclusiveStartKey"] = _decode_cursor(cursor, index, "task_id", "state", partition)
-    answer = aws.dynamodb().query(**request)
-    last = answer.get("LastEvaluatedKey")
-    return Page([from_item(item) for item in answer["Items"]], _encode_cursor(index, partition, last) if last else None)
