@@ -219,6 +219,8 @@ class LocalHub:
             sys.modules["common.aws"].reset()
             sys.modules["common.config"].settings.cache_clear()
             sys.modules["common.reference"].forget()
+        if "common.secrets" in sys.modules:
+            sys.modules["common.secrets"].forget()
 
     def _create_resources(self) -> None:
         import boto3

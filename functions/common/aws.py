@@ -23,7 +23,17 @@ def stepfunctions() -> Any:
     return boto3.client("stepfunctions", config=_CONFIG)
 
 
+@functools.cache
+def events() -> Any:
+    return boto3.client("events", config=_CONFIG)
+
+
+@functools.cache
+def ssm() -> Any:
+    return boto3.client("ssm", config=_CONFIG)
+
+
 def reset() -> None:
     """Forget cached clients (a new moto mock, a new process-wide environment)."""
-    dynamodb.cache_clear()
-    stepfunctions.cache_clear()
+    for factory in (dynamodb, stepfunctions, events, ssm):
+        factory.cache_clear()

@@ -5,4 +5,9 @@ from datetime import UTC, datetime
 
 def utc_now() -> str:
     """ISO 8601 in UTC with milliseconds; sorts as text, which the created_key indexes rely on."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC))
+
+
+def utc_text(moment: datetime) -> str:
+    """An aware datetime as the hub writes every time: UTC, milliseconds, `Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

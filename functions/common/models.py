@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+from datetime import time
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
@@ -27,6 +28,24 @@ class LocationKind(StrEnum):
     warehouse = "warehouse"
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class OpeningHours(BaseModel):
+    """One day's working hours in the location's own time zone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OpeningHours:
+        if self.closes <= self.opens:
+            raise ValueError("closes must be after opens (same day)")
+        return self
+
+
 class LocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -37,7 +56,11 @@ class LocationIn(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180)
     timezone: str | None = None
     capabilities: list[DeliveryMethod] = Field(default_factory=list)
-    active: bool = True
+    active: bool = Field(True, description="A paused location (false) offers nothing online and is never sourced.")
+    working_hours: dict[Weekday, OpeningHours] = Field(
+        default_factory=dict, description="Days not listed are closed; an empty map means open around the clock.")
+    processing_minutes: int = Field(120, ge=0, le=10_080, description="Working time to pick and pack an order.")
+    cutoff: time | None = Field(None, description="Local time after which a new order starts the next working day.")
 
     @field_validator("lat", "lon")
     @classmethod

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from common.models import DeliveryMethod, Identifier
 from inventory.domain.stock_changes import Sku
@@ -72,6 +72,8 @@ class OrderIn(BaseModel):
     lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
     delivery: Delivery
     payment: Payment
+    ship_by: AwareDatetime | None = Field(
+        None, description="Hand-over deadline set by the channel (a marketplace's ship-by): the order's SLA deadline.")
 
     def order_id(self) -> str:
         """Derived from (channel, external_id): a retried post names the same order and the same execution."""
@@ -127,6 +129,7 @@ class Order(BaseModel):
     pending_event: str | None = Field(None, description="An accepted event the lifecycle is applying now.")
     attention: str | None = Field(None, description="Why an operator should look at this order.")
     last_error: str | None = Field(None, description="The error of the lifecycle step that failed, if one did.")
+    ship_by: str | None = Field(None, description="The SLA deadline for handing the order over, UTC.")
     created_at: str
     updated_at: str
 

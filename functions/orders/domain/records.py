@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.clock import utc_text
 from orders.domain.models import Allocation, OrderIn, Shortage
 from orders.domain.sourcing import ReservationPlan
 from orders.domain.workflow import workflow_for
@@ -50,6 +51,7 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, A
         "allocations": [a.model_dump() for a in plan.allocations],
         "shortages": [s.model_dump() for s in plan.shortages],
         "timeline": [timeline_entry(now, status, created)],
+        "ship_by": utc_text(order_in.ship_by) if order_in.ship_by else None,
         "created_at": now,
         "created_key": f"{now}#{order_id}",
     }
