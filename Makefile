@@ -6,11 +6,17 @@ VENV := .venv
 TOOLS := .venv-tools
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed
+CHECKOV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV)/.installed
+CDK_STAMP := infra/node_modules/.installed
+STAGE ?= dev
+# node 20 still runs the pinned CDK CLI and jsii; their end-of-life banner is noise in every run.
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export AWS_DEFAULT_REGION ?= eu-central-1
 export SAM_CLI_TELEMETRY := 0
 # sam and cfn-lint pin their own boto3/pydantic: they live in their own venv, never beside the hub's.
 
-.PHONY: run test unit integration e2e lint bench install tools clean
+.PHONY: run test unit integration e2e lint guardrails checkov bandit audit synth build deploy cdk-deploy bench install tools clean
 
 run: $(STAMP)
 	$(VENV)/bin/oms-hub local
@@ -31,8 +37,9 @@ $(TOOLS_STAMP): requirements/deploy-tools.txt
 	$(TOOLS)/bin/python -m pip install --quiet -r requirements/deploy-tools.txt
 	touch $@
 
-test: $(STAMP) lint
-	$(VENV)/bin/python -m pytest -n 2 --dist loadfile
+# OMS_REQUIRE_SYNTH: the infra tests read infra/cdk.out, which `synth` has just written.
+test: $(STAMP) guardrails
+	OMS_REQUIRE_SYNTH=1 $(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 unit: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/unit
@@ -47,8 +54,46 @@ lint: $(TOOLS_STAMP)
 	$(TOOLS)/bin/cfn-lint template.yaml
 	$(TOOLS)/bin/sam validate --lint --template template.yaml
 
+# Every deploy guardrail, offline (docs/deploy.md says how to read each one's failure).
+guardrails: lint checkov bandit audit synth
+
+$(CHECKOV_STAMP): requirements/checkov.txt
+	test -x $(CHECKOV)/bin/python || $(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/python -m pip install --quiet --upgrade "pip>=24"
+	$(CHECKOV)/bin/python -m pip install --quiet -r requirements/checkov.txt
+	touch $@
+
+# Stack-wide skips come from template.yaml's Metadata (each with its reason); per-resource ones checkov reads itself.
+checkov: $(CHECKOV_STAMP) $(STAMP)
+	$(CHECKOV)/bin/checkov --quiet --compact --framework cloudformation -f template.yaml \
+		--skip-check "$$($(VENV)/bin/python infra/checkov_skips.py)"
+
+bandit: $(TOOLS_STAMP)
+	$(TOOLS)/bin/bandit --quiet --recursive functions --severity-level high
+
+audit: $(TOOLS_STAMP)
+	$(TOOLS)/bin/python infra/audit.py
+
+$(CDK_STAMP): infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund
+	touch $@
+
+# cdk-nag runs inside the synth and fails it on an unacknowledged AwsSolutions error.
+synth: $(TOOLS_STAMP) $(CDK_STAMP)
+	cd infra && npx --no-install cdk synth --quiet -c stage=$(STAGE)
+
+# `sam build` without a container needs python3.11 on PATH (the functions' runtime).
+build: $(TOOLS_STAMP)
+	$(TOOLS)/bin/sam build --template template.yaml
+
+deploy: build
+	$(TOOLS)/bin/sam deploy --config-env $(STAGE)
+
+cdk-deploy: $(TOOLS_STAMP) $(CDK_STAMP)
+	cd infra && npx --no-install cdk deploy -c stage=$(STAGE) $(CDK_ARGS)
+
 bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .aws-sam
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .pytest_cache .aws-sam infra/cdk.out infra/node_modules

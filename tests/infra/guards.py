@@ -1,0 +1,172 @@
+"""Operational guards over template.yaml, written per resource kind so that resources added later are
+held to them too: each guard returns one line per resource naming what it lacks.
+
+A guard takes the template as data (so tests can also show that it catches a bare resource).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cfn_tools import load_yaml
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+ALARM_TOPIC = "AlarmTopic"
+RETENTION_PARAMETER = "LogRetentionDays"
+METRICS_NAMESPACE = "OmsHub"
+# Event sources through which Lambda is invoked asynchronously: a failure after the retries must land
+# somewhere (function DeadLetterQueue or EventInvokeConfig OnFailure).
+ASYNC_EVENTS = {"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent", "SNS", "S3"}
+# Business alarms the issue asks for, on the functions' powertools metrics.
+BUSINESS_METRICS = {"SlaBreached", "StockPushFailed"}
+
+Template = dict[str, Any]
+
+
+def load() -> Template:
+    return load_yaml(TEMPLATE.read_text())
+
+
+def resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
+    return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def target(value: Any) -> str | None:
+    """The logical id a `!Ref X` or `!GetAtt X.Attr` points at, else None."""
+    if isinstance(value, dict) and len(value) == 1:
+        (key, arg), = value.items()
+        if key == "Ref":
+            return arg
+        if key == "Fn::GetAtt":
+            return (arg.split(".", 1) if isinstance(arg, str) else arg)[0]
+    return None
+
+
+def alarmed_metrics(template: Template, namespace: str, dimension: str, logical_id: str) -> set[str]:
+    """Metric names with an alarm on `logical_id` (through `dimension`) that notifies the alarm topic."""
+    found = set()
+    for alarm in resources(template, "AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        notifies = any(target(action) == ALARM_TOPIC for action in props.get("AlarmActions", []))
+        watches = any(d["Name"] == dimension and target(d["Value"]) == logical_id for d in props.get("Dimensions", []))
+        if props.get("Namespace") == namespace and watches and notifies:
+            found.add(props["MetricName"])
+    return found
+
+
+def _missing_alarms(template: Template, logical_id: str, namespace: str, dimension: str, wanted: set[str]) -> list[str]:
+    missing = wanted - alarmed_metrics(template, namespace, dimension, logical_id)
+    return [f"{logical_id}: no alarm on {namespace} {metric} ({dimension}) notifying {ALARM_TOPIC}"
+            for metric in sorted(missing)]
+
+
+def _log_group_problems(template: Template, owner: str, log_group_ref: Any) -> list[str]:
+    log_group = target(log_group_ref)
+    if log_group not in resources(template, "AWS::Logs::LogGroup"):
+        return [f"{owner}: logs do not go to a log group of this template"]
+    return []
+
+
+def function_problems(template: Template) -> list[str]:
+    problems = []
+    globals_ = template.get("Globals", {}).get("Function", {})
+    queues = resources(template, "AWS::SQS::Queue")
+    for name, fn in resources(template, "AWS::Serverless::Function").items():
+        props = fn.get("Properties", {})
+        problems += _log_group_problems(template, name, props.get("LoggingConfig", {}).get("LogGroup"))
+        if props.get("Tracing", globals_.get("Tracing")) != "Active":
+            problems.append(f"{name}: X-Ray tracing is not Active")
+        namespace = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_METRICS_NAMESPACE")
+        if namespace not in (None, METRICS_NAMESPACE):
+            problems.append(f"{name}: metrics namespace {namespace}, not {METRICS_NAMESPACE}")
+        problems += _missing_alarms(template, name, "AWS/Lambda", "FunctionName", {"Errors", "Throttles"})
+        events = props.get("Events", {})
+        async_events = sorted(e for e, spec in events.items() if spec["Type"] in ASYNC_EVENTS)
+        on_failure = props.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
+        if async_events and not (props.get("DeadLetterQueue") or on_failure):
+            problems.append(f"{name}: invoked asynchronously by {', '.join(async_events)} but has no "
+                            "DeadLetterQueue or EventInvokeConfig OnFailure destination")
+        for event_name, spec in events.items():
+            if spec["Type"] == "SQS":
+                queue = target(spec["Properties"]["Queue"])
+                if queue in queues and "RedrivePolicy" not in queues[queue].get("Properties", {}):
+                    problems.append(f"{name}: its SQS source {queue} ({event_name}) has no RedrivePolicy (DLQ)")
+    return problems
+
+
+def dead_letter_queues(template: Template) -> set[str]:
+    """Queues that receive failures: redrive targets, function DLQs and OnFailure destinations."""
+    dlqs = set()
+    for queue in resources(template, "AWS::SQS::Queue").values():
+        redrive = queue.get("Properties", {}).get("RedrivePolicy", {})
+        dlqs.add(target(redrive.get("deadLetterTargetArn")))
+    for fn in resources(template, "AWS::Serverless::Function").values():
+        props = fn.get("Properties", {})
+        dlqs.add(target(props.get("DeadLetterQueue", {}).get("TargetArn")))
+        dlqs.add(target(props.get("EventInvokeConfig", {}).get("DestinationConfig", {})
+                        .get("OnFailure", {}).get("Destination")))
+        for spec in props.get("Events", {}).values():
+            dlqs.add(target(spec.get("Properties", {}).get("DeadLetterConfig", {}).get("Arn")))
+    return dlqs - {None}
+
+
+def queue_problems(template: Template) -> list[str]:
+    problems = []
+    dlqs = dead_letter_queues(template)
+    for name, queue in resources(template, "AWS::SQS::Queue").items():
+        props = queue.get("Properties", {})
+        if name in dlqs:
+            problems += _missing_alarms(template, name, "AWS/SQS", "QueueName", {"ApproximateNumberOfMessagesVisible"})
+        elif "RedrivePolicy" not in props:
+            problems.append(f"{name}: a work queue without RedrivePolicy (messages that keep failing are lost)")
+        if not (props.get("SqsManagedSseEnabled") or props.get("KmsMasterKeyId")):
+            problems.append(f"{name}: not encrypted at rest (SqsManagedSseEnabled or KmsMasterKeyId)")
+    return problems
+
+
+def state_machine_problems(template: Template) -> list[str]:
+    problems = []
+    for name, machine in resources(template, "AWS::Serverless::StateMachine").items():
+        props = machine.get("Properties", {})
+        if not props.get("Tracing", {}).get("Enabled"):
+            problems.append(f"{name}: X-Ray tracing is not enabled")
+        destinations = props.get("Logging", {}).get("Destinations", [])
+        if not destinations:
+            problems.append(f"{name}: no execution logging")
+        for destination in destinations:
+            problems += _log_group_problems(template, name, destination["CloudWatchLogsLogGroup"]["LogGroupArn"])
+        problems += _missing_alarms(template, name, "AWS/States", "StateMachineArn",
+                                    {"ExecutionsFailed", "ExecutionsTimedOut"})
+    return problems
+
+
+def log_group_problems(template: Template) -> list[str]:
+    return [f"{name}: RetentionInDays is not !Ref {RETENTION_PARAMETER}"
+            for name, group in resources(template, "AWS::Logs::LogGroup").items()
+            if group.get("Properties", {}).get("RetentionInDays") != {"Ref": RETENTION_PARAMETER}]
+
+
+def table_problems(template: Template) -> list[str]:
+    problems = []
+    for name, table in resources(template, "AWS::DynamoDB::Table").items():
+        props = table.get("Properties", {})
+        if not props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
+            problems.append(f"{name}: point-in-time recovery is off")
+        if table.get("DeletionPolicy") != "Retain" or table.get("UpdateReplacePolicy") != "Retain":
+            problems.append(f"{name}: DeletionPolicy and UpdateReplacePolicy must be Retain (orders and stock are data)")
+    return problems
+
+
+def alarm_problems(template: Template) -> list[str]:
+    problems = [f"{name}: notifies no one (AlarmActions lacks !Ref {ALARM_TOPIC})"
+                for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
+                if not any(target(a) == ALARM_TOPIC for a in alarm["Properties"].get("AlarmActions", []))]
+    business = {a["Properties"]["MetricName"] for a in resources(template, "AWS::CloudWatch::Alarm").values()
+                if a["Properties"].get("Namespace") == METRICS_NAMESPACE}
+    problems += [f"no alarm on the {METRICS_NAMESPACE} metric {metric}" for metric in sorted(BUSINESS_METRICS - business)]
+    return problems
+
+
+GUARDS = [function_problems, queue_problems, state_machine_problems, log_group_problems, table_problems,
+          alarm_problems]
