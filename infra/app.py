@@ -26,7 +26,7 @@ from constructs import Construct
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
-# Template parameters a CDK user sets through context (context key -> template parameter).
+# Template parameters whose defaults a CDK user sets through context (context key -> template parameter).
 CONTEXT_PARAMETERS = {"stage": "StageName", "alarmEmail": "AlarmEmail", "logRetentionDays": "LogRetentionDays",
                       "marketplaceCredentialsPath": "MarketplaceCredentialsPath"}
 
@@ -88,7 +88,10 @@ class OmsHubStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)
         source = load_yaml(TEMPLATE.read_text())
         include_path, generated_outputs = template_for_include(source, Path(cdk.Stage.of(self).outdir))
-        self.hub = cfn_include.CfnInclude(self, "Hub", template_file=str(include_path), parameters=parameters)
+        self.hub = cfn_include.CfnInclude(self, "Hub", template_file=str(include_path))
+        # Context sets the defaults; the parameters stay, so `cdk deploy --parameters` still overrides them.
+        for name, value in parameters.items():
+            self.hub.get_parameter(name).default = value
         self._code_as_assets(source)
         for name, output in generated_outputs.items():
             (ref,) = _refs(output["Value"])
@@ -131,7 +134,7 @@ def main() -> None:
     cdk.Tags.of(stack).add("stage", stage)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
     for rule, reason in NAG_ACKNOWLEDGED.items():
-        cdk.Validations.of(stack).acknowledge(id=rule, reason=reason)
+        cdk.Validations.of(stack).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
     app.synth()
 
 
