@@ -42,15 +42,15 @@ class PipBundling:
     def __init__(self, source: Path) -> None:
         self.source = source
 
-    def try_bundle(self, output_dir: str, *, image: Any = None, **_: Any) -> bool:
+    def try_bundle(self, output_dir: str, **_: Any) -> bool:
         shutil.copytree(self.source, output_dir, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         requirements = self.source / "requirements.txt"
         if requirements.exists():
             subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                            "--no-compile", "--no-warn-conflicts", "--platform", "manylinux2014_aarch64", "--implementation", "cp",
-                            "--python-version", "3.11", "--only-binary=:all:", "--target", output_dir,
-                            "-r", str(requirements)], check=True)
+                            "--no-compile", "--no-warn-conflicts", "--platform", "manylinux2014_aarch64",
+                            "--implementation", "cp", "--python-version", "3.11", "--only-binary=:all:",
+                            "--target", output_dir, "-r", str(requirements)], check=True)
         return True
 
 
@@ -95,7 +95,8 @@ class OmsHubStack(cdk.Stack):
         self._code_as_assets(source)
         for name, output in generated_outputs.items():
             (ref,) = _refs(output["Value"])
-            cdk.CfnOutput(self, name, value=cdk.Fn.ref(ref), description=output.get("Description")).override_logical_id(name)
+            output_construct = cdk.CfnOutput(self, name, value=cdk.Fn.ref(ref), description=output.get("Description"))
+            output_construct.override_logical_id(name)
 
     def _code_as_assets(self, source: dict[str, Any]) -> None:
         default_code = source.get("Globals", {}).get("Function", {}).get("CodeUri")
@@ -104,8 +105,9 @@ class OmsHubStack(cdk.Stack):
         def asset(relative: str, bundled: bool) -> s3_assets.Asset:
             if relative not in assets:
                 path = ROOT / relative
-                bundling = cdk.BundlingOptions(image=cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.11"),
-                                               local=PipBundling(path)) if bundled else None
+                # The API wants an image; it is never pulled: local bundling succeeds or fails the synth.
+                image = cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.11")
+                bundling = cdk.BundlingOptions(image=image, local=PipBundling(path)) if bundled else None
                 assets[relative] = s3_assets.Asset(self, f"Asset{len(assets)}", path=str(path), bundling=bundling)
             return assets[relative]
 
