@@ -25,7 +25,12 @@ def audit(lock: str) -> tuple[list[str], list[str], int]:
                             capture_output=True, text=True)
     if not answer.stdout.strip():
         raise SystemExit(f"pip-audit failed on {lock}:\n{answer.stderr}")
-    dependencies = json.loads(answer.stdout)["dependencies"]
+    return classify(json.loads(answer.stdout))
+
+
+def classify(report: dict) -> tuple[list[str], list[str], int]:
+    """(vulnerabilities found, dependencies not audited, dependencies audited) from pip-audit's JSON."""
+    dependencies = report["dependencies"]
     found = [f"{d['name']} {d['version']}: {v['id']} (fixed in {', '.join(v.get('fix_versions', [])) or 'nothing yet'})"
              for d in dependencies for v in d.get("vulns", [])]
     skipped = [d["skip_reason"] for d in dependencies if "skip_reason" in d]

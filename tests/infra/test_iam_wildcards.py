@@ -93,8 +93,8 @@ def test_a_new_wildcard_is_caught() -> None:
     ]
 
 
-def test_state_machines_invoke_only_their_own_functions() -> None:
-    template = guards.load()
+def invoke_problems(template: guards.Template) -> list[str]:
+    problems = []
     for name, machine in guards.resources(template, "AWS::Serverless::StateMachine").items():
         props = machine["Properties"]
         called = {guards.target(v) for v in props.get("DefinitionSubstitutions", {}).values()}
@@ -102,4 +102,16 @@ def test_state_machines_invoke_only_their_own_functions() -> None:
                    if "LambdaInvokePolicy" in p}
         invoked |= {guards.target(r) for p in props.get("Policies", []) for s in p.get("Statement", [])
                     if any(a.startswith("lambda:") for a in _listed(s["Action"])) for r in _listed(s["Resource"])}
-        assert invoked <= called, f"{name} may invoke functions its definition never calls: {invoked - called}"
+        problems += [f"{name} may invoke {fn}, which its definition never calls" for fn in sorted(invoked - called)]
+    return problems
+
+
+def test_state_machines_invoke_only_their_own_functions() -> None:
+    assert invoke_problems(guards.load()) == []
+
+
+def test_a_state_machine_granted_another_function_is_caught() -> None:
+    template = guards.load()
+    template["Resources"]["OrderLifecycle"]["Properties"]["Policies"].append(
+        {"LambdaInvokePolicy": {"FunctionName": {"Ref": "InventoryApiFunction"}}})
+    assert invoke_problems(template) == ["OrderLifecycle may invoke InventoryApiFunction, which its definition never calls"]
