@@ -10,8 +10,9 @@ CHECKOV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV)/.installed
 CDK_STAMP := infra/node_modules/.installed
 STAGE ?= dev
-# node 20 still runs the pinned CDK CLI and jsii; their end-of-life banner is noise in every run.
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+# Node 20 (this machine's) still runs the pinned CDK CLI and jsii; their end-of-life banner would repeat on
+# every synth. docs/deploy.md asks for Node 22+ where you choose.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_DEFAULT_REGION ?= eu-central-1
 export SAM_CLI_TELEMETRY := 0
 # sam and cfn-lint pin their own boto3/pydantic: they live in their own venv, never beside the hub's.
@@ -79,8 +80,10 @@ $(CDK_STAMP): infra/package.json infra/package-lock.json
 	npm ci --prefix infra --no-audit --no-fund
 	touch $@
 
-# cdk-nag runs inside the synth and fails it on an unacknowledged AwsSolutions error.
+# cdk-nag runs inside the synth and fails it on an unacknowledged AwsSolutions error. A fresh cdk.out
+# each time: CDK would reuse a bundle staged for the same sources even when the bundling changed.
 synth: $(TOOLS_STAMP) $(CDK_STAMP)
+	rm -rf infra/cdk.out
 	cd infra && npx --no-install cdk synth --quiet -c stage=$(STAGE)
 
 # `sam build` without a container needs python3.11 on PATH (the functions' runtime).

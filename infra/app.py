@@ -42,7 +42,7 @@ class PipBundling:
     def __init__(self, source: Path) -> None:
         self.source = source
 
-    def try_bundle(self, output_dir: str, **_: Any) -> bool:
+    def try_bundle(self, output_dir: str, options: Any) -> bool:  # options: for Docker bundling only
         shutil.copytree(self.source, output_dir, dirs_exist_ok=True,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         requirements = self.source / "requirements.txt"

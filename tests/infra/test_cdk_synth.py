@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra import guards
+from infra import template_guards as guards
 
 ASSEMBLY = guards.TEMPLATE.parent / "infra" / "cdk.out"
 STACK = "oms-hub-dev"

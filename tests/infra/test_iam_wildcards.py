@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.infra import guards
+from infra import template_guards as guards
 
 # (principal, statement Sid) -> why a wildcard is needed there. A new wildcard fails until it is added
 # here with its reason; an entry no statement needs any more fails too, so the list stays true.

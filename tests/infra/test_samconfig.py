@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from tests.infra import guards
+from infra import template_guards as guards
 
 SAMCONFIG = guards.TEMPLATE.parent / "samconfig.toml"
 STAGES = ["dev", "prod"]

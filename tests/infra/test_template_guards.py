@@ -9,9 +9,10 @@ import json
 import re
 
 import pytest
+from cfn_tools import load_yaml
 
 from infra.checkov_skips import stack_wide_skips
-from tests.infra import guards
+from infra import template_guards as guards
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,23 @@ def test_guards_name_what_a_bare_new_resource_lacks(template) -> None:
         "LooseLogs: RetentionInDays is not !Ref LogRetentionDays",
         "Silent: notifies no one (AlarmActions lacks !Ref AlarmTopic)",
     ])
+
+
+def test_the_alarms_it_prints_for_new_resources_satisfy_the_guards(template) -> None:
+    """`python -m infra.template_guards` prints the missing alarms; pasted in, nothing is missing."""
+    grown = copy.deepcopy(template)
+    grown["Resources"].update({
+        "PollFunction": {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "x.handler"}},
+        "Flow": {"Type": "AWS::Serverless::StateMachine", "Properties": {"DefinitionUri": "x.json"}},
+        "Failed": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "Work": {"Type": "AWS::SQS::Queue", "Properties": {"RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["Failed", "Arn"]}}}},
+    })
+    pasted = load_yaml("Resources:\n" + guards.missing_alarms_yaml(grown))["Resources"]
+    assert sorted(pasted) == ["FailedDepthAlarm", "FlowFailedAlarm", "FlowTimedOutAlarm", "PollFunctionErrorsAlarm",
+                              "PollFunctionThrottlesAlarm"]
+    grown["Resources"].update(pasted)
+    assert not [p for guard in guards.GUARDS for p in guard(grown) if "no alarm" in p]
+    assert guards.missing_alarms_yaml(guards.load()) == ""
 
 
 def test_a_function_with_an_on_failure_destination_and_alarmed_dlq_passes(template) -> None:

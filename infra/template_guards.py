@@ -11,13 +11,22 @@ from typing import Any
 
 from cfn_tools import load_yaml
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 ALARM_TOPIC = "AlarmTopic"
 RETENTION_PARAMETER = "LogRetentionDays"
 METRICS_NAMESPACE = "OmsHub"
 # Event sources through which Lambda is invoked asynchronously: a failure after the retries must land
 # somewhere (function DeadLetterQueue or EventInvokeConfig OnFailure).
 ASYNC_EVENTS = {"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent", "SNS", "S3"}
+# The alarms each kind of resource must have: namespace, dimension, how the template names the
+# resource in it, and metric -> (alarm name suffix, statistic).
+ALARM_KITS = {
+    "function": ("AWS/Lambda", "FunctionName", "!Ref {}", {"Errors": ("Errors", "Sum"), "Throttles": ("Throttles", "Sum")}),
+    "state_machine": ("AWS/States", "StateMachineArn", "!Ref {}", {"ExecutionsFailed": ("Failed", "Sum"),
+                                                                   "ExecutionsTimedOut": ("TimedOut", "Sum")}),
+    "dead_letter_queue": ("AWS/SQS", "QueueName", "!GetAtt {}.QueueName",
+                          {"ApproximateNumberOfMessagesVisible": ("Depth", "Maximum")}),
+}
 # Business alarms the issue asks for, on the functions' powertools metrics.
 BUSINESS_METRICS = {"SlaBreached", "StockPushFailed"}
 
@@ -55,10 +64,33 @@ def alarmed_metrics(template: Template, namespace: str, dimension: str, logical_
     return found
 
 
-def _missing_alarms(template: Template, logical_id: str, namespace: str, dimension: str, wanted: set[str]) -> list[str]:
-    missing = wanted - alarmed_metrics(template, namespace, dimension, logical_id)
+def _unalarmed(template: Template, logical_id: str, kit: str) -> list[str]:
+    namespace, dimension, _, metrics = ALARM_KITS[kit]
+    return sorted(set(metrics) - alarmed_metrics(template, namespace, dimension, logical_id))
+
+
+def _missing_alarms(template: Template, logical_id: str, kit: str) -> list[str]:
+    namespace, dimension, _, _ = ALARM_KITS[kit]
     return [f"{logical_id}: no alarm on {namespace} {metric} ({dimension}) notifying {ALARM_TOPIC}"
-            for metric in sorted(missing)]
+            for metric in _unalarmed(template, logical_id, kit)]
+
+
+def missing_alarms_yaml(template: Template) -> str:
+    """The alarm resources the template lacks, in its own compact style, ready to paste."""
+    kits = [(name, "function") for name in resources(template, "AWS::Serverless::Function")]
+    kits += [(name, "state_machine") for name in resources(template, "AWS::Serverless::StateMachine")]
+    kits += [(name, "dead_letter_queue") for name in sorted(dead_letter_queues(template))]
+    lines = []
+    for logical_id, kit in kits:
+        namespace, dimension, value, metrics = ALARM_KITS[kit]
+        for metric in _unalarmed(template, logical_id, kit):
+            suffix, statistic = metrics[metric]
+            lines += [f"  {logical_id}{suffix}Alarm:", "    Type: AWS::CloudWatch::Alarm",
+                      f"    Properties: {{Namespace: {namespace}, MetricName: {metric}, Dimensions: [{{Name: {dimension}, "
+                      f"Value: {value.format(logical_id)}}}], Statistic: {statistic}, Period: 300, EvaluationPeriods: 1, "
+                      "Threshold: 1, ComparisonOperator: GreaterThanOrEqualToThreshold, TreatMissingData: notBreaching, "
+                      f"AlarmActions: [!Ref {ALARM_TOPIC}]}}"]
+    return "\n".join(lines)
 
 
 def _log_group_problems(template: Template, owner: str, log_group_ref: Any) -> list[str]:
@@ -80,7 +112,7 @@ def function_problems(template: Template) -> list[str]:
         namespace = props.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_METRICS_NAMESPACE")
         if namespace not in (None, METRICS_NAMESPACE):
             problems.append(f"{name}: metrics namespace {namespace}, not {METRICS_NAMESPACE}")
-        problems += _missing_alarms(template, name, "AWS/Lambda", "FunctionName", {"Errors", "Throttles"})
+        problems += _missing_alarms(template, name, "function")
         events = props.get("Events", {})
         async_events = sorted(e for e, spec in events.items() if spec["Type"] in ASYNC_EVENTS)
         on_failure = props.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
@@ -117,7 +149,7 @@ def queue_problems(template: Template) -> list[str]:
     for name, queue in resources(template, "AWS::SQS::Queue").items():
         props = queue.get("Properties", {})
         if name in dlqs:
-            problems += _missing_alarms(template, name, "AWS/SQS", "QueueName", {"ApproximateNumberOfMessagesVisible"})
+            problems += _missing_alarms(template, name, "dead_letter_queue")
         elif "RedrivePolicy" not in props:
             problems.append(f"{name}: a work queue without RedrivePolicy (messages that keep failing are lost)")
         if not (props.get("SqsManagedSseEnabled") or props.get("KmsMasterKeyId")):
@@ -136,8 +168,7 @@ def state_machine_problems(template: Template) -> list[str]:
             problems.append(f"{name}: no execution logging")
         for destination in destinations:
             problems += _log_group_problems(template, name, destination["CloudWatchLogsLogGroup"]["LogGroupArn"])
-        problems += _missing_alarms(template, name, "AWS/States", "StateMachineArn",
-                                    {"ExecutionsFailed", "ExecutionsTimedOut"})
+        problems += _missing_alarms(template, name, "state_machine")
     return problems
 
 
@@ -170,3 +201,11 @@ def alarm_problems(template: Template) -> list[str]:
 
 GUARDS = [function_problems, queue_problems, state_machine_problems, log_group_problems, table_problems,
           alarm_problems]
+
+
+if __name__ == "__main__":
+    # `python -m infra.template_guards`: what the template lacks, then the alarms to paste for it.
+    current = load()
+    for line in (problem for guard in GUARDS for problem in guard(current)):
+        print(f"# {line}")
+    print(missing_alarms_yaml(current))
