@@ -1,5 +1,6 @@
 # The project's front door: `make run` serves the hub locally, `make test` runs every check.
-# Both create what they need (.venv for the hub, .venv-tools for the deploy linters) on first use.
+# Both create what they need on first use: .venv (the hub), .venv-tools (sam, cfn-lint, the CDK app,
+# bandit, pip-audit), .venv-checkov, infra/node_modules (the pinned CDK CLI).
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -30,7 +31,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 	$(VENV)/bin/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
 	touch $@
 
-tools: $(TOOLS_STAMP)
+tools: $(TOOLS_STAMP) $(CHECKOV_STAMP) $(CDK_STAMP)
 
 $(TOOLS_STAMP): requirements/deploy-tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
