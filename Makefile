@@ -18,7 +18,7 @@ export AWS_DEFAULT_REGION ?= eu-central-1
 export SAM_CLI_TELEMETRY := 0
 # sam and cfn-lint pin their own boto3/pydantic: they live in their own venv, never beside the hub's.
 
-.PHONY: run test unit integration e2e lint guardrails checkov bandit audit synth build deploy cdk-deploy bench install tools clean
+.PHONY: run test unit integration e2e lint guardrails checkov bandit audit synth build deploy-check deploy cdk-deploy bench install tools clean
 
 run: $(STAMP)
 	$(VENV)/bin/oms-hub local
@@ -90,6 +90,10 @@ synth: $(TOOLS_STAMP) $(CDK_STAMP)
 # `sam build` without a container needs python3.11 on PATH (the functions' runtime).
 build: $(TOOLS_STAMP)
 	$(TOOLS)/bin/sam build --template template.yaml
+
+# Everything short of a deploy that `make test` leaves out for time: the SAM build and its checks.
+deploy-check: build $(STAMP)
+	OMS_REQUIRE_BUILD=1 $(VENV)/bin/python -m pytest -q tests/infra/test_sam_build.py
 
 deploy: build
 	$(TOOLS)/bin/sam deploy --config-env $(STAGE)

@@ -5,13 +5,13 @@ the local CodeUri/DefinitionUri paths have become CDK assets that the assembly c
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra import template_guards as guards
+from tests.infra.artifacts import required
 
 ASSEMBLY = guards.TEMPLATE.parent / "infra" / "cdk.out"
 STACK = "oms-hub-dev"
@@ -19,12 +19,7 @@ STACK = "oms-hub-dev"
 
 @pytest.fixture(scope="module")
 def synthesized() -> dict[str, Any]:
-    path = ASSEMBLY / f"{STACK}.template.json"
-    if not path.exists():
-        if os.environ.get("OMS_REQUIRE_SYNTH") == "1":
-            pytest.fail(f"{path} is missing: `make synth` did not produce the CDK assembly")
-        pytest.skip("no CDK assembly: run `make synth` (make test does)")
-    return json.loads(path.read_text())
+    return json.loads(required(ASSEMBLY / f"{STACK}.template.json", "OMS_REQUIRE_SYNTH", "synth").read_text())
 
 
 def _asset_keys() -> set[str]:
