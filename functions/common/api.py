@@ -12,7 +12,10 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from common.errors import HubError
 from common.observability import logger
@@ -32,6 +35,11 @@ def install_error_contract(app: APIGatewayRestResolver) -> None:
         details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid")} for e in error.errors()]
         return error_response(422, {"error": "validation_error", "message": "the request is not valid",
                                     "details": details})
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _not_json(_: RequestUnsupportedContentType) -> Response:
+        return error_response(415, {"error": "unsupported_media_type",
+                                    "message": "send the body as application/json"})
 
     @app.exception_handler(HubError)
     def _hub(error: HubError) -> Response:

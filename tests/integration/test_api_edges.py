@@ -128,3 +128,15 @@ def test_tasks_page_with_a_cursor(shop: Api) -> None:
     assert set(first["items"][0]) == {"task_id", "kind", "state", "order_id", "channel", "shortages",
                                       "created_at", "updated_at"}
     assert shop.get("/v1/tasks", f"state=closed&cursor={first['next_cursor']}").status == 422
+
+
+@pytest.mark.parametrize("content_type", ["text/csv", "1x,leV"])
+def test_a_body_that_is_not_json_by_its_content_type_is_415_and_changes_nothing(shop: Api, content_type: str) -> None:
+    """Found by the contract fuzzer: powertools refuses the body before validation, which was a 500."""
+    for path in ["/v1/orders", "/v1/stock/wh-1"]:
+        method = "POST" if path == "/v1/orders" else "PUT"
+        answer = shop.call(method, path, raw=json.dumps(courier_order()).encode(), headers={"content-type": content_type})
+        assert answer.status == 415, (path, answer.body)
+        assert answer.body["error"] == "unsupported_media_type"
+    assert shop.get("/v1/orders").body["items"] == []
+    assert shop.stock("SKU-A", "wh-1") == {"on_hand": 10, "reserved": 0, "available": 10}
