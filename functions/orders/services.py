@@ -17,11 +17,9 @@ from orders.domain.models import Order, OrderEventIn, OrderIn, Task
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
 from orders.domain.sourcing import candidate_locations, plan_reservations
-from orders.domain.workflow import LIFECYCLE_FAILED, WORKFLOWS
+from orders.domain.workflow import LIFECYCLE_FAILED, workflow
 
 T = TypeVar("T")
-
-CANCELLABLE = sorted(status for status, moves in WORKFLOWS["courier"].transitions.items() if "cancel" in moves)
 
 
 def _with_fresh_stock(attempt: Callable[[], T]) -> T:
@@ -120,9 +118,8 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
         status = order["status"]
         if order.get("pending_event"):
             raise _NotReady(status)  # judge the event against the status the previous one leads to
-        workflow = WORKFLOWS[order["workflow"]]
         recovering = order.get("attention") == LIFECYCLE_FAILED
-        next_status = workflow.next_status(status, event_in.event, recovering=recovering)
+        next_status = workflow(order["workflow"]).next_status(status, event_in.event, recovering=recovering)
         token = order.get("task_token")
         if not token or not order_table.claim_token(order_id, token, status, event_in.event):
             raise _NotReady(status)
@@ -195,36 +192,41 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
     return _with_fresh_stock(attempt)
 
 
-def ship(order_id: str, channel: str, event: dict[str, Any], task_token: str, now: str) -> dict[str, str]:
-    """Packed -> shipped: the reserved units leave on-hand; the token waits for delivery."""
+def consume(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
+            task_token: str | None, now: str) -> dict[str, str]:
+    """Into a status that takes the reserved units out of on-hand (shipped, collected, sold). A waiting
+    status gets the task token in the same write."""
     def attempt() -> dict[str, str]:
         done = order_table.finish_reservations(
-            order_id, "consumed", expect=["packed"], now=now, timeline_entry=timeline_entry(now, "shipped", event),
-            set_fields={**status_fields(channel, "shipped", now), "task_token": task_token},
-            remove=["pending_event"])
-        if not done:  # a retry of a step that already ran: just hand over the new token
-            order_table.set_task_token(order_id, task_token, "shipped")
-        return {"status": "shipped"}
+            order_id, "consumed", expect=workflow(workflow_name).sources_of("consume"), now=now,
+            timeline_entry=timeline_entry(now, status, event),
+            set_fields={**status_fields(channel, status, now), **({"task_token": task_token} if task_token else {})},
+            remove=["pending_event", "attention"] if task_token else ["task_token", "pending_event", "attention"])
+        if not done and task_token:  # a retry of a step that already ran: just hand over the new token
+            order_table.set_task_token(order_id, task_token, status)
+        return {"status": status}
 
     result = _with_fresh_stock(attempt)
-    count("OrderShipped")
+    count(f"OrderEntered_{status}")
     return result
 
 
-def cancel(order_id: str, channel: str, event: dict[str, Any], now: str) -> dict[str, str]:
-    """Before shipment: every held unit goes back to free stock, and an open shortage task is closed."""
+def release(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
+            now: str) -> dict[str, str]:
+    """Into a status that gives every held unit back to free stock (cancelled, expired, returned_to_stock);
+    an open shortage task is closed."""
     def attempt() -> dict[str, str]:
         order = order_table.get_order(order_id)
-        if order is None or order["status"] == "cancelled":
-            return {"status": "cancelled"}
+        if order is None or order["status"] == status:
+            return {"status": status}
         order_table.finish_reservations(
-            order_id, "released", expect=CANCELLABLE, now=now,
-            timeline_entry=timeline_entry(now, "cancelled", event),
-            set_fields=status_fields(channel, "cancelled", now),
+            order_id, "released", expect=workflow(workflow_name).sources_of("release"), now=now,
+            timeline_entry=timeline_entry(now, status, event),
+            set_fields=status_fields(channel, status, now),
             remove=["task_token", "pending_event", "attention", "last_error"],
             close_task=shortage_task_id(order_id) if order["shortages"] else None)
         return {"status": order_table.get_order(order_id)["status"]}
 
     result = _with_fresh_stock(attempt)
-    count("OrderCancelled")
+    count(f"OrderEntered_{status}")
     return result

@@ -16,7 +16,7 @@ from common.clock import utc_now
 from common.observability import logger, metrics, tracer
 from orders import services
 from orders.domain.models import Order, OrderEventIn, OrderIn
-from orders.domain.workflow import WORKFLOWS
+from orders.domain.workflow import INITIAL_STATUSES, catalog
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -67,13 +67,19 @@ def list_tasks(state: Annotated[Literal["open", "closed"], Query()] = "open",
 def list_workflows() -> dict[str, Any]:
     return {"items": [{
         "name": w.name,
+        "description": w.description,
         "delivery_methods": [m.value for m in w.delivery_methods],
-        "initial_statuses": list(w.initial_statuses),
-        "statuses": w.statuses(),
-        "terminal_statuses": list(w.terminal_statuses),
+        "channels": w.channels,
+        "initial_statuses": list(INITIAL_STATUSES),
+        "statuses": list(w.statuses),
+        "terminal_statuses": w.terminal_statuses,
         "transitions": [{"from": source, "event": event, "to": target}
                         for source, moves in w.transitions.items() for event, target in moves.items()],
-    } for w in WORKFLOWS.values()]}
+        "cancellable_statuses": [name for name, s in w.statuses.items() if "cancel" in s.events],
+        "status_details": [{"status": name, "description": s.description, "kpi_seconds": s.timeout_seconds() or None,
+                            "deadline_from": s.deadline_from, "on_timeout": None if s.terminal else s.on_timeout,
+                            "stock": s.stock, "actions": s.actions} for name, s in w.statuses.items()],
+    } for w in catalog().workflows.values()]}
 
 
 @functools.cache
