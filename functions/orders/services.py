@@ -63,7 +63,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         _restart_if_lost(existing)
         count("OrderDuplicate")
         return Order.model_validate(existing), False
-    lifecycle_engine.start(order["order_id"], execution_input(order))
+    lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
     count("OrderCreated")
     if order["shortages"]:
         count("OrderOnHold")
@@ -76,7 +76,7 @@ def _restart_if_lost(order: dict[str, Any]) -> None:
     """A first attempt that crashed between its write and StartExecution left an order with no lifecycle;
     its retry starts it (same name and input: Step Functions keeps one execution)."""
     if len(order["timeline"]) == 1 and not order.get("task_token") and not order.get("pending_event"):
-        lifecycle_engine.start(order["order_id"], execution_input(order))
+        lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
 
 
 # ------------------------------------------------------------------ queries

@@ -22,7 +22,7 @@ from oms_local.runtime import LocalHub
 from oms_local.template import ACCOUNT
 from tests.conftest import Api, courier_order, one_warehouse
 
-STATE_MACHINE = "OrderLifecycle"
+STATE_MACHINE = "LifecycleStateMachineRole"  # every lifecycle state machine runs with this role
 # Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
 NOT_EXERCISED = {(STATE_MACHINE, "DeliverLogsAndTraces")}
 
@@ -43,6 +43,9 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
         if operation == "StartExecution":
             return [("states:StartExecution", params["stateMachineArn"])]
         return [(f"states:{operation}", "*")]
+    if service == "events" and operation == "PutEvents":
+        return [("events:PutEvents", f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{entry['EventBusName']}")
+                for entry in params["Entries"]]
     if service == "lambda" and operation == "Invoke":
         name = params["FunctionName"].split(":function:")[-1]
         return [("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")]
@@ -115,6 +118,14 @@ def _scenario(api: Api) -> None:
     short = api.post("/v1/orders", courier_order("iam-3", lines=[{"sku": "SKU-A", "qty": 9, "price": 1}])).body
     api.event(short["order_id"], "reserve")
     api.wait_for(short["order_id"], "on_hold")
+    # Another workflow's machine, and a status whose on-entry actions go on the bus.
+    api.put("/v1/locations/pp-wh", {"name": "PP", "kind": "warehouse", "capabilities": ["pickup_point"]})
+    api.put("/v1/stock/pp-wh", {"items": [{"sku": "SKU-C", "on_hand": 1}]})
+    parcel = api.post("/v1/orders", courier_order("iam-4", lines=[{"sku": "SKU-C", "qty": 1, "price": 1}],
+                                                  delivery={"method": "pickup_point"})).body["order_id"]
+    for event in ["confirm", "pick", "pack", "ship", "arrive"]:
+        api.event(parcel, event)
+    api.wait_for(parcel, "at_pickup_point")
 
 
 def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:

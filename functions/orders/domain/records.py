@@ -7,7 +7,7 @@ from typing import Any
 from common.clock import utc_text
 from orders.domain.models import Allocation, OrderIn, Shortage
 from orders.domain.sourcing import ReservationPlan
-from orders.domain.workflow import DEFAULT_WORKFLOW, workflow, workflow_for
+from orders.domain.workflow import workflow, workflow_for
 
 
 def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -78,11 +78,8 @@ def shortage_task_id(order_id: str) -> str:
 def execution_input(order: dict[str, Any]) -> dict[str, Any]:
     """Built only from what never changes on the order, so a repeated start sends the same input.
 
-    The default workflow's input is the contract's {order_id, channel, status}; other workflows name
-    themselves, and statuses whose deadline is the order's own (ship_by) get it in seconds."""
+    Statuses whose deadline is the order's own (ship_by) get it in seconds."""
     started = {"order_id": order["order_id"], "channel": order["channel"], "status": order["timeline"][0]["status"]}
-    if order["workflow"] != DEFAULT_WORKFLOW:
-        started["workflow"] = order["workflow"]
     deadlines = workflow(order["workflow"]).deadlines(order.get("ship_by"), order["created_at"])
     if deadlines:
         started["deadlines"] = deadlines

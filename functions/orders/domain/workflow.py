@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
@@ -192,15 +191,6 @@ def _status_problems(name: str, status: Status, workflow: Workflow) -> list[str]
     return problems
 
 
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in re.split(r"[_\W]+", name) if part)
-
-
-def state_name(workflow: str, kind: str, status: str = "") -> str:
-    """`courier.Confirmed`, `courier.AwaitPacked`: each workflow's states live under its own prefix."""
-    return f"{workflow}.{kind}{_pascal(status)}"
-
-
 # ------------------------------------------------------------------ the catalog the functions read
 
 class Catalog(BaseModel):
@@ -244,4 +234,4 @@ def workflow_for(method: DeliveryMethod, channel: str) -> Workflow:
 
 def catalog_json(workflows: list[Workflow]) -> str:
     document = Catalog(workflows={w.name: w for w in workflows}).model_dump(mode="json", exclude_defaults=True)
-    return json.dumps(document, indent=1, sort_keys=True) + "\n"
+    return json.dumps(document, indent=1) + "\n"
