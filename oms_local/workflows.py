@@ -20,7 +20,7 @@ import yaml
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "functions"))  # the functions' packages import as they do in Lambda
 
-from orders.domain.workflow import (CATALOG, DEFAULT_WORKFLOW, INITIAL_STATUSES, Catalog, Status,  # noqa: E402
+from orders.domain.workflow import (CATALOG, DEFAULT_WORKFLOW, Catalog, Status,  # noqa: E402
                                     Workflow, catalog_json)
 
 SOURCES = ROOT / "workflows"
@@ -150,8 +150,8 @@ def _entering(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
                          "Next": state_name("Await", name)}],
             "Default": state_name("Await", "on_hold")}
         return states
-    if status.stock in ("consume", "release"):
-        action = status.stock
+    if status.stock in ("consume", "release") or status.payment:
+        action = status.stock or status.payment
         if status.terminal:
             state = {**_lambda(action, workflow, name, wait=False),
                      "ResultSelector": {"status.$": "$.Payload.status"}, "ResultPath": "$.result", "End": True}
@@ -251,7 +251,7 @@ def _recovery(workflow: Workflow) -> dict[str, dict[str, Any]]:
 def _graph(workflow: Workflow) -> dict[str, dict[str, Any]]:
     states: dict[str, dict[str, Any]] = {}
     for name, status in workflow.statuses.items():
-        if name not in INITIAL_STATUSES or status.stock:
+        if name not in workflow.start_statuses() or status.stock:
             states.update(_entering(workflow, name))
         if not status.terminal:
             states.update(_waiting(workflow, name))
@@ -260,8 +260,9 @@ def _graph(workflow: Workflow) -> dict[str, dict[str, Any]]:
 
 
 def build_asl(workflow: Workflow) -> dict[str, Any]:
-    start = {"Type": "Choice", "Comment": "Intake wrote the first status (reserved or on_hold) with the reservations.",
-             "Choices": [{"Variable": "$.status", "StringEquals": "on_hold", "Next": state_name("Await", "on_hold")}],
+    start = {"Type": "Choice", "Comment": "Intake wrote the first status with the reservations.",
+             "Choices": [{"Variable": "$.status", "StringEquals": status, "Next": state_name("Await", status)}
+                         for status in workflow.start_statuses() if status != "reserved"],
              "Default": state_name("Await", "reserved")}
     states = {START: start, **_graph(workflow),
               "LifecycleFailed": {"Type": "Fail", "Error": "LifecycleStepFailed",

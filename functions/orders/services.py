@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay,
                       wait_fixed, wait_random_exponential)
 
 from common import reference
+from connectors import acquirer
 from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unprocessable
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
-from orders.domain.models import Order, OrderEventIn, OrderIn, Task
+from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, Task
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
 from orders.domain.sourcing import candidate_locations, plan_reservations
-from orders.domain.workflow import LIFECYCLE_FAILED, workflow
+from orders.domain.workflow import AWAITING_PAYMENT, LIFECYCLE_FAILED, workflow, workflow_for
 
 T = TypeVar("T")
 
@@ -47,6 +49,10 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     if chosen is not None and chosen not in locations:
         raise Unprocessable(f"unknown location {chosen!r}",
                             details=[{"loc": ["body", "delivery", "location_id"], "msg": "unknown location"}])
+    if order_in.payment.status == "pending" and AWAITING_PAYMENT not in workflow_for(
+            order_in.delivery.method, order_in.channel).statuses:
+        raise Unprocessable(f"{order_in.delivery.method.value} orders cannot wait for a payment",
+                            details=[{"loc": ["body", "payment", "status"], "msg": "no payment wait in this workflow"}])
     candidates = candidate_locations(locations, order_in.delivery.method, chosen)
     wanted = order_in.quantities()
 
@@ -214,19 +220,74 @@ def consume(order_id: str, channel: str, workflow_name: str, status: str, event:
 def release(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
             now: str) -> dict[str, str]:
     """Into a status that gives every held unit back to free stock (cancelled, expired, returned_to_stock);
-    an open shortage task is closed."""
-    def attempt() -> dict[str, str]:
+    an open shortage task is closed, and a paid order is refunded."""
+    def attempt() -> dict[str, Any]:
         order = order_table.get_order(order_id)
         if order is None or order["status"] == status:
-            return {"status": status}
+            return order or {}
         order_table.finish_reservations(
             order_id, "released", expect=workflow(workflow_name).sources_of("release"), now=now,
             timeline_entry=timeline_entry(now, status, event),
             set_fields=status_fields(channel, status, now),
             remove=["task_token", "pending_event", "attention", "last_error"],
             close_task=shortage_task_id(order_id) if order["shortages"] else None)
-        return {"status": order_table.get_order(order_id)["status"]}
+        return order_table.get_order(order_id) or {}
 
-    result = _with_fresh_stock(attempt)
+    order = _with_fresh_stock(attempt)
+    _refund_if_paid(order, now)  # after the stock: a retried step that already released still refunds
     count(f"OrderEntered_{status}")
-    return result
+    return {"status": order.get("status", "missing")}
+
+
+# ------------------------------------------------------------------ payments
+
+def request_payment_link(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
+                         task_token: str, now: str) -> dict[str, str]:
+    """The payment did not come in time: ask the acquirer for a new link, record it with the status."""
+    order = order_table.get_order(order_id)
+    if order is None:
+        return {"status": "missing"}
+    attempt = 1 + sum(1 for entry in order["timeline"] if entry["status"] == status)
+    link = acquirer.acquirer().payment_link(order_id, Decimal(str(order["total"])), attempt)
+    moved = order_table.update_order(
+        order_id, expect=workflow(workflow_name).sources_into(status), timeline_entry=timeline_entry(now, status, event),
+        set_fields={**status_fields(channel, status, now), "task_token": task_token,
+                    "payment.link_url": link.url, "payment.payment_id": link.payment_id},
+        remove=["pending_event", "attention"])
+    if not moved:  # a retry of a step that already ran: just hand over the new token
+        order_table.set_task_token(order_id, task_token, status)
+    count("PaymentLinkRequested")
+    logger.info("payment link requested", extra={"order_id": order_id, "attempt": attempt})
+    return {"status": status}
+
+
+def payment_settled(provider: str, callback: PaymentCallbackIn, now: str) -> dict[str, Any]:
+    """The acquirer's (verified) callback. A success marks the order paid once and sends `pay` where the
+    workflow waits for it; one that arrives after the order was cancelled is refunded. Repeats change nothing."""
+    order = order_table.get_order(callback.order_id)
+    if order is None:
+        raise NotFound(f"order {callback.order_id!r} does not exist", order_id=callback.order_id)
+    answer = {"order_id": callback.order_id, "event_id": callback.event_id, "applied": False}
+    if callback.status == "failed":
+        count("PaymentFailed")  # the order keeps waiting: its deadline sends a new link, then cancels
+        return answer
+    if not order_table.record_payment(callback.order_id, callback.payment_id, now):
+        count("PaymentCallbackDuplicate")
+        return answer
+    count("PaymentSucceeded")
+    flow = workflow(order["workflow"])
+    if "pay" in flow.transitions.get(order["status"], {}):
+        post_event(callback.order_id, OrderEventIn(event="pay", note=f"paid {callback.amount} ({callback.payment_id})"),
+                   f"acquirer:{provider}")
+    elif order["status"] in flow.terminal_statuses and flow.statuses[order["status"]].stock == "release":
+        _refund_if_paid(order_table.get_order(callback.order_id) or {}, now)
+    return {**answer, "applied": True}
+
+
+def _refund_if_paid(order: dict[str, Any], now: str) -> None:
+    payment = order.get("payment") or {}
+    if payment.get("status") != "paid" or payment.get("refund_id"):
+        return
+    refund_id = acquirer.acquirer().refund(order["order_id"], payment["payment_id"], Decimal(str(order["total"])))
+    order_table.record_refund(order["order_id"], refund_id, now)
+    count("PaymentRefunded")

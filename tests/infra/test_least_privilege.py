@@ -20,7 +20,9 @@ import pytest
 from oms_local import runtime
 from oms_local.runtime import LocalHub
 from oms_local.template import ACCOUNT
+from common import secrets
 from tests.conftest import Api, courier_order, one_warehouse
+from tests.fakes.acquirer import API_KEY, WEBHOOK_SECRET, FakeAcquirer, Served, signed_callback
 
 STATE_MACHINE = "LifecycleStateMachineRole"  # every lifecycle state machine runs with this role
 # Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
@@ -46,6 +48,8 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
     if service == "events" and operation == "PutEvents":
         return [("events:PutEvents", f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{entry['EventBusName']}")
                 for entry in params["Entries"]]
+    if service == "ssm" and operation == "GetParameter":
+        return [("ssm:GetParameter", f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{params['Name']}")]
     if service == "lambda" and operation == "Invoke":
         name = params["FunctionName"].split(":function:")[-1]
         return [("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")]
@@ -67,7 +71,11 @@ def recorded() -> Iterator[tuple[LocalHub, list[tuple[str, str, str]]]]:
         for action, resource in _needs(model.service_model.service_name, model.name, params, hub.template.region):
             calls.append((principal, action, resource))
 
-    with hub:
+    with hub, Served(FakeAcquirer()) as acquirer_url:
+        os.environ["ACQUIRER_URL"] = acquirer_url
+        prefix = f"/{hub.template.stack}/acquirer/acquirer"
+        secrets.put_secret(f"{prefix}/api_key", API_KEY)
+        secrets.put_secret(f"{prefix}/webhook_secret", WEBHOOK_SECRET)
         # One process hosts every function here, so a config cache filled by one would hide the
         # others' reads: each function must be seen reading for itself, as in its own container.
         os.environ["CONFIG_CACHE_SECONDS"] = "0"
@@ -126,6 +134,15 @@ def _scenario(api: Api) -> None:
     for event in ["confirm", "pick", "pack", "ship", "arrive"]:
         api.event(parcel, event)
     api.wait_for(parcel, "at_pickup_point")
+    # Payments: the signed callback pays a pending order; cancelling it refunds through the acquirer.
+    api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 2}]})
+    prepaid = api.post("/v1/orders", courier_order("iam-5", payment={"method": "prepaid", "status": "pending"})).body
+    raw, headers = signed_callback({"event_id": "e1", "payment_id": "pay_9", "order_id": prepaid["order_id"],
+                                    "status": "succeeded", "amount": 3980})
+    assert api.call("POST", "/v1/payments/acquirer/callback", raw=raw, headers=headers).status == 200
+    api.wait_for(prepaid["order_id"], "confirmed")
+    api.event(prepaid["order_id"], "cancel")
+    api.wait_for(prepaid["order_id"], "cancelled")
 
 
 def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:

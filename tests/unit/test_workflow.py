@@ -56,13 +56,18 @@ def test_the_contracts_courier_lifecycle() -> None:
     assert COURIER.transitions == {
         "on_hold": {"reserve": "reserved", "cancel": "cancelled", "expire": "expired"},
         "reserved": {"confirm": "confirmed", "cancel": "cancelled", "expire": "expired"},
+        # only for prepaid orders whose payment is pending at intake
+        "awaiting_payment": {"pay": "confirmed", "remind": "payment_reminded", "cancel": "cancelled",
+                             "expire": "expired"},
+        "payment_reminded": {"pay": "confirmed", "cancel": "cancelled", "expire": "expired"},
         "confirmed": {"pick": "picked", "cancel": "cancelled"},
         "picked": {"pack": "packed", "cancel": "cancelled"},
         "packed": {"ship": "shipped", "cancel": "cancelled"},
         "shipped": {"deliver": "delivered"},
     }
     assert COURIER.statuses["shipped"].stock == "consume"
-    assert COURIER.sources_of("release") == ["confirmed", "on_hold", "packed", "picked", "reserved"]
+    assert COURIER.sources_of("release") == ["awaiting_payment", "confirmed", "on_hold", "packed", "payment_reminded",
+                                             "picked", "reserved"]
 
 
 def test_every_workflow_route_is_a_choice_of_its_graph() -> None:

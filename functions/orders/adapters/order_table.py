@@ -140,9 +140,12 @@ def _order_update(order_id: str, *, expect: Sequence[str], set_fields: dict[str,
     values: dict[str, Any] = {}
     assignments = []
     for i, (field, value) in enumerate(set_fields.items()):
-        names[f"#f{i}"] = field
+        path = []
+        for j, part in enumerate(field.split(".")):  # `payment.link_url`: a field of a map attribute
+            names[f"#f{i}_{j}"] = part
+            path.append(f"#f{i}_{j}")
         values[f":f{i}"] = to_value(value)
-        assignments.append(f"#f{i} = :f{i}")
+        assignments.append(f"{'.'.join(path)} = :f{i}")
     if timeline_entry:
         values[":entry"] = to_value([timeline_entry])
         assignments.append("timeline = list_append(timeline, :entry)")
@@ -155,6 +158,33 @@ def _order_update(order_id: str, *, expect: Sequence[str], set_fields: dict[str,
                        "UpdateExpression": expression,
                        "ConditionExpression": f"#status IN ({', '.join(expected)})",
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
+
+
+def update_order(order_id: str, *, expect: Sequence[str], set_fields: dict[str, Any],
+                 timeline_entry: dict[str, Any] | None = None, remove: Sequence[str] = ()) -> bool:
+    """One conditional update of the order; False when it is no longer in an expected status."""
+    change = _order_update(order_id, expect=expect, set_fields=set_fields, timeline_entry=timeline_entry,
+                           remove=remove)["Update"]
+    return update_if(aws.dynamodb(), **change) is None
+
+
+def record_payment(order_id: str, payment_id: str, now: str) -> bool:
+    """Mark the order paid; False if it already was (a repeated or concurrent callback)."""
+    return update_if(
+        aws.dynamodb(), TableName=settings().orders_table, Key=order_key(order_id),
+        UpdateExpression="SET payment.#st = :paid, payment.payment_id = :id, payment.paid_at = :now, updated_at = :now",
+        ConditionExpression="attribute_exists(pk) AND NOT payment.#st = :paid",
+        ExpressionAttributeNames={"#st": "status"},
+        ExpressionAttributeValues={":paid": {"S": "paid"}, ":id": {"S": payment_id}, ":now": {"S": now}},
+    ) is None
+
+
+def record_refund(order_id: str, refund_id: str, now: str) -> None:
+    aws.dynamodb().update_item(
+        TableName=settings().orders_table, Key=order_key(order_id),
+        UpdateExpression="SET payment.refund_id = :refund, updated_at = :now",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={":refund": {"S": refund_id}, ":now": {"S": now}})
 
 
 def held_reservations(order_id: str) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
@@ -61,6 +61,26 @@ class Payment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: PaymentMethod
+    status: Literal["pending", "paid"] | None = Field(
+        None, description="Prepaid only: `pending` makes the order wait for the acquirer's callback "
+                          "(awaiting_payment); absent or `paid`: the channel took the payment already.")
+
+    @model_validator(mode="after")
+    def _pending_is_prepaid(self) -> Payment:
+        if self.status == "pending" and self.method is not PaymentMethod.prepaid:
+            raise ValueError("only a prepaid payment can be pending (cod and on_pickup are paid on hand-over)")
+        return self
+
+
+class PaymentState(Payment):
+    """The payment as the order shows it: what the acquirer reported."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    payment_id: str | None = None
+    paid_at: str | None = None
+    link_url: str | None = Field(None, description="The last payment link requested for the customer.")
+    refund_id: str | None = Field(None, description="Set once a paid order that was cancelled is refunded.")
 
 
 class OrderIn(BaseModel):
@@ -120,7 +140,7 @@ class Order(BaseModel):
     customer: Customer
     lines: list[Line]
     delivery: Delivery
-    payment: Payment
+    payment: PaymentState
     total: Money
     allocations: list[Allocation]
     shortages: list[Shortage]
@@ -132,6 +152,18 @@ class Order(BaseModel):
     ship_by: str | None = Field(None, description="The SLA deadline for handing the order over, UTC.")
     created_at: str
     updated_at: str
+
+
+class PaymentCallbackIn(BaseModel):
+    """What the acquirer posts (signed) when a payment settles."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: str = Field(min_length=1, max_length=128)
+    payment_id: str = Field(min_length=1, max_length=128)
+    order_id: str = Field(min_length=1, max_length=64)
+    status: Literal["succeeded", "failed"]
+    amount: Money
 
 
 class OrderEventIn(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 from common.clock import utc_text
 from orders.domain.models import Allocation, OrderIn, Shortage
 from orders.domain.sourcing import ReservationPlan
-from orders.domain.workflow import workflow, workflow_for
+from orders.domain.workflow import AWAITING_PAYMENT, workflow, workflow_for
 
 
 def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def describe_shortages(shortages: list[Shortage]) -> str:
 
 def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, Any]:
     order_id = order_in.order_id()
-    status = "on_hold" if plan.shortages else "reserved"
+    status = "on_hold" if plan.shortages else AWAITING_PAYMENT if order_in.payment.status == "pending" else "reserved"
     created = {"event": "create", "source": f"channel:{order_in.channel}", "note": describe_shortages(plan.shortages)}
     return {
         "entity": "order",

@@ -24,6 +24,8 @@ CATALOG = Path(__file__).parents[1] / "workflows.json"
 LIFECYCLE_FAILED = "lifecycle_failed"
 # Intake writes one of these, atomically with the reservations; every workflow starts from them.
 INITIAL_STATUSES = ("reserved", "on_hold")
+# ... or this one, for a prepaid order whose payment is still pending, where the workflow declares it.
+AWAITING_PAYMENT = "awaiting_payment"
 # The reservation sweeper posts `expire` when a hold's expires_at passes.
 EXPIRE = "expire"
 DEFAULT_WORKFLOW = "courier"
@@ -57,6 +59,8 @@ class Status(BaseModel):
         None, description="On entering: reserve what is missing (from on_hold), take the reserved units out of "
                           "on-hand (a sale or a shipment), or release them back to free stock.")
     hold: bool = Field(False, description="A hold of reserved stock: must accept `expire`.")
+    payment: Literal["request_link"] | None = Field(
+        None, description="On entering: ask the acquirer for a new payment link for the customer.")
     actions: list[Literal["notify_customer", "create_shipment", "open_task"]] = Field(
         default_factory=list, description="Published on the bus as OrderStatusEntered when the status is entered.")
 
@@ -129,6 +133,9 @@ class Workflow(BaseModel):
     def events(self) -> list[str]:
         return list(dict.fromkeys(e for s in self.statuses.values() for e in s.events))
 
+    def sources_into(self, target: str) -> list[str]:
+        return sorted(name for name, s in self.statuses.items() if target in s.events.values())
+
     def sources_of(self, stock: str) -> list[str]:
         """Statuses from which an event leads into a status with this stock effect, sorted."""
         return sorted(name for name, s in self.statuses.items()
@@ -161,6 +168,10 @@ class Workflow(BaseModel):
                 out[name] = min(max(left, 1), MAX_WAIT_SECONDS)
         return out
 
+    def start_statuses(self) -> list[str]:
+        """The statuses intake may write for this workflow."""
+        return [*INITIAL_STATUSES, *([AWAITING_PAYMENT] if AWAITING_PAYMENT in self.statuses else [])]
+
     def serves(self, method: DeliveryMethod, channel: str) -> bool:
         return method in self.delivery_methods and (not self.channels or channel in self.channels)
 
@@ -177,6 +188,10 @@ def _status_problems(name: str, status: Status, workflow: Workflow) -> list[str]
         problems.append("`kpi` is longer than a Standard execution may live (365d)")
     if status.on_timeout != "flag" and status.on_timeout not in status.events:
         problems.append(f"on_timeout {status.on_timeout!r} is neither `flag` nor one of its events")
+    if name == AWAITING_PAYMENT and not (status.hold and "pay" in status.events):
+        problems.append("awaiting_payment is a hold that the acquirer's `pay` moves on")
+    if status.payment and (status.stock or status.terminal):
+        problems.append("a status that requests a payment link waits, and moves no stock")
     if status.deadline_from and name not in INITIAL_STATUSES:
         problems.append("`deadline_from` counts from the order's creation: only on reserved/on_hold")
     if status.stock == "release":

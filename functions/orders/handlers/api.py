@@ -10,13 +10,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from common.api import install_error_contract
 from common.clock import utc_now
+from common.errors import NotFound, Unauthorized, Unprocessable
+from common.signatures import signature_matches
+from connectors import acquirer
 from common.observability import logger, metrics, tracer
 from orders import services
-from orders.domain.models import Order, OrderEventIn, OrderIn
-from orders.domain.workflow import INITIAL_STATUSES, catalog
+from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn
+from orders.domain.workflow import catalog
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -56,6 +60,26 @@ def post_order_event(order_id: Annotated[str, Path(max_length=64)],
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
+@app.post("/v1/payments/<provider>/callback", tags=["payments"],
+          summary="The acquirer's payment callback, signed: X-Signature: sha256=<HMAC-SHA256 of the body>",
+          responses={401: {"description": "Missing or wrong signature: nothing changes"},
+                     404: {"description": "Unknown provider or order"}})
+def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]) -> dict[str, Any]:
+    raw = app.current_event.decoded_body or ""
+    body = raw.encode() if isinstance(raw, str) else raw
+    secret = acquirer.webhook_secret(provider)
+    if secret is None:
+        raise NotFound(f"no payment provider {provider!r}", provider=provider)
+    if not signature_matches(secret, body, app.current_event.headers.get("x-signature")):
+        raise Unauthorized("missing or wrong X-Signature")
+    try:
+        callback = PaymentCallbackIn.model_validate_json(body)
+    except ValidationError as invalid:
+        raise Unprocessable("invalid payment callback", details=[
+            {"loc": ["body", *error["loc"]], "msg": error["msg"]} for error in invalid.errors()]) from None
+    return services.payment_settled(provider, callback, utc_now())
+
+
 @app.get("/v1/tasks", tags=["operators"], summary="Operator tasks (e.g. orders short of stock), newest first")
 def list_tasks(state: Annotated[Literal["open", "closed"], Query()] = "open",
                limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -70,7 +94,7 @@ def list_workflows() -> dict[str, Any]:
         "description": w.description,
         "delivery_methods": [m.value for m in w.delivery_methods],
         "channels": w.channels,
-        "initial_statuses": list(INITIAL_STATUSES),
+        "initial_statuses": w.start_statuses(),
         "statuses": list(w.statuses),
         "terminal_statuses": w.terminal_statuses,
         "transitions": [{"from": source, "event": event, "to": target}

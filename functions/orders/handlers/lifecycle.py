@@ -1,4 +1,5 @@
-"""Tasks of the order lifecycle state machine that touch stock: retry_reservation, consume, release.
+"""Tasks of the order lifecycle state machines: stock (retry_reservation, consume, release) and the
+acquirer (request_link).
 
 Input: {action, workflow, status (the one being entered), order_id, channel, event: {event, source, note},
 task_token?}. Each step is idempotent, so
@@ -28,6 +29,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if action == "consume":
         return services.consume(order_id, event["channel"], event["workflow"], event["status"], order_event,
                                 event.get("task_token"), now)
+    if action == "request_link":
+        return services.request_payment_link(order_id, event["channel"], event["workflow"], event["status"],
+                                             order_event, event["task_token"], now)
     if action == "release":
         return services.release(order_id, event["channel"], event["workflow"], event["status"], order_event, now)
     raise ValueError(f"unknown lifecycle action {action!r}")
