@@ -15,7 +15,9 @@ from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unproc
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
-from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, Task
+from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return, ReturnIn, Task
+from orders.domain.returns import check_return
+from orders.domain.returns import describe as describe_return
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
 from orders.domain.sourcing import candidate_locations, plan_reservations
@@ -237,6 +239,39 @@ def release(order_id: str, channel: str, workflow_name: str, status: str, event:
     _refund_if_paid(order, now)  # after the stock: a retried step that already released still refunds
     count(f"OrderEntered_{status}")
     return {"status": order.get("status", "missing")}
+
+
+# ------------------------------------------------------------------ returns
+
+def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, Any], bool]:
+    """Record a full or partial return; its units go back on hand at the chosen location. The same
+    return_id again answers the recorded return and changes nothing."""
+    if request.location_id not in reference.locations():
+        raise Unprocessable(f"unknown location {request.location_id!r}",
+                            details=[{"loc": ["body", "location_id"], "msg": "unknown location"}])
+
+    def attempt() -> tuple[dict[str, Any], bool]:
+        order = order_table.get_order(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        earlier = next((r for r in order.get("returns") or [] if r["return_id"] == request.return_id), None)
+        if earlier is not None:
+            return earlier, False
+        check_return(order, workflow(order["workflow"]), request)
+        merged: dict[str, int] = {}
+        for line in request.lines:
+            merged[line.sku] = merged.get(line.sku, 0) + line.qty
+        record = Return(**request.model_dump(exclude={"lines"}), at=now,
+                        lines=[{"sku": sku, "qty": qty} for sku, qty in merged.items()]).model_dump()
+        entry = timeline_entry(now, order["status"], {"event": "return", "source": "operator",
+                                                      "note": describe_return(request)})
+        order_table.record_return(order_id, record, entry, read_at=order["updated_at"], now=now)
+        return record, True
+
+    record, created = _with_fresh_stock(attempt)
+    if created:
+        count("OrderReturned")
+    return record, created
 
 
 # ------------------------------------------------------------------ payments

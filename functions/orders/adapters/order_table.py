@@ -168,6 +168,29 @@ def update_order(order_id: str, *, expect: Sequence[str], set_fields: dict[str, 
     return update_if(aws.dynamodb(), **change) is None
 
 
+def record_return(order_id: str, record: dict[str, Any], entry: dict[str, Any], read_at: str, now: str) -> None:
+    """Append the return and put its units back on hand, all or nothing; conditional on the order not
+    having changed since it was read (StockMoved: read again and re-check)."""
+    items: list[dict[str, Any]] = [{"Update": {
+        "TableName": settings().orders_table, "Key": order_key(order_id),
+        "UpdateExpression": ("SET #returns = list_append(if_not_exists(#returns, :none), :record), "
+                             "timeline = list_append(timeline, :entry), updated_at = :now"),
+        "ConditionExpression": "updated_at = :read",
+        "ExpressionAttributeNames": {"#returns": "returns"},
+        "ExpressionAttributeValues": {":none": {"L": []}, ":record": to_value([record]), ":entry": to_value([entry]),
+                                      ":now": {"S": now}, ":read": {"S": read_at}}}}]
+    for line in record["lines"]:
+        items.append({"Update": {
+            "TableName": settings().stock_table,
+            "Key": {"sku": {"S": line["sku"]}, "location_id": {"S": record["location_id"]}},
+            "UpdateExpression": ("SET on_hand = if_not_exists(on_hand, :zero) + :qty, "
+                                 "available = if_not_exists(available, :zero) + :qty, "
+                                 "reserved = if_not_exists(reserved, :zero), updated_at = :now"),
+            "ExpressionAttributeValues": {":zero": {"N": "0"}, ":qty": {"N": str(line["qty"])}, ":now": {"S": now}}}})
+    if _transact(items) is not None:
+        raise StockMoved()
+
+
 def record_payment(order_id: str, payment_id: str, now: str) -> bool:
     """Mark the order paid; False if it already was (a repeated or concurrent callback)."""
     return update_if(

@@ -132,6 +132,26 @@ class TimelineEntry(BaseModel):
         return value or None  # the state machine writes "" when an event has no note
 
 
+class ReturnLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    qty: int = Field(ge=1, le=10_000)
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    return_id: Identifier = Field(description="The caller's id of this return: the same id again changes nothing.")
+    reason: str = Field(min_length=1, max_length=200)
+    location_id: Identifier = Field(description="Where the returned units go back on hand.")
+    lines: list[ReturnLine] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class Return(ReturnIn):
+    at: str
+
+
 class Order(BaseModel):
     order_id: str
     channel: str
@@ -150,6 +170,7 @@ class Order(BaseModel):
     attention: str | None = Field(None, description="Why an operator should look at this order.")
     last_error: str | None = Field(None, description="The error of the lifecycle step that failed, if one did.")
     ship_by: str | None = Field(None, description="The SLA deadline for handing the order over, UTC.")
+    returns: list[Return] = Field(default_factory=list, description="Full and partial returns, oldest first.")
     created_at: str
     updated_at: str
 

@@ -19,7 +19,7 @@ from common.signatures import signature_matches
 from connectors import acquirer
 from common.observability import logger, metrics, tracer
 from orders import services
-from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn
+from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn
 from orders.domain.workflow import catalog
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -58,6 +58,17 @@ def post_order_event(order_id: Annotated[str, Path(max_length=64)],
     source = f"operator:{body.actor}" if body.actor else "operator"
     accepted = services.post_event(order_id, body, source)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
+
+
+@app.post("/v1/orders/<order_id>/returns", tags=["orders"],
+          summary="Return some or all units of a delivered order; they go back on hand at a chosen location",
+          responses={201: {"description": "Recorded"}, 200: {"description": "This return_id was recorded already"},
+                     409: {"description": "The order has nothing to return yet"}})
+def post_return(order_id: Annotated[str, Path(max_length=64)],
+                body: Annotated[ReturnIn, Body()]) -> Response[dict[str, Any]]:
+    record, created = services.return_items(order_id, body, utc_now())
+    return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON,
+                    body={"order_id": order_id, "return": record})
 
 
 @app.post("/v1/payments/<provider>/callback", tags=["payments"],
@@ -102,7 +113,8 @@ def list_workflows() -> dict[str, Any]:
         "cancellable_statuses": [name for name, s in w.statuses.items() if "cancel" in s.events],
         "status_details": [{"status": name, "description": s.description, "kpi_seconds": s.timeout_seconds() or None,
                             "deadline_from": s.deadline_from, "on_timeout": None if s.terminal else s.on_timeout,
-                            "stock": s.stock, "actions": s.actions} for name, s in w.statuses.items()],
+                            "stock": s.stock, "payment": s.payment, "actions": s.actions}
+                           for name, s in w.statuses.items()],
     } for w in catalog().workflows.values()]}
 
 

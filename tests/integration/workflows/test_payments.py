@@ -14,7 +14,7 @@ from common import config, secrets
 from oms_local.runtime import LocalHub
 from tests.conftest import Api, courier_order
 from tests.fakes.acquirer import API_KEY, WEBHOOK_SECRET, FakeAcquirer, Served, signed_callback
-from tests.integration.workflows.test_scenarios import stock_everywhere
+from tests.integration.workflows.conftest import stock_everywhere
 
 CALLBACK = "/v1/payments/acquirer/callback"
 PENDING = {"method": "prepaid", "status": "pending"}
