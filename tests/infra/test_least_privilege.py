@@ -109,6 +109,8 @@ def _scenario(api: Api) -> None:
     for event in ["confirm", "pick", "pack", "ship", "deliver"]:
         api.event(delivered, event)
     api.wait_for(delivered, "delivered")
+    assert api.post(f"/v1/orders/{delivered}/returns", {"return_id": "r-1", "reason": "damaged", "location_id": "wh-1",
+                                                        "lines": [{"sku": "SKU-A", "qty": 1}]}).status == 201
     held = api.post("/v1/orders", courier_order("iam-2", lines=[{"sku": "SKU-B", "qty": 3, "price": 1}])).body
     api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-B", "on_hand": 5}]})
     api.event(held["order_id"], "reserve")
