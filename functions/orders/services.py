@@ -15,7 +15,9 @@ from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unproc
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
-from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return, ReturnIn, Task
+from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return, ReturnIn, ShortPickIn, Task
+from orders.domain.fulfilment import describe as describe_short_pick
+from orders.domain.fulfilment import plan_short_pick
 from orders.domain.returns import check_return
 from orders.domain.returns import describe as describe_return
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
@@ -272,6 +274,27 @@ def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, 
     if created:
         count("OrderReturned")
     return record, created
+
+
+# ------------------------------------------------------------------ partial fulfilment
+
+def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
+    """Units found missing at picking are written off at their location; the order carries on with the rest."""
+    def attempt() -> None:
+        order = order_table.get_order(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        plan = plan_short_pick(order, workflow(order["workflow"]), request)
+        entry = timeline_entry(now, order["status"], {"event": "short_pick", "source": "operator",
+                                                      "note": describe_short_pick(request)})
+        order_table.write_off(
+            order_id, request.location_id, plan.written_off, order["allocations"],
+            set_fields={"lines": plan.lines, "allocations": plan.allocations, "total": plan.total, "updated_at": now},
+            entry=entry, status=order["status"], read_at=order["updated_at"], now=now)
+
+    _with_fresh_stock(attempt)
+    count("OrderShortPicked")
+    return get_order(order_id)
 
 
 # ------------------------------------------------------------------ payments

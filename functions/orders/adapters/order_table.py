@@ -191,6 +191,38 @@ def record_return(order_id: str, record: dict[str, Any], entry: dict[str, Any], 
         raise StockMoved()
 
 
+def write_off(order_id: str, location_id: str, units: dict[str, int], allocations: Sequence[dict[str, Any]], *,
+              set_fields: dict[str, Any], entry: dict[str, Any], status: str, read_at: str, now: str) -> None:
+    """Units reserved at `location_id` that are not there: out of the reservation and out of on-hand, with
+    the order's change, all or nothing; conditional on the order not having changed since it was read."""
+    change = _order_update(order_id, expect=[status], set_fields=set_fields, timeline_entry=entry)["Update"]
+    change["ConditionExpression"] += " AND updated_at = :read"
+    change["ExpressionAttributeValues"][":read"] = {"S": read_at}
+    items: list[dict[str, Any]] = [{"Update": change}]
+    for allocation in allocations:  # an order's allocations are its held reservations (same key, same qty)
+        sku = allocation["sku"]
+        if allocation["location_id"] != location_id or sku not in units:
+            continue
+        qty = {"N": str(units[sku])}
+        whole = units[sku] == allocation["qty"]
+        items.append({"Update": {
+            "TableName": settings().reservations_table,
+            "Key": {"order_id": {"S": order_id}, "reservation_key": {"S": f"{sku}#{location_id}"}},
+            "UpdateExpression": "SET qty = qty - :qty, updated_at = :now" + (", #state = :released" if whole else ""),
+            "ConditionExpression": "#state = :held AND qty >= :qty",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":qty": qty, ":now": {"S": now}, ":held": {"S": "held"},
+                                          **({":released": {"S": "released"}} if whole else {})}}})
+        items.append({"Update": {
+            "TableName": settings().stock_table,
+            "Key": {"sku": {"S": sku}, "location_id": {"S": location_id}},
+            "UpdateExpression": "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now",
+            "ConditionExpression": "reserved >= :qty AND on_hand >= :qty",
+            "ExpressionAttributeValues": {":qty": qty, ":now": {"S": now}}}})
+    if _transact(items) is not None:
+        raise StockMoved()
+
+
 def record_payment(order_id: str, payment_id: str, now: str) -> bool:
     """Mark the order paid; False if it already was (a repeated or concurrent callback)."""
     return update_if(

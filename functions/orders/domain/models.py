@@ -152,6 +152,23 @@ class Return(ReturnIn):
     at: str
 
 
+class MissingLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    missing: int = Field(ge=1, le=10_000)
+
+
+class ShortPickIn(BaseModel):
+    """Units the pickers at one location did not find."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: Identifier
+    lines: list[MissingLine] = Field(min_length=1, max_length=MAX_LINES)
+    note: str | None = Field(None, max_length=500)
+
+
 class Order(BaseModel):
     order_id: str
     channel: str

@@ -59,6 +59,7 @@ class Status(BaseModel):
         None, description="On entering: reserve what is missing (from on_hold), take the reserved units out of "
                           "on-hand (a sale or a shipment), or release them back to free stock.")
     hold: bool = Field(False, description="A hold of reserved stock: must accept `expire`.")
+    short_pick: bool = Field(False, description="Pickers may report units missing here; the rest carries on.")
     payment: Literal["request_link"] | None = Field(
         None, description="On entering: ask the acquirer for a new payment link for the customer.")
     actions: list[Literal["notify_customer", "create_shipment", "open_task"]] = Field(
@@ -190,6 +191,8 @@ def _status_problems(name: str, status: Status, workflow: Workflow) -> list[str]
         problems.append(f"on_timeout {status.on_timeout!r} is neither `flag` nor one of its events")
     if name == AWAITING_PAYMENT and not (status.hold and "pay" in status.events):
         problems.append("awaiting_payment is a hold that the acquirer's `pay` moves on")
+    if status.short_pick and (status.terminal or status.stock):
+        problems.append("units are reported missing while the order waits with its stock reserved")
     if status.payment and (status.stock or status.terminal):
         problems.append("a status that requests a payment link waits, and moves no stock")
     if status.deadline_from and name not in INITIAL_STATUSES:

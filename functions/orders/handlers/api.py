@@ -19,7 +19,7 @@ from common.signatures import signature_matches
 from connectors import acquirer
 from common.observability import logger, metrics, tracer
 from orders import services
-from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn
+from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
 from orders.domain.workflow import catalog
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -69,6 +69,13 @@ def post_return(order_id: Annotated[str, Path(max_length=64)],
     record, created = services.return_items(order_id, body, utc_now())
     return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON,
                     body={"order_id": order_id, "return": record})
+
+
+@app.post("/v1/orders/<order_id>/short-picks", tags=["orders"],
+          summary="Units not found at picking: written off at the location; the order carries on with the rest",
+          responses={409: {"description": "The order's status takes no short pick"}})
+def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotated[ShortPickIn, Body()]) -> Order:
+    return services.short_pick(order_id, body, utc_now())
 
 
 @app.post("/v1/payments/<provider>/callback", tags=["payments"],
