@@ -70,9 +70,9 @@ TOKEN = {"S.$": "$$.Task.Token"}
 
 
 def load_sources(directory: Path = SOURCES) -> list[Workflow]:
-    """Every workflows/*.yaml, validated; the file name must be the workflow's name."""
+    """Every workflows/*.yaml, validated, the default first; the file name must be the workflow's name."""
     workflows = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in sorted(directory.glob("*.yaml"), key=lambda p: (p.stem != DEFAULT_WORKFLOW, p.stem)):
         workflow = Workflow.model_validate(yaml.safe_load(path.read_text()))
         if workflow.name != path.stem:
             raise ValueError(f"{path.name}: name {workflow.name!r} must match the file name")
