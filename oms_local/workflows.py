@@ -59,7 +59,8 @@ DYNAMO_RETRY = [{"ErrorEquals": ["DynamoDb.ThrottlingException", "DynamoDb.Provi
                                  "DynamoDb.TransactionConflictException"],
                  "IntervalSeconds": 1, "MaxAttempts": 4, "BackoffRate": 2, "JitterStrategy": "FULL"}]
 LAMBDA_RETRY = [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                                 "Lambda.TooManyRequestsException", "Lambda.Unknown", "StockContention"],
+                                 "Lambda.TooManyRequestsException", "Lambda.Unknown", "StockContention",
+                                 "AcquirerUnavailable"],
                  "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2, "JitterStrategy": "FULL"}]
 EVENTS_RETRY = [{"ErrorEquals": ["EventBridge.InternalException", "EventBridge.ThrottlingException",
                                  "States.TaskFailed"],

@@ -147,3 +147,18 @@ def test_pending_is_refused_where_no_payment_is_awaited(shop: Api) -> None:
                                                      delivery={"method": "reserve_in_store", "location_id": "store-1"}))
     assert in_store.status == 422 and in_store.body["details"][0]["loc"] == ["body", "payment", "status"]
     assert shop.get("/v1/orders").body["items"] == []
+
+
+def test_an_acquirer_outage_longer_than_the_clients_retries_is_retried_by_the_state_machine(
+        impatient: Api, acquirer: FakeAcquirer) -> None:
+    order_id = impatient.post("/v1/orders", courier_order("pay-6", payment=PENDING)).body["order_id"]
+    pay(impatient, order_id)
+    impatient.wait_for(order_id, "confirmed")
+    acquirer.fail_next(503, retry_after="0", times=5)  # the first invocation gives up after 4 attempts
+    impatient.event(order_id, "cancel")
+    deadline = time.monotonic() + 10
+    while (order := impatient.order(order_id))["payment"].get("refund_id") is None:
+        assert time.monotonic() < deadline, order
+        time.sleep(0.05)
+    assert order["status"] == "cancelled" and order.get("attention") is None
+    assert len(acquirer.served("/v1/refunds")) == 6
