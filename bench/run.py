@@ -407,6 +407,7 @@ def main() -> None:
         bench = Bench(hub, calls)
         events(bench, intake(bench))
         cost(lifecycles(bench))
+        __import__("lifecycles").report(bench)  # bench/lifecycles.py: every workflow's happy path
     deploy.figures()
     note(f"bench took {time.monotonic() - started:.1f} s")
 

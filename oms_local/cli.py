@@ -19,7 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--port", type=int, default=8080)
     local.add_argument("--no-demo", action="store_true", help="start with no channels, locations or stock")
+    workflows = commands.add_parser("workflows", help="workflows/*.yaml -> state machine and catalog")
+    workflows.add_argument("action", choices=["build", "check"],
+                           help="build: write what changed; check: fail if the committed files are stale")
     args = parser.parse_args(argv)
+    if args.command == "workflows":
+        return _workflows(args.action)
 
     with LocalHub() as hub:
         if not args.no_demo:
@@ -40,6 +45,19 @@ def main(argv: list[str] | None = None) -> int:
 
         server.startup = announce  # type: ignore[method-assign]
         server.run()
+    return 0
+
+
+def _workflows(action: str) -> int:
+    from oms_local import workflows
+
+    if action == "check":
+        stale = workflows.stale()
+        for path in stale:
+            print(f"stale: {path} (run `oms-hub workflows build`)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in workflows.build():
+        print(f"wrote {path}")
     return 0
 
 

@@ -123,12 +123,15 @@ class LocalHub:
     """Start with `with LocalHub() as hub:`; `hub.http(...)` answers as API Gateway would."""
 
     def __init__(self, template_path: Path = TEMPLATE, api_key: str | None = None,
-                 deadline_cap_seconds: int | None = None, retry_time_scale: float = 1.0) -> None:
+                 deadline_cap_seconds: int | None = None, retry_time_scale: float = 1.0,
+                 state_timeouts: Mapping[str, Mapping[str, int]] | None = None) -> None:
         """For tests and demos, through the same ASL: `deadline_cap_seconds` shortens every
-        TimeoutSeconds (14-day deadlines run in seconds); `retry_time_scale` multiplies the sleeps
+        TimeoutSeconds (14-day deadlines run in seconds); `state_timeouts` sets the TimeoutSeconds of
+        named states only ({state machine logical id: {state: seconds}}: one status's KPI); `retry_time_scale` multiplies the sleeps
         between a state's Retry attempts (moto sleeps for real)."""
         self.template: LocalTemplate = load(template_path)
         self.deadline_cap_seconds = deadline_cap_seconds
+        self.state_timeouts = {machine: dict(states) for machine, states in (state_timeouts or {}).items()}
         self.retry_time_scale = retry_time_scale
         self.api_key = api_key or os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)
         self._mock: Any = None
@@ -231,17 +234,22 @@ class LocalHub:
         for request in self.template.tables.values():
             ddb.create_table(**request)
         sfn = boto3.client("stepfunctions", region_name=region)
-        for machine in self.template.state_machines.values():
-            definition = self._capped(machine["definition"])
+        for logical_id, machine in self.template.state_machines.items():
+            definition = self._capped(machine["definition"], self.state_timeouts.get(logical_id, {}))
             sfn.create_state_machine(name=machine["name"], definition=definition, type=machine["type"],
                                      roleArn=f"arn:aws:iam::{ACCOUNT}:role/{machine['name']}")
         events = boto3.client("events", region_name=region)
         for bus in self.template.event_buses.values():
             events.create_event_bus(Name=bus)
 
-    def _capped(self, definition: str) -> str:
-        if self.deadline_cap_seconds is None:
+    def _capped(self, definition: str, state_timeouts: Mapping[str, int]) -> str:
+        if self.deadline_cap_seconds is None and not state_timeouts:
             return definition
+        parsed = json.loads(definition)
+        for name, seconds in state_timeouts.items():
+            parsed["States"][name]["TimeoutSeconds"] = seconds
+        if self.deadline_cap_seconds is None:
+            return json.dumps(parsed)
         cap = self.deadline_cap_seconds
 
         def shorten(node: Any) -> Any:
@@ -251,7 +259,7 @@ class LocalHub:
                 return [shorten(v) for v in node]
             return node
 
-        return json.dumps(shorten(json.loads(definition)))
+        return json.dumps(shorten(parsed))
 
     @staticmethod
     def _import(fn: Function) -> Callable[[dict[str, Any], Any], Any]:

@@ -76,7 +76,7 @@ class _Resolver:
         resource = self.resources[logical_id]
         props = resource.get("Properties", {})
         kind = resource["Type"]
-        if kind == "AWS::Events::EventBus" and "Name" in props:
+        if kind in ("AWS::Events::EventBus", "AWS::Serverless::StateMachine") and "Name" in props:
             return self.resolve(props["Name"])
         return f"{self.stack}-{logical_id}"
 
@@ -175,6 +175,9 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
                                                 "type": props.get("Type", "STANDARD")}
         elif kind == "AWS::Events::EventBus":
             local.event_buses[logical_id] = resolver.physical_name(logical_id)
+        elif kind == "AWS::IAM::Role":  # a role shared by several resources (e.g. every lifecycle machine)
+            local.policies[logical_id] = [statement for policy in props.get("Policies", [])
+                                          for statement in resolver.resolve(policy["PolicyDocument"]["Statement"])]
     # Static paths before parameterised ones, as API Gateway matches them.
     local.routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return local

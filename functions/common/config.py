@@ -18,7 +18,9 @@ class Settings(BaseModel):
     reservations_table: str = Field("", alias="RESERVATIONS_TABLE")
     tasks_table: str = Field("", alias="TASKS_TABLE")
     config_table: str = Field("", alias="CONFIG_TABLE")
-    order_lifecycle_arn: str = Field("", alias="ORDER_LIFECYCLE_ARN")
+    lifecycle_arn_prefix: str = Field("", alias="LIFECYCLE_ARN_PREFIX")
+    acquirer_url: str = Field("", alias="ACQUIRER_URL")
+    acquirer_parameters: str = Field("", alias="ACQUIRER_PARAMETERS")
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
 

@@ -26,6 +26,11 @@ class NotFound(HubError):
     code = "not_found"
 
 
+class Unauthorized(HubError):
+    status = 401
+    code = "unauthorized"
+
+
 class Unprocessable(HubError):
     status = 422
     code = "validation_error"

@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay,
                       wait_fixed, wait_random_exponential)
 
 from common import reference
+from connectors import acquirer
 from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unprocessable
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
-from orders.domain.models import Order, OrderEventIn, OrderIn, Task
+from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return, ReturnIn, ShortPickIn, Task
+from orders.domain.fulfilment import describe as describe_short_pick
+from orders.domain.fulfilment import plan_short_pick
+from orders.domain.returns import check_return
+from orders.domain.returns import describe as describe_return
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
 from orders.domain.sourcing import candidate_locations, plan_reservations
-from orders.domain.workflow import LIFECYCLE_FAILED, WORKFLOWS
+from orders.domain.workflow import AWAITING_PAYMENT, LIFECYCLE_FAILED, workflow, workflow_for
 
 T = TypeVar("T")
-
-CANCELLABLE = sorted(status for status, moves in WORKFLOWS["courier"].transitions.items() if "cancel" in moves)
 
 
 def _with_fresh_stock(attempt: Callable[[], T]) -> T:
@@ -49,6 +53,10 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     if chosen is not None and chosen not in locations:
         raise Unprocessable(f"unknown location {chosen!r}",
                             details=[{"loc": ["body", "delivery", "location_id"], "msg": "unknown location"}])
+    if order_in.payment.status == "pending" and AWAITING_PAYMENT not in workflow_for(
+            order_in.delivery.method, order_in.channel).statuses:
+        raise Unprocessable(f"{order_in.delivery.method.value} orders cannot wait for a payment",
+                            details=[{"loc": ["body", "payment", "status"], "msg": "no payment wait in this workflow"}])
     candidates = candidate_locations(locations, order_in.delivery.method, chosen)
     wanted = order_in.quantities()
 
@@ -65,7 +73,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         _restart_if_lost(existing)
         count("OrderDuplicate")
         return Order.model_validate(existing), False
-    lifecycle_engine.start(order["order_id"], execution_input(order))
+    lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
     count("OrderCreated")
     if order["shortages"]:
         count("OrderOnHold")
@@ -78,7 +86,7 @@ def _restart_if_lost(order: dict[str, Any]) -> None:
     """A first attempt that crashed between its write and StartExecution left an order with no lifecycle;
     its retry starts it (same name and input: Step Functions keeps one execution)."""
     if len(order["timeline"]) == 1 and not order.get("task_token") and not order.get("pending_event"):
-        lifecycle_engine.start(order["order_id"], execution_input(order))
+        lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
 
 
 # ------------------------------------------------------------------ queries
@@ -120,9 +128,8 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
         status = order["status"]
         if order.get("pending_event"):
             raise _NotReady(status)  # judge the event against the status the previous one leads to
-        workflow = WORKFLOWS[order["workflow"]]
         recovering = order.get("attention") == LIFECYCLE_FAILED
-        next_status = workflow.next_status(status, event_in.event, recovering=recovering)
+        next_status = workflow(order["workflow"]).next_status(status, event_in.event, recovering=recovering)
         token = order.get("task_token")
         if not token or not order_table.claim_token(order_id, token, status, event_in.event):
             raise _NotReady(status)
@@ -195,36 +202,150 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
     return _with_fresh_stock(attempt)
 
 
-def ship(order_id: str, channel: str, event: dict[str, Any], task_token: str, now: str) -> dict[str, str]:
-    """Packed -> shipped: the reserved units leave on-hand; the token waits for delivery."""
+def consume(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
+            task_token: str | None, now: str) -> dict[str, str]:
+    """Into a status that takes the reserved units out of on-hand (shipped, collected, sold). A waiting
+    status gets the task token in the same write."""
     def attempt() -> dict[str, str]:
         done = order_table.finish_reservations(
-            order_id, "consumed", expect=["packed"], now=now, timeline_entry=timeline_entry(now, "shipped", event),
-            set_fields={**status_fields(channel, "shipped", now), "task_token": task_token},
-            remove=["pending_event"])
-        if not done:  # a retry of a step that already ran: just hand over the new token
-            order_table.set_task_token(order_id, task_token, "shipped")
-        return {"status": "shipped"}
+            order_id, "consumed", expect=workflow(workflow_name).sources_of("consume"), now=now,
+            timeline_entry=timeline_entry(now, status, event),
+            set_fields={**status_fields(channel, status, now), **({"task_token": task_token} if task_token else {})},
+            remove=["pending_event", "attention"] if task_token else ["task_token", "pending_event", "attention"])
+        if not done and task_token:  # a retry of a step that already ran: just hand over the new token
+            order_table.set_task_token(order_id, task_token, status)
+        return {"status": status}
 
     result = _with_fresh_stock(attempt)
-    count("OrderShipped")
+    count(f"OrderEntered_{status}")
     return result
 
 
-def cancel(order_id: str, channel: str, event: dict[str, Any], now: str) -> dict[str, str]:
-    """Before shipment: every held unit goes back to free stock, and an open shortage task is closed."""
-    def attempt() -> dict[str, str]:
+def release(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
+            now: str) -> dict[str, str]:
+    """Into a status that gives every held unit back to free stock (cancelled, expired, returned_to_stock);
+    an open shortage task is closed, and a paid order is refunded."""
+    def attempt() -> dict[str, Any]:
         order = order_table.get_order(order_id)
-        if order is None or order["status"] == "cancelled":
-            return {"status": "cancelled"}
+        if order is None or order["status"] == status:
+            return order or {}
         order_table.finish_reservations(
-            order_id, "released", expect=CANCELLABLE, now=now,
-            timeline_entry=timeline_entry(now, "cancelled", event),
-            set_fields=status_fields(channel, "cancelled", now),
+            order_id, "released", expect=workflow(workflow_name).sources_of("release"), now=now,
+            timeline_entry=timeline_entry(now, status, event),
+            set_fields=status_fields(channel, status, now),
             remove=["task_token", "pending_event", "attention", "last_error"],
             close_task=shortage_task_id(order_id) if order["shortages"] else None)
-        return {"status": order_table.get_order(order_id)["status"]}
+        return order_table.get_order(order_id) or {}
 
-    result = _with_fresh_stock(attempt)
-    count("OrderCancelled")
-    return result
+    order = _with_fresh_stock(attempt)
+    _refund_if_paid(order, now)  # after the stock: a retried step that already released still refunds
+    count(f"OrderEntered_{status}")
+    return {"status": order.get("status", "missing")}
+
+
+# ------------------------------------------------------------------ returns
+
+def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, Any], bool]:
+    """Record a full or partial return; its units go back on hand at the chosen location. The same
+    return_id again answers the recorded return and changes nothing."""
+    if request.location_id not in reference.locations():
+        raise Unprocessable(f"unknown location {request.location_id!r}",
+                            details=[{"loc": ["body", "location_id"], "msg": "unknown location"}])
+
+    def attempt() -> tuple[dict[str, Any], bool]:
+        order = order_table.get_order(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        earlier = next((r for r in order.get("returns") or [] if r["return_id"] == request.return_id), None)
+        if earlier is not None:
+            return earlier, False
+        check_return(order, workflow(order["workflow"]), request)
+        merged: dict[str, int] = {}
+        for line in request.lines:
+            merged[line.sku] = merged.get(line.sku, 0) + line.qty
+        record = Return(**request.model_dump(exclude={"lines"}), at=now,
+                        lines=[{"sku": sku, "qty": qty} for sku, qty in merged.items()]).model_dump()
+        entry = timeline_entry(now, order["status"], {"event": "return", "source": "operator",
+                                                      "note": describe_return(request)})
+        order_table.record_return(order_id, record, entry, read_at=order["updated_at"], now=now)
+        return record, True
+
+    record, created = _with_fresh_stock(attempt)
+    if created:
+        count("OrderReturned")
+    return record, created
+
+
+# ------------------------------------------------------------------ partial fulfilment
+
+def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
+    """Units found missing at picking are written off at their location; the order carries on with the rest."""
+    def attempt() -> None:
+        order = order_table.get_order(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        plan = plan_short_pick(order, workflow(order["workflow"]), request)
+        entry = timeline_entry(now, order["status"], {"event": "short_pick", "source": "operator",
+                                                      "note": describe_short_pick(request)})
+        order_table.write_off(
+            order_id, request.location_id, plan.written_off, order["allocations"],
+            set_fields={"lines": plan.lines, "allocations": plan.allocations, "total": plan.total, "updated_at": now},
+            entry=entry, status=order["status"], read_at=order["updated_at"], now=now)
+
+    _with_fresh_stock(attempt)
+    count("OrderShortPicked")
+    return get_order(order_id)
+
+
+# ------------------------------------------------------------------ payments
+
+def request_payment_link(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
+                         task_token: str, now: str) -> dict[str, str]:
+    """The payment did not come in time: ask the acquirer for a new link, record it with the status."""
+    order = order_table.get_order(order_id)
+    if order is None:
+        return {"status": "missing"}
+    attempt = 1 + sum(1 for entry in order["timeline"] if entry["status"] == status)
+    link = acquirer.acquirer().payment_link(order_id, Decimal(str(order["total"])), attempt)
+    moved = order_table.update_order(
+        order_id, expect=workflow(workflow_name).sources_into(status), timeline_entry=timeline_entry(now, status, event),
+        set_fields={**status_fields(channel, status, now), "task_token": task_token,
+                    "payment.link_url": link.url, "payment.payment_id": link.payment_id},
+        remove=["pending_event", "attention"])
+    if not moved:  # a retry of a step that already ran: just hand over the new token
+        order_table.set_task_token(order_id, task_token, status)
+    count("PaymentLinkRequested")
+    logger.info("payment link requested", extra={"order_id": order_id, "attempt": attempt})
+    return {"status": status}
+
+
+def payment_settled(provider: str, callback: PaymentCallbackIn, now: str) -> dict[str, Any]:
+    """The acquirer's (verified) callback. A success marks the order paid once and sends `pay` where the
+    workflow waits for it; one that arrives after the order was cancelled is refunded. Repeats change nothing."""
+    order = order_table.get_order(callback.order_id)
+    if order is None:
+        raise NotFound(f"order {callback.order_id!r} does not exist", order_id=callback.order_id)
+    answer = {"order_id": callback.order_id, "event_id": callback.event_id, "applied": False}
+    if callback.status == "failed":
+        count("PaymentFailed")  # the order keeps waiting: its deadline sends a new link, then cancels
+        return answer
+    if not order_table.record_payment(callback.order_id, callback.payment_id, now):
+        count("PaymentCallbackDuplicate")
+        return answer
+    count("PaymentSucceeded")
+    flow = workflow(order["workflow"])
+    if "pay" in flow.transitions.get(order["status"], {}):
+        post_event(callback.order_id, OrderEventIn(event="pay", note=f"paid {callback.amount} ({callback.payment_id})"),
+                   f"acquirer:{provider}")
+    elif order["status"] in flow.terminal_statuses and flow.statuses[order["status"]].stock == "release":
+        _refund_if_paid(order_table.get_order(callback.order_id) or {}, now)
+    return {**answer, "applied": True}
+
+
+def _refund_if_paid(order: dict[str, Any], now: str) -> None:
+    payment = order.get("payment") or {}
+    if payment.get("status") != "paid" or payment.get("refund_id"):
+        return
+    refund_id = acquirer.acquirer().refund(order["order_id"], payment["payment_id"], Decimal(str(order["total"])))
+    order_table.record_refund(order["order_id"], refund_id, now)
+    count("PaymentRefunded")

@@ -20,9 +20,11 @@ import pytest
 from oms_local import runtime
 from oms_local.runtime import LocalHub
 from oms_local.template import ACCOUNT
+from common import secrets
 from tests.conftest import Api, courier_order, one_warehouse
+from tests.fakes.acquirer import API_KEY, WEBHOOK_SECRET, FakeAcquirer, Served, signed_callback
 
-STATE_MACHINE = "OrderLifecycle"
+STATE_MACHINE = "LifecycleStateMachineRole"  # every lifecycle state machine runs with this role
 # Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
 NOT_EXERCISED = {(STATE_MACHINE, "DeliverLogsAndTraces")}
 
@@ -43,6 +45,11 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
         if operation == "StartExecution":
             return [("states:StartExecution", params["stateMachineArn"])]
         return [(f"states:{operation}", "*")]
+    if service == "events" and operation == "PutEvents":
+        return [("events:PutEvents", f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{entry['EventBusName']}")
+                for entry in params["Entries"]]
+    if service == "ssm" and operation == "GetParameter":
+        return [("ssm:GetParameter", f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{params['Name']}")]
     if service == "lambda" and operation == "Invoke":
         name = params["FunctionName"].split(":function:")[-1]
         return [("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")]
@@ -64,7 +71,11 @@ def recorded() -> Iterator[tuple[LocalHub, list[tuple[str, str, str]]]]:
         for action, resource in _needs(model.service_model.service_name, model.name, params, hub.template.region):
             calls.append((principal, action, resource))
 
-    with hub:
+    with hub, Served(FakeAcquirer()) as acquirer_url:
+        os.environ["ACQUIRER_URL"] = acquirer_url
+        prefix = f"/{hub.template.stack}/acquirer/acquirer"
+        secrets.put_secret(f"{prefix}/api_key", API_KEY)
+        secrets.put_secret(f"{prefix}/webhook_secret", WEBHOOK_SECRET)
         # One process hosts every function here, so a config cache filled by one would hide the
         # others' reads: each function must be seen reading for itself, as in its own container.
         os.environ["CONFIG_CACHE_SECONDS"] = "0"
@@ -98,6 +109,8 @@ def _scenario(api: Api) -> None:
     for event in ["confirm", "pick", "pack", "ship", "deliver"]:
         api.event(delivered, event)
     api.wait_for(delivered, "delivered")
+    assert api.post(f"/v1/orders/{delivered}/returns", {"return_id": "r-1", "reason": "damaged", "location_id": "wh-1",
+                                                        "lines": [{"sku": "SKU-A", "qty": 1}]}).status == 201
     held = api.post("/v1/orders", courier_order("iam-2", lines=[{"sku": "SKU-B", "qty": 3, "price": 1}])).body
     api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-B", "on_hand": 5}]})
     api.event(held["order_id"], "reserve")
@@ -115,6 +128,23 @@ def _scenario(api: Api) -> None:
     short = api.post("/v1/orders", courier_order("iam-3", lines=[{"sku": "SKU-A", "qty": 9, "price": 1}])).body
     api.event(short["order_id"], "reserve")
     api.wait_for(short["order_id"], "on_hold")
+    # Another workflow's machine, and a status whose on-entry actions go on the bus.
+    api.put("/v1/locations/pp-wh", {"name": "PP", "kind": "warehouse", "capabilities": ["pickup_point"]})
+    api.put("/v1/stock/pp-wh", {"items": [{"sku": "SKU-C", "on_hand": 1}]})
+    parcel = api.post("/v1/orders", courier_order("iam-4", lines=[{"sku": "SKU-C", "qty": 1, "price": 1}],
+                                                  delivery={"method": "pickup_point"})).body["order_id"]
+    for event in ["confirm", "pick", "pack", "ship", "arrive"]:
+        api.event(parcel, event)
+    api.wait_for(parcel, "at_pickup_point")
+    # Payments: the signed callback pays a pending order; cancelling it refunds through the acquirer.
+    api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 2}]})
+    prepaid = api.post("/v1/orders", courier_order("iam-5", payment={"method": "prepaid", "status": "pending"})).body
+    raw, headers = signed_callback({"event_id": "e1", "payment_id": "pay_9", "order_id": prepaid["order_id"],
+                                    "status": "succeeded", "amount": 3980})
+    assert api.call("POST", "/v1/payments/acquirer/callback", raw=raw, headers=headers).status == 200
+    api.wait_for(prepaid["order_id"], "confirmed")
+    api.event(prepaid["order_id"], "cancel")
+    api.wait_for(prepaid["order_id"], "cancelled")
 
 
 def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from oms_local.runtime import LocalHub
-from orders.domain.workflow import COURIER
+from orders.domain.workflow import workflow
 from tests.conftest import Api, courier_order
 
 SKUS = ["A", "B"]
@@ -66,7 +66,7 @@ class StockUnderLoad(RuleBasedStateMachine):
         or status, so every example reaches cancels and shipments with reservations held."""
         order_id = self.orders[data.draw(st.sampled_from(sorted(self.orders)))]
         self._settle(order_id)
-        allowed = sorted(COURIER.transitions.get(self.api.order(order_id)["status"], {}))
+        allowed = sorted(workflow("courier").transitions.get(self.api.order(order_id)["status"], {}))
         if not allowed:
             return
         event = data.draw(st.sampled_from(allowed))

@@ -1,4 +1,5 @@
-"""The order lifecycle on Step Functions: one Standard execution per order, named after it."""
+"""The order lifecycle on Step Functions: one Standard execution per order, named after it, on its
+workflow's state machine."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ class TaskGone(Exception):
     pass
 
 
-def start(order_id: str, execution_input: dict[str, Any]) -> None:
+def start(workflow: str, order_id: str, execution_input: dict[str, Any]) -> None:
     """Idempotent: the same name and input again is accepted by Step Functions, or already exists."""
     try:
-        aws.stepfunctions().start_execution(stateMachineArn=settings().order_lifecycle_arn, name=order_id,
+        aws.stepfunctions().start_execution(stateMachineArn=settings().lifecycle_arn_prefix + workflow, name=order_id,
                                             input=json.dumps(execution_input, sort_keys=True))
     except ClientError as error:
         if error.response["Error"]["Code"] != "ExecutionAlreadyExists":

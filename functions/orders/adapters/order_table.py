@@ -140,9 +140,12 @@ def _order_update(order_id: str, *, expect: Sequence[str], set_fields: dict[str,
     values: dict[str, Any] = {}
     assignments = []
     for i, (field, value) in enumerate(set_fields.items()):
-        names[f"#f{i}"] = field
+        path = []
+        for j, part in enumerate(field.split(".")):  # `payment.link_url`: a field of a map attribute
+            names[f"#f{i}_{j}"] = part
+            path.append(f"#f{i}_{j}")
         values[f":f{i}"] = to_value(value)
-        assignments.append(f"#f{i} = :f{i}")
+        assignments.append(f"{'.'.join(path)} = :f{i}")
     if timeline_entry:
         values[":entry"] = to_value([timeline_entry])
         assignments.append("timeline = list_append(timeline, :entry)")
@@ -155,6 +158,88 @@ def _order_update(order_id: str, *, expect: Sequence[str], set_fields: dict[str,
                        "UpdateExpression": expression,
                        "ConditionExpression": f"#status IN ({', '.join(expected)})",
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
+
+
+def update_order(order_id: str, *, expect: Sequence[str], set_fields: dict[str, Any],
+                 timeline_entry: dict[str, Any] | None = None, remove: Sequence[str] = ()) -> bool:
+    """One conditional update of the order; False when it is no longer in an expected status."""
+    change = _order_update(order_id, expect=expect, set_fields=set_fields, timeline_entry=timeline_entry,
+                           remove=remove)["Update"]
+    return update_if(aws.dynamodb(), **change) is None
+
+
+def record_return(order_id: str, record: dict[str, Any], entry: dict[str, Any], read_at: str, now: str) -> None:
+    """Append the return and put its units back on hand, all or nothing; conditional on the order not
+    having changed since it was read (StockMoved: read again and re-check)."""
+    items: list[dict[str, Any]] = [{"Update": {
+        "TableName": settings().orders_table, "Key": order_key(order_id),
+        "UpdateExpression": ("SET #returns = list_append(if_not_exists(#returns, :none), :record), "
+                             "timeline = list_append(timeline, :entry), updated_at = :now"),
+        "ConditionExpression": "updated_at = :read",
+        "ExpressionAttributeNames": {"#returns": "returns"},
+        "ExpressionAttributeValues": {":none": {"L": []}, ":record": to_value([record]), ":entry": to_value([entry]),
+                                      ":now": {"S": now}, ":read": {"S": read_at}}}}]
+    for line in record["lines"]:
+        items.append({"Update": {
+            "TableName": settings().stock_table,
+            "Key": {"sku": {"S": line["sku"]}, "location_id": {"S": record["location_id"]}},
+            "UpdateExpression": ("SET on_hand = if_not_exists(on_hand, :zero) + :qty, "
+                                 "available = if_not_exists(available, :zero) + :qty, "
+                                 "reserved = if_not_exists(reserved, :zero), updated_at = :now"),
+            "ExpressionAttributeValues": {":zero": {"N": "0"}, ":qty": {"N": str(line["qty"])}, ":now": {"S": now}}}})
+    if _transact(items) is not None:
+        raise StockMoved()
+
+
+def write_off(order_id: str, location_id: str, units: dict[str, int], allocations: Sequence[dict[str, Any]], *,
+              set_fields: dict[str, Any], entry: dict[str, Any], status: str, read_at: str, now: str) -> None:
+    """Units reserved at `location_id` that are not there: out of the reservation and out of on-hand, with
+    the order's change, all or nothing; conditional on the order not having changed since it was read."""
+    change = _order_update(order_id, expect=[status], set_fields=set_fields, timeline_entry=entry)["Update"]
+    change["ConditionExpression"] += " AND updated_at = :read"
+    change["ExpressionAttributeValues"][":read"] = {"S": read_at}
+    items: list[dict[str, Any]] = [{"Update": change}]
+    for allocation in allocations:  # an order's allocations are its held reservations (same key, same qty)
+        sku = allocation["sku"]
+        if allocation["location_id"] != location_id or sku not in units:
+            continue
+        qty = {"N": str(units[sku])}
+        whole = units[sku] == allocation["qty"]
+        items.append({"Update": {
+            "TableName": settings().reservations_table,
+            "Key": {"order_id": {"S": order_id}, "reservation_key": {"S": f"{sku}#{location_id}"}},
+            "UpdateExpression": "SET qty = qty - :qty, updated_at = :now" + (", #state = :released" if whole else ""),
+            "ConditionExpression": "#state = :held AND qty >= :qty",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":qty": qty, ":now": {"S": now}, ":held": {"S": "held"},
+                                          **({":released": {"S": "released"}} if whole else {})}}})
+        items.append({"Update": {
+            "TableName": settings().stock_table,
+            "Key": {"sku": {"S": sku}, "location_id": {"S": location_id}},
+            "UpdateExpression": "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now",
+            "ConditionExpression": "reserved >= :qty AND on_hand >= :qty",
+            "ExpressionAttributeValues": {":qty": qty, ":now": {"S": now}}}})
+    if _transact(items) is not None:
+        raise StockMoved()
+
+
+def record_payment(order_id: str, payment_id: str, now: str) -> bool:
+    """Mark the order paid; False if it already was (a repeated or concurrent callback)."""
+    return update_if(
+        aws.dynamodb(), TableName=settings().orders_table, Key=order_key(order_id),
+        UpdateExpression="SET payment.#st = :paid, payment.payment_id = :id, payment.paid_at = :now, updated_at = :now",
+        ConditionExpression="attribute_exists(pk) AND NOT payment.#st = :paid",
+        ExpressionAttributeNames={"#st": "status"},
+        ExpressionAttributeValues={":paid": {"S": "paid"}, ":id": {"S": payment_id}, ":now": {"S": now}},
+    ) is None
+
+
+def record_refund(order_id: str, refund_id: str, now: str) -> None:
+    aws.dynamodb().update_item(
+        TableName=settings().orders_table, Key=order_key(order_id),
+        UpdateExpression="SET payment.refund_id = :refund, updated_at = :now",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={":refund": {"S": refund_id}, ":now": {"S": now}})
 
 
 def held_reservations(order_id: str) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
@@ -61,6 +61,26 @@ class Payment(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: PaymentMethod
+    status: Literal["pending", "paid"] | None = Field(
+        None, description="Prepaid only: `pending` makes the order wait for the acquirer's callback "
+                          "(awaiting_payment); absent or `paid`: the channel took the payment already.")
+
+    @model_validator(mode="after")
+    def _pending_is_prepaid(self) -> Payment:
+        if self.status == "pending" and self.method is not PaymentMethod.prepaid:
+            raise ValueError("only a prepaid payment can be pending (cod and on_pickup are paid on hand-over)")
+        return self
+
+
+class PaymentState(Payment):
+    """The payment as the order shows it: what the acquirer reported."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    payment_id: str | None = None
+    paid_at: str | None = None
+    link_url: str | None = Field(None, description="The last payment link requested for the customer.")
+    refund_id: str | None = Field(None, description="Set once a paid order that was cancelled is refunded.")
 
 
 class OrderIn(BaseModel):
@@ -112,6 +132,43 @@ class TimelineEntry(BaseModel):
         return value or None  # the state machine writes "" when an event has no note
 
 
+class ReturnLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    qty: int = Field(ge=1, le=10_000)
+
+
+class ReturnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    return_id: Identifier = Field(description="The caller's id of this return: the same id again changes nothing.")
+    reason: str = Field(min_length=1, max_length=200)
+    location_id: Identifier = Field(description="Where the returned units go back on hand.")
+    lines: list[ReturnLine] = Field(min_length=1, max_length=MAX_LINES)
+
+
+class Return(ReturnIn):
+    at: str
+
+
+class MissingLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    missing: int = Field(ge=1, le=10_000)
+
+
+class ShortPickIn(BaseModel):
+    """Units the pickers at one location did not find."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location_id: Identifier
+    lines: list[MissingLine] = Field(min_length=1, max_length=MAX_LINES)
+    note: str | None = Field(None, max_length=500)
+
+
 class Order(BaseModel):
     order_id: str
     channel: str
@@ -120,7 +177,7 @@ class Order(BaseModel):
     customer: Customer
     lines: list[Line]
     delivery: Delivery
-    payment: Payment
+    payment: PaymentState
     total: Money
     allocations: list[Allocation]
     shortages: list[Shortage]
@@ -130,8 +187,21 @@ class Order(BaseModel):
     attention: str | None = Field(None, description="Why an operator should look at this order.")
     last_error: str | None = Field(None, description="The error of the lifecycle step that failed, if one did.")
     ship_by: str | None = Field(None, description="The SLA deadline for handing the order over, UTC.")
+    returns: list[Return] = Field(default_factory=list, description="Full and partial returns, oldest first.")
     created_at: str
     updated_at: str
+
+
+class PaymentCallbackIn(BaseModel):
+    """What the acquirer posts (signed) when a payment settles."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: str = Field(min_length=1, max_length=128)
+    payment_id: str = Field(min_length=1, max_length=128)
+    order_id: str = Field(min_length=1, max_length=64)
+    status: Literal["succeeded", "failed"]
+    amount: Money
 
 
 class OrderEventIn(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any
 from common.clock import utc_text
 from orders.domain.models import Allocation, OrderIn, Shortage
 from orders.domain.sourcing import ReservationPlan
-from orders.domain.workflow import workflow_for
+from orders.domain.workflow import AWAITING_PAYMENT, workflow, workflow_for
 
 
 def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +34,7 @@ def describe_shortages(shortages: list[Shortage]) -> str:
 
 def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, Any]:
     order_id = order_in.order_id()
-    status = "on_hold" if plan.shortages else "reserved"
+    status = "on_hold" if plan.shortages else AWAITING_PAYMENT if order_in.payment.status == "pending" else "reserved"
     created = {"event": "create", "source": f"channel:{order_in.channel}", "note": describe_shortages(plan.shortages)}
     return {
         "entity": "order",
@@ -42,7 +42,7 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, A
         "channel": order_in.channel,
         "external_id": order_in.external_id,
         **status_fields(order_in.channel, status, now),
-        "workflow": workflow_for(order_in.delivery.method).name,
+        "workflow": workflow_for(order_in.delivery.method, order_in.channel).name,
         "customer": order_in.customer.model_dump(exclude_none=True),
         "lines": [line.model_dump() for line in order_in.lines],
         "delivery": order_in.delivery.model_dump(mode="json", exclude_none=True),
@@ -76,5 +76,11 @@ def shortage_task_id(order_id: str) -> str:
 
 
 def execution_input(order: dict[str, Any]) -> dict[str, Any]:
-    """Built only from what never changes on the order, so a repeated start sends the same input."""
-    return {"order_id": order["order_id"], "channel": order["channel"], "status": order["timeline"][0]["status"]}
+    """Built only from what never changes on the order, so a repeated start sends the same input.
+
+    Statuses whose deadline is the order's own (ship_by) get it in seconds."""
+    started = {"order_id": order["order_id"], "channel": order["channel"], "status": order["timeline"][0]["status"]}
+    deadlines = workflow(order["workflow"]).deadlines(order.get("ship_by"), order["created_at"])
+    if deadlines:
+        started["deadlines"] = deadlines
+    return started

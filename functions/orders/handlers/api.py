@@ -10,13 +10,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from common.api import install_error_contract
 from common.clock import utc_now
+from common.errors import NotFound, Unauthorized, Unprocessable
+from common.signatures import signature_matches
+from connectors import acquirer
 from common.observability import logger, metrics, tracer
 from orders import services
-from orders.domain.models import Order, OrderEventIn, OrderIn
-from orders.domain.workflow import WORKFLOWS
+from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
+from orders.domain.workflow import catalog
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -56,6 +60,44 @@ def post_order_event(order_id: Annotated[str, Path(max_length=64)],
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
+@app.post("/v1/orders/<order_id>/returns", tags=["orders"],
+          summary="Return some or all units of a delivered order; they go back on hand at a chosen location",
+          responses={201: {"description": "Recorded"}, 200: {"description": "This return_id was recorded already"},
+                     409: {"description": "The order has nothing to return yet"}})
+def post_return(order_id: Annotated[str, Path(max_length=64)],
+                body: Annotated[ReturnIn, Body()]) -> Response[dict[str, Any]]:
+    record, created = services.return_items(order_id, body, utc_now())
+    return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON,
+                    body={"order_id": order_id, "return": record})
+
+
+@app.post("/v1/orders/<order_id>/short-picks", tags=["orders"],
+          summary="Units not found at picking: written off at the location; the order carries on with the rest",
+          responses={409: {"description": "The order's status takes no short pick"}})
+def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotated[ShortPickIn, Body()]) -> Order:
+    return services.short_pick(order_id, body, utc_now())
+
+
+@app.post("/v1/payments/<provider>/callback", tags=["payments"],
+          summary="The acquirer's payment callback, signed: X-Signature: sha256=<HMAC-SHA256 of the body>",
+          responses={401: {"description": "Missing or wrong signature: nothing changes"},
+                     404: {"description": "Unknown provider or order"}})
+def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]) -> dict[str, Any]:
+    raw = app.current_event.decoded_body or ""
+    body = raw.encode() if isinstance(raw, str) else raw
+    secret = acquirer.webhook_secret(provider)
+    if secret is None:
+        raise NotFound(f"no payment provider {provider!r}", provider=provider)
+    if not signature_matches(secret, body, app.current_event.headers.get("x-signature")):
+        raise Unauthorized("missing or wrong X-Signature")
+    try:
+        callback = PaymentCallbackIn.model_validate_json(body)
+    except ValidationError as invalid:
+        raise Unprocessable("invalid payment callback", details=[
+            {"loc": ["body", *error["loc"]], "msg": error["msg"]} for error in invalid.errors()]) from None
+    return services.payment_settled(provider, callback, utc_now())
+
+
 @app.get("/v1/tasks", tags=["operators"], summary="Operator tasks (e.g. orders short of stock), newest first")
 def list_tasks(state: Annotated[Literal["open", "closed"], Query()] = "open",
                limit: Annotated[int, Query(ge=1, le=100)] = 50,
@@ -67,13 +109,20 @@ def list_tasks(state: Annotated[Literal["open", "closed"], Query()] = "open",
 def list_workflows() -> dict[str, Any]:
     return {"items": [{
         "name": w.name,
+        "description": w.description,
         "delivery_methods": [m.value for m in w.delivery_methods],
-        "initial_statuses": list(w.initial_statuses),
-        "statuses": w.statuses(),
-        "terminal_statuses": list(w.terminal_statuses),
+        "channels": w.channels,
+        "initial_statuses": w.start_statuses(),
+        "statuses": list(w.statuses),
+        "terminal_statuses": w.terminal_statuses,
         "transitions": [{"from": source, "event": event, "to": target}
                         for source, moves in w.transitions.items() for event, target in moves.items()],
-    } for w in WORKFLOWS.values()]}
+        "cancellable_statuses": [name for name, s in w.statuses.items() if "cancel" in s.events],
+        "status_details": [{"status": name, "description": s.description, "kpi_seconds": s.timeout_seconds() or None,
+                            "deadline_from": s.deadline_from, "on_timeout": None if s.terminal else s.on_timeout,
+                            "stock": s.stock, "payment": s.payment, "actions": s.actions}
+                           for name, s in w.statuses.items()],
+    } for w in catalog().workflows.values()]}
 
 
 @functools.cache

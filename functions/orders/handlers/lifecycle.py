@@ -1,6 +1,8 @@
-"""Tasks of the order lifecycle state machine that touch stock: retry_reservation, ship, cancel.
+"""Tasks of the order lifecycle state machines: stock (retry_reservation, consume, release) and the
+acquirer (request_link).
 
-Input: {action, order_id, channel, event: {event, source, note}, task_token?}. Each step is idempotent, so
+Input: {action, workflow, status (the one being entered), order_id, channel, event: {event, source, note},
+task_token?}. Each step is idempotent, so
 Step Functions may retry it; StockContention is the error name the state machine retries on.
 """
 
@@ -24,8 +26,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = utc_now()
     if action == "retry_reservation":
         return services.retry_reservation(order_id, order_event, now)
-    if action == "ship":
-        return services.ship(order_id, event["channel"], order_event, event["task_token"], now)
-    if action == "cancel":
-        return services.cancel(order_id, event["channel"], order_event, now)
+    if action == "consume":
+        return services.consume(order_id, event["channel"], event["workflow"], event["status"], order_event,
+                                event.get("task_token"), now)
+    if action == "request_link":
+        return services.request_payment_link(order_id, event["channel"], event["workflow"], event["status"],
+                                             order_event, event["task_token"], now)
+    if action == "release":
+        return services.release(order_id, event["channel"], event["workflow"], event["status"], order_event, now)
     raise ValueError(f"unknown lifecycle action {action!r}")
