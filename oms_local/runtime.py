@@ -217,7 +217,9 @@ class LocalHub:
         """The functions cache clients, settings and reference data per container; a new hub is a new container."""
         if "common.aws" in sys.modules:
             sys.modules["common.aws"].reset()
+        if "common.config" in sys.modules:
             sys.modules["common.config"].settings.cache_clear()
+        if "common.reference" in sys.modules:
             sys.modules["common.reference"].forget()
         if "common.secrets" in sys.modules:
             sys.modules["common.secrets"].forget()

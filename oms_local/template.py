@@ -98,6 +98,7 @@ class _Resolver:
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{physical}",
             "AWS::Serverless::Function": f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{physical}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{physical}",
+            "AWS::Events::EventBus": f"arn:aws:events:{self.region}:{ACCOUNT}:event-bus/{physical}",
         }
         if attribute != "Arn" or kind not in arns:
             raise ValueError(f"local runtime cannot resolve GetAtt {name}.{attribute}")

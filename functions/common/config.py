@@ -18,6 +18,8 @@ class Settings(BaseModel):
     reservations_table: str = Field("", alias="RESERVATIONS_TABLE")
     tasks_table: str = Field("", alias="TASKS_TABLE")
     config_table: str = Field("", alias="CONFIG_TABLE")
+    stock_batches_table: str = Field("", alias="STOCK_BATCHES_TABLE")
+    dirty_skus_table: str = Field("", alias="DIRTY_SKUS_TABLE")
     order_lifecycle_arn: str = Field("", alias="ORDER_LIFECYCLE_ARN")
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)

@@ -1,34 +1,113 @@
-"""Inventory use cases: glue between the HTTP handlers, the pure rules and the stock table."""
+"""Inventory use cases: glue between the HTTP handlers, the pure rules and the stock tables."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from common import reference
 from common.errors import Unprocessable
+from common.events import publish
 from common.observability import count
-from inventory.adapters import stock_table
-from inventory.domain.availability import SkuAvailability, availability
+from inventory.adapters import dirty_skus, stock_batches, stock_table
+from inventory.domain.availability import SkuAvailability, availability, changes_channel
 from inventory.domain.stock_changes import StockLineError, StockMode, StockUpdate, StockUpdateResult
+
+SKUS_PER_EVENT = 500  # keeps one StockChanged well under EventBridge's 256 KB
 
 
 def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> StockUpdateResult:
-    """Apply every line on its own: one line that would break `on_hand >= reserved` is reported, the rest land."""
+    """Apply every line on its own: a line that would break `on_hand >= reserved` is reported, the rest land.
+
+    With a batch id, the same (batch id, part) again changes nothing and answers the first result."""
+    batch_id = update.batch_id
+    if batch_id is not None:
+        applied_before = stock_batches.begin(location_id, batch_id, update.part, now)
+        if applied_before is not None:
+            count("StockBatchDuplicate")
+            return StockUpdateResult.model_validate({**applied_before, "duplicate": True})
     errors: list[StockLineError] = []
+    moved: list[tuple[str, int, int]] = []  # (sku, free before, free after)
     for line in update.items:
         if update.mode is StockMode.snapshot:
-            reserved = stock_table.set_on_hand(line.sku, location_id, line.on_hand, now)
-            if reserved is not None:
-                errors.append(StockLineError(sku=line.sku, error="below_reserved",
-                                             message=f"on_hand {line.on_hand} is below the {reserved} units reserved"))
+            write = stock_table.set_on_hand(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now)
         else:
-            free = stock_table.add_on_hand(line.sku, location_id, line.on_hand, now)
-            if free is not None:
-                errors.append(StockLineError(sku=line.sku, error="below_reserved",
-                                             message=f"removing {-line.on_hand} units but only {free} are not reserved"))
-    updated = len(update.items) - len(errors)
-    count("StockLinesUpdated", updated)
+            write = stock_table.add_on_hand(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now)
+        if write.applied:
+            moved.append((line.sku, *_free_change(write.before, update.mode, line.on_hand)))
+        elif not write.repeated:
+            errors.append(_below_reserved(line.sku, update.mode, line.on_hand, write.before))
+    listed_errors = len(errors)
+    zeroed = 0
+    if update.zero_unlisted and batch_id is not None:
+        for sku in stock_table.unlisted(location_id, batch_id):
+            write = stock_table.set_on_hand(sku, location_id, 0, None, batch_id, now)
+            if write.applied:
+                zeroed += 1
+                moved.append((sku, *_free_change(write.before, StockMode.snapshot, 0)))
+            elif not write.repeated:
+                errors.append(_below_reserved(sku, StockMode.snapshot, 0, write.before))
+    announce(location_id, moved, now, cause="import", batch_id=batch_id)
+    result = StockUpdateResult(updated=len(update.items) - listed_errors, errors=errors, batch_id=batch_id,
+                               zeroed=zeroed)
+    if batch_id is not None:
+        stock_batches.finish(location_id, batch_id, update.part, result.model_dump(mode="json"), now)
+    count("StockLinesUpdated", result.updated)
     if errors:
         count("StockLinesRejected", len(errors))
-    return StockUpdateResult(updated=updated, errors=errors)
+    return result
+
+
+def _free_change(before: dict[str, Any], mode: StockMode, on_hand: int) -> tuple[int, int]:
+    """Free units (on_hand - reserved) before and after a write that was applied to `before`."""
+    free_before = int(before.get("available", 0))
+    if mode is StockMode.snapshot:
+        return free_before, on_hand - int(before.get("reserved", 0))
+    return free_before, free_before + on_hand
+
+
+def _below_reserved(sku: str, mode: StockMode, on_hand: int, row: dict[str, Any]) -> StockLineError:
+    if mode is StockMode.snapshot:
+        message = f"on_hand {on_hand} is below the {int(row.get('reserved', 0))} units reserved"
+    else:
+        message = f"removing {-on_hand} units but only {int(row.get('available', 0))} are not reserved"
+    return StockLineError(sku=sku, error="below_reserved", message=message)
+
+
+def announce(location_id: str, moved: Iterable[tuple[str, int, int]], now: str, *, cause: str,
+             batch_id: str | None = None) -> None:
+    """Mark dirty, per channel, the SKUs whose offer the moves can change, and say so on the bus."""
+    location = reference.locations().get(location_id)
+    if location is None or not location.active:
+        return  # a paused location offers nothing, before and after
+    marks = [(channel.channel_id, sku) for channel in reference.channels() for sku, before, after in moved
+             if changes_channel(channel.rules, sku, location_id, before, after)]
+    if not marks:
+        return
+    dirty_skus.mark(marks, now)
+    skus = sorted({sku for _, sku in marks})
+    channels = sorted({channel for channel, _ in marks})
+    publish("StockChanged", [{"location_id": location_id, "skus": skus[start:start + SKUS_PER_EVENT],
+                              "channels": channels, "cause": cause, "batch_id": batch_id, "at": now}
+                             for start in range(0, len(skus), SKUS_PER_EVENT)])
+    count("StockChanged", len(skus))
+
+
+def reservations_moved(moves: Sequence[tuple[str, str, int]], now: str, cause: str) -> None:
+    """Free units moved by reservations: (sku, location_id, change of free units; -qty reserves, +qty releases).
+
+    The rows are read back for their current free units; the change gives the value before."""
+    wanted = [(sku, loc, change) for sku, loc, change in moves if change]
+    if not wanted:
+        return
+    rows = stock_table.stock_rows({sku for sku, _, _ in wanted}, {loc for _, loc, _ in wanted})
+    by_location: dict[str, list[tuple[str, int, int]]] = {}
+    for sku, loc, change in wanted:
+        if (sku, loc) in rows:
+            after = rows[(sku, loc)].available
+            by_location.setdefault(loc, []).append((sku, after - change, after))
+    for loc, moved in by_location.items():
+        announce(loc, moved, now, cause=cause)
 
 
 def channel_availability(channel_id: str, skus: list[str]) -> list[SkuAvailability]:
@@ -36,5 +115,6 @@ def channel_availability(channel_id: str, skus: list[str]) -> list[SkuAvailabili
     if channel is None:
         raise Unprocessable(f"unknown channel {channel_id!r}",
                             details=[{"loc": ["query", "channel"], "msg": "unknown channel"}])
-    active = [loc.location_id for loc in reference.locations().values() if loc.active]
-    return availability(skus, stock_table.physical_available(skus, active), active, channel.rules)
+    active = [loc.location_id for loc in reference.locations().values()
+              if loc.active and loc.location_id not in channel.rules.excluded_locations]
+    return availability(skus, stock_table.stock_rows(skus, active), active, channel.rules)

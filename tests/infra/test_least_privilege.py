@@ -43,6 +43,9 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
         if operation == "StartExecution":
             return [("states:StartExecution", params["stateMachineArn"])]
         return [(f"states:{operation}", "*")]
+    if service == "events" and operation == "PutEvents":
+        return [("events:PutEvents", f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{entry['EventBusName']}")
+                for entry in params["Entries"]]
     if service == "lambda" and operation == "Invoke":
         name = params["FunctionName"].split(":function:")[-1]
         return [("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")]
