@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with LocalHub() as hub:
+        hub.start_clock()
         if not args.no_demo:
             loaded = demo.load(hub)
             print(f"demo data: {loaded['locations']} locations, {loaded['channels']} channel, "

@@ -11,6 +11,7 @@ from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_
 from common import reference
 from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unprocessable
 from common.observability import count, logger
+from inventory import services as stock_events
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
 from orders.domain.models import Order, OrderEventIn, OrderIn, Task
@@ -22,6 +23,7 @@ from orders.domain.workflow import LIFECYCLE_FAILED, WORKFLOWS
 T = TypeVar("T")
 
 CANCELLABLE = sorted(status for status, moves in WORKFLOWS["courier"].transitions.items() if "cancel" in moves)
+EXPIRABLE = sorted(status for status, moves in WORKFLOWS["courier"].transitions.items() if "expire" in moves)
 
 
 def _with_fresh_stock(attempt: Callable[[], T]) -> T:
@@ -54,7 +56,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
 
     def attempt() -> dict[str, Any]:
         plan = plan_reservations(wanted, candidates, stock_table.physical_available(wanted, candidates))
-        order = new_order(order_in, plan, now)
+        order = new_order(order_in, plan, now, locations[chosen].hold_hours if chosen else None)
         order_table.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 
@@ -66,6 +68,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         count("OrderDuplicate")
         return Order.model_validate(existing), False
     lifecycle_engine.start(order["order_id"], execution_input(order))
+    _stock_moved(order["allocations"], -1, now, "order_reserved")
     count("OrderCreated")
     if order["shortages"]:
         count("OrderOnHold")
@@ -186,10 +189,13 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
         entry = timeline_entry(now, status, {**event, "note": describe_shortages(plan.shortages) or event.get("note")})
         committed = order_table.add_reservations(
             order_id, plan.allocations, expect="on_hold", now=now, timeline_entry=entry,
+            expires_at=order.get("hold_expires_at"),
             set_fields={**status_fields(order["channel"], status, now),
                         "allocations": merge_allocations(order["allocations"], plan.allocations),
                         "shortages": [s.model_dump() for s in plan.shortages]},
             close_task=None if plan.shortages else shortage_task_id(order_id))
+        if committed:
+            _stock_moved([a.model_dump() for a in plan.allocations], -1, now, "order_reserved")
         return {"status": status if committed else order_table.get_order(order_id)["status"]}
 
     return _with_fresh_stock(attempt)
@@ -213,18 +219,47 @@ def ship(order_id: str, channel: str, event: dict[str, Any], task_token: str, no
 
 def cancel(order_id: str, channel: str, event: dict[str, Any], now: str) -> dict[str, str]:
     """Before shipment: every held unit goes back to free stock, and an open shortage task is closed."""
+    result = _release(order_id, channel, event, now, "cancelled", CANCELLABLE)
+    count("OrderCancelled")
+    return result
+
+
+def expire(order_id: str, channel: str, event: dict[str, Any], now: str) -> dict[str, str]:
+    """A hold ran out (the sweeper posted `expire`): released like a cancel, the order ends `expired`."""
+    result = _release(order_id, channel, event, now, "expired", EXPIRABLE)
+    count("OrderExpired")
+    return result
+
+
+def _release(order_id: str, channel: str, event: dict[str, Any], now: str, status: str,
+             expect: list[str]) -> dict[str, str]:
+    released: list[dict[str, Any]] = []
+
     def attempt() -> dict[str, str]:
         order = order_table.get_order(order_id)
-        if order is None or order["status"] == "cancelled":
-            return {"status": "cancelled"}
+        if order is None or order["status"] == status:
+            return {"status": status}
+        released[:] = order["allocations"]
         order_table.finish_reservations(
-            order_id, "released", expect=CANCELLABLE, now=now,
-            timeline_entry=timeline_entry(now, "cancelled", event),
-            set_fields=status_fields(channel, "cancelled", now),
+            order_id, "released", expect=expect, now=now,
+            timeline_entry=timeline_entry(now, status, event),
+            set_fields=status_fields(channel, status, now),
             remove=["task_token", "pending_event", "attention", "last_error"],
             close_task=shortage_task_id(order_id) if order["shortages"] else None)
         return {"status": order_table.get_order(order_id)["status"]}
 
     result = _with_fresh_stock(attempt)
-    count("OrderCancelled")
+    if result["status"] == status:
+        _stock_moved(released, +1, now, f"order_{status}")
     return result
+
+
+def _stock_moved(allocations: list[dict[str, Any]], sign: int, now: str, cause: str) -> None:
+    """Tell inventory which free units reservations moved (dirty marks, StockChanged). The order is
+    already committed, so a failure here is logged and counted rather than failing the order."""
+    try:
+        stock_events.reservations_moved([(a["sku"], a["location_id"], sign * a["qty"]) for a in allocations],
+                                        now, cause)
+    except Exception:  # noqa: BLE001 - the next change of these SKUs marks them again
+        count("StockChangeNotAnnounced")
+        logger.exception("stock change not announced", extra={"cause": cause})

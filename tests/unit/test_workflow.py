@@ -21,7 +21,8 @@ def _status_written_by(state_name: str) -> str | None:
     if ":status" in values:
         return values[":status"]["S"]
     action = state.get("Parameters", {}).get("Payload", {}).get("action")
-    return {"ship": "shipped", "cancel": "cancelled", "retry_reservation": "reserved"}.get(action)
+    return {"ship": "shipped", "cancel": "cancelled", "expire": "expired",
+            "retry_reservation": "reserved"}.get(action)
 
 
 def _routes() -> dict[str, dict[str, str]]:

@@ -47,6 +47,8 @@ class Workflow:
 LIFECYCLE_FAILED = "lifecycle_failed"
 
 _CANCEL = {"cancel": "cancelled"}
+# A hold that ran out (reserve in store, an unpaid order): the sweeper posts `expire`; it releases like cancel.
+_EXPIRE = {"expire": "expired"}
 
 COURIER = Workflow(
     name="courier",
@@ -55,14 +57,14 @@ COURIER = Workflow(
     initial_statuses=("reserved", "on_hold"),
     transitions={
         # `reserve` retries the missing units; the order stays on_hold while anything is still missing.
-        "on_hold": {"reserve": "reserved", **_CANCEL},
-        "reserved": {"confirm": "confirmed", **_CANCEL},
+        "on_hold": {"reserve": "reserved", **_CANCEL, **_EXPIRE},
+        "reserved": {"confirm": "confirmed", **_CANCEL, **_EXPIRE},
         "confirmed": {"pick": "picked", **_CANCEL},
         "picked": {"pack": "packed", **_CANCEL},
         "packed": {"ship": "shipped", **_CANCEL},
         "shipped": {"deliver": "delivered"},
     },
-    terminal_statuses=("delivered", "cancelled"),
+    terminal_statuses=("delivered", "cancelled", "expired"),
 )
 
 WORKFLOWS = {COURIER.name: COURIER}

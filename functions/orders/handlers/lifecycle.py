@@ -1,4 +1,4 @@
-"""Tasks of the order lifecycle state machine that touch stock: retry_reservation, ship, cancel.
+"""Tasks of the order lifecycle state machine that touch stock: retry_reservation, ship, cancel, expire.
 
 Input: {action, order_id, channel, event: {event, source, note}, task_token?}. Each step is idempotent, so
 Step Functions may retry it; StockContention is the error name the state machine retries on.
@@ -28,4 +28,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return services.ship(order_id, event["channel"], order_event, event["task_token"], now)
     if action == "cancel":
         return services.cancel(order_id, event["channel"], order_event, now)
+    if action == "expire":
+        return services.expire(order_id, event["channel"], order_event, now)
     raise ValueError(f"unknown lifecycle action {action!r}")
