@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from common import reference
@@ -93,19 +93,23 @@ def announce(location_id: str, moved: Iterable[tuple[str, int, int]], now: str, 
     count("StockChanged", len(skus))
 
 
-def reservations_moved(moves: Sequence[tuple[str, str, int]], now: str, cause: str) -> None:
+def reservations_moved(moves: Sequence[tuple[str, str, int]], now: str, cause: str,
+                       free_before: Mapping[tuple[str, str], int] | None = None) -> None:
     """Free units moved by reservations: (sku, location_id, change of free units; -qty reserves, +qty releases).
 
-    The rows are read back for their current free units; the change gives the value before."""
-    wanted = [(sku, loc, change) for sku, loc, change in moves if change]
-    if not wanted:
+    `free_before`: the free units the caller read before the change (intake has them); without it the
+    rows are read back and the change gives the value before."""
+    changes = {(sku, loc): change for sku, loc, change in moves if change}
+    if not changes:
         return
-    rows = stock_table.stock_rows({sku for sku, _, _ in wanted}, {loc for _, loc, _ in wanted})
+    if free_before is None:
+        rows = stock_table.physical_available({sku for sku, _ in changes}, {loc for _, loc in changes})
+        free_before = {key: units - changes[key] for key, units in rows.items() if key in changes}
     by_location: dict[str, list[tuple[str, int, int]]] = {}
-    for sku, loc, change in wanted:
-        if (sku, loc) in rows:
-            after = rows[(sku, loc)].available
-            by_location.setdefault(loc, []).append((sku, after - change, after))
+    for (sku, loc), change in changes.items():
+        if (sku, loc) in free_before:
+            before = free_before[(sku, loc)]
+            by_location.setdefault(loc, []).append((sku, before, before + change))
     for loc, moved in by_location.items():
         announce(loc, moved, now, cause=cause)
 

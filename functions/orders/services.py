@@ -54,8 +54,12 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     candidates = candidate_locations(locations, order_in.delivery.method, chosen)
     wanted = order_in.quantities()
 
+    free: dict[tuple[str, str], int] = {}
+
     def attempt() -> dict[str, Any]:
-        plan = plan_reservations(wanted, candidates, stock_table.physical_available(wanted, candidates))
+        free.clear()
+        free.update(stock_table.physical_available(wanted, candidates))
+        plan = plan_reservations(wanted, candidates, free)
         order = new_order(order_in, plan, now, locations[chosen].hold_hours if chosen else None)
         order_table.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
@@ -68,7 +72,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         count("OrderDuplicate")
         return Order.model_validate(existing), False
     lifecycle_engine.start(order["order_id"], execution_input(order))
-    _stock_moved(order["allocations"], -1, now, "order_reserved")
+    _stock_moved(order["allocations"], -1, now, "order_reserved", free_before=free)
     count("OrderCreated")
     if order["shortages"]:
         count("OrderOnHold")
@@ -254,12 +258,13 @@ def _release(order_id: str, channel: str, event: dict[str, Any], now: str, statu
     return result
 
 
-def _stock_moved(allocations: list[dict[str, Any]], sign: int, now: str, cause: str) -> None:
+def _stock_moved(allocations: list[dict[str, Any]], sign: int, now: str, cause: str,
+                 free_before: dict[tuple[str, str], int] | None = None) -> None:
     """Tell inventory which free units reservations moved (dirty marks, StockChanged). The order is
     already committed, so a failure here is logged and counted rather than failing the order."""
     try:
         stock_events.reservations_moved([(a["sku"], a["location_id"], sign * a["qty"]) for a in allocations],
-                                        now, cause)
+                                        now, cause, free_before)
     except Exception:  # noqa: BLE001 - the next change of these SKUs marks them again
         count("StockChangeNotAnnounced")
         logger.exception("stock change not announced", extra={"cause": cause})
