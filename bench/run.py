@@ -34,6 +34,8 @@ sys.path.insert(0, str(FUNCTIONS))  # the functions import as top-level packages
 from common import aws as function_clients  # noqa: E402
 from common import reference  # noqa: E402
 
+import stock  # noqa: E402  (bench/stock.py: the inventory figures)
+
 COURIER_EVENTS = ["confirm", "pick", "pack", "ship", "deliver"]
 CANCEL_EVENTS = ["confirm", "cancel"]
 IMPORT_RUNS = 5
@@ -405,6 +407,7 @@ def main() -> None:
         bench = Bench(hub, calls)
         events(bench, intake(bench))
         cost(lifecycles(bench))
+    stock.main(calls, emit, note)
     note(f"bench took {time.monotonic() - started:.1f} s")
 
 
