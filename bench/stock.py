@@ -110,7 +110,7 @@ def stock_import(calls: Any, emit: Emit, note: Note, rows: int) -> None:
     emit("stock_import_dynamodb_requests_per_row", sum(made.values()) / rows, "requests")
     note(f"stock import of {rows} rows: {out.strip()}")
     note(f"stock import DynamoDB requests: {dict(sorted(made.items()))}")
-    note("rows/s is moto's: it re-parses every UpdateExpression (~20 ms a row here); the counts are portable")
+    note("rows/s is moto's: it parses every UpdateExpression again for each row; the counts are portable")
 
 
 def availability(calls: Any, emit: Emit, note: Note) -> None:

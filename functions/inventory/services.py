@@ -28,6 +28,7 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
             return StockUpdateResult.model_validate({**applied_before, "duplicate": True})
     errors: list[StockLineError] = []
     moved: list[tuple[str, int, int]] = []  # (sku, free before, free after)
+    resumed: list[str] = []  # rows an interrupted first attempt of this part wrote: announced again
     for line in update.items:
         if update.mode is StockMode.snapshot:
             write = stock_table.set_on_hand(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now)
@@ -35,7 +36,9 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
             write = stock_table.add_on_hand(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now)
         if write.applied:
             moved.append((line.sku, *_free_change(write.before, update.mode, line.on_hand)))
-        elif not write.repeated:
+        elif write.repeated:
+            resumed.append(line.sku)
+        else:
             errors.append(_below_reserved(line.sku, update.mode, line.on_hand, write.before))
     listed_errors = len(errors)
     zeroed = 0
@@ -47,7 +50,7 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
                 moved.append((sku, *_free_change(write.before, StockMode.snapshot, 0)))
             elif not write.repeated:
                 errors.append(_below_reserved(sku, StockMode.snapshot, 0, write.before))
-    announce(location_id, moved, now, cause="import", batch_id=batch_id)
+    announce(location_id, moved, now, cause="import", batch_id=batch_id, resumed=resumed)
     result = StockUpdateResult(updated=len(update.items) - listed_errors, errors=errors, batch_id=batch_id,
                                zeroed=zeroed)
     if batch_id is not None:
@@ -75,20 +78,25 @@ def _below_reserved(sku: str, mode: StockMode, on_hand: int, row: dict[str, Any]
 
 
 def announce(location_id: str, moved: Iterable[tuple[str, int, int]], now: str, *, cause: str,
-             batch_id: str | None = None) -> None:
-    """Mark dirty, per channel, the SKUs whose offer the moves can change, and say so on the bus."""
+             batch_id: str | None = None, resumed: Iterable[str] = ()) -> None:
+    """Mark dirty, per channel, the SKUs whose offer the moves can change, and say so on the bus.
+
+    `resumed`: SKUs whose change is no longer known (written by an attempt that failed before
+    announcing): marked for every channel that sells from the location, since marking is idempotent."""
     location = reference.locations().get(location_id)
     if location is None or not location.active:
         return  # a paused location offers nothing, before and after
-    marks = [(channel.channel_id, sku) for channel in reference.channels() for sku, before, after in moved
+    channels = reference.channels()
+    marks = [(channel.channel_id, sku) for channel in channels for sku, before, after in moved
              if changes_channel(channel.rules, sku, location_id, before, after)]
+    marks += [(channel.channel_id, sku) for channel in channels for sku in resumed
+              if location_id not in channel.rules.excluded_locations]
     if not marks:
         return
     dirty_skus.mark(marks, now)
     skus = sorted({sku for _, sku in marks})
-    channels = sorted({channel for channel, _ in marks})
     publish("StockChanged", [{"location_id": location_id, "skus": skus[start:start + SKUS_PER_EVENT],
-                              "channels": channels, "cause": cause, "batch_id": batch_id, "at": now}
+                              "channels": sorted({channel for channel, _ in marks}), "cause": cause, "batch_id": batch_id, "at": now}
                              for start in range(0, len(skus), SKUS_PER_EVENT)])
     count("StockChanged", len(skus))
 

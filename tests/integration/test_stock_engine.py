@@ -188,3 +188,26 @@ def test_changes_mark_dirty_per_channel_and_emit_stock_changed(chain: Api, stock
     chain.wait_for(order["order_id"], "cancelled")
     assert _dirty("web") == {"SKU-Q"}
     assert [e["cause"] for e in stock_events()] == ["order_cancelled"]
+
+
+def test_a_batch_that_failed_before_announcing_is_retried_without_losing_marks(chain: Api, stock_events: Any,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory.adapters import dirty_skus
+
+    real_mark = dirty_skus.mark
+
+    def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("DynamoDB unavailable")
+
+    _clear_dirty()
+    stock_events()
+    delta = {"mode": "delta", "batch_id": "erp-9", "items": [{"sku": "SKU-A", "on_hand": 4}]}
+    monkeypatch.setattr(dirty_skus, "mark", unavailable)
+    assert chain.put("/v1/stock/s1", delta).status == 500  # the error contract's answer: the ERP retries
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 14 and _dirty("web") == set()
+    monkeypatch.setattr(dirty_skus, "mark", real_mark)
+    retried = chain.put("/v1/stock/s1", delta)
+    assert retried.status == 200 and retried.body["duplicate"] is False and retried.body["updated"] == 1
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 14  # not added twice
+    assert _dirty("web") == {"SKU-A"} and [e["skus"] for e in stock_events()] == [["SKU-A"]]
+    assert chain.put("/v1/stock/s1", delta).body["duplicate"] is True
