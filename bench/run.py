@@ -35,6 +35,7 @@ from common import aws as function_clients  # noqa: E402
 from common import reference  # noqa: E402
 
 import deploy  # noqa: E402  (bench/deploy.py: template and CDK assembly counts)
+import stock  # noqa: E402  (bench/stock.py: the inventory figures)
 
 COURIER_EVENTS = ["confirm", "pick", "pack", "ship", "deliver"]
 CANCEL_EVENTS = ["confirm", "cancel"]
@@ -408,6 +409,7 @@ def main() -> None:
         events(bench, intake(bench))
         cost(lifecycles(bench))
         __import__("lifecycles").report(bench)  # bench/lifecycles.py: every workflow's happy path
+    stock.main(calls, emit, note)
     deploy.figures()
     note(f"bench took {time.monotonic() - started:.1f} s")
 

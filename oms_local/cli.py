@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
+import httpx
 import uvicorn
 
 from oms_local import demo
-from oms_local.runtime import LocalHub
+from oms_local.runtime import DEFAULT_API_KEY, LocalHub
 from oms_local.server import build_app
 
 
@@ -22,11 +25,25 @@ def main(argv: list[str] | None = None) -> int:
     workflows = commands.add_parser("workflows", help="workflows/*.yaml -> state machine and catalog")
     workflows.add_argument("action", choices=["build", "check"],
                            help="build: write what changed; check: fail if the committed files are stale")
+    stock = commands.add_parser("stock", help="stock of the hub's locations").add_subparsers(dest="action",
+                                                                                           required=True)
+    stock_import = stock.add_parser("import", help="send an ERP's CSV file (sku,on_hand[,expected_at]) to the hub")
+    stock_import.add_argument("file", type=Path)
+    stock_import.add_argument("--location", required=True, help="location id the file is the stock of")
+    stock_import.add_argument("--mode", choices=["snapshot", "delta"], default="snapshot")
+    stock_import.add_argument("--zero-unlisted", action="store_true",
+                              help="snapshot: set the location's SKUs the file does not list to zero")
+    stock_import.add_argument("--batch-id", help="the ERP's id for this file (default: derived from its bytes)")
+    stock_import.add_argument("--url", default=os.environ.get("OMS_URL", "http://127.0.0.1:8080"),
+                              help="the hub's base URL (default $OMS_URL or http://127.0.0.1:8080)")
     args = parser.parse_args(argv)
     if args.command == "workflows":
         return _workflows(args.action)
+    if args.command == "stock":
+        return _import_stock(args)
 
     with LocalHub() as hub:
+        hub.start_clock()
         if not args.no_demo:
             loaded = demo.load(hub)
             print(f"demo data: {loaded['locations']} locations, {loaded['channels']} channel, "
@@ -59,6 +76,27 @@ def _workflows(action: str) -> int:
     for path in workflows.build():
         print(f"wrote {path}")
     return 0
+def _import_stock(args: argparse.Namespace) -> int:
+    from oms_local.stock_import import StockMode, import_file
+
+    if args.zero_unlisted and args.mode != "snapshot":
+        print("--zero-unlisted goes with --mode snapshot", file=sys.stderr)
+        return 2
+    headers = {"x-api-key": os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)}
+    try:
+        with httpx.Client(base_url=args.url, headers=headers, timeout=30) as client:
+            report = import_file(client, args.file, args.location, mode=StockMode(args.mode),
+                                 zero_unlisted=args.zero_unlisted, batch_id=args.batch_id)
+    except (OSError, ValueError, httpx.HTTPError) as error:
+        print(f"import failed: {error}", file=sys.stderr)
+        return 1
+    for line, sku, message in report.errors:
+        print(f"line {line}: {sku}: {message}", file=sys.stderr)
+    applied = "nothing applied (malformed rows)" if args.zero_unlisted and report.errors and not report.applied \
+        else f"{report.applied} applied, {report.zeroed} unlisted zeroed"
+    print(f"batch {report.batch_id}: {report.rows} rows, {applied}, {len(report.errors)} errors"
+          + (f", {report.duplicate_parts} parts already applied before" if report.duplicate_parts else ""))
+    return 1 if report.errors else 0
 
 
 if __name__ == "__main__":

@@ -20,12 +20,13 @@ import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from oms_local.template import ACCOUNT, Function, LocalTemplate, Route, load
+from oms_local.template import ACCOUNT, Function, LocalTemplate, Route, Schedule, load
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -135,6 +136,8 @@ class LocalHub:
         self.retry_time_scale = retry_time_scale
         self.api_key = api_key or os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)
         self._mock: Any = None
+        self._clock_stop = threading.Event()
+        self._clock: threading.Thread | None = None
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self._saved_env: dict[str, str | None] = {}
 
@@ -164,6 +167,10 @@ class LocalHub:
             _dispatch[fn.name] = self._handlers[fn.logical_id]
 
     def stop(self) -> None:
+        self._clock_stop.set()
+        if self._clock is not None:
+            self._clock.join(timeout=30)
+            self._clock = None
         try:
             if self._mock is not None:
                 self._stop_executions()
@@ -220,6 +227,7 @@ class LocalHub:
         """The functions cache clients, settings and reference data per container; a new hub is a new container."""
         if "common.aws" in sys.modules:
             sys.modules["common.aws"].reset()
+        if "common.config" in sys.modules:
             sys.modules["common.config"].settings.cache_clear()
         if "common.reference" in sys.modules:  # a unit test may have imported common.aws alone
             sys.modules["common.reference"].forget()
@@ -268,6 +276,49 @@ class LocalHub:
             sys.path.insert(0, code_dir)
         module_name, _, attribute = fn.handler.rpartition(".")
         return getattr(importlib.import_module(module_name), attribute)
+
+    # ------------------------------------------------------------------ schedules
+    def fire_schedules(self, *names: str, at: datetime | None = None) -> dict[str, Any]:
+        """Invoke the functions of the template's schedules (all, or those named `Function.Event`) once,
+        with the event EventBridge would send; returns each one's result. Tests drive schedules with it."""
+        moment = at or datetime.now(UTC)
+        unknown = set(names) - {s.name for s in self.template.schedules}
+        if unknown:
+            raise KeyError(f"no such schedule: {sorted(unknown)}")
+        return {schedule.name: self.invoke(schedule.function, self._scheduled_event(schedule, moment))
+                for schedule in self.template.schedules if not names or schedule.name in names}
+
+    def _scheduled_event(self, schedule: Schedule, moment: datetime) -> dict[str, Any]:
+        if schedule.payload is not None:
+            return schedule.payload
+        rule = f"arn:aws:events:{self.template.region}:{ACCOUNT}:rule/{self.template.stack}-{schedule.name}"
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                "account": ACCOUNT, "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.template.region,
+                "resources": [rule], "detail": {}}
+
+    def start_clock(self) -> None:
+        """Fire every schedule at its rate or cron times, on a background thread, until the hub stops
+        (`oms-hub local` runs it; moto's EventBridge never fires scheduled rules)."""
+        if self._clock is not None or not self.template.schedules:
+            return
+        self._clock_stop.clear()
+        self._clock = threading.Thread(target=self._tick, name="oms-hub-clock", daemon=True)
+        self._clock.start()
+
+    def _tick(self) -> None:
+        now = datetime.now(UTC)
+        due = {schedule.name: schedule.next_after(now) for schedule in self.template.schedules}
+        by_name = {schedule.name: schedule for schedule in self.template.schedules}
+        while True:
+            name = min(due, key=due.__getitem__)
+            wait = (due[name] - datetime.now(UTC)).total_seconds()
+            if self._clock_stop.wait(max(wait, 0)):
+                return
+            try:
+                self.fire_schedules(name, at=due[name])
+            except Exception:  # noqa: BLE001 - as on AWS, a failed run does not stop the schedule
+                traceback.print_exc()
+            due[name] = by_name[name].next_after(max(due[name], datetime.now(UTC)))
 
     # ------------------------------------------------------------------ calls
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from cfn_tools import load_yaml
+from cronsim import CronSim
 
 ACCOUNT = "123456789012"
 
@@ -42,6 +44,38 @@ class Function:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """A function's `Schedule`/`ScheduleV2` event: EventBridge invokes it with `payload` on `expression`."""
+
+    name: str
+    function: str
+    expression: str
+    payload: dict[str, Any] | None  # the event's Input; None: EventBridge's "Scheduled Event" envelope
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first firing strictly after `moment` (UTC)."""
+        rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", self.expression)
+        if rate:
+            unit = rate.group(2).rstrip("s")
+            return moment + timedelta(**{f"{unit}s": int(rate.group(1))})
+        cron = re.fullmatch(r"cron\((.+)\)", self.expression)
+        if cron is None:
+            raise ValueError(f"unsupported schedule expression {self.expression!r}")
+        return next(CronSim(_five_field_cron(cron.group(1)), moment.replace(second=0, microsecond=0)))
+
+
+def _five_field_cron(aws_fields: str) -> str:
+    """EventBridge cron (minute hour day-of-month month day-of-week year; `?` for "any"; days of the week
+    1-7 = SUN-SAT) to the classic five fields (days of the week 0-6 = SUN-SAT)."""
+    fields = aws_fields.split()
+    if len(fields) != 6 or fields[5] not in ("*", "?"):
+        raise ValueError(f"cron({aws_fields}): six fields with year * are supported locally")
+    minute, hour, dom, month, dow = (f.replace("?", "*") for f in fields[:5])
+    shifted = re.sub(r"(?<![#\d])(\d)", lambda m: str(int(m.group(1)) - 1), dow)  # not the nth after '#'
+    return " ".join((minute, hour, dom, month, shifted))
+
+
+@dataclass(frozen=True)
 class GatewayResponse:
     status: int
     body: str
@@ -58,6 +92,7 @@ class LocalTemplate:
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
     state_machines: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_buses: dict[str, str] = field(default_factory=dict)
+    schedules: list[Schedule] = field(default_factory=list)
     # logical id -> IAM statements of its role (resolved; SAM policy templates expanded). Local runs
     # do not enforce them; tests check them against the calls each principal really makes.
     policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -98,6 +133,7 @@ class _Resolver:
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{physical}",
             "AWS::Serverless::Function": f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{physical}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{physical}",
+            "AWS::Events::EventBus": f"arn:aws:events:{self.region}:{ACCOUNT}:event-bus/{physical}",
         }
         if attribute != "Arn" or kind not in arns:
             raise ValueError(f"local runtime cannot resolve GetAtt {name}.{attribute}")
@@ -157,7 +193,12 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
             local.tables[logical_id] = _table_request(resolver.physical_name(logical_id), props)
         elif kind == "AWS::Serverless::Function":
             local.functions[logical_id] = _function(logical_id, props, globals_, resolver, root)
-            for event in props.get("Events", {}).values():
+            for event_name, event in props.get("Events", {}).items():
+                if event["Type"] in ("Schedule", "ScheduleV2"):
+                    schedule = _schedule(f"{logical_id}.{event_name}", logical_id, event)
+                    if schedule is not None:
+                        local.schedules.append(schedule)
+                    continue
                 if event["Type"] != "Api":
                     continue
                 ep = event["Properties"]
@@ -181,6 +222,20 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
     # Static paths before parameterised ones, as API Gateway matches them.
     local.routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return local
+
+
+def _schedule(name: str, function: str, event: dict[str, Any]) -> Schedule | None:
+    """A Schedule (EventBridge rule) or ScheduleV2 (EventBridge Scheduler) event; None when disabled."""
+    props = event["Properties"]
+    if event["Type"] == "Schedule":
+        expression, enabled = props["Schedule"], props.get("Enabled", True)
+    else:
+        expression, enabled = props["ScheduleExpression"], props.get("State", "ENABLED") == "ENABLED"
+    if not enabled:
+        return None
+    payload = json.loads(props["Input"]) if "Input" in props else None
+    Schedule(name, function, expression, payload).next_after(datetime.now(UTC))  # a bad expression fails at load
+    return Schedule(name, function, expression, payload)
 
 
 def _default_status(response_type: str) -> int:

@@ -11,3 +11,8 @@ def utc_now() -> str:
 def utc_text(moment: datetime) -> str:
     """An aware datetime as the hub writes every time: UTC, milliseconds, `Z`."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch_seconds(text: str) -> int:
+    """A time the hub wrote (utc_text) as Unix seconds, as DynamoDB TTL attributes want it."""
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())

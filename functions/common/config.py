@@ -21,6 +21,8 @@ class Settings(BaseModel):
     lifecycle_arn_prefix: str = Field("", alias="LIFECYCLE_ARN_PREFIX")
     acquirer_url: str = Field("", alias="ACQUIRER_URL")
     acquirer_parameters: str = Field("", alias="ACQUIRER_PARAMETERS")
+    stock_batches_table: str = Field("", alias="STOCK_BATCHES_TABLE")
+    dirty_skus_table: str = Field("", alias="DIRTY_SKUS_TABLE")
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
 

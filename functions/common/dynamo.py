@@ -15,6 +15,7 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 BATCH_GET_LIMIT = 100
+BATCH_WRITE_LIMIT = 25
 
 
 def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,8 +80,27 @@ def _batch_get_once(client: Any, request: dict[str, Any], found: list[dict[str, 
     return unprocessed
 
 
+def batch_put(client: Any, table: str, items: Iterable[Mapping[str, Any]]) -> None:
+    """Put every item (plain dicts), 25 per BatchWriteItem, retrying unprocessed ones.
+
+    Unconditional: only for records no concurrent writer keeps an invariant on (marks, ledgers)."""
+    requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+    for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+        _batch_write_once(client, {table: requests[start:start + BATCH_WRITE_LIMIT]})
+
+
+@retry(retry=retry_if_result(bool), stop=stop_after_attempt(8), wait=wait_exponential_jitter(multiplier=0.05, max=2, jitter=0.05),
+       retry_error_callback=lambda state: _raise_unprocessed())
+def _batch_write_once(client: Any, pending: dict[str, Any]) -> dict[str, Any]:
+    """One BatchWriteItem; `pending` is left holding the unprocessed requests, which tenacity retries."""
+    unprocessed = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    pending.clear()
+    pending.update(unprocessed)
+    return unprocessed
+
+
 def _raise_unprocessed() -> dict[str, Any]:
-    raise RuntimeError("DynamoDB kept returning unprocessed keys; giving up after 8 attempts")
+    raise RuntimeError("DynamoDB kept returning unprocessed items; giving up after 8 attempts")
 
 
 @dataclass(frozen=True)

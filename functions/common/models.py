@@ -10,6 +10,7 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s#]+$")]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
 
@@ -61,6 +62,7 @@ class LocationIn(BaseModel):
         default_factory=dict, description="Days not listed are closed; an empty map means open around the clock.")
     processing_minutes: int = Field(120, ge=0, le=10_080, description="Working time to pick and pack an order.")
     cutoff: time | None = Field(None, description="Local time after which a new order starts the next working day.")
+    hold_hours: int = Field(48, ge=1, le=720, description="How long a reserve-in-store hold keeps its units.")
 
     @field_validator("lat", "lon")
     @classmethod
@@ -85,16 +87,60 @@ class Location(LocationIn):
     updated_at: str | None = None
 
 
+MAX_RULE_OVERRIDES = 500  # per channel: the rules travel inside the channel's config item (400 KB)
+
+
+def _round_share(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)  # 0.01 % steps; DynamoDB numbers hold 38 digits
+
+
+class LocationRules(BaseModel):
+    """A channel's rules at one location; unset fields fall back to the channel's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    safety_stock: int | None = Field(None, ge=0)
+    stock_share: float | None = Field(None, ge=0, le=1)
+
+    _share = field_validator("stock_share")(_round_share)
+
+
+class SkuRules(LocationRules):
+    """A channel's rules for one SKU (at every location); unset fields fall back to the channel's."""
+
+    max_units: int | None = Field(None, ge=0)
+    max_share: float | None = Field(None, ge=0, le=1)
+    min_presentable: int | None = Field(None, ge=0)
+
+    _max_share = field_validator("max_share")(_round_share)
+
+
 class ChannelRules(BaseModel):
+    """What a channel may sell of the physical stock. The order they apply in is in docs/inventory.md."""
+
     model_config = ConfigDict(extra="forbid")
 
     safety_stock: int = Field(0, ge=0, description="Units kept back at every location.")
     stock_share: float = Field(1.0, ge=0, le=1, description="Share of the rest offered, rounded down.")
+    max_units: int | None = Field(None, ge=0, description="Allocation: at most this many units per SKU in total.")
+    max_share: float | None = Field(None, ge=0, le=1,
+                                    description="Allocation: at most this share of the SKU's free units "
+                                                "at the channel's locations, rounded down.")
+    min_presentable: int = Field(0, ge=0, description="Offer nothing when the total is below this.")
+    excluded_locations: list[Identifier] = Field(default_factory=list, max_length=MAX_RULE_OVERRIDES,
+                                                 description="Locations this channel never sells from.")
+    locations: dict[Identifier, LocationRules] = Field(default_factory=dict, max_length=MAX_RULE_OVERRIDES,
+                                                       description="Overrides per location.")
+    skus: dict[Sku, SkuRules] = Field(default_factory=dict, max_length=MAX_RULE_OVERRIDES,
+                                      description="Overrides per SKU (win over the location's).")
 
-    @field_validator("stock_share")
+    _share = field_validator("stock_share", "max_share")(_round_share)
+
+    @field_validator("excluded_locations")
     @classmethod
-    def _share_precision(cls, value: float) -> float:
-        return round(value, 4)  # 0.01 % steps; DynamoDB numbers hold 38 digits
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
 
 
 class ChannelIn(BaseModel):

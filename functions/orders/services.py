@@ -13,6 +13,7 @@ from common import reference
 from connectors import acquirer
 from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unprocessable
 from common.observability import count, logger
+from inventory import services as stock_events
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return, ReturnIn, ShortPickIn, Task
@@ -60,9 +61,13 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     candidates = candidate_locations(locations, order_in.delivery.method, chosen)
     wanted = order_in.quantities()
 
+    free: dict[tuple[str, str], int] = {}
+
     def attempt() -> dict[str, Any]:
-        plan = plan_reservations(wanted, candidates, stock_table.physical_available(wanted, candidates))
-        order = new_order(order_in, plan, now)
+        free.clear()
+        free.update(stock_table.physical_available(wanted, candidates))
+        plan = plan_reservations(wanted, candidates, free)
+        order = new_order(order_in, plan, now, locations[chosen].hold_hours if chosen else None)
         order_table.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 
@@ -74,6 +79,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         count("OrderDuplicate")
         return Order.model_validate(existing), False
     lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
+    _stock_moved(order["allocations"], -1, now, "order_reserved", free_before=free)
     count("OrderCreated")
     if order["shortages"]:
         count("OrderOnHold")
@@ -193,10 +199,13 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
         entry = timeline_entry(now, status, {**event, "note": describe_shortages(plan.shortages) or event.get("note")})
         committed = order_table.add_reservations(
             order_id, plan.allocations, expect="on_hold", now=now, timeline_entry=entry,
+            expires_at=order.get("hold_expires_at"),
             set_fields={**status_fields(order["channel"], status, now),
                         "allocations": merge_allocations(order["allocations"], plan.allocations),
                         "shortages": [s.model_dump() for s in plan.shortages]},
             close_task=None if plan.shortages else shortage_task_id(order_id))
+        if committed:
+            _stock_moved([a.model_dump() for a in plan.allocations], -1, now, "order_reserved")
         return {"status": status if committed else order_table.get_order(order_id)["status"]}
 
     return _with_fresh_stock(attempt)
@@ -225,10 +234,13 @@ def release(order_id: str, channel: str, workflow_name: str, status: str, event:
             now: str) -> dict[str, str]:
     """Into a status that gives every held unit back to free stock (cancelled, expired, returned_to_stock);
     an open shortage task is closed, and a paid order is refunded."""
+    released: list[dict[str, Any]] = []
+
     def attempt() -> dict[str, Any]:
         order = order_table.get_order(order_id)
         if order is None or order["status"] == status:
             return order or {}
+        released[:] = order["allocations"]
         order_table.finish_reservations(
             order_id, "released", expect=workflow(workflow_name).sources_of("release"), now=now,
             timeline_entry=timeline_entry(now, status, event),
@@ -238,6 +250,8 @@ def release(order_id: str, channel: str, workflow_name: str, status: str, event:
         return order_table.get_order(order_id) or {}
 
     order = _with_fresh_stock(attempt)
+    if released and order.get("status") == status:
+        _stock_moved(released, +1, now, f"order_{status}")
     _refund_if_paid(order, now)  # after the stock: a retried step that already released still refunds
     count(f"OrderEntered_{status}")
     return {"status": order.get("status", "missing")}
@@ -349,3 +363,15 @@ def _refund_if_paid(order: dict[str, Any], now: str) -> None:
     refund_id = acquirer.acquirer().refund(order["order_id"], payment["payment_id"], Decimal(str(order["total"])))
     order_table.record_refund(order["order_id"], refund_id, now)
     count("PaymentRefunded")
+
+
+def _stock_moved(allocations: list[dict[str, Any]], sign: int, now: str, cause: str,
+                 free_before: dict[tuple[str, str], int] | None = None) -> None:
+    """Tell inventory which free units reservations moved (dirty marks, StockChanged). The order is
+    already committed, so a failure here is logged and counted rather than failing the order."""
+    try:
+        stock_events.reservations_moved([(a["sku"], a["location_id"], sign * a["qty"]) for a in allocations],
+                                        now, cause, free_before)
+    except Exception:  # noqa: BLE001 - the next change of these SKUs marks them again
+        count("StockChangeNotAnnounced")
+        logger.exception("stock change not announced", extra={"cause": cause})

@@ -11,6 +11,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import threading
+import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from typing import Any
 
@@ -145,6 +147,18 @@ def _scenario(api: Api) -> None:
     api.wait_for(prepaid["order_id"], "confirmed")
     api.event(prepaid["order_id"], "cancel")
     api.wait_for(prepaid["order_id"], "cancelled")
+    # Inventory: a batch twice, a snapshot zeroing the unlisted SKUs; holds that the sweeper expires or keeps.
+    batch = {"batch_id": "erp-1", "zero_unlisted": True, "items": [{"sku": "SKU-A", "on_hand": 30}]}
+    api.put("/v1/stock/wh-1", batch)
+    api.put("/v1/stock/wh-1", batch)
+    soon = (datetime.now(UTC) + timedelta(milliseconds=200)).isoformat()
+    expiring = api.post("/v1/orders", courier_order("iam-6", hold_until=soon)).body
+    confirmed = api.post("/v1/orders", courier_order("iam-7", hold_until=soon)).body
+    api.event(confirmed["order_id"], "confirm")
+    api.wait_for(confirmed["order_id"], "confirmed")
+    time.sleep(0.3)
+    api.hub.fire_schedules("HoldSweeperFunction.Sweep")
+    api.wait_for(expiring["order_id"], "expired")
 
 
 def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:

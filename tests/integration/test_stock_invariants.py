@@ -1,4 +1,5 @@
-"""Stock invariants under any interleaving of imports, orders (with duplicates), cancels and shipments.
+"""Stock invariants under any interleaving of imports (snapshots, deltas, repeated batch ids, zeroing the
+unlisted SKUs), orders (with duplicates, some holding for a short time), cancels, shipments and expiries.
 
 A hypothesis state machine drives the hub over HTTP (real DynamoDB transactions and ASL in moto)
 and, after every step, once the lifecycles have settled, checks the ground truth in the tables:
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import boto3
 from hypothesis import HealthCheck, settings
@@ -25,6 +27,7 @@ from tests.conftest import Api, courier_order
 SKUS = ["A", "B"]
 LOCATIONS = ["wh-1", "store-1"]
 EXTERNAL_IDS = [f"o-{n}" for n in range(6)]  # a small pool, so the same order is posted again
+BATCH_IDS = ["b-1", "b-2", "b-3"]  # likewise: the same batch is sent again
 
 
 class StockUnderLoad(RuleBasedStateMachine):
@@ -34,6 +37,8 @@ class StockUnderLoad(RuleBasedStateMachine):
         self.hub.start()
         self.api = Api(self.hub)
         self.orders: dict[str, str] = {}  # external_id -> order_id
+        self.batches: dict[tuple[str, str], dict] = {}  # (location, batch id) -> the batch as first sent
+        self.holding: set[str] = set()  # orders with a hold that has run out
 
     @initialize()
     def reference_data(self) -> None:
@@ -51,13 +56,35 @@ class StockUnderLoad(RuleBasedStateMachine):
         answer = self.api.put(f"/v1/stock/{loc}", {"mode": "delta", "items": [{"sku": sku, "on_hand": delta}]})
         assert answer.status == 200 and answer.body["updated"] + len(answer.body["errors"]) == 1
 
+    @rule(loc=st.sampled_from(LOCATIONS), batch_id=st.sampled_from(BATCH_IDS), mode=st.sampled_from(["snapshot", "delta"]),
+          units=st.dictionaries(st.sampled_from(SKUS), st.integers(0, 6), min_size=1), negative=st.booleans(),
+          zero_unlisted=st.booleans())
+    def import_batch(self, loc: str, batch_id: str, mode: str, units: dict[str, int], negative: bool,
+                     zero_unlisted: bool) -> None:
+        """A batch with an id; an id seen before at this location is the ERP sending the same batch again."""
+        sign = -1 if mode == "delta" and negative else 1
+        body = self.batches.setdefault((loc, batch_id), {
+            "mode": mode, "batch_id": batch_id, "zero_unlisted": zero_unlisted and mode == "snapshot",
+            "items": [{"sku": sku, "on_hand": sign * n} for sku, n in units.items()]})
+        repeated = "sent" in body
+        body["sent"] = True
+        before = self._stock()
+        answer = self.api.put(f"/v1/stock/{loc}", {k: v for k, v in body.items() if k != "sent"})
+        assert answer.status == 200 and answer.body["duplicate"] is repeated, answer.body
+        if repeated:
+            assert self._stock() == before, "a batch applied twice changed the stock"
+
     @rule(external_id=st.sampled_from(EXTERNAL_IDS),
-          lines=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 4), min_size=1))
-    def place_order(self, external_id: str, lines: dict[str, int]) -> None:
+          lines=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 4), min_size=1), holds=st.booleans())
+    def place_order(self, external_id: str, lines: dict[str, int], holds: bool) -> None:
         body = courier_order(external_id, lines=[{"sku": s, "qty": q, "price": 1} for s, q in lines.items()])
+        if holds:  # an unpaid order: its hold runs out at once, the next sweep expires it
+            body["hold_until"] = datetime.now(UTC).isoformat()
         answer = self.api.post("/v1/orders", body)
         assert answer.status == (200 if external_id in self.orders else 201), answer.body
         self.orders[external_id] = answer.body["order_id"]
+        if answer.body.get("hold_expires_at"):
+            self.holding.add(answer.body["order_id"])
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data())
@@ -83,6 +110,23 @@ class StockUnderLoad(RuleBasedStateMachine):
             return
         for event in ("confirm", "pick", "pack", "ship"):
             assert self.api.post(f"/v1/orders/{order_id}/events", {"event": event}).status == 202
+
+    @rule()
+    def sweep(self) -> None:
+        """Every settled order whose hold ran out and that is still reserved or on hold ends `expired`."""
+        for order_id in self.orders.values():
+            self._settle(order_id)
+        due = {o for o in self.holding if self.api.order(o)["status"] in ("reserved", "on_hold")}
+        outcome = self.hub.fire_schedules("HoldSweeperFunction.Sweep")["HoldSweeperFunction.Sweep"]
+        assert (outcome["expired"], outcome["busy"]) == (len(due), 0), (outcome, due)
+        for order_id in due:
+            self.api.wait_for(order_id, "expired")
+
+    def _stock(self) -> dict:
+        for order_id in self.orders.values():
+            self._settle(order_id)
+        return {(i["sku"]["S"], i["location_id"]["S"]): (i["on_hand"]["N"], i["reserved"]["N"])
+                for i in boto3.client("dynamodb").scan(TableName=os.environ["STOCK_TABLE"], ConsistentRead=True)["Items"]}
 
     def _settle(self, order_id: str) -> None:
         """Until the lifecycle has applied the last accepted event (its next wait clears pending_event)."""

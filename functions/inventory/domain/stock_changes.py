@@ -1,13 +1,16 @@
-"""Stock import requests: a snapshot sets on-hand, a delta adds to it."""
+"""Stock import requests: a snapshot sets on-hand, a delta adds to it; a batch id makes either safe to repeat."""
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
-from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s#]+$")]
+from common.models import Identifier, Sku
+
+MAX_LINES = 1000  # per request; a bigger file is sent as several batches (the CLI does this)
+__all__ = ["Sku", "StockMode", "StockLine", "StockUpdate", "StockLineError", "StockUpdateResult", "MAX_LINES"]
 
 
 class StockMode(StrEnum):
@@ -21,13 +24,21 @@ class StockLine(BaseModel):
     sku: Sku
     on_hand: int = Field(ge=-1_000_000_000, le=1_000_000_000,
                          description="Snapshot: units on hand (>= 0). Delta: units to add (may be negative).")
+    expected_at: date | None = Field(None, description="Expected arrival of more units (shown while none are "
+                                                       "offered). A snapshot line without it clears it.")
 
 
 class StockUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[StockLine] = Field(min_length=1, max_length=1000)
+    items: list[StockLine] = Field(min_length=1, max_length=MAX_LINES)
     mode: StockMode = StockMode.snapshot
+    batch_id: Identifier | None = Field(
+        None, description="The ERP's id of this batch: the same batch id again for this location changes nothing.")
+    part: int = Field(0, ge=0, le=1_000_000, description="A batch too big for one request is sent in parts "
+                                                         "0, 1, 2... under the same batch id.")
+    zero_unlisted: bool = Field(False, description="Snapshot only, on the batch's last part: set every SKU of "
+                                                   "the location that no part of this batch listed to zero.")
 
     @model_validator(mode="after")
     def _consistent(self) -> StockUpdate:
@@ -36,6 +47,10 @@ class StockUpdate(BaseModel):
             raise ValueError("each sku may appear once per request")
         if self.mode is StockMode.snapshot and any(line.on_hand < 0 for line in self.items):
             raise ValueError("a snapshot's on_hand must be >= 0")
+        if self.zero_unlisted and self.mode is not StockMode.snapshot:
+            raise ValueError("zero_unlisted only goes with mode snapshot")
+        if self.zero_unlisted and self.batch_id is None:
+            raise ValueError("zero_unlisted needs a batch_id (it marks the SKUs the batch listed)")
         return self
 
 
@@ -48,3 +63,6 @@ class StockLineError(BaseModel):
 class StockUpdateResult(BaseModel):
     updated: int
     errors: list[StockLineError] = Field(default_factory=list)
+    batch_id: str | None = None
+    duplicate: bool = Field(False, description="The batch was applied before: nothing changed this time.")
+    zeroed: int = Field(0, description="SKUs not listed that zero_unlisted set to zero.")

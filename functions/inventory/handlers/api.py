@@ -14,8 +14,8 @@ from common.api import install_error_contract
 from common.clock import utc_now
 from common.errors import NotFound, Unprocessable
 from common.observability import logger, metrics, tracer
-from common.models import Channel, ChannelIn, Identifier, Location, LocationIn
-from inventory.domain.stock_changes import Sku, StockUpdate, StockUpdateResult
+from common.models import Channel, ChannelIn, Identifier, Location, LocationIn, Sku
+from inventory.domain.stock_changes import StockUpdate, StockUpdateResult
 from inventory.services import apply_stock_update, channel_availability
 
 _SKUS = TypeAdapter(list[Sku])
@@ -65,7 +65,7 @@ def get_availability(
         raise Unprocessable("a sku is not valid", details=[{"loc": ["query", "skus", *e["loc"]], "msg": e["msg"]}
                                                          for e in invalid.errors()]) from None
     items = channel_availability(channel, sku_list)
-    return {"channel": channel, "items": [i.model_dump() for i in items]}
+    return {"channel": channel, "items": [i.model_dump(mode="json", exclude_none=True) for i in items]}
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -47,8 +47,17 @@ def get_order(order_id: str) -> dict[str, Any] | None:
 
 # ------------------------------------------------------------------ transactions
 
-def _reserve(order_id: str, allocation: Allocation, now: str) -> list[dict[str, Any]]:
-    """Take units from a location's free stock and record (or grow) the order's reservation there."""
+def _reserve(order_id: str, allocation: Allocation, now: str, expires_at: str | None) -> list[dict[str, Any]]:
+    """Take units from a location's free stock and record (or grow) the order's reservation there.
+
+    A hold that expires carries `expires_at` and `expiry_day` (its UTC date): the sparse ByExpiry index
+    the sweeper reads holds only these, until the reservation is closed."""
+    values = {":sku": {"S": allocation.sku}, ":loc": {"S": allocation.location_id}, ":held": {"S": "held"},
+              ":qty": {"N": str(allocation.qty)}, ":now": {"S": now}}
+    expiry = ""
+    if expires_at is not None:
+        expiry = ", expires_at = :expires_at, expiry_day = :expiry_day"
+        values.update({":expires_at": {"S": expires_at}, ":expiry_day": {"S": expires_at[:10]}})
     return [
         {"Update": {
             "TableName": settings().stock_table,
@@ -60,12 +69,11 @@ def _reserve(order_id: str, allocation: Allocation, now: str) -> list[dict[str, 
             "TableName": settings().reservations_table,
             "Key": {"order_id": {"S": order_id}, "reservation_key": {"S": f"{allocation.sku}#{allocation.location_id}"}},
             "UpdateExpression": ("SET sku = :sku, location_id = :loc, #state = :held, "
-                                 "created_at = if_not_exists(created_at, :now), updated_at = :now ADD qty :qty"),
+                                 f"created_at = if_not_exists(created_at, :now), updated_at = :now{expiry} "
+                                 "ADD qty :qty"),
             "ConditionExpression": "attribute_not_exists(order_id) OR #state = :held",
             "ExpressionAttributeNames": {"#state": "state"},
-            "ExpressionAttributeValues": {":sku": {"S": allocation.sku}, ":loc": {"S": allocation.location_id},
-                                          ":held": {"S": "held"}, ":qty": {"N": str(allocation.qty)},
-                                          ":now": {"S": now}}}},
+            "ExpressionAttributeValues": values}},
     ]
 
 
@@ -79,7 +87,7 @@ def _finish(order_id: str, reservation: dict[str, Any], state: str, now: str) ->
         {"Update": {
             "TableName": settings().reservations_table,
             "Key": {"order_id": {"S": order_id}, "reservation_key": {"S": reservation["reservation_key"]}},
-            "UpdateExpression": "SET #state = :state, updated_at = :now",
+            "UpdateExpression": "SET #state = :state, updated_at = :now REMOVE expiry_day",
             "ConditionExpression": "#state = :held",
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": {":state": {"S": state}, ":held": {"S": "held"}, ":now": {"S": now}}}},
@@ -123,7 +131,7 @@ def create_order(order: dict[str, Any], allocations: Sequence[Allocation], task:
         "TableName": settings().orders_table, "Item": to_item({"pk": f"ORDER#{order['order_id']}", **order}),
         "ConditionExpression": "attribute_not_exists(pk)", "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}]
     for allocation in allocations:
-        items.extend(_reserve(order["order_id"], allocation, now))
+        items.extend(_reserve(order["order_id"], allocation, now, order.get("hold_expires_at")))
     if task:
         items.append(_put_task(task))
     reasons = _transact(items)
@@ -278,11 +286,11 @@ def finish_reservations(order_id: str, state: str, *, expect: Sequence[str], set
 
 def add_reservations(order_id: str, allocations: Sequence[Allocation], *, expect: str,
                      set_fields: dict[str, Any], timeline_entry: dict[str, Any], close_task: str | None,
-                     now: str) -> bool:
+                     expires_at: str | None, now: str) -> bool:
     """Reserve more units for an order on hold; False when the order left that status meanwhile."""
     items = [_order_update(order_id, expect=[expect], set_fields=set_fields, timeline_entry=timeline_entry)]
     for allocation in allocations:
-        items.extend(_reserve(order_id, allocation, now))
+        items.extend(_reserve(order_id, allocation, now, expires_at))
     if close_task:
         items.append(_set_task_state(close_task, "closed", now))
     return _committed(_transact(items))

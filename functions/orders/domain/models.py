@@ -94,6 +94,9 @@ class OrderIn(BaseModel):
     payment: Payment
     ship_by: AwareDatetime | None = Field(
         None, description="Hand-over deadline set by the channel (a marketplace's ship-by): the order's SLA deadline.")
+    hold_until: AwareDatetime | None = Field(
+        None, description="Release the reserved units at this time unless the order has moved on (e.g. an unpaid "
+                          "prepaid order). Reserve-in-store orders get the location's hold_hours without it.")
 
     def order_id(self) -> str:
         """Derived from (channel, external_id): a retried post names the same order and the same execution."""
@@ -188,6 +191,8 @@ class Order(BaseModel):
     last_error: str | None = Field(None, description="The error of the lifecycle step that failed, if one did.")
     ship_by: str | None = Field(None, description="The SLA deadline for handing the order over, UTC.")
     returns: list[Return] = Field(default_factory=list, description="Full and partial returns, oldest first.")
+    hold_expires_at: str | None = Field(None, description="When the order's held units are released (status "
+                                                          "`expired`) unless it has moved on, UTC.")
     created_at: str
     updated_at: str
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from datetime import datetime, timedelta
+
 from common.clock import utc_text
+from common.models import DeliveryMethod
 from orders.domain.models import Allocation, OrderIn, Shortage
 from orders.domain.sourcing import ReservationPlan
 from orders.domain.workflow import AWAITING_PAYMENT, workflow, workflow_for
@@ -32,7 +35,16 @@ def describe_shortages(shortages: list[Shortage]) -> str:
     return "missing " + ", ".join(f"{s.sku} x{s.missing}" for s in shortages) if shortages else ""
 
 
-def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, Any]:
+def hold_expiry(order_in: OrderIn, now: str, hold_hours: int | None) -> str | None:
+    """When the order's reservations expire: the time it asked for, else the location's hold for reserve in store."""
+    if order_in.hold_until is not None:
+        return utc_text(order_in.hold_until)
+    if order_in.delivery.method is DeliveryMethod.reserve_in_store and hold_hours:
+        return utc_text(datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(hours=hold_hours))
+    return None
+
+
+def new_order(order_in: OrderIn, plan: ReservationPlan, now: str, hold_hours: int | None = None) -> dict[str, Any]:
     order_id = order_in.order_id()
     status = "on_hold" if plan.shortages else AWAITING_PAYMENT if order_in.payment.status == "pending" else "reserved"
     created = {"event": "create", "source": f"channel:{order_in.channel}", "note": describe_shortages(plan.shortages)}
@@ -52,6 +64,7 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, A
         "shortages": [s.model_dump() for s in plan.shortages],
         "timeline": [timeline_entry(now, status, created)],
         "ship_by": utc_text(order_in.ship_by) if order_in.ship_by else None,
+        "hold_expires_at": hold_expiry(order_in, now, hold_hours),
         "created_at": now,
         "created_key": f"{now}#{order_id}",
     }

@@ -1,0 +1,213 @@
+"""The inventory engine over HTTP: rules per channel, batches, snapshots, arrivals, dirty marks, StockChanged."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import Api, courier_order
+
+
+def _offer(api: Api, channel: str, skus: str) -> dict[str, Any]:
+    answer = api.get("/v1/availability", f"channel={channel}&skus={skus}")
+    assert answer.status == 200, answer.body
+    return {item["sku"]: item for item in answer.body["items"]}
+
+
+def _dirty(channel: str) -> set[str]:
+    ddb = boto3.client("dynamodb")
+    return {item["sku"]["S"] for shard in range(16)
+            for item in ddb.query(TableName=os.environ["DIRTY_SKUS_TABLE"], KeyConditionExpression="channel_shard = :p",
+                                  ExpressionAttributeValues={":p": {"S": f"{channel}#{shard:02d}"}})["Items"]}
+
+
+def _clear_dirty() -> None:
+    ddb = boto3.client("dynamodb")
+    table = os.environ["DIRTY_SKUS_TABLE"]
+    for item in ddb.scan(TableName=table)["Items"]:
+        ddb.delete_item(TableName=table, Key={"channel_shard": item["channel_shard"], "sku": item["sku"]})
+
+
+@pytest.fixture
+def stock_events(api: Api) -> Iterator[Any]:
+    """StockChanged events as a subscriber sees them: a rule on the bus forwarding to an SQS queue."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    queue = sqs.create_queue(QueueName="stock-changed")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = os.environ["EVENT_BUS_NAME"]
+    events.put_rule(Name="stock-changed", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["StockChanged"]}))
+    events.put_targets(Rule="stock-changed", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
+
+    def received() -> list[dict[str, Any]]:
+        details = []
+        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                details.append(json.loads(message["Body"])["detail"])
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return details
+
+    yield received
+
+
+@pytest.fixture
+def chain(api: Api) -> Api:
+    """Three stores and a warehouse; SKU-A at each; channels web (no rules) and ozon."""
+    for loc, kind in [("wh-1", "warehouse"), ("s1", "store"), ("s2", "store"), ("s3", "store")]:
+        assert api.put(f"/v1/locations/{loc}", {"name": loc, "kind": kind, "capabilities": ["courier"]}).status == 200
+        assert api.put(f"/v1/stock/{loc}", {"items": [{"sku": "SKU-A", "on_hand": 10}]}).status == 200
+    assert api.put("/v1/channels/web", {"kind": "web", "name": "Site"}).status == 200
+    return api
+
+
+def test_each_rule_over_http(chain: Api) -> None:
+    rules = {"safety_stock": 1, "stock_share": 0.5, "excluded_locations": ["s3"],
+             "locations": {"wh-1": {"safety_stock": 0, "stock_share": 1}}}
+    assert chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "rules": rules}).status == 200
+    item = _offer(chain, "ozon", "SKU-A")["SKU-A"]
+    # wh-1: 10 (its own rules); s1, s2: (10 - 1) * 0.5 = 4; s3 excluded
+    assert {loc["location_id"]: loc["available"] for loc in item["locations"]} == {"wh-1": 10, "s1": 4, "s2": 4}
+    assert item["available"] == 18
+    capped = {**rules, "max_units": 12, "skus": {"SKU-B": {"min_presentable": 3}}}
+    chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "rules": capped})
+    assert _offer(chain, "ozon", "SKU-A")["SKU-A"]["available"] == 12
+    chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "rules": {**rules, "max_share": 0.25}})
+    assert _offer(chain, "ozon", "SKU-A")["SKU-A"]["available"] == 7  # 25 % of 30 free at wh-1, s1, s2
+    chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon",
+                                    "rules": {"min_presentable": 5, "skus": {"SKU-A": {"min_presentable": 41}}}})
+    assert _offer(chain, "ozon", "SKU-A")["SKU-A"]["available"] == 0  # 40 < 41
+    chain.put("/v1/locations/s1", {"name": "s1", "kind": "store", "active": False})
+    web = _offer(chain, "web", "SKU-A")["SKU-A"]
+    assert web["available"] == 30 and "s1" not in [loc["location_id"] for loc in web["locations"]]
+
+
+def test_the_old_rules_shape_still_works_and_bad_rules_are_422(chain: Api) -> None:
+    answer = chain.put("/v1/channels/app", {"kind": "app", "name": "App", "rules": {"safety_stock": 2, "stock_share": 0.9}})
+    assert answer.status == 200 and answer.body["rules"]["safety_stock"] == 2
+    assert _offer(chain, "app", "SKU-A")["SKU-A"]["available"] == 28  # 4 x (10 - 2) * 0.9 = 4 x 7
+    for rules, loc in [({"max_units": -1}, ["body", "rules", "max_units"]),
+                       ({"max_share": 2}, ["body", "rules", "max_share"]),
+                       ({"min_presentable": -3}, ["body", "rules", "min_presentable"]),
+                       ({"excluded_locations": ["bad id"]}, ["body", "rules", "excluded_locations", 0]),
+                       ({"skus": {"bad sku": {}}}, ["body", "rules", "skus", "bad sku", "[key]"]),
+                       ({"locations": {"s1": {"stock_share": 7}}}, ["body", "rules", "locations", "s1", "stock_share"]),
+                       ({"skus": {"A": {"unknown": 1}}}, ["body", "rules", "skus", "A", "unknown"])]:
+        refused = chain.put("/v1/channels/app", {"kind": "app", "name": "App", "rules": rules})
+        assert refused.status == 422 and loc in [d["loc"] for d in refused.body["details"]], (rules, refused.body)
+    assert _offer(chain, "app", "SKU-A")["SKU-A"]["available"] == 28  # unchanged
+
+
+def test_the_same_batch_twice_changes_nothing(chain: Api) -> None:
+    delta = {"mode": "delta", "batch_id": "erp-77", "items": [{"sku": "SKU-A", "on_hand": 5}]}
+    first = chain.put("/v1/stock/s1", delta)
+    assert first.body["duplicate"] is False and first.body["updated"] == 1
+    again = chain.put("/v1/stock/s1", delta)
+    assert again.status == 200 and again.body["duplicate"] is True and again.body["updated"] == 1
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 15
+    # A snapshot repeated after a shipment must not put the shipped units back.
+    snapshot = {"batch_id": "erp-78", "items": [{"sku": "SKU-A", "on_hand": 3}]}
+    chain.put("/v1/stock/wh-1", snapshot)
+    chain.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": -1}]})
+    assert chain.put("/v1/stock/wh-1", snapshot).body["duplicate"] is True
+    assert chain.stock("SKU-A", "wh-1")["on_hand"] == 2
+    # The same batch id at another location is another batch.
+    assert chain.put("/v1/stock/s2", snapshot).body["duplicate"] is False
+
+
+def test_snapshot_zeroes_unlisted_skus_only_when_asked(chain: Api) -> None:
+    chain.put("/v1/stock/s1", {"items": [{"sku": "SKU-B", "on_hand": 4}, {"sku": "SKU-C", "on_hand": 2}]})
+    chain.put("/v1/stock/s1", {"batch_id": "b1", "items": [{"sku": "SKU-B", "on_hand": 5}]})
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 10  # not asked: left alone
+    chain.post("/v1/orders", courier_order("z-1", lines=[{"sku": "SKU-C", "qty": 1, "price": 1}]))
+    answer = chain.put("/v1/stock/s1", {"batch_id": "b2", "zero_unlisted": True,
+                                        "items": [{"sku": "SKU-B", "on_hand": 6}]}).body
+    assert chain.stock("SKU-B", "s1")["on_hand"] == 6
+    reserved_at_s1 = chain.stock("SKU-C", "s1")["reserved"]
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 0
+    if reserved_at_s1:  # the order took SKU-C from s1: its reserved unit cannot be zeroed away
+        assert [e["sku"] for e in answer["errors"]] == ["SKU-C"] and answer["zeroed"] == 1
+    else:
+        assert answer["errors"] == [] and answer["zeroed"] == 2
+    assert chain.stock("SKU-A", "s2")["on_hand"] == 10  # other locations untouched
+
+
+def test_bad_imports_are_422_and_change_nothing(chain: Api) -> None:
+    for body, loc in [({"items": [{"sku": "SKU-A", "on_hand": -1}]}, ["body"]),
+                      ({"mode": "delta", "zero_unlisted": True, "batch_id": "x", "items": [{"sku": "A", "on_hand": 1}]},
+                       ["body"]),
+                      ({"zero_unlisted": True, "items": [{"sku": "A", "on_hand": 1}]}, ["body"]),
+                      ({"batch_id": "has space", "items": [{"sku": "A", "on_hand": 1}]}, ["body", "batch_id"]),
+                      ({"items": [{"sku": "A", "on_hand": 1, "expected_at": "soon"}]}, ["body", "items", 0, "expected_at"]),
+                      ({"part": -1, "items": [{"sku": "A", "on_hand": 1}]}, ["body", "part"])]:
+        answer = chain.put("/v1/stock/s1", body)
+        assert answer.status == 422 and any(d["loc"][:len(loc)] == loc for d in answer.body["details"]), answer.body
+    assert chain.put("/v1/stock/nowhere", {"items": [{"sku": "A", "on_hand": 1}]}).status == 404
+    assert chain.stock("A", "s1") == {"on_hand": 0, "reserved": 0, "available": 0}
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 10
+
+
+def test_expected_arrival_shows_while_out_of_stock(chain: Api) -> None:
+    chain.put("/v1/stock/s1", {"items": [{"sku": "SKU-N", "on_hand": 0, "expected_at": "2026-12-20"}]})
+    chain.put("/v1/stock/s2", {"mode": "delta", "items": [{"sku": "SKU-N", "on_hand": 0, "expected_at": "2026-12-10"}]})
+    item = _offer(chain, "web", "SKU-N")["SKU-N"]
+    assert item["available"] == 0 and item["expected_at"] == "2026-12-10"
+    chain.put("/v1/stock/s2", {"items": [{"sku": "SKU-N", "on_hand": 2}]})  # arrived: the snapshot clears it
+    item = _offer(chain, "web", "SKU-N")["SKU-N"]
+    assert item["available"] == 2 and "expected_at" not in item
+
+
+def test_changes_mark_dirty_per_channel_and_emit_stock_changed(chain: Api, stock_events: Any) -> None:
+    chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon",
+                                    "rules": {"safety_stock": 5, "excluded_locations": ["s2"]}})
+    _clear_dirty()
+    stock_events()
+    chain.put("/v1/stock/s1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})  # 10 -> 11
+    assert _dirty("web") == {"SKU-A"} and _dirty("ozon") == {"SKU-A"}
+    events = stock_events()
+    assert [(e["location_id"], e["skus"], e["channels"], e["cause"]) for e in events] == \
+        [("s1", ["SKU-A"], ["ozon", "web"], "import")]
+    _clear_dirty()
+    chain.put("/v1/stock/s2", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})  # ozon excludes s2
+    assert _dirty("web") == {"SKU-A"} and _dirty("ozon") == set()
+    _clear_dirty()
+    chain.put("/v1/stock/s3", {"items": [{"sku": "SKU-Q", "on_hand": 3}]})  # under ozon's safety stock
+    assert _dirty("web") == {"SKU-Q"} and _dirty("ozon") == set()
+    _clear_dirty()
+    stock_events()
+    chain.put("/v1/stock/s3", {"items": [{"sku": "SKU-Q", "on_hand": 3}]})  # no change at all
+    assert _dirty("web") == set() and stock_events() == []
+    order = chain.post("/v1/orders", courier_order("d-1", lines=[{"sku": "SKU-Q", "qty": 1, "price": 1}])).body
+    assert _dirty("web") == {"SKU-Q"}
+    assert [e["cause"] for e in stock_events()] == ["order_reserved"]
+    _clear_dirty()
+    chain.event(order["order_id"], "cancel")
+    chain.wait_for(order["order_id"], "cancelled")
+    assert _dirty("web") == {"SKU-Q"}
+    assert [e["cause"] for e in stock_events()] == ["order_cancelled"]
+
+
+def test_a_batch_that_failed_before_announcing_is_retried_without_losing_marks(chain: Api, stock_events: Any,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory.adapters import dirty_skus
+
+    real_mark = dirty_skus.mark
+
+    def unavailable(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("DynamoDB unavailable")
+
+    _clear_dirty()
+    stock_events()
+    delta = {"mode": "delta", "batch_id": "erp-9", "items": [{"sku": "SKU-A", "on_hand": 4}]}
+    monkeypatch.setattr(dirty_skus, "mark", unavailable)
+    assert chain.put("/v1/stock/s1", delta).status == 500  # the error contract's answer: the ERP retries
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 14 and _dirty("web") == set()
+    monkeypatch.setattr(dirty_skus, "mark", real_mark)
+    retried = chain.put("/v1/stock/s1", delta)
+    assert retried.status == 200 and retried.body["duplicate"] is False and retried.body["updated"] == 1
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 14  # not added twice
+    assert _dirty("web") == {"SKU-A"} and [e["skus"] for e in stock_events()] == [["SKU-A"]]
+    assert chain.put("/v1/stock/s1", delta).body["duplicate"] is True
