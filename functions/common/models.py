@@ -105,6 +105,8 @@ class ChannelIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     secret: str | None = Field(None, min_length=8, max_length=256, description="Never echoed back.")
     rules: ChannelRules = Field(default_factory=ChannelRules)
+    allow_split: bool = Field(False, description="Orders may ship from several locations when no single one has "
+                                                 "every line (docs/sourcing.md).")
 
 
 class Channel(BaseModel):
@@ -116,6 +118,7 @@ class Channel(BaseModel):
     rules: ChannelRules
     has_secret: bool
     updated_at: str | None = None
+    allow_split: bool = False
 
 
 @functools.cache

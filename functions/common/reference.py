@@ -85,4 +85,5 @@ def put_channel(channel_id: str, channel_in: ChannelIn, now: str) -> Channel:
 def _channel(channel_id: str, data: dict[str, Any]) -> Channel:
     return Channel(channel_id=channel_id, kind=data["kind"], name=data["name"],
                    rules=ChannelRules.model_validate(data.get("rules") or {}),
-                   has_secret=bool(data.get("secret")), updated_at=data.get("updated_at"))
+                   has_secret=bool(data.get("secret")), updated_at=data.get("updated_at"),
+                   allow_split=bool(data.get("allow_split")))

@@ -16,7 +16,7 @@ from orders.adapters import lifecycle_engine, order_table
 from orders.domain.models import Order, OrderEventIn, OrderIn, Task
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
-from orders.domain.sourcing import candidate_locations, plan_reservations
+from orders.domain.sourcing import candidate_locations, destination_of, explain, plan_reservations, rank_candidates
 from orders.domain.workflow import LIFECYCLE_FAILED, WORKFLOWS
 
 T = TypeVar("T")
@@ -41,7 +41,8 @@ def _with_fresh_stock(attempt: Callable[[], T]) -> T:
 
 def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     """Create the order with its reservations, or return the one this (channel, external_id) already made."""
-    if reference.channel(order_in.channel) is None:
+    channel = reference.channel(order_in.channel)
+    if channel is None:
         raise Unprocessable(f"unknown channel {order_in.channel!r}",
                             details=[{"loc": ["body", "channel"], "msg": "unknown channel"}])
     locations = reference.locations()
@@ -49,12 +50,14 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     if chosen is not None and chosen not in locations:
         raise Unprocessable(f"unknown location {chosen!r}",
                             details=[{"loc": ["body", "delivery", "location_id"], "msg": "unknown location"}])
-    candidates = candidate_locations(locations, order_in.delivery.method, chosen)
+    ranked = rank_candidates(locations, order_in.delivery.method, chosen, destination_of(order_in.delivery))
+    candidates = [c.location_id for c in ranked]
     wanted = order_in.quantities()
 
     def attempt() -> dict[str, Any]:
-        plan = plan_reservations(wanted, candidates, stock_table.physical_available(wanted, candidates))
-        order = new_order(order_in, plan, now)
+        plan = plan_reservations(wanted, candidates, stock_table.physical_available(wanted, candidates),
+                                 allow_split=channel.allow_split)
+        order = new_order(order_in, plan, explain(plan, ranked, channel.channel_id), now)
         order_table.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 
@@ -179,9 +182,9 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
         if order is None or order["status"] != "on_hold":
             return {"status": order["status"] if order else "missing"}
         missing = {s["sku"]: s["missing"] for s in order["shortages"]}
-        candidates = candidate_locations(reference.locations(), Order.model_validate(order).delivery.method,
-                                         order["delivery"].get("location_id"))
-        plan = plan_reservations(missing, candidates, stock_table.physical_available(missing, candidates))
+        candidates, allow_split = _sourcing_for_more(Order.model_validate(order))
+        plan = plan_reservations(missing, candidates, stock_table.physical_available(missing, candidates),
+                                 allow_split=allow_split)
         status = "on_hold" if plan.shortages else "reserved"
         entry = timeline_entry(now, status, {**event, "note": describe_shortages(plan.shortages) or event.get("note")})
         committed = order_table.add_reservations(
@@ -193,6 +196,19 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
         return {"status": status if committed else order_table.get_order(order_id)["status"]}
 
     return _with_fresh_stock(attempt)
+
+
+def _sourcing_for_more(order: Order) -> tuple[list[str], bool]:
+    """Where more units of an accepted order may come from: a channel that does not allow split
+    shipments keeps the order at the location that already holds part of it."""
+    channel = reference.channel(order.channel)
+    allow_split = bool(channel and channel.allow_split)
+    ranked = candidate_locations(reference.locations(), order.delivery.method, order.delivery.location_id,
+                                 destination_of(order.delivery))
+    held = {a.location_id for a in order.allocations}
+    if held and not allow_split:
+        ranked = [loc for loc in ranked if loc in held]
+    return ranked, allow_split
 
 
 def ship(order_id: str, channel: str, event: dict[str, Any], task_token: str, now: str) -> dict[str, str]:

@@ -41,9 +41,19 @@ class Delivery(BaseModel):
     method: DeliveryMethod
     address: str | None = Field(None, min_length=1, max_length=500)
     location_id: Identifier | None = None
+    city: str | None = Field(None, min_length=1, max_length=100, description="The customer's city, for sourcing.")
+    lat: float | None = Field(None, ge=-90, le=90, description="The customer's coordinates, for sourcing.")
+    lon: float | None = Field(None, ge=-180, le=180)
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _coordinate_precision(cls, value: float | None) -> float | None:
+        return None if value is None else round(value, 6)  # DynamoDB numbers hold 38 digits
 
     @model_validator(mode="after")
     def _where(self) -> Delivery:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("delivery.lat and delivery.lon go together")
         if self.method in (DeliveryMethod.courier, DeliveryMethod.post) and not self.address:
             raise ValueError(f"delivery.address is required for {self.method.value}")
         if self.method in (DeliveryMethod.click_collect, DeliveryMethod.reserve_in_store) and not self.location_id:
@@ -99,6 +109,14 @@ class Shortage(BaseModel):
     missing: int
 
 
+class Sourcing(BaseModel):
+    """Where the order's stock was reserved, by which rule and why (docs/sourcing.md)."""
+
+    locations: list[str]
+    rule: str
+    reason: str
+
+
 class TimelineEntry(BaseModel):
     at: str
     status: str
@@ -130,6 +148,7 @@ class Order(BaseModel):
     attention: str | None = Field(None, description="Why an operator should look at this order.")
     last_error: str | None = Field(None, description="The error of the lifecycle step that failed, if one did.")
     ship_by: str | None = Field(None, description="The SLA deadline for handing the order over, UTC.")
+    sourcing: Sourcing | None = None
     created_at: str
     updated_at: str
 

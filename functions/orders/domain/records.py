@@ -32,10 +32,11 @@ def describe_shortages(shortages: list[Shortage]) -> str:
     return "missing " + ", ".join(f"{s.sku} x{s.missing}" for s in shortages) if shortages else ""
 
 
-def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, Any]:
+def new_order(order_in: OrderIn, plan: ReservationPlan, reason: str, now: str) -> dict[str, Any]:
     order_id = order_in.order_id()
     status = "on_hold" if plan.shortages else "reserved"
-    created = {"event": "create", "source": f"channel:{order_in.channel}", "note": describe_shortages(plan.shortages)}
+    note = "; ".join(filter(None, [f"sourced: {reason}", describe_shortages(plan.shortages)]))
+    created = {"event": "create", "source": f"channel:{order_in.channel}", "note": note}
     return {
         "entity": "order",
         "order_id": order_id,
@@ -52,6 +53,7 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, now: str) -> dict[str, A
         "shortages": [s.model_dump() for s in plan.shortages],
         "timeline": [timeline_entry(now, status, created)],
         "ship_by": utc_text(order_in.ship_by) if order_in.ship_by else None,
+        "sourcing": {"locations": plan.locations(), "rule": plan.rule.value, "reason": reason},
         "created_at": now,
         "created_key": f"{now}#{order_id}",
     }
