@@ -9,14 +9,16 @@ from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_
                       wait_fixed, wait_random_exponential)
 
 from common import reference
-from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unprocessable
+from common.errors import (Conflict, InsufficientStock, InvalidTransition, NotFound, OrderBusy, StockContention,
+                           Unprocessable)
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
-from orders.domain.models import Order, OrderEventIn, OrderIn, Task
+from orders.domain.models import Allocation, Order, OrderEventIn, OrderIn, Task
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
 from orders.domain.sourcing import candidate_locations, destination_of, explain, plan_reservations, rank_candidates
+from orders.domain.substitution import SubstitutionIn, net_changes, substitute_lines
 from orders.domain.workflow import LIFECYCLE_FAILED, WORKFLOWS
 
 T = TypeVar("T")
@@ -167,6 +169,68 @@ def _applied_anyway(order_id: str, next_status: str) -> None:
                        status=order.get("status"))
 
 
+# ------------------------------------------------------------------ operator substitutions
+
+def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
+    """Replace or drop a line of an order on hold, re-reserving at once; once nothing is missing the
+    lifecycle is resumed with `reserve`, as an operator would. The same request again changes nothing."""
+    source = f"operator:{change.actor}" if change.actor else "operator"
+
+    def attempt() -> Order:
+        current = order_table.get_order(order_id)
+        if current is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        order = Order.model_validate(current)
+        if current.get("last_substitution") == change.key():
+            return order
+        if order.status != "on_hold":
+            raise InvalidTransition("substitutions apply only to orders on hold", status=order.status)
+        if order.pending_event:
+            raise OrderBusy("the order is still applying a previous event; retry shortly", status=order.status)
+        lines = substitute_lines(order.lines, change)
+        kept = [a for a in order.allocations if a.sku != change.sku]
+        allocations = [*kept, *_reserve_replacement(order, change, kept)]
+        remaining = [s for s in order.shortages if s.sku != change.sku]
+        shortages = [s.model_dump() for s in remaining]
+        note = "; ".join(filter(None, [change.describe(), change.note, describe_shortages(remaining)]))
+        entry = timeline_entry(now, "on_hold", {"event": "substitute", "source": source, "note": note})
+        committed = order_table.change_reservations(
+            order_id, net_changes(order.allocations, allocations), seen_at=order.updated_at,
+            set_fields={"lines": [line.model_dump() for line in lines], "updated_at": now,
+                        "total": sum((line.price * line.qty for line in lines), start=0),
+                        "allocations": [a.model_dump() for a in allocations], "shortages": shortages,
+                        "last_substitution": change.key()},
+            timeline_entry=entry, task_id=shortage_task_id(order_id), shortages=shortages, now=now)
+        if not committed:
+            raise order_table.StockMoved()  # the order changed since it was read: judge the request again
+        count("OrderSubstitution")
+        return Order.model_validate(order_table.get_order(order_id))
+
+    order = _with_fresh_stock(attempt)
+    if order.status == "on_hold" and not order.shortages:
+        post_event(order_id, OrderEventIn(event="reserve", note=f"substitution: {change.describe()}"), source)
+        order = get_order(order_id)
+    return order
+
+
+def _reserve_replacement(order: Order, change: SubstitutionIn, kept: list[Allocation]) -> list[Allocation]:
+    """Where the new line is reserved, in full, or a 409 that says how much there is."""
+    new = change.replacement
+    if new is None:
+        return []
+    candidates, allow_split = _sourcing_for_more(order, held={a.location_id for a in kept})
+    available = stock_table.physical_available([new.sku], candidates)
+    for a in order.allocations:  # units the old line gives back in the same transaction
+        if a.sku == new.sku and (a.sku, a.location_id) in available:
+            available[(a.sku, a.location_id)] += a.qty
+    plan = plan_reservations({new.sku: new.qty}, candidates, available, allow_split=allow_split)
+    if plan.shortages:
+        raise InsufficientStock(f"only {new.qty - plan.shortages[0].missing} of {new.qty} x {new.sku} can be "
+                                f"reserved for this order", sku=new.sku, wanted=new.qty,
+                                available=new.qty - plan.shortages[0].missing)
+    return plan.allocations
+
+
 def list_tasks(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
     page = order_table.list_tasks(state, limit, cursor)
     return {"items": [Task.model_validate(t).model_dump(mode="json") for t in page.items],
@@ -198,14 +262,14 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
     return _with_fresh_stock(attempt)
 
 
-def _sourcing_for_more(order: Order) -> tuple[list[str], bool]:
+def _sourcing_for_more(order: Order, held: set[str] | None = None) -> tuple[list[str], bool]:
     """Where more units of an accepted order may come from: a channel that does not allow split
-    shipments keeps the order at the location that already holds part of it."""
+    shipments keeps the order at the location that already holds (`held`, by default all) of it."""
     channel = reference.channel(order.channel)
     allow_split = bool(channel and channel.allow_split)
     ranked = candidate_locations(reference.locations(), order.delivery.method, order.delivery.location_id,
                                  destination_of(order.delivery))
-    held = {a.location_id for a in order.allocations}
+    held = {a.location_id for a in order.allocations} if held is None else held
     if held and not allow_split:
         ranked = [loc for loc in ranked if loc in held]
     return ranked, allow_split

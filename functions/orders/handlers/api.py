@@ -16,6 +16,7 @@ from common.clock import utc_now
 from common.observability import logger, metrics, tracer
 from orders import services
 from orders.domain.models import Order, OrderEventIn, OrderIn
+from orders.domain.substitution import SubstitutionIn
 from orders.domain.workflow import WORKFLOWS
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -54,6 +55,15 @@ def post_order_event(order_id: Annotated[str, Path(max_length=64)],
     source = f"operator:{body.actor}" if body.actor else "operator"
     accepted = services.post_event(order_id, body, source)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
+
+
+@app.post("/v1/orders/<order_id>/substitutions", tags=["orders"],
+          summary="Replace or drop a line of an order on hold and re-reserve (operator)",
+          responses={404: {"description": "Unknown order"},
+                     409: {"description": "The order is not on hold, or the new SKU lacks stock"}})
+def post_substitution(order_id: Annotated[str, Path(max_length=64)],
+                      body: Annotated[SubstitutionIn, Body()]) -> Order:
+    return services.substitute(order_id, body, utc_now())
 
 
 @app.get("/v1/tasks", tags=["operators"], summary="Operator tasks (e.g. orders short of stock), newest first")
