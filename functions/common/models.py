@@ -125,3 +125,37 @@ class Channel(BaseModel):
 def _timezones() -> set[str]:
     return available_timezones()
 
+
+
+class TransitDays(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min: int = Field(ge=0, le=90, description="Calendar days from hand-over to the earliest delivery.")
+    max: int = Field(ge=0, le=90, description="Calendar days from hand-over to the latest delivery.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TransitDays:
+        if self.max < self.min:
+            raise ValueError("max must not be below min")
+        return self
+
+
+class CarrierIn(BaseModel):
+    """A carrier's transit time for the delivery methods it serves: configuration of the delivery promise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    delivery_methods: list[DeliveryMethod] = Field(min_length=1)
+    transit_days: TransitDays
+    active: bool = True
+
+    @field_validator("delivery_methods")
+    @classmethod
+    def _unique(cls, value: list[DeliveryMethod]) -> list[DeliveryMethod]:
+        return list(dict.fromkeys(value))
+
+
+class Carrier(CarrierIn):
+    carrier_id: Identifier
+    updated_at: str | None = None
