@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay,
@@ -11,13 +12,16 @@ from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_
 from common import reference
 from common.errors import (Conflict, InsufficientStock, InvalidTransition, NotFound, OrderBusy, StockContention,
                            Unprocessable)
+from common.models import Location
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
 from orders.domain.models import Allocation, Order, OrderEventIn, OrderIn, Task
+from orders.domain.promise import Promise, quote
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
-from orders.domain.sourcing import candidate_locations, destination_of, explain, plan_reservations, rank_candidates
+from orders.domain.sourcing import (ReservationPlan, candidate_locations, destination_of, explain, plan_reservations,
+                                   rank_candidates)
 from orders.domain.substitution import SubstitutionIn, net_changes, substitute_lines
 from orders.domain.workflow import LIFECYCLE_FAILED, WORKFLOWS
 
@@ -59,7 +63,8 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     def attempt() -> dict[str, Any]:
         plan = plan_reservations(wanted, candidates, stock_table.physical_available(wanted, candidates),
                                  allow_split=channel.allow_split)
-        order = new_order(order_in, plan, explain(plan, ranked, channel.channel_id), now)
+        order = new_order(order_in, plan, explain(plan, ranked, channel.channel_id),
+                          _promise(order_in, plan, locations, now), now)
         order_table.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 
@@ -77,6 +82,15 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     logger.info("order accepted", extra={"order_id": order["order_id"], "channel": order["channel"],
                                          "status": order["status"], "lines": len(order["lines"])})
     return Order.model_validate(order), True
+
+
+def _promise(order_in: OrderIn, plan: ReservationPlan, locations: dict[str, Location], now: str) -> Promise | None:
+    """The delivery promise of a fully reserved order (docs/sourcing.md); none while stock is missing."""
+    if plan.shortages:
+        return None
+    promised = quote(order_in.delivery.method, [locations[loc] for loc in plan.locations()], reference.carriers(),
+                     datetime.fromisoformat(now), order_in.delivery.location_id)
+    return promised if isinstance(promised, Promise) else None
 
 
 def _restart_if_lost(order: dict[str, Any]) -> None:

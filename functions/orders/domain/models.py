@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from common.models import DeliveryMethod, Identifier
+from orders.domain.promise import Promise
 from inventory.domain.stock_changes import Sku
 
 # Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it.
@@ -149,6 +150,7 @@ class Order(BaseModel):
     last_error: str | None = Field(None, description="The error of the lifecycle step that failed, if one did.")
     ship_by: str | None = Field(None, description="The SLA deadline for handing the order over, UTC.")
     sourcing: Sourcing | None = None
+    promise: Promise | None = Field(None, description="The delivery promise made at intake; none while stock is missing.")
     created_at: str
     updated_at: str
 

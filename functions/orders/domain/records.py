@@ -6,6 +6,7 @@ from typing import Any
 
 from common.clock import utc_text
 from orders.domain.models import Allocation, OrderIn, Shortage
+from orders.domain.promise import Promise
 from orders.domain.sourcing import ReservationPlan
 from orders.domain.workflow import workflow_for
 
@@ -32,7 +33,8 @@ def describe_shortages(shortages: list[Shortage]) -> str:
     return "missing " + ", ".join(f"{s.sku} x{s.missing}" for s in shortages) if shortages else ""
 
 
-def new_order(order_in: OrderIn, plan: ReservationPlan, reason: str, now: str) -> dict[str, Any]:
+def new_order(order_in: OrderIn, plan: ReservationPlan, reason: str, promise: Promise | None,
+              now: str) -> dict[str, Any]:
     order_id = order_in.order_id()
     status = "on_hold" if plan.shortages else "reserved"
     note = "; ".join(filter(None, [f"sourced: {reason}", describe_shortages(plan.shortages)]))
@@ -54,6 +56,7 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, reason: str, now: str) -
         "timeline": [timeline_entry(now, status, created)],
         "ship_by": utc_text(order_in.ship_by) if order_in.ship_by else None,
         "sourcing": {"locations": plan.locations(), "rule": plan.rule.value, "reason": reason},
+        "promise": promise.model_dump(mode="json") if promise else None,
         "created_at": now,
         "created_key": f"{now}#{order_id}",
     }
