@@ -218,6 +218,7 @@ class LocalHub:
         if "common.aws" in sys.modules:
             sys.modules["common.aws"].reset()
             sys.modules["common.config"].settings.cache_clear()
+        if "common.reference" in sys.modules:  # a unit test may have imported common.aws alone
             sys.modules["common.reference"].forget()
         if "common.secrets" in sys.modules:
             sys.modules["common.secrets"].forget()

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
@@ -146,14 +146,10 @@ class CarrierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    delivery_methods: list[DeliveryMethod] = Field(min_length=1)
+    delivery_methods: Annotated[list[DeliveryMethod], AfterValidator(lambda methods: list(dict.fromkeys(methods))),
+                                Field(min_length=1)]
     transit_days: TransitDays
-    active: bool = True
-
-    @field_validator("delivery_methods")
-    @classmethod
-    def _unique(cls, value: list[DeliveryMethod]) -> list[DeliveryMethod]:
-        return list(dict.fromkeys(value))
+    active: bool = Field(True, description="An inactive carrier is never used for a promise.")
 
 
 class Carrier(CarrierIn):

@@ -5,16 +5,8 @@ from __future__ import annotations
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from common.models import DeliveryMethod, Identifier
-from inventory.domain.stock_changes import Sku
-from orders.domain.models import MAX_LINES
+from orders.domain.models import MAX_LINES, CartLine
 from orders.domain.promise import Promise
-
-
-class CartLine(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    sku: Sku
-    qty: int = Field(ge=1, le=10_000)
 
 
 class Destination(BaseModel):
@@ -40,12 +32,6 @@ class PromiseRequest(BaseModel):
     destination: Destination = Field(default_factory=Destination)
     methods: list[DeliveryMethod] | None = Field(None, min_length=1, description="Default: every method.")
     placed_at: AwareDatetime | None = Field(None, description="When the order would be placed; default now.")
-
-    def quantities(self) -> dict[str, int]:
-        wanted: dict[str, int] = {}
-        for line in self.lines:
-            wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
-        return wanted
 
 
 class Unavailable(BaseModel):

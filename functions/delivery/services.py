@@ -6,29 +6,23 @@ from datetime import datetime
 
 from common import reference
 from common.clock import utc_text
-from common.errors import Unprocessable
 from common.models import Carrier, CarrierIn, DeliveryMethod
 from delivery.models import PromiseAnswer, PromiseRequest, Unavailable
 from inventory.adapters import stock_table
+from orders.domain.models import quantities
 from orders.domain.promise import PICKUP_AT_LOCATION, Promise, quote
 from orders.domain.sourcing import Destination, plan_reservations, rank_candidates
+from orders.services import known_references
 
 
 def promise(request: PromiseRequest, now: datetime) -> PromiseAnswer:
     """One stock read for every method: the candidates of all methods are read together."""
-    channel = reference.channel(request.channel)
-    if channel is None:
-        raise Unprocessable(f"unknown channel {request.channel!r}",
-                            details=[{"loc": ["body", "channel"], "msg": "unknown channel"}])
-    locations = reference.locations()
     store = request.destination.location_id
-    if store is not None and store not in locations:
-        raise Unprocessable(f"unknown location {store!r}",
-                            details=[{"loc": ["body", "destination", "location_id"], "msg": "unknown location"}])
+    channel, locations = known_references(request.channel, store, ["body", "destination", "location_id"])
     where = Destination(request.destination.lat, request.destination.lon, request.destination.city)
     methods = list(dict.fromkeys(request.methods or DeliveryMethod))
     ranked = {method: [c.location_id for c in rank_candidates(locations, method, store, where)] for method in methods}
-    wanted = request.quantities()
+    wanted = quantities(request.lines)
     available = stock_table.physical_available(wanted, {loc for ids in ranked.values() for loc in ids})
     placed_at = request.placed_at or now
     carriers = reference.carriers()

@@ -12,7 +12,7 @@ from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_
 from common import reference
 from common.errors import (Conflict, InsufficientStock, InvalidTransition, NotFound, OrderBusy, StockContention,
                            Unprocessable)
-from common.models import Location
+from common.models import Channel, Location
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
@@ -45,17 +45,24 @@ def _with_fresh_stock(attempt: Callable[[], T]) -> T:
 
 # ------------------------------------------------------------------ intake
 
-def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
-    """Create the order with its reservations, or return the one this (channel, external_id) already made."""
-    channel = reference.channel(order_in.channel)
+def known_references(channel_id: str, location_id: str | None,
+                     location_field: list[str]) -> tuple[Channel, dict[str, Location]]:
+    """The channel and the locations a request sources from; 422 when it names ones that do not exist."""
+    channel = reference.channel(channel_id)
     if channel is None:
-        raise Unprocessable(f"unknown channel {order_in.channel!r}",
+        raise Unprocessable(f"unknown channel {channel_id!r}",
                             details=[{"loc": ["body", "channel"], "msg": "unknown channel"}])
     locations = reference.locations()
+    if location_id is not None and location_id not in locations:
+        raise Unprocessable(f"unknown location {location_id!r}",
+                            details=[{"loc": location_field, "msg": "unknown location"}])
+    return channel, locations
+
+
+def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
+    """Create the order with its reservations, or return the one this (channel, external_id) already made."""
     chosen = order_in.delivery.location_id
-    if chosen is not None and chosen not in locations:
-        raise Unprocessable(f"unknown location {chosen!r}",
-                            details=[{"loc": ["body", "delivery", "location_id"], "msg": "unknown location"}])
+    channel, locations = known_references(order_in.channel, chosen, ["body", "delivery", "location_id"])
     ranked = rank_candidates(locations, order_in.delivery.method, chosen, destination_of(order_in.delivery))
     candidates = [c.location_id for c in ranked]
     wanted = order_in.quantities()

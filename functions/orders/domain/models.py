@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -28,11 +29,14 @@ class Customer(BaseModel):
     email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class Line(BaseModel):
+class CartLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
     qty: int = Field(ge=1, le=10_000)
+
+
+class Line(CartLine):
     price: Money
 
 
@@ -92,11 +96,15 @@ class OrderIn(BaseModel):
         return f"ord_{digest[:24]}"
 
     def quantities(self) -> dict[str, int]:
-        """Units wanted per SKU (one SKU on two lines is reserved once)."""
-        wanted: dict[str, int] = {}
-        for line in self.lines:
-            wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
-        return wanted
+        return quantities(self.lines)
+
+
+def quantities(lines: Sequence[CartLine]) -> dict[str, int]:
+    """Units wanted per SKU (one SKU on two lines is reserved once)."""
+    wanted: dict[str, int] = {}
+    for line in lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
+    return wanted
 
 
 class Allocation(BaseModel):
