@@ -405,6 +405,7 @@ def main() -> None:
         bench = Bench(hub, calls)
         events(bench, intake(bench))
         cost(lifecycles(bench))
+        __import__("sourcing").run(bench)  # bench/sourcing.py: sourcing, promise, substitution
     note(f"bench took {time.monotonic() - started:.1f} s")
 
 

@@ -198,12 +198,13 @@ def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
     source = f"operator:{change.actor}" if change.actor else "operator"
 
     def attempt() -> Order:
+        """The order as it stands once the change is in (its shortages are what the answer turns on)."""
         current = order_table.get_order(order_id)
         if current is None:
             raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
         order = Order.model_validate(current)
         if current.get("last_substitution") == change.key():
-            return order
+            return order  # a repeat: nothing to change, but resume the lifecycle if the first try could not
         if order.status != "on_hold":
             raise InvalidTransition("substitutions apply only to orders on hold", status=order.status)
         if order.pending_event:
@@ -225,13 +226,12 @@ def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
         if not committed:
             raise order_table.StockMoved()  # the order changed since it was read: judge the request again
         count("OrderSubstitution")
-        return Order.model_validate(order_table.get_order(order_id))
+        return order.model_copy(update={"shortages": remaining})
 
-    order = _with_fresh_stock(attempt)
-    if order.status == "on_hold" and not order.shortages:
+    changed = _with_fresh_stock(attempt)
+    if changed.status == "on_hold" and not changed.shortages:
         post_event(order_id, OrderEventIn(event="reserve", note=f"substitution: {change.describe()}"), source)
-        order = get_order(order_id)
-    return order
+    return get_order(order_id)
 
 
 def _reserve_replacement(order: Order, change: SubstitutionIn, kept: list[Allocation]) -> list[Allocation]:
