@@ -230,7 +230,11 @@ def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
 
     changed = _with_fresh_stock(attempt)
     if changed.status == "on_hold" and not changed.shortages:
-        post_event(order_id, OrderEventIn(event="reserve", note=f"substitution: {change.describe()}"), source)
+        try:
+            post_event(order_id, OrderEventIn(event="reserve", note=f"substitution: {change.describe()}"), source)
+        except OrderBusy as busy:  # the lifecycle is not waiting yet (e.g. an order created a moment ago)
+            raise OrderBusy("the substitution is recorded; send the same request again to resume the order",
+                            status=busy.extra.get("status")) from None
     return get_order(order_id)
 
 

@@ -21,6 +21,7 @@ from oms_local import runtime
 from oms_local.runtime import LocalHub
 from oms_local.template import ACCOUNT
 from tests.conftest import Api, courier_order, one_warehouse
+from tests.integration.sourcing_helpers import substitute
 
 STATE_MACHINE = "OrderLifecycle"
 # Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
@@ -112,8 +113,8 @@ def _scenario(api: Api) -> None:
     lines = [{"sku": "SKU-A", "qty": 1, "price": 1}, {"sku": "SKU-B", "qty": 9, "price": 1},
              {"sku": "SKU-C", "qty": 9, "price": 1}]
     substituted = api.post("/v1/orders", courier_order("iam-4", lines=lines)).body["order_id"]
-    assert api.post(f"/v1/orders/{substituted}/substitutions", {"sku": "SKU-B"}).status == 200
-    assert api.post(f"/v1/orders/{substituted}/substitutions", {"sku": "SKU-C"}).status == 200
+    substitute(api, substituted, {"sku": "SKU-B"})
+    substitute(api, substituted, {"sku": "SKU-C"})
     api.wait_for(substituted, "reserved")
     api.put("/v1/carriers/fast", {"name": "Fast", "delivery_methods": ["courier"], "transit_days": {"min": 1, "max": 2}})
     api.get("/v1/carriers")
