@@ -16,11 +16,11 @@ from common.models import Channel, Location
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
-from orders.domain.models import Allocation, Order, OrderEventIn, OrderIn, Task
+from orders.domain.models import Allocation, Delivery, Order, OrderEventIn, OrderIn, Task
 from orders.domain.promise import Promise, quote
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
-from orders.domain.sourcing import (ReservationPlan, candidate_locations, destination_of, explain, plan_reservations,
+from orders.domain.sourcing import (candidate_locations, destination_of, explain, plan_reservations,
                                    rank_candidates)
 from orders.domain.substitution import SubstitutionIn, net_changes, substitute_lines
 from orders.domain.workflow import LIFECYCLE_FAILED, WORKFLOWS
@@ -71,7 +71,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         plan = plan_reservations(wanted, candidates, stock_table.physical_available(wanted, candidates),
                                  allow_split=channel.allow_split)
         order = new_order(order_in, plan, explain(plan, ranked, channel.channel_id),
-                          _promise(order_in, plan, locations, now), now)
+                          None if plan.shortages else _promise(order_in.delivery, plan.locations(), locations, now), now)
         order_table.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 
@@ -91,12 +91,10 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     return Order.model_validate(order), True
 
 
-def _promise(order_in: OrderIn, plan: ReservationPlan, locations: dict[str, Location], now: str) -> Promise | None:
-    """The delivery promise of a fully reserved order (docs/sourcing.md); none while stock is missing."""
-    if plan.shortages:
-        return None
-    promised = quote(order_in.delivery.method, [locations[loc] for loc in plan.locations()], reference.carriers(),
-                     datetime.fromisoformat(now), order_in.delivery.location_id)
+def _promise(delivery: Delivery, sources: list[str], locations: dict[str, Location], now: str) -> Promise | None:
+    """The delivery promise of goods reserved at `sources` (docs/sourcing.md); none if it cannot be made."""
+    promised = quote(delivery.method, [locations[loc] for loc in sources if loc in locations], reference.carriers(),
+                     datetime.fromisoformat(now), delivery.location_id)
     return promised if isinstance(promised, Promise) else None
 
 
@@ -271,16 +269,20 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
         if order is None or order["status"] != "on_hold":
             return {"status": order["status"] if order else "missing"}
         missing = {s["sku"]: s["missing"] for s in order["shortages"]}
-        candidates, allow_split = _sourcing_for_more(Order.model_validate(order))
+        held = Order.model_validate(order)
+        candidates, allow_split = _sourcing_for_more(held)
         plan = plan_reservations(missing, candidates, stock_table.physical_available(missing, candidates),
                                  allow_split=allow_split)
         status = "on_hold" if plan.shortages else "reserved"
         entry = timeline_entry(now, status, {**event, "note": describe_shortages(plan.shortages) or event.get("note")})
+        allocations = merge_allocations(order["allocations"], plan.allocations)
+        promise = None if plan.shortages else _promise(
+            held.delivery, list(dict.fromkeys(a["location_id"] for a in allocations)), reference.locations(), now)
         committed = order_table.add_reservations(
             order_id, plan.allocations, expect="on_hold", now=now, timeline_entry=entry,
-            set_fields={**status_fields(order["channel"], status, now),
-                        "allocations": merge_allocations(order["allocations"], plan.allocations),
-                        "shortages": [s.model_dump() for s in plan.shortages]},
+            set_fields={**status_fields(order["channel"], status, now), "allocations": allocations,
+                        "shortages": [s.model_dump() for s in plan.shortages],
+                        "promise": promise.model_dump(mode="json") if promise else None},
             close_task=None if plan.shortages else shortage_task_id(order_id))
         return {"status": status if committed else order_table.get_order(order_id)["status"]}
 

@@ -16,7 +16,10 @@ SHORT_OF_B = [{"sku": "SKU-A", "qty": 2, "price": 10}, {"sku": "SKU-B", "qty": 7
 def held(shop: Api) -> tuple[Api, str]:
     """An order on hold at wh-1: A x2 and B x5 held, B x2 missing; wh-1 also has 4 x SKU-C."""
     assert shop.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-C", "on_hand": 4}]}).status == 200
+    assert shop.put("/v1/carriers/fast", {"name": "Fast", "delivery_methods": ["courier"],
+                                          "transit_days": {"min": 1, "max": 2}}).status == 200
     order = shop.post("/v1/orders", courier_order(lines=SHORT_OF_B)).body
+    assert order["promise"] is None  # nothing is promised while stock is missing
     assert order["status"] == "on_hold" and order["shortages"] == [{"sku": "SKU-B", "missing": 2}]
     return shop, order["order_id"]
 
@@ -34,6 +37,7 @@ def test_replacing_the_short_line_re_reserves_closes_the_task_and_the_order_goes
     order = api.wait_for(order_id, "reserved")
     assert order["lines"] == [{"sku": "SKU-A", "qty": 2, "price": 10}, {"sku": "SKU-C", "qty": 3, "price": 5}]
     assert order["total"] == 35 and order["shortages"] == []
+    assert order["promise"]["location_ids"] == ["wh-1"] and order["promise"]["carrier_id"] == "fast"
     assert sorted((a["sku"], a["qty"]) for a in order["allocations"]) == [("SKU-A", 2), ("SKU-C", 3)]
     assert api.stock("SKU-B", "wh-1") == {"on_hand": 5, "reserved": 0, "available": 5}
     assert api.stock("SKU-C", "wh-1") == {"on_hand": 4, "reserved": 3, "available": 1}
