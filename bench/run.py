@@ -409,6 +409,7 @@ def main() -> None:
         events(bench, intake(bench))
         cost(lifecycles(bench))
         __import__("lifecycles").report(bench)  # bench/lifecycles.py: every workflow's happy path
+        __import__("sourcing").run(bench)  # bench/sourcing.py: sourcing, promise, substitution
     stock.main(calls, emit, note)
     deploy.figures()
     note(f"bench took {time.monotonic() - started:.1f} s")

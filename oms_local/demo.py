@@ -22,6 +22,13 @@ LOCATIONS = {
 CHANNELS = {
     "web": {"kind": "web", "name": "Online store", "rules": {"safety_stock": 1, "stock_share": 0.9}},
 }
+CARRIERS = {  # transit times the delivery promise adds after packing (docs/sourcing.md)
+    "courier-city": {"name": "City courier", "delivery_methods": ["courier", "ship_from_store"],
+                     "transit_days": {"min": 0, "max": 1}},
+    "russian-post": {"name": "Russian Post", "delivery_methods": ["post"], "transit_days": {"min": 3, "max": 9}},
+    "pickup-network": {"name": "Pickup points", "delivery_methods": ["pickup_point", "click_collect"],
+                       "transit_days": {"min": 1, "max": 3}},
+}
 SKU_COUNT = 300
 
 
@@ -30,7 +37,7 @@ def demo_skus() -> list[str]:
 
 
 def load(hub: LocalHub, seed: int = 7) -> dict[str, int]:
-    """Two stores, a warehouse, the web channel and 300 SKUs with stock (500 stock rows)."""
+    """Two stores, a warehouse, the web channel, three carriers and 300 SKUs with stock (500 stock rows)."""
     headers = {"x-api-key": hub.api_key, "content-type": "application/json"}
 
     def put(path: str, body: dict[str, Any]) -> None:
@@ -42,6 +49,8 @@ def load(hub: LocalHub, seed: int = 7) -> dict[str, int]:
         put(f"/v1/locations/{location_id}", location)
     for channel_id, channel in CHANNELS.items():
         put(f"/v1/channels/{channel_id}", channel)
+    for carrier_id, carrier in CARRIERS.items():
+        put(f"/v1/carriers/{carrier_id}", carrier)
     rng = random.Random(seed)
     rows = 0
     for location_id, location in LOCATIONS.items():

@@ -56,6 +56,13 @@ class Conflict(HubError):
     code = "conflict"
 
 
+class InsufficientStock(HubError):
+    """An operator's change needs more units than the order's locations have free."""
+
+    status = 409
+    code = "insufficient_stock"
+
+
 class StockContention(HubError):
     """Stock moved between reading and reserving it, more times than one request retries.
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s#]+$")]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
@@ -151,6 +151,8 @@ class ChannelIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     secret: str | None = Field(None, min_length=8, max_length=256, description="Never echoed back.")
     rules: ChannelRules = Field(default_factory=ChannelRules)
+    allow_split: bool = Field(False, description="Orders may ship from several locations when no single one has "
+                                                 "every line (docs/sourcing.md).")
 
 
 class Channel(BaseModel):
@@ -162,9 +164,40 @@ class Channel(BaseModel):
     rules: ChannelRules
     has_secret: bool
     updated_at: str | None = None
+    allow_split: bool = False
 
 
 @functools.cache
 def _timezones() -> set[str]:
     return available_timezones()
 
+
+
+class TransitDays(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min: int = Field(ge=0, le=90, description="Calendar days from hand-over to the earliest delivery.")
+    max: int = Field(ge=0, le=90, description="Calendar days from hand-over to the latest delivery.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TransitDays:
+        if self.max < self.min:
+            raise ValueError("max must not be below min")
+        return self
+
+
+class CarrierIn(BaseModel):
+    """A carrier's transit time for the delivery methods it serves: configuration of the delivery promise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    delivery_methods: Annotated[list[DeliveryMethod], AfterValidator(lambda methods: list(dict.fromkeys(methods))),
+                                Field(min_length=1)]
+    transit_days: TransitDays
+    active: bool = Field(True, description="An inactive carrier is never used for a promise.")
+
+
+class Carrier(CarrierIn):
+    carrier_id: Identifier
+    updated_at: str | None = None

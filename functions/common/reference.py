@@ -1,6 +1,6 @@
 """Reference data every function reads: sales channels and stock locations.
 
-Stored in the config table (kind = "channel" | "location", id). Warm containers keep them for
+Stored in the config table (kind = "channel" | "location" | "carrier", id). Warm containers keep them for
 CONFIG_CACHE_SECONDS so that taking an order costs no config read; a write in this process
 forgets the cache at once.
 """
@@ -14,7 +14,7 @@ from typing import Any
 from common import aws
 from common.config import settings
 from common.dynamo import from_item, to_item
-from common.models import Channel, ChannelIn, ChannelRules, Location, LocationIn
+from common.models import Carrier, CarrierIn, Channel, ChannelIn, ChannelRules, Location, LocationIn
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
@@ -85,4 +85,15 @@ def put_channel(channel_id: str, channel_in: ChannelIn, now: str) -> Channel:
 def _channel(channel_id: str, data: dict[str, Any]) -> Channel:
     return Channel(channel_id=channel_id, kind=data["kind"], name=data["name"],
                    rules=ChannelRules.model_validate(data.get("rules") or {}),
-                   has_secret=bool(data.get("secret")), updated_at=data.get("updated_at"))
+                   has_secret=bool(data.get("secret")), updated_at=data.get("updated_at"),
+                   allow_split=bool(data.get("allow_split")))
+
+
+def carriers() -> list[Carrier]:
+    return [Carrier.model_validate({**data, "carrier_id": cid}) for cid, data in sorted(_all("carrier").items())]
+
+
+def put_carrier(carrier_id: str, carrier: CarrierIn, now: str) -> Carrier:
+    stored = Carrier.model_validate({**carrier.model_dump(), "carrier_id": carrier_id, "updated_at": now})
+    _put("carrier", carrier_id, stored.model_dump(mode="json", exclude={"carrier_id"}))
+    return stored

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -10,20 +11,26 @@ from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_
                       wait_fixed, wait_random_exponential)
 
 from common import reference
-from connectors import acquirer
-from common.errors import Conflict, NotFound, OrderBusy, StockContention, Unprocessable
+from common.errors import (Conflict, InsufficientStock, InvalidTransition, NotFound, OrderBusy, StockContention,
+                           Unprocessable)
+from common.models import Channel, Location
 from common.observability import count, logger
+from connectors import acquirer
 from inventory import services as stock_events
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
-from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return, ReturnIn, ShortPickIn, Task
 from orders.domain.fulfilment import describe as describe_short_pick
 from orders.domain.fulfilment import plan_short_pick
-from orders.domain.returns import check_return
-from orders.domain.returns import describe as describe_return
+from orders.domain.models import (Allocation, Delivery, Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return,
+                                  ReturnIn, ShortPickIn, Task)
+from orders.domain.promise import Promise, quote
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
-from orders.domain.sourcing import candidate_locations, plan_reservations
+from orders.domain.returns import check_return
+from orders.domain.returns import describe as describe_return
+from orders.domain.sourcing import (candidate_locations, destination_of, explain, plan_reservations,
+                                    rank_candidates)
+from orders.domain.substitution import SubstitutionIn, net_changes, substitute_lines
 from orders.domain.workflow import AWAITING_PAYMENT, LIFECYCLE_FAILED, workflow, workflow_for
 
 T = TypeVar("T")
@@ -44,21 +51,30 @@ def _with_fresh_stock(attempt: Callable[[], T]) -> T:
 
 # ------------------------------------------------------------------ intake
 
-def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
-    """Create the order with its reservations, or return the one this (channel, external_id) already made."""
-    if reference.channel(order_in.channel) is None:
-        raise Unprocessable(f"unknown channel {order_in.channel!r}",
+def known_references(channel_id: str, location_id: str | None,
+                     location_field: list[str]) -> tuple[Channel, dict[str, Location]]:
+    """The channel and the locations a request sources from; 422 when it names ones that do not exist."""
+    channel = reference.channel(channel_id)
+    if channel is None:
+        raise Unprocessable(f"unknown channel {channel_id!r}",
                             details=[{"loc": ["body", "channel"], "msg": "unknown channel"}])
     locations = reference.locations()
+    if location_id is not None and location_id not in locations:
+        raise Unprocessable(f"unknown location {location_id!r}",
+                            details=[{"loc": location_field, "msg": "unknown location"}])
+    return channel, locations
+
+
+def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
+    """Create the order with its reservations, or return the one this (channel, external_id) already made."""
     chosen = order_in.delivery.location_id
-    if chosen is not None and chosen not in locations:
-        raise Unprocessable(f"unknown location {chosen!r}",
-                            details=[{"loc": ["body", "delivery", "location_id"], "msg": "unknown location"}])
+    channel, locations = known_references(order_in.channel, chosen, ["body", "delivery", "location_id"])
     if order_in.payment.status == "pending" and AWAITING_PAYMENT not in workflow_for(
             order_in.delivery.method, order_in.channel).statuses:
         raise Unprocessable(f"{order_in.delivery.method.value} orders cannot wait for a payment",
                             details=[{"loc": ["body", "payment", "status"], "msg": "no payment wait in this workflow"}])
-    candidates = candidate_locations(locations, order_in.delivery.method, chosen)
+    ranked = rank_candidates(locations, order_in.delivery.method, chosen, destination_of(order_in.delivery))
+    candidates = [c.location_id for c in ranked]
     wanted = order_in.quantities()
 
     free: dict[tuple[str, str], int] = {}
@@ -66,8 +82,10 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     def attempt() -> dict[str, Any]:
         free.clear()
         free.update(stock_table.physical_available(wanted, candidates))
-        plan = plan_reservations(wanted, candidates, free)
-        order = new_order(order_in, plan, now, locations[chosen].hold_hours if chosen else None)
+        plan = plan_reservations(wanted, candidates, free, allow_split=channel.allow_split)
+        order = new_order(order_in, plan, explain(plan, ranked, channel.channel_id),
+                          None if plan.shortages else _promise(order_in.delivery, plan.locations(), locations, now),
+                          now, locations[chosen].hold_hours if chosen else None)
         order_table.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 
@@ -86,6 +104,13 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     logger.info("order accepted", extra={"order_id": order["order_id"], "channel": order["channel"],
                                          "status": order["status"], "lines": len(order["lines"])})
     return Order.model_validate(order), True
+
+
+def _promise(delivery: Delivery, sources: list[str], locations: dict[str, Location], now: str) -> Promise | None:
+    """The delivery promise of goods reserved at `sources` (docs/sourcing.md); none if it cannot be made."""
+    promised = quote(delivery.method, [locations[loc] for loc in sources if loc in locations], reference.carriers(),
+                     datetime.fromisoformat(now), delivery.location_id)
+    return promised if isinstance(promised, Promise) else None
 
 
 def _restart_if_lost(order: dict[str, Any]) -> None:
@@ -177,6 +202,76 @@ def _applied_anyway(order_id: str, next_status: str) -> None:
                        status=order.get("status"))
 
 
+# ------------------------------------------------------------------ operator substitutions
+
+def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
+    """Replace or drop a line of an order on hold, re-reserving at once; once nothing is missing the
+    lifecycle is resumed with `reserve`, as an operator would. The same request again changes nothing."""
+    source = f"operator:{change.actor}" if change.actor else "operator"
+
+    def attempt() -> Order:
+        """The order as it stands once the change is in (its shortages are what the answer turns on)."""
+        current = order_table.get_order(order_id)
+        if current is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        order = Order.model_validate(current)
+        if current.get("last_substitution") == change.key():
+            return order  # a repeat: nothing to change, but resume the lifecycle if the first try could not
+        if order.status != "on_hold":
+            raise InvalidTransition("substitutions apply only to orders on hold", status=order.status)
+        if order.pending_event:
+            raise OrderBusy("the order is still applying a previous event; retry shortly", status=order.status)
+        lines = substitute_lines(order.lines, change)
+        kept = [a for a in order.allocations if a.sku != change.sku]
+        allocations = [*kept, *_reserve_replacement(order, change, kept)]
+        remaining = [s for s in order.shortages if s.sku != change.sku]
+        shortages = [s.model_dump() for s in remaining]
+        note = "; ".join(filter(None, [change.describe(), change.note, describe_shortages(remaining)]))
+        entry = timeline_entry(now, "on_hold", {"event": "substitute", "source": source, "note": note})
+        changes = net_changes(order.allocations, allocations)
+        committed = order_table.change_reservations(
+            order_id, changes, seen_at=order.updated_at,
+            set_fields={"lines": [line.model_dump() for line in lines], "updated_at": now,
+                        "total": sum((line.price * line.qty for line in lines), start=0),
+                        "allocations": [a.model_dump() for a in allocations], "shortages": shortages,
+                        "last_substitution": change.key()},
+            timeline_entry=entry, task_id=shortage_task_id(order_id), shortages=shortages,
+            expires_at=current.get("hold_expires_at"), now=now)
+        if not committed:
+            raise order_table.StockMoved()  # the order changed since it was read: judge the request again
+        _stock_moved([{"sku": c.sku, "location_id": c.location_id, "qty": c.delta} for c in changes], -1, now,
+                     "order_substituted")
+        count("OrderSubstitution")
+        return order.model_copy(update={"shortages": remaining})
+
+    changed = _with_fresh_stock(attempt)
+    if changed.status == "on_hold" and not changed.shortages:
+        try:
+            post_event(order_id, OrderEventIn(event="reserve", note=f"substitution: {change.describe()}"), source)
+        except OrderBusy as busy:  # the lifecycle is not waiting yet (e.g. an order created a moment ago)
+            raise OrderBusy("the substitution is recorded; send the same request again to resume the order",
+                            status=busy.extra.get("status")) from None
+    return get_order(order_id)
+
+
+def _reserve_replacement(order: Order, change: SubstitutionIn, kept: list[Allocation]) -> list[Allocation]:
+    """Where the new line is reserved, in full, or a 409 that says how much there is."""
+    new = change.replacement
+    if new is None:
+        return []
+    candidates, allow_split = _sourcing_for_more(order, held={a.location_id for a in kept})
+    available = stock_table.physical_available([new.sku], candidates)
+    for a in order.allocations:  # units the old line gives back in the same transaction
+        if a.sku == new.sku and (a.sku, a.location_id) in available:
+            available[(a.sku, a.location_id)] += a.qty
+    plan = plan_reservations({new.sku: new.qty}, candidates, available, allow_split=allow_split)
+    if plan.shortages:
+        raise InsufficientStock(f"only {new.qty - plan.shortages[0].missing} of {new.qty} x {new.sku} can be "
+                                f"reserved for this order", sku=new.sku, wanted=new.qty,
+                                available=new.qty - plan.shortages[0].missing)
+    return plan.allocations
+
+
 def list_tasks(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
     page = order_table.list_tasks(state, limit, cursor)
     return {"items": [Task.model_validate(t).model_dump(mode="json") for t in page.items],
@@ -192,23 +287,40 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
         if order is None or order["status"] != "on_hold":
             return {"status": order["status"] if order else "missing"}
         missing = {s["sku"]: s["missing"] for s in order["shortages"]}
-        candidates = candidate_locations(reference.locations(), Order.model_validate(order).delivery.method,
-                                         order["delivery"].get("location_id"))
-        plan = plan_reservations(missing, candidates, stock_table.physical_available(missing, candidates))
+        held = Order.model_validate(order)
+        candidates, allow_split = _sourcing_for_more(held)
+        plan = plan_reservations(missing, candidates, stock_table.physical_available(missing, candidates),
+                                 allow_split=allow_split)
         status = "on_hold" if plan.shortages else "reserved"
         entry = timeline_entry(now, status, {**event, "note": describe_shortages(plan.shortages) or event.get("note")})
+        allocations = merge_allocations(order["allocations"], plan.allocations)
+        promise = None if plan.shortages else _promise(
+            held.delivery, list(dict.fromkeys(a["location_id"] for a in allocations)), reference.locations(), now)
         committed = order_table.add_reservations(
             order_id, plan.allocations, expect="on_hold", now=now, timeline_entry=entry,
             expires_at=order.get("hold_expires_at"),
-            set_fields={**status_fields(order["channel"], status, now),
-                        "allocations": merge_allocations(order["allocations"], plan.allocations),
-                        "shortages": [s.model_dump() for s in plan.shortages]},
+            set_fields={**status_fields(order["channel"], status, now), "allocations": allocations,
+                        "shortages": [s.model_dump() for s in plan.shortages],
+                        "promise": promise.model_dump(mode="json") if promise else None},
             close_task=None if plan.shortages else shortage_task_id(order_id))
         if committed:
             _stock_moved([a.model_dump() for a in plan.allocations], -1, now, "order_reserved")
         return {"status": status if committed else order_table.get_order(order_id)["status"]}
 
     return _with_fresh_stock(attempt)
+
+
+def _sourcing_for_more(order: Order, held: set[str] | None = None) -> tuple[list[str], bool]:
+    """Where more units of an accepted order may come from: a channel that does not allow split
+    shipments keeps the order at the location that already holds (`held`, by default all) of it."""
+    channel = reference.channel(order.channel)
+    allow_split = bool(channel and channel.allow_split)
+    ranked = candidate_locations(reference.locations(), order.delivery.method, order.delivery.location_id,
+                                 destination_of(order.delivery))
+    held = {a.location_id for a in order.allocations} if held is None else held
+    if held and not allow_split:
+        ranked = [loc for loc in ranked if loc in held]
+    return ranked, allow_split
 
 
 def consume(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],

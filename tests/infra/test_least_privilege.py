@@ -25,6 +25,7 @@ from oms_local.template import ACCOUNT
 from common import secrets
 from tests.conftest import Api, courier_order, one_warehouse
 from tests.fakes.acquirer import API_KEY, WEBHOOK_SECRET, FakeAcquirer, Served, signed_callback
+from tests.integration.sourcing_helpers import substitute
 
 STATE_MACHINE = "LifecycleStateMachineRole"  # every lifecycle state machine runs with this role
 # Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
@@ -123,10 +124,24 @@ def _scenario(api: Api) -> None:
         assert api.get("/v1/orders", query).status == 200
     api.get("/v1/tasks", "state=closed")
     api.get("/v1/workflows")
+    # Sourcing: an operator's substitutions (the task updated, then closed) and the delivery promise.
+    lines = [{"sku": "SKU-A", "qty": 1, "price": 1}, {"sku": "SKU-B", "qty": 9, "price": 1},
+             {"sku": "SKU-C", "qty": 9, "price": 1}]
+    substituted = api.post("/v1/orders", courier_order("iam-8", lines=lines)).body["order_id"]
+    substitute(api, substituted, {"sku": "SKU-B"})
+    substitute(api, substituted, {"sku": "SKU-C"})
+    api.wait_for(substituted, "reserved")
+    api.put("/v1/carriers/fast", {"name": "Fast", "delivery_methods": ["courier"], "transit_days": {"min": 1, "max": 2}})
+    api.get("/v1/carriers")
+    cart = {"channel": "web", "lines": [{"sku": "SKU-A", "qty": 1}]}
+    assert api.post("/v1/delivery-promise", cart).status == 200
     # A chain of 100 more stores: one Query per SKU is now cheaper than BatchGetItem of every pair.
     for n in range(100):
         api.put(f"/v1/locations/store-{n}", {"name": f"S{n}", "kind": "store", "capabilities": ["courier"]})
     api.get("/v1/availability", "channel=web&skus=SKU-A")
+    assert api.post("/v1/delivery-promise", cart).status == 200
+    # Split allowed: the retry may look at every store, not only the one holding part of the order.
+    api.put("/v1/channels/web", {"kind": "web", "name": "Site", "allow_split": True})
     short = api.post("/v1/orders", courier_order("iam-3", lines=[{"sku": "SKU-A", "qty": 9, "price": 1}])).body
     api.event(short["order_id"], "reserve")
     api.wait_for(short["order_id"], "on_hold")

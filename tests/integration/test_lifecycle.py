@@ -102,6 +102,8 @@ def test_event_bad_input(shop: Api) -> None:
 
 
 def test_on_hold_order_is_reserved_once_stock_arrives(shop: Api) -> None:
+    # Stock arriving at another location completes the order only where the channel allows split shipments.
+    assert shop.put("/v1/channels/web", {"kind": "web", "name": "Site", "allow_split": True}).status == 200
     order = shop.post("/v1/orders", courier_order(lines=[{"sku": "SKU-B", "qty": 7, "price": 5}])).body
     order_id = order["order_id"]
     assert order["status"] == "on_hold"
@@ -197,7 +199,7 @@ def test_reservations_split_over_many_locations_are_released_in_chunks(api: Api)
     """40 SKUs half at one warehouse, the rest found later at another: 80 reservation rows, more than
     one 100-item transaction can close with the order."""
     skus = [f"S{n:02d}" for n in range(40)]
-    api.put("/v1/channels/web", {"kind": "web", "name": "Site"})
+    api.put("/v1/channels/web", {"kind": "web", "name": "Site", "allow_split": True})
     for wh in ("wh-1", "wh-2"):
         api.put(f"/v1/locations/{wh}", {"name": wh, "kind": "warehouse", "capabilities": ["courier"]})
     api.put("/v1/stock/wh-1", {"items": [{"sku": sku, "on_hand": 1} for sku in skus]})

@@ -12,7 +12,7 @@ LOCAL = load(ROOT / "template.yaml")
 
 
 def test_every_route_has_a_function_and_only_docs_are_public() -> None:
-    assert {r.function for r in LOCAL.routes} == {"OrdersApiFunction", "InventoryApiFunction"}
+    assert {r.function for r in LOCAL.routes} == {"OrdersApiFunction", "InventoryApiFunction", "DeliveryApiFunction"}
     public = {r.path for r in LOCAL.routes if not r.api_key_required}
     # The acquirer's callback is authenticated by its signature (tests/integration/workflows/test_payments.py).
     assert public == {"/v1/openapi.json", "/v1/docs", "/v1/payments/{provider}/callback"}

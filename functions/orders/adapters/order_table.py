@@ -21,6 +21,7 @@ from common.dynamo import (CancellationReason, batch_get, cancellation_reasons, 
                            update_if)
 from common.errors import Unprocessable
 from orders.domain.models import Allocation
+from orders.domain.substitution import StockChange
 
 CONDITION_FAILED = "ConditionalCheckFailed"
 TRANSACTION_LIMIT = 100  # items in one TransactWriteItems
@@ -53,7 +54,8 @@ def _reserve(order_id: str, allocation: Allocation, now: str, expires_at: str | 
     A hold that expires carries `expires_at` and `expiry_day` (its UTC date): the sparse ByExpiry index
     the sweeper reads holds only these, until the reservation is closed."""
     values = {":sku": {"S": allocation.sku}, ":loc": {"S": allocation.location_id}, ":held": {"S": "held"},
-              ":qty": {"N": str(allocation.qty)}, ":now": {"S": now}}
+              ":qty": {"N": str(allocation.qty)}, ":now": {"S": now}, ":released": {"S": "released"},
+              ":zero": {"N": "0"}}
     expiry = ""
     if expires_at is not None:
         expiry = ", expires_at = :expires_at, expiry_day = :expiry_day"
@@ -71,9 +73,35 @@ def _reserve(order_id: str, allocation: Allocation, now: str, expires_at: str | 
             "UpdateExpression": ("SET sku = :sku, location_id = :loc, #state = :held, "
                                  f"created_at = if_not_exists(created_at, :now), updated_at = :now{expiry} "
                                  "ADD qty :qty"),
-            "ConditionExpression": "attribute_not_exists(order_id) OR #state = :held",
+            # A row a substitution emptied (released, 0 units) may hold units again.
+            "ConditionExpression": ("attribute_not_exists(order_id) OR #state = :held "
+                                    "OR (#state = :released AND qty = :zero)"),
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": values}},
+    ]
+
+
+def _unreserve(order_id: str, sku: str, location_id: str, qty: int, emptied: bool, now: str) -> list[dict[str, Any]]:
+    """Give `qty` held units back to free stock; a row left with none is released (and may be re-held)."""
+    values = {":qty": {"N": str(qty)}, ":neg": {"N": str(-qty)}, ":held": {"S": "held"}, ":now": {"S": now}}
+    if emptied:
+        values[":released"] = {"S": "released"}
+    return [
+        {"Update": {
+            "TableName": settings().reservations_table,
+            "Key": {"order_id": {"S": order_id}, "reservation_key": {"S": f"{sku}#{location_id}"}},
+            # An emptied row leaves the sweeper's sparse ByExpiry index with its expiry_day.
+            "UpdateExpression": ("SET updated_at = :now" + (", #state = :released" if emptied else "") + " ADD qty :neg"
+                                 + (" REMOVE expiry_day" if emptied else "")),
+            "ConditionExpression": "#state = :held AND qty >= :qty",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": values}},
+        {"Update": {
+            "TableName": settings().stock_table,
+            "Key": {"sku": {"S": sku}, "location_id": {"S": location_id}},
+            "UpdateExpression": "SET available = available + :qty, reserved = reserved - :qty, updated_at = :now",
+            "ConditionExpression": "reserved >= :qty",
+            "ExpressionAttributeValues": {":qty": {"N": str(qty)}, ":now": {"S": now}}}},
     ]
 
 
@@ -103,6 +131,13 @@ def _finish(order_id: str, reservation: dict[str, Any], state: str, now: str) ->
 def _put_task(task: dict[str, Any]) -> dict[str, Any]:
     return {"Put": {"TableName": settings().tasks_table, "Item": to_item(task),
                     "ConditionExpression": "attribute_not_exists(task_id)"}}
+
+
+def _set_task_shortages(task_id: str, shortages: list[dict[str, Any]], now: str) -> dict[str, Any]:
+    return {"Update": {"TableName": settings().tasks_table, "Key": {"task_id": {"S": task_id}},
+                       "UpdateExpression": "SET shortages = :shortages, updated_at = :now",
+                       "ConditionExpression": "attribute_exists(task_id)",
+                       "ExpressionAttributeValues": {":shortages": to_value(shortages), ":now": {"S": now}}}}
 
 
 def _set_task_state(task_id: str, state: str, now: str) -> dict[str, Any]:
@@ -143,7 +178,8 @@ def create_order(order: dict[str, Any], allocations: Sequence[Allocation], task:
 
 
 def _order_update(order_id: str, *, expect: Sequence[str], set_fields: dict[str, Any],
-                  timeline_entry: dict[str, Any] | None = None, remove: Sequence[str] = ()) -> dict[str, Any]:
+                  timeline_entry: dict[str, Any] | None = None, remove: Sequence[str] = (),
+                  unchanged_since: str | None = None) -> dict[str, Any]:
     names = {"#status": "status"}
     values: dict[str, Any] = {}
     assignments = []
@@ -162,9 +198,14 @@ def _order_update(order_id: str, *, expect: Sequence[str], set_fields: dict[str,
         values[f":expect{i}"] = {"S": status}
         expected.append(f":expect{i}")
     expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(remove) if remove else "")
+    condition = f"#status IN ({', '.join(expected)})"
+    if unchanged_since is not None:  # optimistic lock: the order as read, with no event being applied
+        names["#updated"] = "updated_at"
+        values[":seen"] = {"S": unchanged_since}
+        condition += " AND #updated = :seen AND attribute_not_exists(pending_event)"
     return {"Update": {"TableName": settings().orders_table, "Key": order_key(order_id),
                        "UpdateExpression": expression,
-                       "ConditionExpression": f"#status IN ({', '.join(expected)})",
+                       "ConditionExpression": condition,
                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}}
 
 
@@ -293,6 +334,24 @@ def add_reservations(order_id: str, allocations: Sequence[Allocation], *, expect
         items.extend(_reserve(order_id, allocation, now, expires_at))
     if close_task:
         items.append(_set_task_state(close_task, "closed", now))
+    return _committed(_transact(items))
+
+
+def change_reservations(order_id: str, changes: Sequence[StockChange], *, seen_at: str,
+                        set_fields: dict[str, Any], timeline_entry: dict[str, Any],
+                        task_id: str, shortages: list[dict[str, Any]], expires_at: str | None, now: str) -> bool:
+    """Edit an order on hold and its reservations at once (a substitution). The order must be as it was
+    read (`seen_at`); False when it changed meanwhile. The task is closed when nothing is missing."""
+    items = [_order_update(order_id, expect=["on_hold"], set_fields=set_fields, timeline_entry=timeline_entry,
+                           unchanged_since=seen_at)]
+    for change in changes:
+        if change.delta > 0:
+            items.extend(_reserve(order_id, Allocation(sku=change.sku, location_id=change.location_id,
+                                                       qty=change.delta), now, expires_at))
+        else:
+            items.extend(_unreserve(order_id, change.sku, change.location_id, -change.delta,
+                                    change.held_after == 0, now))
+    items.append(_set_task_shortages(task_id, shortages, now) if shortages else _set_task_state(task_id, "closed", now))
     return _committed(_transact(items))
 
 

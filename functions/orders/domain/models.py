@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -10,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 from common.models import DeliveryMethod, Identifier
+from orders.domain.promise import Promise
 from inventory.domain.stock_changes import Sku
 
 # Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it.
@@ -27,11 +29,14 @@ class Customer(BaseModel):
     email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class Line(BaseModel):
+class CartLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
     qty: int = Field(ge=1, le=10_000)
+
+
+class Line(CartLine):
     price: Money
 
 
@@ -41,9 +46,19 @@ class Delivery(BaseModel):
     method: DeliveryMethod
     address: str | None = Field(None, min_length=1, max_length=500)
     location_id: Identifier | None = None
+    city: str | None = Field(None, min_length=1, max_length=100, description="The customer's city, for sourcing.")
+    lat: float | None = Field(None, ge=-90, le=90, description="The customer's coordinates, for sourcing.")
+    lon: float | None = Field(None, ge=-180, le=180)
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _coordinate_precision(cls, value: float | None) -> float | None:
+        return None if value is None else round(value, 6)  # DynamoDB numbers hold 38 digits
 
     @model_validator(mode="after")
     def _where(self) -> Delivery:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("delivery.lat and delivery.lon go together")
         if self.method in (DeliveryMethod.courier, DeliveryMethod.post) and not self.address:
             raise ValueError(f"delivery.address is required for {self.method.value}")
         if self.method in (DeliveryMethod.click_collect, DeliveryMethod.reserve_in_store) and not self.location_id:
@@ -104,11 +119,15 @@ class OrderIn(BaseModel):
         return f"ord_{digest[:24]}"
 
     def quantities(self) -> dict[str, int]:
-        """Units wanted per SKU (one SKU on two lines is reserved once)."""
-        wanted: dict[str, int] = {}
-        for line in self.lines:
-            wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
-        return wanted
+        return quantities(self.lines)
+
+
+def quantities(lines: Sequence[CartLine]) -> dict[str, int]:
+    """Units wanted per SKU (one SKU on two lines is reserved once)."""
+    wanted: dict[str, int] = {}
+    for line in lines:
+        wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
+    return wanted
 
 
 class Allocation(BaseModel):
@@ -120,6 +139,14 @@ class Allocation(BaseModel):
 class Shortage(BaseModel):
     sku: str
     missing: int
+
+
+class Sourcing(BaseModel):
+    """Where the order's stock was reserved, by which rule and why (docs/sourcing.md)."""
+
+    locations: list[str]
+    rule: str
+    reason: str
 
 
 class TimelineEntry(BaseModel):
@@ -193,6 +220,8 @@ class Order(BaseModel):
     returns: list[Return] = Field(default_factory=list, description="Full and partial returns, oldest first.")
     hold_expires_at: str | None = Field(None, description="When the order's held units are released (status "
                                                           "`expired`) unless it has moved on, UTC.")
+    sourcing: Sourcing | None = None
+    promise: Promise | None = Field(None, description="The delivery promise made at intake; none while stock is missing.")
     created_at: str
     updated_at: str
 

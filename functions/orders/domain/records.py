@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from common.clock import utc_text
 from common.models import DeliveryMethod
 from orders.domain.models import Allocation, OrderIn, Shortage
+from orders.domain.promise import Promise
 from orders.domain.sourcing import ReservationPlan
 from orders.domain.workflow import AWAITING_PAYMENT, workflow, workflow_for
 
@@ -44,10 +45,12 @@ def hold_expiry(order_in: OrderIn, now: str, hold_hours: int | None) -> str | No
     return None
 
 
-def new_order(order_in: OrderIn, plan: ReservationPlan, now: str, hold_hours: int | None = None) -> dict[str, Any]:
+def new_order(order_in: OrderIn, plan: ReservationPlan, reason: str, promise: Promise | None, now: str,
+              hold_hours: int | None = None) -> dict[str, Any]:
     order_id = order_in.order_id()
     status = "on_hold" if plan.shortages else AWAITING_PAYMENT if order_in.payment.status == "pending" else "reserved"
-    created = {"event": "create", "source": f"channel:{order_in.channel}", "note": describe_shortages(plan.shortages)}
+    note = "; ".join(filter(None, [f"sourced: {reason}", describe_shortages(plan.shortages)]))
+    created = {"event": "create", "source": f"channel:{order_in.channel}", "note": note}
     return {
         "entity": "order",
         "order_id": order_id,
@@ -65,6 +68,8 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, now: str, hold_hours: in
         "timeline": [timeline_entry(now, status, created)],
         "ship_by": utc_text(order_in.ship_by) if order_in.ship_by else None,
         "hold_expires_at": hold_expiry(order_in, now, hold_hours),
+        "sourcing": {"locations": plan.locations(), "rule": plan.rule.value, "reason": reason},
+        "promise": promise.model_dump(mode="json") if promise else None,
         "created_at": now,
         "created_key": f"{now}#{order_id}",
     }

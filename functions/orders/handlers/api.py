@@ -21,6 +21,7 @@ from common.observability import logger, metrics, tracer
 from orders import services
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
 from orders.domain.workflow import catalog
+from orders.domain.substitution import SubstitutionIn
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -96,6 +97,13 @@ def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-
         raise Unprocessable("invalid payment callback", details=[
             {"loc": ["body", *error["loc"]], "msg": error["msg"]} for error in invalid.errors()]) from None
     return services.payment_settled(provider, callback, utc_now())
+@app.post("/v1/orders/<order_id>/substitutions", tags=["orders"],
+          summary="Replace or drop a line of an order on hold and re-reserve (operator)",
+          responses={404: {"description": "Unknown order"},
+                     409: {"description": "The order is not on hold, or the new SKU lacks stock"}})
+def post_substitution(order_id: Annotated[str, Path(max_length=64)],
+                      body: Annotated[SubstitutionIn, Body()]) -> Order:
+    return services.substitute(order_id, body, utc_now())
 
 
 @app.get("/v1/tasks", tags=["operators"], summary="Operator tasks (e.g. orders short of stock), newest first")

@@ -1,0 +1,1 @@
+"""Delivery promise for storefronts, and the carriers whose transit times it uses."""

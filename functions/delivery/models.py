@@ -1,0 +1,46 @@
+"""What a storefront asks before checkout, and what it is told."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from common.models import DeliveryMethod, Identifier
+from orders.domain.models import MAX_LINES, CartLine
+from orders.domain.promise import Promise
+
+
+class Destination(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    city: str | None = Field(None, min_length=1, max_length=100)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    location_id: Identifier | None = Field(None, description="The store for click & collect / reserve in store.")
+
+    @model_validator(mode="after")
+    def _pair(self) -> Destination:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("destination.lat and destination.lon go together")
+        return self
+
+
+class PromiseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Identifier
+    lines: list[CartLine] = Field(min_length=1, max_length=MAX_LINES)
+    destination: Destination = Field(default_factory=Destination)
+    methods: list[DeliveryMethod] | None = Field(None, min_length=1, description="Default: every method.")
+    placed_at: AwareDatetime | None = Field(None, description="When the order would be placed; default now.")
+
+
+class Unavailable(BaseModel):
+    method: DeliveryMethod
+    reason: str
+
+
+class PromiseAnswer(BaseModel):
+    channel: str
+    placed_at: str
+    options: list[Promise] = Field(description="One per method that can be promised, earliest first.")
+    unavailable: list[Unavailable]
