@@ -42,6 +42,16 @@ class Function:
 
 
 @dataclass(frozen=True)
+class QueueSource:
+    """An SQS event source: the function gets batches of the queue's messages."""
+
+    function: str
+    queue_arn: str
+    batch_size: int
+    report_failures: bool
+
+
+@dataclass(frozen=True)
 class GatewayResponse:
     status: int
     body: str
@@ -58,6 +68,9 @@ class LocalTemplate:
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
     state_machines: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_buses: dict[str, str] = field(default_factory=dict)
+    # logical id -> CreateQueue request (dead-letter queues first, so a redrive target exists)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    queue_sources: list[QueueSource] = field(default_factory=list)
     # logical id -> IAM statements of its role (resolved; SAM policy templates expanded). Local runs
     # do not enforce them; tests check them against the calls each principal really makes.
     policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -89,6 +102,8 @@ class _Resolver:
         physical = self.physical_name(name)
         if kind == "AWS::Serverless::StateMachine":
             return f"arn:aws:states:{self.region}:{ACCOUNT}:stateMachine:{physical}"
+        if kind == "AWS::SQS::Queue":
+            return queue_url(self.region, physical)
         return physical
 
     def get_att(self, name: str, attribute: str) -> str:
@@ -98,6 +113,7 @@ class _Resolver:
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{self.region}:{ACCOUNT}:table/{physical}",
             "AWS::Serverless::Function": f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{physical}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{physical}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{self.region}:{ACCOUNT}:{physical}",
         }
         if attribute != "Arn" or kind not in arns:
             raise ValueError(f"local runtime cannot resolve GetAtt {name}.{attribute}")
@@ -158,6 +174,11 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
         elif kind == "AWS::Serverless::Function":
             local.functions[logical_id] = _function(logical_id, props, globals_, resolver, root)
             for event in props.get("Events", {}).values():
+                if event["Type"] == "SQS":
+                    ep = event["Properties"]
+                    local.queue_sources.append(QueueSource(
+                        logical_id, resolver.resolve(ep["Queue"]), int(ep.get("BatchSize", 10)),
+                        "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", [])))
                 if event["Type"] != "Api":
                     continue
                 ep = event["Properties"]
@@ -175,9 +196,27 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
                                                 "type": props.get("Type", "STANDARD")}
         elif kind == "AWS::Events::EventBus":
             local.event_buses[logical_id] = resolver.physical_name(logical_id)
+        elif kind == "AWS::SQS::Queue":
+            local.queues[logical_id] = _queue_request(resolver.physical_name(logical_id), props, resolver)
+    local.queues = dict(sorted(local.queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]["Attributes"]))
     # Static paths before parameterised ones, as API Gateway matches them.
     local.routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return local
+
+
+def queue_url(region: str, name: str) -> str:
+    return f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{name}"
+
+
+# CreateQueue takes these properties as attributes of the same name; the rest (tags, SSE) do not matter locally.
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
+
+
+def _queue_request(name: str, props: dict[str, Any], resolver: _Resolver) -> dict[str, Any]:
+    attributes = {key: str(props[key]) for key in _QUEUE_ATTRIBUTES if key in props}
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(resolver.resolve(props["RedrivePolicy"]))
+    return {"QueueName": name, "Attributes": attributes}
 
 
 def _default_status(response_type: str) -> int:

@@ -20,6 +20,10 @@ class Settings(BaseModel):
     config_table: str = Field("", alias="CONFIG_TABLE")
     order_lifecycle_arn: str = Field("", alias="ORDER_LIFECYCLE_ARN")
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
+    # SSM parameter path under which channel secrets and partner credentials live (never the values).
+    secrets_prefix: str = Field("/oms-hub", alias="SECRETS_PREFIX")
+    partner_events_table: str = Field("", alias="PARTNER_EVENTS_TABLE")
+    partner_queue_url: str = Field("", alias="PARTNER_QUEUE_URL")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, IPvAnyNetwork, field_validator, model_validator
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
 
@@ -105,6 +105,12 @@ class ChannelIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     secret: str | None = Field(None, min_length=8, max_length=256, description="Never echoed back.")
     rules: ChannelRules = Field(default_factory=ChannelRules)
+    allowed_ips: list[IPvAnyNetwork] = Field(
+        default_factory=list, max_length=50,
+        description="Partner pushes are taken only from these networks (e.g. Yandex Market's published ranges); empty = any.")
+    api_url: HttpUrl | None = Field(None, description="Base URL of the partner's API for the hub's own calls.")
+    credentials: dict[str, Annotated[str, Field(min_length=1, max_length=512)]] | None = Field(
+        None, max_length=10, description="Partner API credentials (e.g. Client-Id, Api-Key); stored in SSM, never echoed.")
 
 
 class Channel(BaseModel):
@@ -115,6 +121,9 @@ class Channel(BaseModel):
     name: str
     rules: ChannelRules
     has_secret: bool
+    allowed_ips: list[IPvAnyNetwork] = Field(default_factory=list)
+    api_url: HttpUrl | None = None
+    has_credentials: bool = False
     updated_at: str | None = None
 
 

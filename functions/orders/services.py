@@ -164,6 +164,18 @@ def _applied_anyway(order_id: str, next_status: str) -> None:
                        status=order.get("status"))
 
 
+def move_ship_by(order_id: str, ship_by: str, source: str, now: str) -> None:
+    """The channel moved the hand-over deadline: the order's SLA deadline follows it."""
+    order = order_table.get_order(order_id)
+    if order is None:
+        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+    entry = timeline_entry(now, order["status"], {"event": "ship_by_changed", "source": source,
+                                                  "note": f"ship by {ship_by}"})
+    if not order_table.set_ship_by(order_id, ship_by, entry):
+        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+    count("OrderShipByMoved")
+
+
 def list_tasks(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
     page = order_table.list_tasks(state, limit, cursor)
     return {"items": [Task.model_validate(t).model_dump(mode="json") for t in page.items],

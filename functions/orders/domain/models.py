@@ -76,9 +76,7 @@ class OrderIn(BaseModel):
         None, description="Hand-over deadline set by the channel (a marketplace's ship-by): the order's SLA deadline.")
 
     def order_id(self) -> str:
-        """Derived from (channel, external_id): a retried post names the same order and the same execution."""
-        digest = hashlib.sha256(f"{self.channel}\x1f{self.external_id}".encode()).hexdigest()
-        return f"ord_{digest[:24]}"
+        return order_id_for(self.channel, self.external_id)
 
     def quantities(self) -> dict[str, int]:
         """Units wanted per SKU (one SKU on two lines is reserved once)."""
@@ -86,6 +84,13 @@ class OrderIn(BaseModel):
         for line in self.lines:
             wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
         return wanted
+
+
+def order_id_for(channel: str, external_id: str) -> str:
+    """Derived from (channel, external_id): a retried post names the same order and the same execution,
+    and a partner's later push about the same external order finds it without an index."""
+    digest = hashlib.sha256(f"{channel}\x1f{external_id}".encode()).hexdigest()
+    return f"ord_{digest[:24]}"
 
 
 class Allocation(BaseModel):
