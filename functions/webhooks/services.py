@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from common import reference
 from common.clock import utc_now, utc_text
-from common.errors import HubError, InvalidTransition, NotFound
+from common.errors import HubError, InvalidTransition, NotFound, Unprocessable
 from common.models import Channel
 from common.observability import count, logger
 from connectors.base import BadPayload, Canonical, Connector, NewOrder, Ping, Reply, ShipByChange, StatusChange, parse_json
@@ -125,7 +127,12 @@ def _once(channel: Channel, connector: Connector, event: NewOrder | StatusChange
 
 
 def _new_order(channel: Channel, connector: Connector, event: NewOrder) -> Outcome:
-    order, created = orders.accept_order(order_in(channel.channel_id, connector.kind, event), utc_now())
+    try:
+        wanted = order_in(channel.channel_id, connector.kind, event)
+    except ValidationError as error:  # e.g. an offer id that is not a valid hub SKU
+        raise Unprocessable(f"{connector.kind} order {event.external_id} cannot be taken",
+                            details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]) from None
+    order, created = orders.accept_order(wanted, utc_now())
     replay_parked(order.order_id)
     return APPLIED if created else DUPLICATE
 
