@@ -76,7 +76,7 @@ class PartnerHttp:
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        backoff = wait_exponential_jitter(initial=0.2, max=self.max_backoff, jitter=0.1)(state)
+        backoff = wait_exponential_jitter(multiplier=0.2, max=self.max_backoff, jitter=0.1)(state)
         if isinstance(error, _Retryable) and error.retry_after is not None:
             return min(error.retry_after, self.max_backoff)
         return backoff
