@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 from pyrate_limiter import Duration, Limiter, Rate
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
@@ -33,6 +34,17 @@ class _Retryable(Exception):
     def __init__(self, reason: str, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parsed(model: type[M], data: Any, partner: str) -> M:
+    """A partner's answer in its documented shape, or a PartnerRejected (never a crash of the caller)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise PartnerRejected(f"{partner} answered in an unexpected shape: {error.errors()[0]['loc']}") from None
 
 
 def per_second(requests: int) -> Limiter:

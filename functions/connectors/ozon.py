@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from connectors.base import (BadPayload, Canonical, Connector, NewOrder, OrderLine, Ping, Reply, ShipByChange,
                              StatusChange)
-from connectors.http import PartnerHttp, PartnerRejected, per_second
+from connectors.http import PartnerHttp, PartnerRejected, parsed, per_second
 from connectors.registry import register
 
 # Ozon's push and API statuses -> hub events of the courier workflow (None: nothing to do in the hub).
@@ -163,7 +163,7 @@ class OzonClient:
                 "dir": "ASC", "limit": self.PAGE, "offset": offset,
                 "filter": {"cutoff_from": now.isoformat(), "cutoff_to": (now + timedelta(days=days)).isoformat()}})
             result = answer.json()["result"]
-            postings = [UnfulfilledPosting.model_validate(p) for p in result["postings"]]
+            postings = [parsed(UnfulfilledPosting, p, "ozon") for p in result["postings"]]
             found.extend(NewOrder(p.posting_number, _lines(p.products), p.shipment_date) for p in postings)
             offset += len(postings)
             if not postings or offset >= int(result.get("count", offset)):

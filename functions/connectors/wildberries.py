@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import Canonical, Connector, NewOrder, OrderLine, StatusChange
-from connectors.http import PartnerHttp, PartnerRejected, per_minute
+from connectors.http import PartnerHttp, PartnerRejected, parsed, per_minute
 from connectors.registry import register
 
 # wbStatus -> hub events of the courier workflow (None: nothing to do). One table to re-map.
@@ -68,14 +68,14 @@ class WildberriesClient:
 
     def new_orders(self) -> list[NewOrder]:
         answer = self.http.request("GET", "/api/v3/orders/new").json()
-        return [AssemblyTask.model_validate(o).new_order() for o in answer.get("orders", [])]
+        return [parsed(AssemblyTask, o, "wildberries").new_order() for o in answer.get("orders", [])]
 
     def statuses(self, order_ids: Sequence[int]) -> list[StatusChange]:
         changes: list[StatusChange] = []
         for start in range(0, len(order_ids), STATUS_BATCH):
             answer = self.http.request("POST", "/api/v3/orders/status",
                                        json={"orders": list(order_ids[start:start + STATUS_BATCH])}).json()
-            changes.extend(TaskStatus.model_validate(o).change() for o in answer.get("orders", []))
+            changes.extend(parsed(TaskStatus, o, "wildberries").change() for o in answer.get("orders", []))
         return changes
 
     def hand_over(self, name: str, order_ids: Sequence[int]) -> str:

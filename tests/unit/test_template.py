@@ -11,10 +11,13 @@ ROOT = Path(__file__).parents[2]
 LOCAL = load(ROOT / "template.yaml")
 
 
-def test_every_route_has_a_function_and_only_docs_are_public() -> None:
-    assert {r.function for r in LOCAL.routes} == {"OrdersApiFunction", "InventoryApiFunction"}
+def test_every_route_has_a_function_and_only_docs_and_partner_webhooks_are_public() -> None:
+    assert {r.function for r in LOCAL.routes} == {"OrdersApiFunction", "InventoryApiFunction", "WebhooksApiFunction"}
     public = {r.path for r in LOCAL.routes if not r.api_key_required}
-    assert public == {"/v1/openapi.json", "/v1/docs"}
+    # Partners cannot send the hub's API key: webhooks authenticate with the channel's own secret.
+    assert public == {"/v1/openapi.json", "/v1/docs", "/v1/webhooks/{channel_id}",
+                      "/v1/webhooks/{channel_id}/notification"}
+    assert {r.function for r in LOCAL.routes if r.path.startswith("/v1/webhooks/")} == {"WebhooksApiFunction"}
 
 
 def test_handlers_exist_where_the_template_says() -> None:
