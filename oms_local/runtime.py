@@ -225,12 +225,12 @@ class LocalHub:
     @staticmethod
     def _forget_cached_clients() -> None:
         """The functions cache clients, settings and reference data per container; a new hub is a new container."""
-        if "common.aws" in sys.modules:
-            sys.modules["common.aws"].reset()
+        forget = {"common.aws": "reset", "common.reference": "forget", "common.secrets": "forget"}
+        for module, function in forget.items():
+            if module in sys.modules:  # whichever of them this process has imported so far
+                getattr(sys.modules[module], function)()
+        if "common.config" in sys.modules:
             sys.modules["common.config"].settings.cache_clear()
-            sys.modules["common.reference"].forget()
-        if "common.secrets" in sys.modules:
-            sys.modules["common.secrets"].forget()
 
     def _create_resources(self) -> None:
         import boto3

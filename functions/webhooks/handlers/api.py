@@ -6,7 +6,6 @@ URL or X-Signature HMAC over the raw body) and answers follow the partner's own 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
@@ -38,7 +37,7 @@ def _receive(channel_id: str, route: str, token: str | None) -> Response[dict[st
     reply = services.receive(channel_id, route, event.decoded_body.encode() if event.decoded_body else b"",
                              token=token, signature=event.headers.get("x-signature"),
                              source_ip=event.request_context.identity.source_ip)
-    return Response(status_code=reply.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(reply.body))
+    return Response(status_code=reply.status, content_type=content_types.APPLICATION_JSON, body=reply.body)
 
 
 @app.post("/v1/webhooks/<channel_id>", tags=["partner webhooks"], security=PUBLIC, responses=RESPONSES,
