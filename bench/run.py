@@ -405,6 +405,7 @@ def main() -> None:
         bench = Bench(hub, calls)
         events(bench, intake(bench))
         cost(lifecycles(bench))
+    __import__("partner_connectors").main()
     note(f"bench took {time.monotonic() - started:.1f} s")
 
 
