@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 
 class BadPayload(Exception):
@@ -110,6 +110,27 @@ class Connector:
     queued: bool = False
     # Scheduled pull: (api base URL, credentials, the channel's open external ids, now) -> events.
     poll: Poller | None = None
+
+
+class MessageTypes:
+    """A partner's message types, told apart by one field: the ones the hub acts on (a discriminated
+    union of pydantic models) and the rest, which are acknowledged and ignored."""
+
+    def __init__(self, field_name: str, union: Any) -> None:
+        self.field_name = field_name
+        self.adapter = TypeAdapter(union)
+        self.known = set(self.adapter.json_schema()["discriminator"]["mapping"])
+
+    def parse(self, body: Mapping[str, Any]) -> Any | None:
+        kind = body.get(self.field_name)
+        if not isinstance(kind, str) or not kind:
+            raise BadPayload(f"{self.field_name} is missing", [{"loc": [self.field_name], "msg": "Field required"}])
+        if kind not in self.known:
+            return None
+        try:
+            return self.adapter.validate_python(body)
+        except ValidationError as error:
+            raise BadPayload.from_validation(error) from None
 
 
 def parse_json(raw: bytes) -> Mapping[str, Any]:

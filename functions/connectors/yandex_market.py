@@ -8,9 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import BadPayload, Canonical, Connector, NewOrder, OrderLine, Ping, StatusChange, hub_ping_reply
+from connectors.base import Canonical, Connector, MessageTypes, NewOrder, OrderLine, Ping, StatusChange, hub_ping_reply
 from connectors.http import PartnerHttp, PartnerRejected
 from connectors.registry import register
 
@@ -64,24 +64,15 @@ class OrderCancelled(_Message):
     createdAt: datetime | None = None
 
 
-class Other(_Message):
-    notificationType: str = Field(pattern=r"^[A-Z_]+$")
-
-
 Notification = Annotated[PingMessage | OrderCreated | OrderStatusUpdated | OrderCancelled,
                          Field(discriminator="notificationType")]
-_KNOWN = {"PING", "ORDER_CREATED", "ORDER_STATUS_UPDATED", "ORDER_CANCELLED"}
-_notification = TypeAdapter(Notification)
+_notification = MessageTypes("notificationType", Notification)
 
 
 def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
-    try:
-        if body.get("notificationType") not in _KNOWN:
-            Other.model_validate(body)
-            return []
-        message = _notification.validate_python(body)
-    except ValidationError as error:
-        raise BadPayload.from_validation(error) from None
+    message = _notification.parse(body)
+    if message is None:
+        return []  # ORDER_UPDATED, ORDER_RETURN_CREATED, ...: not acted on
     if isinstance(message, PingMessage):
         return [Ping()]
     if isinstance(message, OrderCreated):
