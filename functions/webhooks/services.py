@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from common import reference
 from common.clock import utc_now, utc_text
-from common.errors import HubError, InvalidTransition, NotFound, Unprocessable
+from common.errors import HubError, InvalidTransition, Unprocessable
 from common.models import Channel
 from common.observability import count, logger
 from connectors.base import BadPayload, Canonical, Connector, NewOrder, Ping, Reply, ShipByChange, StatusChange, parse_json
@@ -120,7 +120,7 @@ def _once(channel: Channel, connector: Connector, event: NewOrder | StatusChange
     try:
         if isinstance(event, NewOrder):
             return _new_order(channel, connector, event)
-        return _on_order(channel, event, status_checked=False)
+        return _on_order(channel, event)
     except Exception:
         partner_events.release(channel.channel_id, event.event_id)
         raise
@@ -142,36 +142,34 @@ def _order_id(channel: Channel, event: StatusChange | ShipByChange) -> str:
     return order_id or order_id_for(channel.channel_id, event.external_id)
 
 
-def _on_order(channel: Channel, event: StatusChange | ShipByChange, *, status_checked: bool) -> Outcome:
+def _on_order(channel: Channel, event: StatusChange | ShipByChange) -> Outcome:
+    """Ignore a status older than one already applied, then apply (or park) the event."""
     order_id = _order_id(channel, event)
-    source = f"partner:{channel.channel_id}"
-    try:
-        orders.get_order(order_id)
-    except NotFound:
-        partner_events.park(channel.channel_id, order_id, event, status_checked=status_checked,
-                            reason="order not known yet", now=utc_now())
-        return PARKED
-    if isinstance(event, ShipByChange):
-        orders.move_ship_by(order_id, utc_text(event.ship_by), source, utc_now())
-        return APPLIED
-    if event.at is not None and not status_checked and not partner_events.advance_status(
+    if isinstance(event, StatusChange) and event.at is not None and not partner_events.advance_status(
             order_id, channel.channel_id, event.at):
         logger.info("older partner status ignored", extra={"order_id": order_id, "status": event.partner_status})
         return IGNORED
-    if event.event is None:
-        return IGNORED  # a partner status the workflow has no step for
+    return _apply(channel, order_id, event)
+
+
+def _apply(channel: Channel, order_id: str, event: StatusChange | ShipByChange) -> Outcome:
+    """Parked events come back here: their newest-status check was done when they first arrived."""
+    source = f"partner:{channel.channel_id}"
     try:
-        orders.post_event(order_id, OrderEventIn(event=event.event, note=f"{channel.kind}: {event.partner_status}"),
-                          source)
+        if isinstance(event, ShipByChange):
+            orders.move_ship_by(order_id, utc_text(event.ship_by), source, utc_now())
+        elif event.event is None:
+            return IGNORED  # a partner status the workflow has no step for
+        else:
+            orders.post_event(order_id, OrderEventIn(event=event.event,
+                                                     note=f"{channel.kind}: {event.partner_status}"), source)
     except InvalidTransition as refused:
         # The order is already past it (a cancel after delivery) or the partner skipped steps the hub
         # tracks: nothing to do, and retrying would not change that.
-        logger.info("partner status not applicable", extra={"order_id": order_id, "event": event.event,
-                                                            "status": refused.extra.get("status")})
+        logger.info("partner status not applicable", extra={"order_id": order_id, "event": refused.extra})
         return IGNORED
-    except HubError as busy:  # busy or unavailable for now: the sweep applies it later
-        partner_events.park(channel.channel_id, order_id, event, status_checked=True, reason=busy.code,
-                            now=utc_now())
+    except HubError as not_now:  # order not known yet, busy or unavailable: applied later, never dropped
+        partner_events.park(channel.channel_id, order_id, event, reason=not_now.code, now=utc_now())
         return PARKED
     return APPLIED
 
@@ -193,10 +191,9 @@ def _replay(parked: list[partner_events.Parked]) -> Outcome:
             continue
         partner_events.unpark(item)
         try:
-            total += _on_order(channel, item.event, status_checked=item.status_checked)
+            total += _apply(channel, item.order_id, item.event)
         except Exception:
-            partner_events.park(item.channel_id, item.order_id, item.event, status_checked=item.status_checked,
-                                reason="replay failed", now=utc_now())
+            partner_events.park(item.channel_id, item.order_id, item.event, reason="replay failed", now=utc_now())
             raise
     return total
 

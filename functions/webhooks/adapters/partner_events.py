@@ -32,7 +32,6 @@ class Parked:
     order_id: str
     sort_key: str
     event: StatusChange | ShipByChange
-    status_checked: bool
 
 
 def _table() -> str:
@@ -73,14 +72,13 @@ def _sortable(at: datetime) -> str:
     return at.timestamp().__format__("020.6f")
 
 
-def park(channel_id: str, order_id: str, event: StatusChange | ShipByChange, *, status_checked: bool,
-         reason: str, now: str) -> None:
+def park(channel_id: str, order_id: str, event: StatusChange | ShipByChange, *, reason: str, now: str) -> None:
     at = _sortable(event.at) if event.at else "0" * 20
     body = {"kind": type(event).__name__, **dataclasses.asdict(event)}
     aws.dynamodb().put_item(TableName=_table(), Item={
         "pk": {"S": f"PARKED#{order_id}"}, "sk": {"S": f"{at}#{event.event_id}"},
         "parked_channel": {"S": channel_id}, "event": {"S": json.dumps(body, default=str)},
-        "status_checked": {"BOOL": status_checked}, "reason": {"S": reason}, "parked_at": {"S": now}})
+        "reason": {"S": reason}, "parked_at": {"S": now}})
 
 
 def _parked(item: dict[str, Any]) -> Parked:
@@ -90,8 +88,7 @@ def _parked(item: dict[str, Any]) -> Parked:
     for name in ("at", "ship_by"):
         if body.get(name):
             body[name] = datetime.fromisoformat(body[name])
-    return Parked(record["parked_channel"], record["pk"].removeprefix("PARKED#"), record["sk"], cls(**body),
-                  record["status_checked"])
+    return Parked(record["parked_channel"], record["pk"].removeprefix("PARKED#"), record["sk"], cls(**body))
 
 
 def parked_for_order(order_id: str) -> list[Parked]:
