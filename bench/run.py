@@ -411,6 +411,7 @@ def main() -> None:
         __import__("lifecycles").report(bench)  # bench/lifecycles.py: every workflow's happy path
         __import__("sourcing").run(bench)  # bench/sourcing.py: sourcing, promise, substitution
     stock.main(calls, emit, note)
+    __import__("partner_connectors").main()
     deploy.figures()
     note(f"bench took {time.monotonic() - started:.1f} s")
 

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from oms_local.template import ACCOUNT, Function, LocalTemplate, Route, Schedule, load
+from oms_local.template import ACCOUNT, Function, LocalTemplate, QueueSource, Route, Schedule, load, queue_url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -125,11 +125,14 @@ class LocalHub:
 
     def __init__(self, template_path: Path = TEMPLATE, api_key: str | None = None,
                  deadline_cap_seconds: int | None = None, retry_time_scale: float = 1.0,
-                 state_timeouts: Mapping[str, Mapping[str, int]] | None = None) -> None:
+                 state_timeouts: Mapping[str, Mapping[str, int]] | None = None,
+                 queue_retry_seconds: int | None = None) -> None:
         """For tests and demos, through the same ASL: `deadline_cap_seconds` shortens every
         TimeoutSeconds (14-day deadlines run in seconds); `state_timeouts` sets the TimeoutSeconds of
-        named states only ({state machine logical id: {state: seconds}}: one status's KPI); `retry_time_scale` multiplies the sleeps
-        between a state's Retry attempts (moto sleeps for real)."""
+        named states only ({state machine logical id: {state: seconds}}: one status's KPI);
+        `retry_time_scale` multiplies the sleeps between a state's Retry attempts (moto sleeps for real);
+        `queue_retry_seconds` makes a failed SQS message visible again after that many seconds instead of
+        the queue's VisibilityTimeout."""
         self.template: LocalTemplate = load(template_path)
         self.deadline_cap_seconds = deadline_cap_seconds
         self.state_timeouts = {machine: dict(states) for machine, states in (state_timeouts or {}).items()}
@@ -140,6 +143,8 @@ class LocalHub:
         self._clock: threading.Thread | None = None
         self._handlers: dict[str, Callable[[dict[str, Any], Any], Any]] = {}
         self._saved_env: dict[str, str | None] = {}
+        self.queue_retry_seconds = queue_retry_seconds
+        self._pollers: list[QueuePoller] = []
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalHub:
@@ -165,12 +170,18 @@ class LocalHub:
         for fn in self.template.functions.values():
             self._handlers[fn.logical_id] = self._import(fn)
             _dispatch[fn.name] = self._handlers[fn.logical_id]
+        self._pollers = [QueuePoller(self, source) for source in self.template.queue_sources]
+        for poller in self._pollers:
+            poller.start()
 
     def stop(self) -> None:
         self._clock_stop.set()
         if self._clock is not None:
             self._clock.join(timeout=30)
             self._clock = None
+        for poller in self._pollers:
+            poller.stop()
+        self._pollers = []
         try:
             if self._mock is not None:
                 self._stop_executions()
@@ -225,14 +236,12 @@ class LocalHub:
     @staticmethod
     def _forget_cached_clients() -> None:
         """The functions cache clients, settings and reference data per container; a new hub is a new container."""
-        if "common.aws" in sys.modules:
-            sys.modules["common.aws"].reset()
+        forget = {"common.aws": "reset", "common.reference": "forget", "common.secrets": "forget"}
+        for module, function in forget.items():
+            if module in sys.modules:  # whichever of them this process has imported so far
+                getattr(sys.modules[module], function)()
         if "common.config" in sys.modules:
             sys.modules["common.config"].settings.cache_clear()
-        if "common.reference" in sys.modules:  # a unit test may have imported common.aws alone
-            sys.modules["common.reference"].forget()
-        if "common.secrets" in sys.modules:
-            sys.modules["common.secrets"].forget()
 
     def _create_resources(self) -> None:
         import boto3
@@ -249,6 +258,9 @@ class LocalHub:
         events = boto3.client("events", region_name=region)
         for bus in self.template.event_buses.values():
             events.create_event_bus(Name=bus)
+        sqs = boto3.client("sqs", region_name=region)
+        for request in self.template.queues.values():
+            sqs.create_queue(**request)
 
     def _capped(self, definition: str, state_timeouts: Mapping[str, int]) -> str:
         if self.deadline_cap_seconds is None and not state_timeouts:
@@ -391,3 +403,69 @@ class LocalHub:
             },
             "body": text or None, "isBase64Encoded": encoded,
         }
+
+
+class QueuePoller:
+    """Lambda's SQS event source, locally: batches of up to BatchSize messages to the function; with
+    ReportBatchItemFailures only the reported messages stay (the rest are deleted), without it a
+    failed invocation keeps the whole batch. A kept message comes back after the visibility timeout,
+    and moto moves it to the dead-letter queue once its receive count passes maxReceiveCount."""
+
+    IDLE_SECONDS = 0.05
+
+    def __init__(self, hub: LocalHub, source: QueueSource) -> None:
+        self.hub = hub
+        self.source = source
+        self.url = queue_url(hub.template.region, source.queue_arn.rsplit(":", 1)[-1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"sqs-{source.function}", daemon=True)
+        self.invocations = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        import boto3
+
+        # Lambda's event source polls with the function's role (SAM's SQSPollerPolicy), not inside it.
+        _running.name = f"event-source:{self.source.function}"
+        sqs = boto3.client("sqs", region_name=self.hub.template.region)
+        while not self._stop.is_set():
+            try:
+                messages = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=self.source.batch_size,
+                                               AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            except Exception:  # noqa: BLE001 - the mock is stopping under us
+                return
+            if not messages:
+                self._stop.wait(self.IDLE_SECONDS)
+                continue
+            failed = self._deliver(messages)
+            for message in messages:
+                if message["MessageId"] in failed:
+                    if self.hub.queue_retry_seconds is not None:
+                        sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"],
+                                                      VisibilityTimeout=self.hub.queue_retry_seconds)
+                else:
+                    sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> set[str]:
+        """Invoke the function with one batch; the ids of the messages that must stay in the queue."""
+        region = self.hub.template.region
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": self.source.queue_arn,
+            "awsRegion": region} for m in messages]}
+        self.invocations += 1
+        try:
+            answer = self.hub.invoke(self.source.function, event)
+        except Exception:  # noqa: BLE001 - a failed invocation keeps the whole batch, as on AWS
+            traceback.print_exc()
+            return {m["MessageId"] for m in messages}
+        if not self.source.report_failures:
+            return set()
+        return {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}

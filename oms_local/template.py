@@ -75,6 +75,15 @@ def _five_field_cron(aws_fields: str) -> str:
     return " ".join((minute, hour, dom, month, shifted))
 
 
+class QueueSource:
+    """An SQS event source: the function gets batches of the queue's messages."""
+
+    function: str
+    queue_arn: str
+    batch_size: int
+    report_failures: bool
+
+
 @dataclass(frozen=True)
 class GatewayResponse:
     status: int
@@ -93,6 +102,9 @@ class LocalTemplate:
     state_machines: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_buses: dict[str, str] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
+    # logical id -> CreateQueue request (dead-letter queues first, so a redrive target exists)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    queue_sources: list[QueueSource] = field(default_factory=list)
     # logical id -> IAM statements of its role (resolved; SAM policy templates expanded). Local runs
     # do not enforce them; tests check them against the calls each principal really makes.
     policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -124,6 +136,8 @@ class _Resolver:
         physical = self.physical_name(name)
         if kind == "AWS::Serverless::StateMachine":
             return f"arn:aws:states:{self.region}:{ACCOUNT}:stateMachine:{physical}"
+        if kind == "AWS::SQS::Queue":
+            return queue_url(self.region, physical)
         return physical
 
     def get_att(self, name: str, attribute: str) -> str:
@@ -134,6 +148,7 @@ class _Resolver:
             "AWS::Serverless::Function": f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{physical}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{self.region}:{ACCOUNT}:log-group:{physical}",
             "AWS::Events::EventBus": f"arn:aws:events:{self.region}:{ACCOUNT}:event-bus/{physical}",
+            "AWS::SQS::Queue": f"arn:aws:sqs:{self.region}:{ACCOUNT}:{physical}",
         }
         if attribute != "Arn" or kind not in arns:
             raise ValueError(f"local runtime cannot resolve GetAtt {name}.{attribute}")
@@ -199,6 +214,11 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
                     if schedule is not None:
                         local.schedules.append(schedule)
                     continue
+                if event["Type"] == "SQS":
+                    ep = event["Properties"]
+                    local.queue_sources.append(QueueSource(
+                        logical_id, resolver.resolve(ep["Queue"]), int(ep.get("BatchSize", 10)),
+                        "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", [])))
                 if event["Type"] != "Api":
                     continue
                 ep = event["Properties"]
@@ -219,6 +239,9 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
         elif kind == "AWS::IAM::Role":  # a role shared by several resources (e.g. every lifecycle machine)
             local.policies[logical_id] = [statement for policy in props.get("Policies", [])
                                           for statement in resolver.resolve(policy["PolicyDocument"]["Statement"])]
+        elif kind == "AWS::SQS::Queue":
+            local.queues[logical_id] = _queue_request(resolver.physical_name(logical_id), props, resolver)
+    local.queues = dict(sorted(local.queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]["Attributes"]))
     # Static paths before parameterised ones, as API Gateway matches them.
     local.routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return local
@@ -236,6 +259,21 @@ def _schedule(name: str, function: str, event: dict[str, Any]) -> Schedule | Non
     payload = json.loads(props["Input"]) if "Input" in props else None
     Schedule(name, function, expression, payload).next_after(datetime.now(UTC))  # a bad expression fails at load
     return Schedule(name, function, expression, payload)
+
+
+def queue_url(region: str, name: str) -> str:
+    return f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{name}"
+
+
+# CreateQueue takes these properties as attributes of the same name; the rest (tags, SSE) do not matter locally.
+_QUEUE_ATTRIBUTES = ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds")
+
+
+def _queue_request(name: str, props: dict[str, Any], resolver: _Resolver) -> dict[str, Any]:
+    attributes = {key: str(props[key]) for key in _QUEUE_ATTRIBUTES if key in props}
+    if "RedrivePolicy" in props:
+        attributes["RedrivePolicy"] = json.dumps(resolver.resolve(props["RedrivePolicy"]))
+    return {"QueueName": name, "Attributes": attributes}
 
 
 def _default_status(response_type: str) -> int:

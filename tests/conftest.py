@@ -13,6 +13,10 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
+# powertools' Metrics reads its namespace when common.observability is first imported, which a unit
+# test (connectors, clients) may do before any hub sets the template's environment; without one, the
+# automatic flush at 100 metrics fails.
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "OmsHub")
 
 from oms_local.runtime import LocalHub  # noqa: E402  (after the log level is set)
 

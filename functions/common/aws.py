@@ -33,7 +33,12 @@ def ssm() -> Any:
     return boto3.client("ssm", config=_CONFIG)
 
 
+@functools.cache
+def sqs() -> Any:
+    return boto3.client("sqs", config=_CONFIG)
+
+
 def reset() -> None:
     """Forget cached clients (a new moto mock, a new process-wide environment)."""
-    for factory in (dynamodb, stepfunctions, events, ssm):
+    for factory in (dynamodb, stepfunctions, events, ssm, sqs):
         factory.cache_clear()

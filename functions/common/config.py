@@ -24,6 +24,10 @@ class Settings(BaseModel):
     stock_batches_table: str = Field("", alias="STOCK_BATCHES_TABLE")
     dirty_skus_table: str = Field("", alias="DIRTY_SKUS_TABLE")
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
+    # SSM parameter path under which channel secrets and partner credentials live (never the values).
+    secrets_prefix: str = Field("/oms-hub", alias="SECRETS_PREFIX")
+    partner_events_table: str = Field("", alias="PARTNER_EVENTS_TABLE")
+    partner_queue_url: str = Field("", alias="PARTNER_QUEUE_URL")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
 
 

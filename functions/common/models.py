@@ -8,7 +8,8 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, IPvAnyNetwork, field_validator,
+                      model_validator)
 
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s#]+$")]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
@@ -153,6 +154,12 @@ class ChannelIn(BaseModel):
     rules: ChannelRules = Field(default_factory=ChannelRules)
     allow_split: bool = Field(False, description="Orders may ship from several locations when no single one has "
                                                  "every line (docs/sourcing.md).")
+    allowed_ips: list[IPvAnyNetwork] = Field(
+        default_factory=list, max_length=50,
+        description="Partner pushes are taken only from these networks (e.g. Yandex Market's published ranges); empty = any.")
+    api_url: HttpUrl | None = Field(None, description="Base URL of the partner's API for the hub's own calls.")
+    credentials: dict[str, Annotated[str, Field(min_length=1, max_length=512)]] | None = Field(
+        None, max_length=10, description="Partner API credentials (e.g. Client-Id, Api-Key); stored in SSM, never echoed.")
 
 
 class Channel(BaseModel):
@@ -163,6 +170,9 @@ class Channel(BaseModel):
     name: str
     rules: ChannelRules
     has_secret: bool
+    allowed_ips: list[IPvAnyNetwork] = Field(default_factory=list)
+    api_url: HttpUrl | None = None
+    has_credentials: bool = False
     updated_at: str | None = None
     allow_split: bool = False
 

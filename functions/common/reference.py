@@ -7,11 +7,12 @@ forgets the cache at once.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from typing import Any
 
-from common import aws
+from common import aws, secrets
 from common.config import settings
 from common.dynamo import from_item, to_item
 from common.models import Carrier, CarrierIn, Channel, ChannelIn, ChannelRules, Location, LocationIn
@@ -73,20 +74,37 @@ def channels() -> list[Channel]:
 
 
 def put_channel(channel_id: str, channel_in: ChannelIn, now: str) -> Channel:
-    """Create or replace; a request without `secret` keeps the one already set (it is never shown)."""
-    data = channel_in.model_dump(mode="json")
-    if data["secret"] is None:
-        data["secret"] = _all("channel", fresh=True).get(channel_id, {}).get("secret")
+    """Create or replace; the webhook secret and partner credentials go to SSM, never to the config table.
+    A request without them keeps the ones already set (they are never shown)."""
+    data = channel_in.model_dump(mode="json", exclude={"secret", "credentials"})
+    previous = _all("channel", fresh=True).get(channel_id, {})
+    if channel_in.secret is not None:
+        secrets.put_secret(secret_name(channel_id, "webhook-secret"), channel_in.secret)
+    if channel_in.credentials is not None:
+        secrets.put_secret(secret_name(channel_id, "credentials"), json.dumps(channel_in.credentials))
+    data["has_secret"] = channel_in.secret is not None or bool(previous.get("has_secret"))
+    data["has_credentials"] = channel_in.credentials is not None or bool(previous.get("has_credentials"))
     data["updated_at"] = now
     _put("channel", channel_id, data)
     return _channel(channel_id, data)
 
 
+def secret_name(channel_id: str, what: str) -> str:
+    return f"{settings().secrets_prefix}/channels/{channel_id}/{what}"
+
+
+def webhook_secret(channel_id: str) -> str | None:
+    return secrets.secret(secret_name(channel_id, "webhook-secret"))
+
+
+def credentials(channel_id: str) -> dict[str, str]:
+    stored = secrets.secret(secret_name(channel_id, "credentials"))
+    return json.loads(stored) if stored else {}
+
+
 def _channel(channel_id: str, data: dict[str, Any]) -> Channel:
-    return Channel(channel_id=channel_id, kind=data["kind"], name=data["name"],
-                   rules=ChannelRules.model_validate(data.get("rules") or {}),
-                   has_secret=bool(data.get("secret")), updated_at=data.get("updated_at"),
-                   allow_split=bool(data.get("allow_split")))
+    return Channel.model_validate({**{k: v for k, v in data.items() if k in Channel.model_fields},
+                                   "channel_id": channel_id, "rules": data.get("rules") or {}})
 
 
 def carriers() -> list[Carrier]:

@@ -270,6 +270,16 @@ def _reserve_replacement(order: Order, change: SubstitutionIn, kept: list[Alloca
                                 f"reserved for this order", sku=new.sku, wanted=new.qty,
                                 available=new.qty - plan.shortages[0].missing)
     return plan.allocations
+def move_ship_by(order_id: str, ship_by: str, source: str, now: str) -> None:
+    """The channel moved the hand-over deadline: the order's SLA deadline follows it."""
+    order = order_table.get_order(order_id)
+    if order is None:
+        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+    entry = timeline_entry(now, order["status"], {"event": "ship_by_changed", "source": source,
+                                                  "note": f"ship by {ship_by}"})
+    if not order_table.set_ship_by(order_id, ship_by, entry):
+        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+    count("OrderShipByMoved")
 
 
 def list_tasks(state: str, limit: int, cursor: str | None) -> dict[str, Any]:

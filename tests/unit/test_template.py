@@ -11,11 +11,15 @@ ROOT = Path(__file__).parents[2]
 LOCAL = load(ROOT / "template.yaml")
 
 
-def test_every_route_has_a_function_and_only_docs_are_public() -> None:
-    assert {r.function for r in LOCAL.routes} == {"OrdersApiFunction", "InventoryApiFunction", "DeliveryApiFunction"}
+def test_every_route_has_a_function_and_only_docs_and_signed_callbacks_are_public() -> None:
+    assert {r.function for r in LOCAL.routes} == {"OrdersApiFunction", "InventoryApiFunction", "DeliveryApiFunction",
+                                                  "WebhooksApiFunction"}
     public = {r.path for r in LOCAL.routes if not r.api_key_required}
-    # The acquirer's callback is authenticated by its signature (tests/integration/workflows/test_payments.py).
-    assert public == {"/v1/openapi.json", "/v1/docs", "/v1/payments/{provider}/callback"}
+    # Partners and the acquirer cannot send the hub's API key: webhooks authenticate with the channel's own
+    # secret, the payment callback with its HMAC signature (tests/integration/workflows/test_payments.py).
+    assert public == {"/v1/openapi.json", "/v1/docs", "/v1/payments/{provider}/callback", "/v1/webhooks/{channel_id}",
+                      "/v1/webhooks/{channel_id}/notification"}
+    assert {r.function for r in LOCAL.routes if r.path.startswith("/v1/webhooks/")} == {"WebhooksApiFunction"}
 
 
 def test_handlers_exist_where_the_template_says() -> None:

@@ -372,6 +372,17 @@ def set_task_token(order_id: str, token: str, status: str) -> None:
         ExpressionAttributeValues={":token": {"S": token}, ":status": {"S": status}})
 
 
+def set_ship_by(order_id: str, ship_by: str, timeline_entry: dict[str, Any]) -> bool:
+    """Move the order's SLA deadline (a marketplace moved its ship-by); False if the order does not exist."""
+    return update_if(
+        aws.dynamodb(), TableName=settings().orders_table, Key=order_key(order_id),
+        UpdateExpression="SET ship_by = :ship_by, timeline = list_append(timeline, :entry), updated_at = :at",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={":ship_by": {"S": ship_by}, ":entry": {"L": [to_value(timeline_entry)]},
+                                   ":at": {"S": timeline_entry["at"]}},
+    ) is None
+
+
 # ------------------------------------------------------------------ operator events
 
 def claim_token(order_id: str, token: str, status: str, event: str) -> bool:

@@ -114,9 +114,7 @@ class OrderIn(BaseModel):
                           "prepaid order). Reserve-in-store orders get the location's hold_hours without it.")
 
     def order_id(self) -> str:
-        """Derived from (channel, external_id): a retried post names the same order and the same execution."""
-        digest = hashlib.sha256(f"{self.channel}\x1f{self.external_id}".encode()).hexdigest()
-        return f"ord_{digest[:24]}"
+        return order_id_for(self.channel, self.external_id)
 
     def quantities(self) -> dict[str, int]:
         return quantities(self.lines)
@@ -128,6 +126,13 @@ def quantities(lines: Sequence[CartLine]) -> dict[str, int]:
     for line in lines:
         wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
     return wanted
+
+
+def order_id_for(channel: str, external_id: str) -> str:
+    """Derived from (channel, external_id): a retried post names the same order and the same execution,
+    and a partner's later push about the same external order finds it without an index."""
+    digest = hashlib.sha256(f"{channel}\x1f{external_id}".encode()).hexdigest()
+    return f"ord_{digest[:24]}"
 
 
 class Allocation(BaseModel):

@@ -1,0 +1,107 @@
+"""Wildberries (FBS): no webhooks, the hub polls new assembly tasks and their statuses; supplies out.
+Field names are Wildberries'."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base import Canonical, Connector, NewOrder, OrderLine, StatusChange
+from connectors.http import PartnerHttp, PartnerRejected, parsed, per_minute
+from connectors.registry import register
+
+# wbStatus -> hub events of the courier workflow (None: nothing to do). One table to re-map.
+STATUS_EVENTS: dict[str, str | None] = {
+    "waiting": None, "sorted": "ship", "ready_for_pickup": "ship", "sold": "deliver",
+    "canceled": "cancel", "canceled_by_client": "cancel", "declined_by_client": "cancel", "defect": "cancel",
+    "postponed_delivery": None,
+}
+STATUS_BATCH = 1000  # orders per /api/v3/orders/status call
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AssemblyTask(_Model):
+    id: int
+    rid: str | None = None
+    orderUid: str | None = None
+    article: str = Field(min_length=1, max_length=64)
+    nmId: int | None = None
+    chrtId: int | None = None
+    skus: list[str] = Field(default_factory=list)
+    warehouseId: int | None = None
+    price: int = Field(0, ge=0, description="kopecks")
+    finalPrice: int | None = Field(None, ge=0, description="kopecks")
+    currencyCode: int | None = None
+    createdAt: datetime
+
+    def new_order(self) -> NewOrder:
+        kopecks = self.finalPrice if self.finalPrice is not None else self.price
+        return NewOrder(str(self.id), (OrderLine(self.article, 1, Decimal(kopecks) / 100),))
+
+
+class TaskStatus(_Model):
+    id: int
+    supplierStatus: str
+    wbStatus: str
+
+    def change(self) -> StatusChange:
+        # Polled statuses carry no time: the identity (task, status) dedupes, and a status seen once stays seen.
+        return StatusChange(f"status:{self.id}:{self.supplierStatus}:{self.wbStatus}", self.wbStatus,
+                            STATUS_EVENTS.get(self.wbStatus), None, external_id=str(self.id))
+
+
+
+
+class WildberriesClient:
+    """`Authorization: <token>`; 300 requests per minute, and a 409 costs 10 of them."""
+
+    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
+        self.http = PartnerHttp("wildberries", base_url, limiter=per_minute(300), costs={409: 10},
+                                headers={"Authorization": credentials["token"]}, **options)
+
+    def new_orders(self) -> list[NewOrder]:
+        answer = self.http.request("GET", "/api/v3/orders/new").json()
+        return [parsed(AssemblyTask, o, "wildberries").new_order() for o in answer.get("orders", [])]
+
+    def statuses(self, order_ids: Sequence[int]) -> list[StatusChange]:
+        changes: list[StatusChange] = []
+        for start in range(0, len(order_ids), STATUS_BATCH):
+            answer = self.http.request("POST", "/api/v3/orders/status",
+                                       json={"orders": list(order_ids[start:start + STATUS_BATCH])}).json()
+            changes.extend(parsed(TaskStatus, o, "wildberries").change() for o in answer.get("orders", []))
+        return changes
+
+    def hand_over(self, name: str, order_ids: Sequence[int]) -> str:
+        """Create a supply, add the assembly tasks, send it to delivery; returns the supply id.
+        Adding answers 204 even when nothing changed, so the supply's orders are read back."""
+        supply = self.http.request("POST", "/api/v3/supplies", json={"name": name}).json()["id"]
+        for order_id in order_ids:
+            self.http.request("PATCH", f"/api/v3/supplies/{supply}/orders/{order_id}")
+        listed = {o["id"] for o in self.http.request("GET", f"/api/v3/supplies/{supply}/orders").json()["orders"]}
+        missing = sorted(set(order_ids) - listed)
+        if missing:
+            raise PartnerRejected(f"supply {supply} did not take orders {missing}")
+        self.http.request("PATCH", f"/api/v3/supplies/{supply}/deliver")
+        return supply
+
+
+def _poll(base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str],
+          now: datetime) -> list[Canonical]:
+    """New assembly tasks, then the statuses of the channel's open ones."""
+    client = WildberriesClient(base_url, credentials)
+    try:
+        new = client.new_orders()
+        return [*new, *client.statuses([int(i) for i in open_orders if i.isdigit()])]
+    finally:
+        client.http.close()
+
+
+# Polled only: Wildberries has no webhooks, so no webhook route.
+CONNECTOR = register(Connector(kind="wildberries", parse=lambda body, route: [], routes=frozenset(), poll=_poll))

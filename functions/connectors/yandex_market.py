@@ -1,0 +1,118 @@
+"""Yandex Market Partner API: notifications in (acknowledged at once, processed from the partner queue),
+order status out. Field names are Market's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base import Canonical, Connector, MessageTypes, NewOrder, OrderLine, Ping, StatusChange, hub_ping_reply
+from connectors.http import PartnerHttp, PartnerRejected
+from connectors.registry import register
+
+# Market statuses -> hub events of the courier workflow (None: nothing to do). One table to re-map.
+STATUS_EVENTS: dict[str, str | None] = {
+    "PLACING": None, "RESERVED": None, "UNPAID": None, "PENDING": None, "PROCESSING": None,
+    "DELIVERY": "ship", "PICKUP": "ship", "DELIVERED": "deliver", "CANCELLED": "cancel",
+    "PARTIALLY_RETURNED": None, "RETURNED": None,
+}
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PingMessage(_Message):
+    notificationType: Literal["PING"]
+    time: datetime | None = None
+
+
+class Item(_Message):
+    offerId: str = Field(min_length=1, max_length=64)
+    count: int = Field(ge=1)
+    price: Decimal | None = Field(None, ge=0)
+
+
+class OrderCreated(_Message):
+    notificationType: Literal["ORDER_CREATED"]
+    campaignId: int
+    orderId: int
+    createdAt: datetime
+    items: list[Item] = Field(min_length=1)
+    shipmentDate: datetime | None = None
+
+
+class OrderStatusUpdated(_Message):
+    notificationType: Literal["ORDER_STATUS_UPDATED"]
+    campaignId: int
+    orderId: int
+    status: str = Field(min_length=1, max_length=32)
+    substatus: str | None = None
+    updatedAt: datetime
+
+
+class OrderCancelled(_Message):
+    notificationType: Literal["ORDER_CANCELLED"]
+    campaignId: int
+    orderId: int
+    substatus: str | None = None
+    updatedAt: datetime | None = None
+    createdAt: datetime | None = None
+
+
+Notification = Annotated[PingMessage | OrderCreated | OrderStatusUpdated | OrderCancelled,
+                         Field(discriminator="notificationType")]
+_notification = MessageTypes("notificationType", Notification)
+
+
+def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
+    message = _notification.parse(body)
+    if message is None:
+        return []  # ORDER_UPDATED, ORDER_RETURN_CREATED, ...: not acted on
+    if isinstance(message, PingMessage):
+        return [Ping()]
+    if isinstance(message, OrderCreated):
+        lines = tuple(OrderLine(i.offerId, i.count, i.price or Decimal(0)) for i in message.items)
+        return [NewOrder(str(message.orderId), lines, message.shipmentDate)]
+    if isinstance(message, OrderStatusUpdated):
+        return [StatusChange(f"status:{message.orderId}:{message.status}:{message.substatus}:{message.updatedAt.isoformat()}",
+                             message.status, STATUS_EVENTS.get(message.status), message.updatedAt,
+                             external_id=str(message.orderId))]
+    at = message.updatedAt or message.createdAt
+    return [StatusChange(f"cancelled:{message.orderId}", "CANCELLED", "cancel", at, external_id=str(message.orderId))]
+
+
+# Market retries a notification that is not answered within 10 s: acknowledge, process from the queue.
+CONNECTOR = register(Connector(kind="yandex_market", parse=parse, routes=frozenset({"notification"}), queued=True,
+                               processed=hub_ping_reply))
+
+
+class YandexMarketClient:
+    """`Api-Key` header; at most 2 requests in flight per account (HTTP 420 beyond)."""
+
+    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
+        self.http = PartnerHttp("yandex_market", base_url, parallel=2, headers={"Api-Key": credentials["Api-Key"]},
+                                **options)
+
+    def set_status(self, campaign_id: int, order_id: int, status: str, substatus: str | None = None) -> None:
+        order: dict[str, Any] = {"status": status}
+        if substatus:
+            order["substatus"] = substatus
+        answer = self.http.request("PUT", f"/v2/campaigns/{campaign_id}/orders/{order_id}/status",
+                                   json={"order": order}).json()
+        if answer.get("order", {}).get("status") != status:
+            raise PartnerRejected(f"order {order_id} is {answer.get('order', {}).get('status')!r}, not {status!r}")
+
+    def set_statuses(self, campaign_id: int, changes: list[tuple[int, str, str | None]]) -> dict[int, str]:
+        """Batch of at most 30; returns the orders Market did not update, with its reason (item by item)."""
+        if len(changes) > 30:
+            raise ValueError("Yandex Market takes at most 30 orders per status-update call")
+        answer = self.http.request("POST", f"/v2/campaigns/{campaign_id}/orders/status-update", json={
+            "orders": [{"id": oid, "status": status, **({"substatus": sub} if sub else {})}
+                       for oid, status, sub in changes]}).json()
+        return {o["id"]: o.get("errorDetails") or o.get("updateStatus", "FAILED")
+                for o in answer.get("result", {}).get("orders", []) if o.get("updateStatus") != "OK"}

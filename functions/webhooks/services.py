@@ -1,0 +1,234 @@
+"""Partner pushes and polls -> the hub's own use cases, exactly once.
+
+Every event is claimed on its partner identity first (a duplicate stops there); a status older than one
+already applied is ignored; an event for an order the hub does not know yet, or that is busy applying
+another event, is parked and applied when the order appears (or by the scheduled sweep): never dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from common import reference
+from common.clock import utc_now, utc_text
+from common.errors import HubError, InvalidTransition, Unprocessable
+from common.models import Channel
+from common.observability import count, logger
+from connectors.base import BadPayload, Canonical, Connector, NewOrder, Ping, Reply, ShipByChange, StatusChange, parse_json
+from connectors.http import PartnerError
+from connectors.registry import connector_for
+from orders import services as orders
+from orders.domain.models import OrderEventIn, order_id_for
+from orders.domain.workflow import WORKFLOWS
+from webhooks.adapters import partner_events, partner_queue
+from webhooks.domain.inbound import authentic, order_in, source_allowed
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: int = 0
+    duplicates: int = 0
+    parked: int = 0
+    ignored: int = 0
+
+    def __add__(self, other: Outcome) -> Outcome:
+        return Outcome(self.applied + other.applied, self.duplicates + other.duplicates,
+                       self.parked + other.parked, self.ignored + other.ignored)
+
+
+APPLIED, DUPLICATE, PARKED, IGNORED = Outcome(applied=1), Outcome(duplicates=1), Outcome(parked=1), Outcome(ignored=1)
+
+
+TERMINAL = frozenset(s for w in WORKFLOWS.values() for s in w.terminal_statuses)
+
+
+# ------------------------------------------------------------------ webhooks
+
+def receive(channel_id: str, route: str, raw: bytes, *, token: str | None, signature: str | None,
+            source_ip: str) -> Reply:
+    """One partner push: authenticate, parse the partner's own shape, apply (or queue), answer its way."""
+    now = utc_now()
+    channel = reference.channel(channel_id)
+    connector = connector_for(channel.kind) if channel else None
+    if channel is None or connector is None or route not in connector.routes:
+        # The same answer as a wrong secret: a caller cannot probe which channels exist.
+        count("WebhookUnauthorized")
+        return _error(connector, 401, "unauthorized", "unknown channel or wrong credentials")
+    if not (source_allowed(source_ip, channel.allowed_ips)
+            and authentic(reference.webhook_secret(channel_id), token=token, signature=signature, body=raw)):
+        count("WebhookUnauthorized")
+        logger.warning("webhook refused", extra={"channel": channel_id, "source_ip": source_ip})
+        return _error(connector, 401, "unauthorized", "unknown channel or wrong credentials")
+    try:
+        events = connector.parse(parse_json(raw), route)
+    except BadPayload as bad:
+        return _error(connector, 400, "bad_request", str(bad), bad.details)
+    if all(isinstance(e, Ping) for e in events) and events:
+        return connector.ping(now)
+    if connector.queued:
+        partner_queue.enqueue(channel_id, raw, now)
+        count(f"WebhookQueued_{connector.kind}")
+        return connector.processed(now)
+    try:
+        apply(channel, connector, events)
+    except HubError as error:
+        return _error(connector, error.status, error.code, error.message, error.extra.get("details", []))
+    return connector.processed(now)
+
+
+def _error(connector: Connector | None, status: int, code: str, message: str,
+           details: list | None = None) -> Reply:
+    if connector is None:
+        return Reply(status, {"error": code, "message": message})
+    return connector.error(status, code, message, details or [])
+
+
+def process_queued(body: str) -> Outcome:
+    """One message of the partner queue; raises when it must be retried (the queue redelivers it)."""
+    message = partner_queue.message(body)
+    channel = reference.channel(message["channel_id"])
+    connector = connector_for(channel.kind) if channel else None
+    if channel is None or connector is None:
+        raise LookupError(f"channel {message['channel_id']!r} is gone; the message waits in the DLQ")
+    return apply(channel, connector, connector.parse(parse_json(message["body"].encode()), "notification"))
+
+
+# ------------------------------------------------------------------ applying canonical events
+
+def apply(channel: Channel, connector: Connector, events: Iterable[Canonical]) -> Outcome:
+    total = Outcome()
+    for event in events:
+        if isinstance(event, Ping):
+            continue
+        outcome = _once(channel, connector, event)
+        count({APPLIED: "PartnerEventApplied", DUPLICATE: "PartnerEventDuplicate", PARKED: "PartnerEventParked",
+               IGNORED: "PartnerEventIgnored"}[outcome])
+        total += outcome
+    return total
+
+
+def _once(channel: Channel, connector: Connector, event: NewOrder | StatusChange | ShipByChange) -> Outcome:
+    """Claim the event's identity, then apply it; a failure forgets the claim so the retry is processed."""
+    now = utc_now()
+    if not partner_events.claim(channel.channel_id, event.event_id, now):
+        return DUPLICATE
+    try:
+        if isinstance(event, NewOrder):
+            return _new_order(channel, connector, event)
+        return _on_order(channel, event)
+    except Exception:
+        partner_events.release(channel.channel_id, event.event_id)
+        raise
+
+
+def _new_order(channel: Channel, connector: Connector, event: NewOrder) -> Outcome:
+    try:
+        wanted = order_in(channel.channel_id, connector.kind, event)
+    except ValidationError as error:  # e.g. an offer id that is not a valid hub SKU
+        raise Unprocessable(f"{connector.kind} order {event.external_id} cannot be taken",
+                            details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]) from None
+    order, created = orders.accept_order(wanted, utc_now())
+    replay_parked(order.order_id)
+    return APPLIED if created else DUPLICATE
+
+
+def _order_id(channel: Channel, event: StatusChange | ShipByChange) -> str:
+    order_id = getattr(event, "order_id", None)
+    return order_id or order_id_for(channel.channel_id, event.external_id)
+
+
+def _on_order(channel: Channel, event: StatusChange | ShipByChange) -> Outcome:
+    """Ignore a status older than one already applied, then apply (or park) the event."""
+    order_id = _order_id(channel, event)
+    if isinstance(event, StatusChange) and event.at is not None and not partner_events.advance_status(
+            order_id, channel.channel_id, event.at):
+        logger.info("older partner status ignored", extra={"order_id": order_id, "status": event.partner_status})
+        return IGNORED
+    return _apply(channel, order_id, event)
+
+
+def _apply(channel: Channel, order_id: str, event: StatusChange | ShipByChange) -> Outcome:
+    """Parked events come back here: their newest-status check was done when they first arrived."""
+    source = f"partner:{channel.channel_id}"
+    try:
+        if isinstance(event, ShipByChange):
+            orders.move_ship_by(order_id, utc_text(event.ship_by), source, utc_now())
+        elif event.event is None:
+            return IGNORED  # a partner status the workflow has no step for
+        else:
+            orders.post_event(order_id, OrderEventIn(event=event.event,
+                                                     note=f"{channel.kind}: {event.partner_status}"), source)
+    except InvalidTransition as refused:
+        # The order is already past it (a cancel after delivery) or the partner skipped steps the hub
+        # tracks: nothing to do, and retrying would not change that.
+        logger.info("partner status not applicable", extra={"order_id": order_id, "event": refused.extra})
+        return IGNORED
+    except HubError as not_now:  # order not known yet, busy or unavailable: applied later, never dropped
+        partner_events.park(channel.channel_id, order_id, event, reason=not_now.code, now=utc_now())
+        return PARKED
+    return APPLIED
+
+
+def replay_parked(order_id: str) -> Outcome:
+    """Apply the events parked for an order, oldest first; one that still cannot apply stays parked."""
+    return _replay(partner_events.parked_for_order(order_id))
+
+
+def sweep_parked(channel_id: str) -> Outcome:
+    return _replay(partner_events.parked_for_channel(channel_id))
+
+
+def _replay(parked: list[partner_events.Parked]) -> Outcome:
+    total = Outcome()
+    for item in parked:
+        channel = reference.channel(item.channel_id)
+        if channel is None:
+            continue
+        partner_events.unpark(item)
+        try:
+            total += _apply(channel, item.order_id, item.event)
+        except Exception:
+            partner_events.park(item.channel_id, item.order_id, item.event, reason="replay failed", now=utc_now())
+            raise
+    return total
+
+
+# ------------------------------------------------------------------ scheduled polls
+
+def poll_all() -> dict[str, dict[str, int]]:
+    """Every channel whose partner is polled (reconcile, or no push at all), then every parked event."""
+    results: dict[str, dict[str, int]] = {}
+    for channel in reference.channels():
+        connector = connector_for(channel.kind)
+        if connector is None:
+            continue
+        outcome = Outcome()
+        if connector.poll is not None and channel.api_url is not None and channel.has_credentials:
+            try:
+                events = connector.poll(str(channel.api_url).rstrip("/"), reference.credentials(channel.channel_id),
+                                        _open_external_ids(channel.channel_id), datetime.now(UTC))
+            except PartnerError as error:  # one partner down must not stop the others; the next run retries
+                logger.warning("partner poll failed", extra={"channel": channel.channel_id, "error": str(error)})
+                count(f"PartnerPollFailed_{connector.kind}")
+                events = []
+            outcome += apply(channel, connector, events)
+        outcome += sweep_parked(channel.channel_id)
+        results[channel.channel_id] = dataclasses.asdict(outcome)
+    logger.info("partner poll done", extra={"channels": results})
+    return results
+
+
+def _open_external_ids(channel_id: str) -> list[str]:
+    open_ids: list[str] = []
+    cursor = None
+    while True:
+        page = orders.list_orders(None, channel_id, 100, cursor)
+        open_ids.extend(o["external_id"] for o in page["items"] if o["status"] not in TERMINAL)
+        cursor = page["next_cursor"]
+        if not cursor:
+            return open_ids

@@ -1,0 +1,55 @@
+"""A hub with marketplace channels and a courier, and partners pushing to it as they do."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from oms_local.runtime import LocalHub
+from tests.conftest import Answer, Api, load_event
+
+OZON_TOKEN = "ozon-webhook-token-1"
+CDEK_TOKEN = "cdek-webhook-token-1"
+YM_TOKEN = "ym-webhook-token-1"
+YM_NETWORK = "5.45.192.0/18"  # one of Market's published ranges
+YM_ADDRESS = "5.45.207.10"
+
+
+@pytest.fixture
+def hub() -> Iterator[LocalHub]:
+    with LocalHub(queue_retry_seconds=0, retry_time_scale=0.01) as running:
+        yield running
+
+
+@pytest.fixture
+def market(api: Api) -> Api:
+    """Warehouse wh-1 ships marketplace and courier orders (10 x SKU-A); channels ozon, yandex, cdek, web."""
+    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
+                                          "capabilities": ["marketplace", "courier"]}).status == 200
+    assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 10}]}).status == 200
+    for channel, body in {
+        "ozon": {"kind": "ozon", "name": "Ozon FBS", "secret": OZON_TOKEN},
+        "yandex": {"kind": "yandex_market", "name": "Market", "secret": YM_TOKEN, "allowed_ips": [YM_NETWORK]},
+        "cdek": {"kind": "cdek", "name": "CDEK", "secret": CDEK_TOKEN},
+        "web": {"kind": "web", "name": "Site"},
+    }.items():
+        assert api.put(f"/v1/channels/{channel}", body).status == 200
+    return api
+
+
+def push(hub: LocalHub, channel: str, payload: Any, *, token: str | None = None, path: str = "",
+         headers: dict[str, str] | None = None, source_ip: str = "127.0.0.1") -> Answer:
+    """POST as the partner does: no API key, the channel's token in the URL (if given)."""
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    answer = hub.http("POST", f"/v1/webhooks/{channel}{path}", query=f"token={token}" if token is not None else "",
+                      headers={"content-type": "application/json", **(headers or {})}, body=raw, source_ip=source_ip)
+    text = answer.body.decode()
+    return Answer(answer.status, answer.headers, json.loads(text) if text else None)
+
+
+def ozon(hub: LocalHub, event: str | dict[str, Any], token: str = OZON_TOKEN, **overrides: Any) -> Answer:
+    payload = {**(load_event(event) if isinstance(event, str) else event), **overrides}
+    return push(hub, "ozon", payload, token=token)

@@ -1,0 +1,91 @@
+"""Scheduled polls against fake partner servers: Ozon reconcile (the push that never came) and
+Wildberries (no push at all), driven through the template's PartnerPollFunction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from oms_local.runtime import LocalHub
+from orders.domain.models import order_id_for
+from tests.conftest import Api, load_event
+from tests.connectors.conftest import ozon
+from tests.fakes.partners import FakeOzon, FakeWildberries
+from tests.fakes.server import serve
+
+SCHEDULED = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+
+@pytest.fixture
+def fake_ozon(market: Api) -> Iterator[FakeOzon]:
+    fake = FakeOzon()
+    with serve(fake.app()) as url:
+        assert market.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon FBS", "api_url": url,
+                                                "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"}}).status == 200
+        yield fake
+
+
+@pytest.fixture
+def fake_wb(market: Api) -> Iterator[FakeWildberries]:
+    fake = FakeWildberries()
+    with serve(fake.app()) as url:
+        assert market.put("/v1/channels/wb", {"kind": "wildberries", "name": "WB", "api_url": url,
+                                              "credentials": {"token": "wb-token"}}).status == 200
+        yield fake
+
+
+def _poll(hub: LocalHub) -> dict:
+    return hub.invoke("PartnerPollFunction", SCHEDULED)["channels"]
+
+
+def test_ozon_reconcile_creates_the_posting_the_push_missed_once(hub: LocalHub, market: Api,
+                                                                 fake_ozon: FakeOzon) -> None:
+    fake_ozon.postings = load_event("ozon_unfulfilled_list.json")["result"]["postings"]
+    assert _poll(hub)["ozon"]["applied"] == 1
+    order_id = order_id_for("ozon", "24219509-0031-1")
+    order = market.wait_for(order_id, "reserved")
+    assert order["ship_by"] == "2026-11-26T10:00:00.000Z" and order["lines"][0]["qty"] == 1
+    assert _poll(hub)["ozon"] == {"applied": 0, "duplicates": 1, "parked": 0, "ignored": 0}
+    # the late push of the same posting is a duplicate too
+    late = ozon(hub, "ozon_new_posting.json", posting_number="24219509-0031-1")
+    assert late.status == 200
+    assert len(market.get("/v1/orders", "channel=ozon").body["items"]) == 1
+    assert market.stock("SKU-A", "wh-1")["reserved"] == 1
+    sent = fake_ozon.calls("/v3/posting/fbs/unfulfilled/list")[0]
+    assert sent["limit"] == 1000 and set(sent["filter"]) == {"cutoff_from", "cutoff_to"}
+
+
+def test_ozon_down_during_the_poll_changes_nothing_and_the_next_poll_catches_up(
+        hub: LocalHub, market: Api, fake_ozon: FakeOzon) -> None:
+    fake_ozon.postings = load_event("ozon_unfulfilled_list.json")["result"]["postings"]
+    fake_ozon.fail(500, times=5)
+    assert _poll(hub)["ozon"]["applied"] == 0
+    assert market.get("/v1/orders", "channel=ozon").body["items"] == []
+    assert _poll(hub)["ozon"]["applied"] == 1
+
+
+def test_wildberries_new_tasks_become_orders_and_their_statuses_follow(hub: LocalHub, market: Api,
+                                                                     fake_wb: FakeWildberries) -> None:
+    fake_wb.new = load_event("wb_orders_new.json")["orders"]
+    assert _poll(hub)["wb"]["applied"] == 1
+    order_id = order_id_for("wb", "13833711")
+    order = market.wait_for(order_id, "reserved")
+    assert order["lines"] == [{"sku": "SKU-A", "qty": 1, "price": 1190.0}]  # finalPrice in kopecks
+    fake_wb.statuses[13833711] = ("new", "waiting")
+    assert _poll(hub)["wb"] == {"applied": 0, "duplicates": 1, "parked": 0, "ignored": 1}
+    fake_wb.new = []
+    fake_wb.statuses[13833711] = ("cancel", "canceled_by_client")
+    assert _poll(hub)["wb"]["applied"] == 1
+    market.wait_for(order_id, "cancelled")
+    assert market.stock("SKU-A", "wh-1") == {"on_hand": 10, "reserved": 0, "available": 10}
+    # the cancelled order is no longer asked about; the same status seen again would change nothing
+    assert _poll(hub)["wb"] == {"applied": 0, "duplicates": 0, "parked": 0, "ignored": 0}
+    assert fake_wb.calls("/api/v3/orders/status")[-1] == {"orders": [13833711]}
+
+
+def test_wildberries_with_a_wrong_token_creates_nothing(hub: LocalHub, market: Api, fake_wb: FakeWildberries) -> None:
+    fake_wb.new = load_event("wb_orders_new.json")["orders"]
+    fake_wb.auth["Authorization"] = "another-token"
+    assert _poll(hub)["wb"]["applied"] == 0
+    assert market.get("/v1/orders", "channel=wb").body["items"] == []

@@ -1,0 +1,226 @@
+"""Fake partner APIs (Starlette ASGI apps) with the partners' documented shapes, auth and failure modes.
+
+Each fake records the requests it got, checks the partner's auth headers (401 otherwise) and can be
+told to fail the next calls: `fail(429, retry_after=1)`, `fail(500)`, `fail("timeout")`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+TIMEOUT_SECONDS = 2.0  # longer than the clients' test timeout
+
+
+@dataclass
+class Fake:
+    auth: dict[str, str]
+    requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    faults: deque[tuple[int | str, dict[str, str]]] = field(default_factory=deque)
+
+    def fail(self, status: int | str, times: int = 1, retry_after: float | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self.faults.extend([(status, headers)] * times)
+
+    def calls(self, path: str) -> list[Any]:
+        return [body for _, p, body in self.requests if p == path]
+
+    async def _guard(self, request: Request) -> tuple[Response | None, Any]:
+        raw = await request.body()
+        body = json.loads(raw) if raw and request.headers.get("content-type", "").startswith("application/json") else raw
+        self.requests.append((request.method, request.url.path, body))
+        if self.faults:
+            status, headers = self.faults.popleft()
+            if status == "timeout":
+                await asyncio.sleep(TIMEOUT_SECONDS)
+                return JSONResponse({}, 200), body
+            return JSONResponse({"message": "fault"}, int(status), headers=headers), body
+        for header, value in self.auth.items():
+            if request.headers.get(header) != value:
+                return JSONResponse({"message": "unauthorized"}, 401), body
+        return None, body
+
+
+def _route(fake: Fake, path: str, methods: list[str], answer: Any) -> Route:
+    async def endpoint(request: Request) -> Response:
+        refused, body = await fake._guard(request)
+        if refused is not None:
+            return refused
+        result = answer(request, body)
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result)
+
+    return Route(path, endpoint, methods=methods)
+
+
+# ------------------------------------------------------------------ Ozon
+
+class FakeOzon(Fake):
+    def __init__(self) -> None:
+        super().__init__({"Client-Id": "836", "Api-Key": "ozon-key"})
+        self.postings: list[dict[str, Any]] = []
+        self.substatus = "posting_awaiting_passport_data"
+
+    def app(self) -> Starlette:
+        def unfulfilled(request: Request, body: dict[str, Any]) -> Any:
+            page = self.postings[body["offset"]:body["offset"] + body["limit"]]
+            return {"result": {"postings": page, "count": len(self.postings)}}
+
+        def ship(request: Request, body: dict[str, Any]) -> Any:
+            return {"result": [f"{body['posting_number']}-{n}" if len(body["packages"]) > 1 else body["posting_number"]
+                               for n, _ in enumerate(body["packages"], 1)]}
+
+        def get(request: Request, body: dict[str, Any]) -> Any:
+            return {"result": {"posting_number": body["posting_number"], "status": "awaiting_deliver",
+                               "substatus": self.substatus}}
+
+        return Starlette(routes=[_route(self, "/v3/posting/fbs/unfulfilled/list", ["POST"], unfulfilled),
+                                 _route(self, "/v4/posting/fbs/ship", ["POST"], ship),
+                                 _route(self, "/v3/posting/fbs/get", ["POST"], get)])
+
+
+# ------------------------------------------------------------------ Wildberries
+
+class FakeWildberries(Fake):
+    def __init__(self) -> None:
+        super().__init__({"Authorization": "wb-token"})
+        self.new: list[dict[str, Any]] = []
+        self.statuses: dict[int, tuple[str, str]] = {}
+        self.supplies: dict[str, set[int]] = {}
+        self.ignored_orders: set[int] = set()  # PATCH answers 204 and changes nothing
+        self.delivered: list[str] = []
+
+    def app(self) -> Starlette:
+        ids = itertools.count(1)
+
+        def new(request: Request, body: Any) -> Any:
+            return {"orders": self.new}
+
+        def status(request: Request, body: dict[str, Any]) -> Any:
+            return {"orders": [{"id": i, "supplierStatus": self.statuses[i][0], "wbStatus": self.statuses[i][1]}
+                               for i in body["orders"] if i in self.statuses]}
+
+        def create_supply(request: Request, body: Any) -> Any:
+            supply = f"WB-GI-{next(ids)}"
+            self.supplies[supply] = set()
+            return JSONResponse({"id": supply}, 201)
+
+        def add_order(request: Request, body: Any) -> Any:
+            order = int(request.path_params["order"])
+            if order not in self.ignored_orders:
+                self.supplies[request.path_params["supply"]].add(order)
+            return Response(status_code=204)
+
+        def supply_orders(request: Request, body: Any) -> Any:
+            return {"orders": [{"id": i} for i in sorted(self.supplies[request.path_params["supply"]])]}
+
+        def deliver(request: Request, body: Any) -> Any:
+            self.delivered.append(request.path_params["supply"])
+            return Response(status_code=204)
+
+        return Starlette(routes=[
+            _route(self, "/api/v3/orders/new", ["GET"], new),
+            _route(self, "/api/v3/orders/status", ["POST"], status),
+            _route(self, "/api/v3/supplies", ["POST"], create_supply),
+            _route(self, "/api/v3/supplies/{supply}/orders/{order}", ["PATCH"], add_order),
+            _route(self, "/api/v3/supplies/{supply}/orders", ["GET"], supply_orders),
+            _route(self, "/api/v3/supplies/{supply}/deliver", ["PATCH"], deliver)])
+
+
+# ------------------------------------------------------------------ Yandex Market
+
+class FakeYandexMarket(Fake):
+    """Answers 420 when more than 2 requests of the account are in flight."""
+
+    def __init__(self) -> None:
+        super().__init__({"Api-Key": "ym-key"})
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.refused: set[int] = set()  # orders the batch update reports as failed
+        self._lock = threading.Lock()
+
+    def app(self) -> Starlette:
+        fake = self
+
+        def set_status(request: Request, body: dict[str, Any]) -> Any:
+            return {"order": {"id": int(request.path_params["order"]), **body["order"]}}
+
+        def batch(request: Request, body: dict[str, Any]) -> Any:
+            return {"status": "OK", "result": {"orders": [
+                {"id": o["id"], "status": o["status"], "updateStatus": "ERROR" if o["id"] in fake.refused else "OK",
+                 **({"errorDetails": "status cannot be changed"} if o["id"] in fake.refused else {})}
+                for o in body["orders"]]}}
+
+        routes = [_route(self, "/v2/campaigns/{campaign}/orders/{order}/status", ["PUT"], set_status),
+                  _route(self, "/v2/campaigns/{campaign}/orders/status-update", ["POST"], batch)]
+        inner = Starlette(routes=routes)
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http":
+                return await inner(scope, receive, send)
+            with fake._lock:
+                fake.in_flight += 1
+                fake.most_in_flight = max(fake.most_in_flight, fake.in_flight)
+                over = fake.in_flight > 2
+            try:
+                if over:
+                    return await JSONResponse({"status": "ERROR"}, 420)(scope, receive, send)
+                await asyncio.sleep(0.05)  # long enough for parallel callers to overlap
+                await inner(scope, receive, send)
+            finally:
+                with fake._lock:
+                    fake.in_flight -= 1
+
+        return app  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------ CDEK
+
+class FakeCdek(Fake):
+    """OAuth2 client credentials; `revoke()` makes the current token expire early (mid-run)."""
+
+    def __init__(self, expires_in: int = 3600) -> None:
+        super().__init__({})
+        self.expires_in = expires_in
+        self.valid: set[str] = set()
+        self.tokens = itertools.count(1)
+        self.orders: list[dict[str, Any]] = []
+        self.invalid_numbers: set[str] = set()
+
+    def revoke(self) -> None:
+        self.valid.clear()
+
+    def app(self) -> Starlette:
+        fake = self
+
+        def token(request: Request, body: Any) -> Any:
+            form = dict(pair.split("=", 1) for pair in body.decode().split("&"))
+            if form.get("client_id") != "cdek-id" or form.get("client_secret") != "cdek-secret":
+                return JSONResponse({"error": "invalid_client"}, 401)
+            value = f"token-{next(fake.tokens)}"
+            fake.valid.add(value)
+            return {"access_token": value, "token_type": "bearer", "expires_in": fake.expires_in}
+
+        def create(request: Request, body: dict[str, Any]) -> Any:
+            if request.headers.get("Authorization", "").removeprefix("Bearer ") not in fake.valid:
+                return JSONResponse({"requests": [{"state": "INVALID", "errors": [{"code": "v2_token_expired"}]}]}, 401)
+            if body["number"] in fake.invalid_numbers:
+                return JSONResponse({"entity": {"uuid": "x"}, "requests": [
+                    {"type": "CREATE", "state": "INVALID", "errors": [{"message": "recipient.phones is empty"}]}]}, 202)
+            fake.orders.append(body)
+            return JSONResponse({"entity": {"uuid": f"uuid-{len(fake.orders)}"},
+                                 "requests": [{"type": "CREATE", "state": "ACCEPTED"}]}, 202)
+
+        return Starlette(routes=[_route(self, "/v2/oauth/token", ["POST"], token),
+                                 _route(self, "/v2/orders", ["POST"], create)])
