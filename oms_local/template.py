@@ -75,6 +75,7 @@ def _five_field_cron(aws_fields: str) -> str:
     return " ".join((minute, hour, dom, month, shifted))
 
 
+@dataclass(frozen=True)
 class QueueSource:
     """An SQS event source: the function gets batches of the queue's messages."""
 

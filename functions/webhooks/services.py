@@ -24,7 +24,7 @@ from connectors.http import PartnerError
 from connectors.registry import connector_for
 from orders import services as orders
 from orders.domain.models import OrderEventIn, order_id_for
-from orders.domain.workflow import WORKFLOWS
+from orders.domain.workflow import workflow
 from webhooks.adapters import partner_events, partner_queue
 from webhooks.domain.inbound import authentic, order_in, source_allowed
 
@@ -44,7 +44,6 @@ class Outcome:
 APPLIED, DUPLICATE, PARKED, IGNORED = Outcome(applied=1), Outcome(duplicates=1), Outcome(parked=1), Outcome(ignored=1)
 
 
-TERMINAL = frozenset(s for w in WORKFLOWS.values() for s in w.terminal_statuses)
 
 
 # ------------------------------------------------------------------ webhooks
@@ -228,7 +227,7 @@ def _open_external_ids(channel_id: str) -> list[str]:
     cursor = None
     while True:
         page = orders.list_orders(None, channel_id, 100, cursor)
-        open_ids.extend(o["external_id"] for o in page["items"] if o["status"] not in TERMINAL)
+        open_ids.extend(o["external_id"] for o in page["items"] if o["status"] not in workflow(o["workflow"]).terminal_statuses)
         cursor = page["next_cursor"]
         if not cursor:
             return open_ids
