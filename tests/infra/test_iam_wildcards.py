@@ -14,13 +14,27 @@ from infra import template_guards as guards
 
 # (principal, statement Sid) -> why a wildcard is needed there. A new wildcard fails until it is added
 # here with its reason; an entry no statement needs any more fails too, so the list stays true.
+_TASK_TOKEN = "states:SendTaskSuccess takes a task token, not an ARN: IAM has no resource to name"
+_PER_CHANNEL = ("one SecureString per channel, created when an operator registers the channel: names are not known "
+                "at deploy time, so the grant is scoped to the credentials path")
 WILDCARDS_ALLOWED = {
     ("OrdersApiFunction", "ListOrders"): "the four ByCreated/ByStatus/ByChannel/ByChannelStatus indexes of "
                                          "its own OrdersTable; the list endpoint queries each of them",
-    ("OrdersApiFunction", "ResumeLifecycle"): "states:SendTaskSuccess takes a task token, not an ARN: IAM has "
-                                              "no resource to name",
-    ("OrderLifecycle", "DeliverLogsAndTraces"): "CloudWatch Logs delivery and X-Ray APIs have no resource-level "
-                                                "permissions",
+    ("OrdersApiFunction", "StartLifecycle"): "one state machine per workflows/*.yaml, all named "
+                                             "<stack>-lifecycle-<workflow>: a new workflow needs no policy edit",
+    ("OrdersApiFunction", "ResumeLifecycle"): _TASK_TOKEN,
+    ("HoldSweeperFunction", "ResumeLifecycle"): _TASK_TOKEN,
+    ("WebhooksApiFunction", "ResumeLifecycle"): _TASK_TOKEN,
+    ("PartnerQueueFunction", "ResumeLifecycle"): _TASK_TOKEN,
+    ("PartnerPollFunction", "ResumeLifecycle"): _TASK_TOKEN,
+    ("InventoryApiFunction", "StoreChannelSecrets"): _PER_CHANNEL,
+    ("WebhooksApiFunction", "ReadChannelSecrets"): _PER_CHANNEL,
+    ("PartnerPollFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
+    ("OrdersApiFunction", "AcquirerSecrets"): "the acquirer's API key and webhook secret per provider, under "
+                                              "<stack>/acquirer/",
+    ("LifecycleTasksFunction", "AcquirerSecrets"): "the acquirer's API key per provider, under <stack>/acquirer/",
+    ("LifecycleStateMachineRole", "DeliverLogsAndTraces"): "CloudWatch Logs delivery and X-Ray APIs have no "
+                                                           "resource-level permissions",
 }
 # SAM policy templates that scope themselves to the one resource they are given (by !Ref).
 SCOPED_POLICY_TEMPLATES = {"LambdaInvokePolicy": "FunctionName", "SQSPollerPolicy": "QueueName",
@@ -40,8 +54,13 @@ def _has_wildcard(value: Any) -> bool:
 
 
 def _policies(template: guards.Template) -> list[tuple[str, Any]]:
-    return [(name, policy) for kind in PRINCIPALS for name, resource in guards.resources(template, kind).items()
-            for policy in resource.get("Properties", {}).get("Policies", [])]
+    """Every policy of a function or state machine, and the inline policies of roles the template declares."""
+    sam = [(name, policy) for kind in PRINCIPALS for name, resource in guards.resources(template, kind).items()
+           for policy in resource.get("Properties", {}).get("Policies", [])]
+    roles = [(name, {"Statement": policy["PolicyDocument"]["Statement"]})
+             for name, role in guards.resources(template, "AWS::IAM::Role").items()
+             for policy in role.get("Properties", {}).get("Policies", [])]
+    return sam + roles
 
 
 def wildcard_problems(template: guards.Template) -> tuple[list[str], set[tuple[str, str]]]:
@@ -98,9 +117,13 @@ def invoke_problems(template: guards.Template) -> list[str]:
     for name, machine in guards.resources(template, "AWS::Serverless::StateMachine").items():
         props = machine["Properties"]
         called = {guards.target(v) for v in props.get("DefinitionSubstitutions", {}).values()}
-        invoked = {guards.target(p["LambdaInvokePolicy"]["FunctionName"]) for p in props.get("Policies", [])
+        policies = list(props.get("Policies", []))
+        role = guards.target(props.get("Role"))
+        if role in template["Resources"]:  # a role of the template's own, shared by the lifecycle machines
+            policies += [p["PolicyDocument"] for p in template["Resources"][role]["Properties"].get("Policies", [])]
+        invoked = {guards.target(p["LambdaInvokePolicy"]["FunctionName"]) for p in policies
                    if "LambdaInvokePolicy" in p}
-        invoked |= {guards.target(r) for p in props.get("Policies", []) for s in p.get("Statement", [])
+        invoked |= {guards.target(r) for p in policies for s in p.get("Statement", [])
                     if any(a.startswith("lambda:") for a in _listed(s["Action"])) for r in _listed(s["Resource"])}
         problems += [f"{name} may invoke {fn}, which its definition never calls" for fn in sorted(invoked - called)]
     return problems
@@ -112,6 +135,9 @@ def test_state_machines_invoke_only_their_own_functions() -> None:
 
 def test_a_state_machine_granted_another_function_is_caught() -> None:
     template = guards.load()
-    template["Resources"]["OrderLifecycle"]["Properties"]["Policies"].append(
-        {"LambdaInvokePolicy": {"FunctionName": {"Ref": "InventoryApiFunction"}}})
-    assert invoke_problems(template) == ["OrderLifecycle may invoke InventoryApiFunction, which its definition never calls"]
+    statements = template["Resources"]["LifecycleStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements.append({"Sid": "Extra", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
+                       "Resource": {"Fn::GetAtt": ["InventoryApiFunction", "Arn"]}})
+    problems = invoke_problems(template)
+    assert "OrderLifecycle may invoke InventoryApiFunction, which its definition never calls" in problems
+    assert len(problems) == len(guards.resources(template, "AWS::Serverless::StateMachine"))
