@@ -146,6 +146,11 @@ def main() -> None:
 NAG_ACKNOWLEDGED: dict[str, str] = {
     "CloudFormation-Validate::F6101": "Outputs name ApiApiKey, which SAM creates from the Api's usage plan "
                                       "when it transforms the template; it exists at deploy time.",
+    "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "Only LifecycleStateMachineRole's DeliverLogsAndTraces: "
+                                                    "CloudWatch Logs delivery and X-Ray APIs have no resource-level "
+                                                    "permissions (tests/infra/test_iam_wildcards.py allow-lists it).",
+    "AwsSolutions::AwsSolutions-SQS3": "ScheduledFailuresQueue is itself a dead-letter queue (the scheduled "
+                                       "functions' DeadLetterQueue), which cdk-nag only recognises as a redrive target.",
 }
 
 if __name__ == "__main__":
