@@ -16,16 +16,37 @@ import sys
 from pathlib import Path
 
 LOCKS = ["requirements/constraints.txt", "functions/requirements.txt"]
+SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+UNREACHABLE = ("SSLError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "ProxyError")
 
 
-def audit(lock: str) -> tuple[list[str], list[str], int]:
+def trust_store() -> dict[str, str]:
+    """The environment for pip-audit, trusting what pip trusts. pip-audit's HTTP client (requests) reads
+    certifi's bundle unless told otherwise, so behind a TLS-inspecting proxy that pip passes (its
+    `cert` setting) pip-audit would fail on every request; a CI job started with a bare environment
+    has lost REQUESTS_CA_BUNDLE too."""
+    env = dict(os.environ)
+    if "REQUESTS_CA_BUNDLE" not in env:
+        pip_cert = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.cert"],
+                                  capture_output=True, text=True).stdout.strip()
+        bundle = env.get("SSL_CERT_FILE") or pip_cert or (str(SYSTEM_CA_BUNDLE) if SYSTEM_CA_BUNDLE.exists() else "")
+        if bundle:
+            env["REQUESTS_CA_BUNDLE"] = bundle
+    return env
+
+
+def audit(lock: str, env: dict[str, str]) -> tuple[list[str], list[str], int]:
     """(vulnerabilities found, dependencies not audited, dependencies audited) for one lock file."""
     answer = subprocess.run([str(Path(sys.executable).parent / "pip-audit"), "--no-deps", "--disable-pip",
                              "--progress-spinner", "off", "--format", "json", "-r", lock],
-                            capture_output=True, text=True)
-    if not answer.stdout.strip():
-        raise SystemExit(f"pip-audit failed on {lock}:\n{answer.stderr}")
-    return classify(json.loads(answer.stdout))
+                            capture_output=True, text=True, env=env)
+    if answer.stdout.strip():
+        return classify(json.loads(answer.stdout))
+    if any(name in answer.stderr for name in UNREACHABLE):
+        # No answer from the service at all: nothing was audited (AUDIT_STRICT=1 fails on that).
+        last = answer.stderr.strip().splitlines()[-1]
+        return [], [f"{lock}: the vulnerability service could not be reached ({last[:200]})"], 0
+    raise SystemExit(f"pip-audit failed on {lock}:\n{answer.stderr}")
 
 
 def classify(report: dict) -> tuple[list[str], list[str], int]:
@@ -40,8 +61,9 @@ def classify(report: dict) -> tuple[list[str], list[str], int]:
 def main() -> int:
     strict = os.environ.get("AUDIT_STRICT") == "1"
     failed = False
+    env = trust_store()
     for lock in LOCKS:
-        found, skipped, audited = audit(lock)
+        found, skipped, audited = audit(lock, env)
         print(f"pip-audit {lock}: {audited} audited, {len(found)} vulnerabilities, {len(skipped)} not audited")
         for line in found:
             print(f"  VULNERABLE {line}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.audit import classify
+from infra.audit import classify, trust_store
 
 
 def test_vulnerabilities_are_reported_with_their_fix() -> None:
@@ -17,3 +17,13 @@ def test_an_unreachable_service_is_not_a_clean_audit() -> None:
     reason = "Dependency not found on PyPI and could not be audited: boto3 (1.44.5)"
     report = {"dependencies": [{"name": "boto3", "skip_reason": reason}], "fixes": []}
     assert classify(report) == ([], [reason], 0)
+
+
+def test_pip_audit_trusts_the_bundle_pip_trusts(monkeypatch) -> None:
+    """A CI job started with a bare environment has no REQUESTS_CA_BUNDLE: pip-audit would use certifi's
+    bundle and fail TLS behind an inspecting proxy that pip itself passes (seen on a clean-clone run)."""
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", "/some/bundle.pem")
+    assert trust_store()["REQUESTS_CA_BUNDLE"] == "/some/bundle.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/chosen.pem")
+    assert trust_store()["REQUESTS_CA_BUNDLE"] == "/chosen.pem"
