@@ -15,6 +15,12 @@ STAGE ?= dev
 # every synth. docs/deploy.md asks for Node 22+ where you choose.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export AWS_DEFAULT_REGION ?= eu-central-1
+# A job started with a bare environment (env -i) loses the CA variables that let npm through a registry
+# proxy that inspects TLS; npm then trusts the system bundle, as pip does through its own config.
+SYSTEM_CA_BUNDLE := $(wildcard /etc/ssl/certs/ca-certificates.crt)
+ifneq ($(SYSTEM_CA_BUNDLE),)
+export NODE_EXTRA_CA_CERTS ?= $(SYSTEM_CA_BUNDLE)
+endif
 export SAM_CLI_TELEMETRY := 0
 # sam and cfn-lint pin their own boto3/pydantic: they live in their own venv, never beside the hub's.
 
