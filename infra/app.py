@@ -149,8 +149,9 @@ NAG_ACKNOWLEDGED: dict[str, str] = {
     "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "Only LifecycleStateMachineRole's DeliverLogsAndTraces: "
                                                     "CloudWatch Logs delivery and X-Ray APIs have no resource-level "
                                                     "permissions (tests/infra/test_iam_wildcards.py allow-lists it).",
-    "AwsSolutions::AwsSolutions-SQS3": "ScheduledFailuresQueue is itself a dead-letter queue (the scheduled "
-                                       "functions' DeadLetterQueue), which cdk-nag only recognises as a redrive target.",
+    "AwsSolutions::AwsSolutions-SQS3": "AsyncFailuresQueue is itself a dead-letter queue (the scheduled "
+                                       "functions' DeadLetterQueue and the stock stream's OnFailure "
+                                       "destination), which cdk-nag only recognises as a redrive target.",
 }
 
 if __name__ == "__main__":

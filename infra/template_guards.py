@@ -18,14 +18,20 @@ METRICS_NAMESPACE = "OmsHub"
 # Event sources through which Lambda is invoked asynchronously: a failure after the retries must land
 # somewhere (function DeadLetterQueue or EventInvokeConfig OnFailure).
 ASYNC_EVENTS = {"Schedule", "ScheduleV2", "EventBridgeRule", "CloudWatchEvent", "SNS", "S3"}
+# Event sources that Lambda polls from a stream: a failing batch blocks its shard, so retries must be
+# bounded and the batch must land somewhere after them.
+STREAM_EVENTS = {"DynamoDB", "Kinesis"}
 # The alarms each kind of resource must have: namespace, dimension, how the template names the
-# resource in it, and metric -> (alarm name suffix, statistic).
+# resource in it, and metric -> (alarm name suffix, statistic, threshold).
 ALARM_KITS = {
-    "function": ("AWS/Lambda", "FunctionName", "!Ref {}", {"Errors": ("Errors", "Sum"), "Throttles": ("Throttles", "Sum")}),
-    "state_machine": ("AWS/States", "StateMachineArn", "!Ref {}", {"ExecutionsFailed": ("Failed", "Sum"),
-                                                                   "ExecutionsTimedOut": ("TimedOut", "Sum")}),
+    "function": ("AWS/Lambda", "FunctionName", "!Ref {}", {"Errors": ("Errors", "Sum", 1),
+                                                           "Throttles": ("Throttles", "Sum", 1)}),
+    # A stream reader falling a minute behind means marketplaces are offered stale stock.
+    "stream_function": ("AWS/Lambda", "FunctionName", "!Ref {}", {"IteratorAge": ("IteratorAge", "Maximum", 60000)}),
+    "state_machine": ("AWS/States", "StateMachineArn", "!Ref {}", {"ExecutionsFailed": ("Failed", "Sum", 1),
+                                                                   "ExecutionsTimedOut": ("TimedOut", "Sum", 1)}),
     "dead_letter_queue": ("AWS/SQS", "QueueName", "!GetAtt {}.QueueName",
-                          {"ApproximateNumberOfMessagesVisible": ("Depth", "Maximum")}),
+                          {"ApproximateNumberOfMessagesVisible": ("Depth", "Maximum", 1)}),
 }
 # Business alarms the issue asks for, on the functions' powertools metrics.
 BUSINESS_METRICS = {"SlaBreached", "StockPushFailed"}
@@ -78,17 +84,18 @@ def _missing_alarms(template: Template, logical_id: str, kit: str) -> list[str]:
 def missing_alarms_yaml(template: Template) -> str:
     """The alarm resources the template lacks, in its own compact style, ready to paste."""
     kits = [(name, "function") for name in resources(template, "AWS::Serverless::Function")]
+    kits += [(name, "stream_function") for name in stream_readers(template)]
     kits += [(name, "state_machine") for name in resources(template, "AWS::Serverless::StateMachine")]
     kits += [(name, "dead_letter_queue") for name in sorted(dead_letter_queues(template))]
     lines = []
     for logical_id, kit in kits:
         namespace, dimension, value, metrics = ALARM_KITS[kit]
         for metric in _unalarmed(template, logical_id, kit):
-            suffix, statistic = metrics[metric]
+            suffix, statistic, threshold = metrics[metric]
             lines += [f"  {logical_id}{suffix}Alarm:", "    Type: AWS::CloudWatch::Alarm",
                       f"    Properties: {{Namespace: {namespace}, MetricName: {metric}, Dimensions: [{{Name: {dimension}, "
                       f"Value: {value.format(logical_id)}}}], Statistic: {statistic}, Period: 300, EvaluationPeriods: 1, "
-                      "Threshold: 1, ComparisonOperator: GreaterThanOrEqualToThreshold, TreatMissingData: notBreaching, "
+                      f"Threshold: {threshold}, ComparisonOperator: GreaterThanOrEqualToThreshold, TreatMissingData: notBreaching, "
                       f"AlarmActions: [!Ref {ALARM_TOPIC}]}}"]
     return "\n".join(lines)
 
@@ -124,7 +131,22 @@ def function_problems(template: Template) -> list[str]:
                 queue = target(spec["Properties"]["Queue"])
                 if queue in queues and "RedrivePolicy" not in queues[queue].get("Properties", {}):
                     problems.append(f"{name}: its SQS source {queue} ({event_name}) has no RedrivePolicy (DLQ)")
+            if spec["Type"] in STREAM_EVENTS:
+                source = spec["Properties"]
+                if int(source.get("MaximumRetryAttempts", -1)) < 0:
+                    problems.append(f"{name}: its stream source {event_name} retries forever (MaximumRetryAttempts), "
+                                    "blocking the shard behind one bad batch")
+                if not source.get("DestinationConfig", {}).get("OnFailure"):
+                    problems.append(f"{name}: its stream source {event_name} has no OnFailure destination")
+    for name in stream_readers(template):
+        problems += _missing_alarms(template, name, "stream_function")
     return problems
+
+
+def stream_readers(template: Template) -> list[str]:
+    """Functions fed by a stream event source."""
+    return [name for name, fn in resources(template, "AWS::Serverless::Function").items()
+            if any(spec["Type"] in STREAM_EVENTS for spec in fn.get("Properties", {}).get("Events", {}).values())]
 
 
 def dead_letter_queues(template: Template) -> set[str]:
@@ -140,6 +162,8 @@ def dead_letter_queues(template: Template) -> set[str]:
                         .get("OnFailure", {}).get("Destination")))
         for spec in props.get("Events", {}).values():
             dlqs.add(target(spec.get("Properties", {}).get("DeadLetterConfig", {}).get("Arn")))
+            dlqs.add(target(spec.get("Properties", {}).get("DestinationConfig", {}).get("OnFailure", {})
+                            .get("Destination")))
     return dlqs - {None}
 
 

@@ -26,7 +26,8 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
-from oms_local.template import ACCOUNT, Function, LocalTemplate, QueueSource, Route, Schedule, load, queue_url
+from oms_local.template import (ACCOUNT, Function, LocalTemplate, QueueSource, Route, Schedule, StreamSource, load,
+                                queue_url)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -171,6 +172,7 @@ class LocalHub:
             self._handlers[fn.logical_id] = self._import(fn)
             _dispatch[fn.name] = self._handlers[fn.logical_id]
         self._pollers = [QueuePoller(self, source) for source in self.template.queue_sources]
+        self._pollers += [StreamPoller(self, source) for source in self.template.stream_sources]
         for poller in self._pollers:
             poller.start()
 
@@ -333,6 +335,15 @@ class LocalHub:
             due[name] = by_name[name].next_after(max(due[name], datetime.now(UTC)))
 
     # ------------------------------------------------------------------ calls
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the stream readers have delivered every row change written so far (tests call this
+        before looking at what the stream consumers wrote)."""
+        deadline = time.monotonic() + timeout
+        while not all(p.caught_up() for p in self._pollers if isinstance(p, StreamPoller)):
+            if time.monotonic() > deadline:
+                raise TimeoutError("stream readers did not catch up")
+            time.sleep(0.02)
+
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         fn = self.template.functions[logical_id]
         return _run_as(fn.name, self._handlers[logical_id], event, _context_for(fn.name, fn.timeout, fn.memory))
@@ -469,3 +480,125 @@ class QueuePoller:
         if not self.source.report_failures:
             return set()
         return {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+
+
+class StreamPoller:
+    """Lambda's DynamoDB stream event source, locally: reads the table's stream in order and invokes the
+    function with batches of up to BatchSize records, waiting up to MaximumBatchingWindowInSeconds to fill
+    one. A batch whose invocation fails is tried again, up to MaximumRetryAttempts more times, then its
+    shard and sequence range go to the OnFailure queue and reading goes on. (AWS also halves a failing
+    batch when BisectBatchOnFunctionError is set; here the whole batch is retried.)
+
+    moto keeps every stream record for ever; records are dropped here once delivered, as DynamoDB drops
+    them after 24 hours, so a long local run or a 100,000-row import does not hold them all."""
+
+    IDLE_SECONDS = 0.05
+    RETRY_SECONDS = 0.2
+
+    def __init__(self, hub: LocalHub, source: StreamSource) -> None:
+        self.hub = hub
+        self.source = source
+        self._stop = threading.Event()
+        self._idle = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"stream-{source.function}", daemon=True)
+        self.invocations = 0
+        self.records = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def caught_up(self) -> bool:
+        """Every record written so far has been delivered (or given up on)."""
+        if not self._thread.is_alive():
+            raise RuntimeError(f"the stream reader of {self.source.function} has stopped")
+        return self._idle.is_set() and not self._pending()
+
+    def _shard(self) -> Any:
+        from moto.dynamodb.models import dynamodb_backends
+
+        return dynamodb_backends[ACCOUNT][self.hub.template.region].get_table(self.source.table).stream_shard
+
+    def _pending(self) -> int:
+        with _moto_lock:
+            return len(self._shard().items)
+
+    def _run(self) -> None:
+        import boto3
+
+        # Lambda reads the stream with the function's role (SAM adds it with the event source).
+        _running.name = f"event-source:{self.source.function}"
+        region = self.hub.template.region
+        from botocore.config import Config
+
+        # botocore sends stream calls to an account-based endpoint (<account>.streams-ddb...) that moto
+        # 5.2 does not route; the regional endpoint is the same API.
+        streams = boto3.client("dynamodbstreams", region_name=region,
+                               config=Config(account_id_endpoint_mode="disabled"))
+        arn = boto3.client("dynamodb", region_name=region).describe_table(
+            TableName=self.source.table)["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while not self._stop.is_set():
+            batch: list[dict[str, Any]] = []
+            deadline = None
+            try:
+                while len(batch) < self.source.batch_size and not self._stop.is_set():
+                    answer = streams.get_records(ShardIterator=iterator, Limit=self.source.batch_size - len(batch))
+                    iterator = answer["NextShardIterator"]
+                    batch += answer["Records"]
+                    if not batch:
+                        self._idle.set()
+                        self._stop.wait(self.IDLE_SECONDS)
+                        continue
+                    self._idle.clear()
+                    deadline = deadline or time.monotonic() + self.source.window_seconds
+                    if time.monotonic() >= deadline:
+                        break
+                    self._stop.wait(min(self.IDLE_SECONDS, max(deadline - time.monotonic(), 0)))
+            except Exception:  # noqa: BLE001 - the mock is stopping under us
+                return
+            if batch:
+                self._deliver(batch, arn, shard)
+                self._forget(batch)
+
+    def _deliver(self, records: list[dict[str, Any]], arn: str, shard: str) -> None:
+        event = {"Records": [{**record, "awsRegion": self.hub.template.region, "eventSourceARN": arn}
+                             for record in records]}
+        attempts = 1 + max(self.source.max_retries, 0)
+        for attempt in range(attempts):
+            self.invocations += 1
+            try:
+                self.hub.invoke(self.source.function, event)
+                self.records += len(records)
+                return
+            except Exception:  # noqa: BLE001 - a failed batch is retried, then given up on
+                traceback.print_exc()
+                if attempt + 1 < attempts:
+                    self._stop.wait(self.RETRY_SECONDS * self.hub.retry_time_scale)
+        if self.source.on_failure_arn:
+            import boto3
+
+            sequence = [record["dynamodb"]["SequenceNumber"] for record in records]
+            boto3.client("sqs", region_name=self.hub.template.region).send_message(
+                QueueUrl=queue_url(self.hub.template.region, self.source.on_failure_arn.rsplit(":", 1)[-1]),
+                MessageBody=json.dumps({
+                    "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts,
+                                       "functionArn": f"arn:aws:lambda:{self.hub.template.region}:{ACCOUNT}:function:"
+                                                      f"{self.hub.template.functions[self.source.function].name}"},
+                    "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": sequence[0],
+                                           "endSequenceNumber": sequence[-1], "batchSize": len(records),
+                                           "streamArn": arn}}))
+
+    def _forget(self, records: list[dict[str, Any]]) -> None:
+        last = int(records[-1]["dynamodb"]["SequenceNumber"])
+        with _moto_lock:
+            shard = self._shard()
+            delivered = last + 1 - shard.starting_sequence_number
+            if delivered > 0:
+                del shard.items[:delivered]
+                shard.starting_sequence_number += delivered

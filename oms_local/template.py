@@ -86,6 +86,18 @@ class QueueSource:
 
 
 @dataclass(frozen=True)
+class StreamSource:
+    """A DynamoDB stream event source: the function gets batches of the table's row changes."""
+
+    function: str
+    table: str  # physical name
+    batch_size: int
+    window_seconds: float
+    max_retries: int
+    on_failure_arn: str | None
+
+
+@dataclass(frozen=True)
 class GatewayResponse:
     status: int
     body: str
@@ -106,6 +118,7 @@ class LocalTemplate:
     # logical id -> CreateQueue request (dead-letter queues first, so a redrive target exists)
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     queue_sources: list[QueueSource] = field(default_factory=list)
+    stream_sources: list[StreamSource] = field(default_factory=list)
     # logical id -> IAM statements of its role (resolved; SAM policy templates expanded). Local runs
     # do not enforce them; tests check them against the calls each principal really makes.
     policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -220,6 +233,15 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
                     local.queue_sources.append(QueueSource(
                         logical_id, resolver.resolve(ep["Queue"]), int(ep.get("BatchSize", 10)),
                         "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", [])))
+                if event["Type"] == "DynamoDB":
+                    ep = event["Properties"]
+                    table = ep["Stream"]["Fn::GetAtt"]
+                    table = (table.split(".", 1) if isinstance(table, str) else table)[0]
+                    on_failure = ep.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                    local.stream_sources.append(StreamSource(
+                        logical_id, resolver.physical_name(table), int(ep.get("BatchSize", 100)),
+                        float(ep.get("MaximumBatchingWindowInSeconds", 0)), int(ep.get("MaximumRetryAttempts", -1)),
+                        resolver.resolve(on_failure) if on_failure else None))
                 if event["Type"] != "Api":
                     continue
                 ep = event["Properties"]
@@ -286,6 +308,8 @@ def _table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
                "KeySchema": props["KeySchema"], "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST")}
     if props.get("GlobalSecondaryIndexes"):
         request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if props.get("StreamSpecification"):
+        request["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
     return request
 
 

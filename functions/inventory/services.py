@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from common import reference
@@ -11,6 +11,7 @@ from common.events import publish
 from common.observability import count
 from inventory.adapters import dirty_skus, stock_batches, stock_table
 from inventory.domain.availability import SkuAvailability, availability, changes_channel
+from inventory.domain.row_changes import RowMove
 from inventory.domain.stock_changes import StockLineError, StockMode, StockUpdate, StockUpdateResult
 
 SKUS_PER_EVENT = 500  # keeps one StockChanged well under EventBridge's 256 KB
@@ -27,18 +28,12 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
             count("StockBatchDuplicate")
             return StockUpdateResult.model_validate({**applied_before, "duplicate": True})
     errors: list[StockLineError] = []
-    moved: list[tuple[str, int, int]] = []  # (sku, free before, free after)
-    resumed: list[str] = []  # rows an interrupted first attempt of this part wrote: announced again
     for line in update.items:
         if update.mode is StockMode.snapshot:
             write = stock_table.set_on_hand(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now)
         else:
             write = stock_table.add_on_hand(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now)
-        if write.applied:
-            moved.append((line.sku, *_free_change(write.before, update.mode, line.on_hand)))
-        elif write.repeated:
-            resumed.append(line.sku)
-        else:
+        if not (write.applied or write.repeated):
             errors.append(_below_reserved(line.sku, update.mode, line.on_hand, write.before))
     listed_errors = len(errors)
     zeroed = 0
@@ -47,10 +42,9 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
             write = stock_table.set_on_hand(sku, location_id, 0, None, batch_id, now)
             if write.applied:
                 zeroed += 1
-                moved.append((sku, *_free_change(write.before, StockMode.snapshot, 0)))
             elif not write.repeated:
                 errors.append(_below_reserved(sku, StockMode.snapshot, 0, write.before))
-    announce(location_id, moved, now, cause="import", batch_id=batch_id, resumed=resumed)
+    # Channels learn of the rows written through the stock table's stream (handlers/stock_changes.py).
     result = StockUpdateResult(updated=len(update.items) - listed_errors, errors=errors, batch_id=batch_id,
                                zeroed=zeroed)
     if batch_id is not None:
@@ -61,14 +55,6 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
     return result
 
 
-def _free_change(before: dict[str, Any], mode: StockMode, on_hand: int) -> tuple[int, int]:
-    """Free units (on_hand - reserved) before and after a write that was applied to `before`."""
-    free_before = int(before.get("available", 0))
-    if mode is StockMode.snapshot:
-        return free_before, on_hand - int(before.get("reserved", 0))
-    return free_before, free_before + on_hand
-
-
 def _below_reserved(sku: str, mode: StockMode, on_hand: int, row: dict[str, Any]) -> StockLineError:
     if mode is StockMode.snapshot:
         message = f"on_hand {on_hand} is below the {int(row.get('reserved', 0))} units reserved"
@@ -77,49 +63,35 @@ def _below_reserved(sku: str, mode: StockMode, on_hand: int, row: dict[str, Any]
     return StockLineError(sku=sku, error="below_reserved", message=message)
 
 
-def announce(location_id: str, moved: Iterable[tuple[str, int, int]], now: str, *, cause: str,
-             batch_id: str | None = None, resumed: Iterable[str] = ()) -> None:
-    """Mark dirty, per channel, the SKUs whose offer the moves can change, and say so on the bus.
+def announce_moves(moves: Iterable[RowMove], now: str) -> None:
+    """Announce the free units a batch of stock writes moved, per location and cause."""
+    groups: dict[tuple[str, str, str | None], list[RowMove]] = {}
+    for move in moves:
+        groups.setdefault((move.location_id, move.cause, move.batch_id), []).append(move)
+    for (location_id, cause, batch_id), group in groups.items():
+        announce(location_id, [(m.sku, m.before, m.after) for m in group], now, cause=cause, batch_id=batch_id,
+                 changed_at=max(m.changed_at for m in group) or now)
 
-    `resumed`: SKUs whose change is no longer known (written by an attempt that failed before
-    announcing): marked for every channel that sells from the location, since marking is idempotent."""
+
+def announce(location_id: str, moved: Iterable[tuple[str, int, int]], now: str, *, cause: str,
+             batch_id: str | None, changed_at: str) -> None:
+    """Mark dirty, per channel, the SKUs whose offer the moves (sku, free before, free after) can change,
+    and say so on the bus. Marking twice is marking once, so a batch the stream delivers again is harmless;
+    its StockChanged carries the same `at` (the newest row write), which is what consumers dedupe on."""
     location = reference.locations().get(location_id)
     if location is None or not location.active:
         return  # a paused location offers nothing, before and after
     channels = reference.channels()
     marks = [(channel.channel_id, sku) for channel in channels for sku, before, after in moved
              if changes_channel(channel.rules, sku, location_id, before, after)]
-    marks += [(channel.channel_id, sku) for channel in channels for sku in resumed
-              if location_id not in channel.rules.excluded_locations]
     if not marks:
         return
     dirty_skus.mark(marks, now)
     skus = sorted({sku for _, sku in marks})
     publish("StockChanged", [{"location_id": location_id, "skus": skus[start:start + SKUS_PER_EVENT],
-                              "channels": sorted({channel for channel, _ in marks}), "cause": cause, "batch_id": batch_id, "at": now}
+                              "channels": sorted({channel for channel, _ in marks}), "cause": cause, "batch_id": batch_id, "at": changed_at}
                              for start in range(0, len(skus), SKUS_PER_EVENT)])
     count("StockChanged", len(skus))
-
-
-def reservations_moved(moves: Sequence[tuple[str, str, int]], now: str, cause: str,
-                       free_before: Mapping[tuple[str, str], int] | None = None) -> None:
-    """Free units moved by reservations: (sku, location_id, change of free units; -qty reserves, +qty releases).
-
-    `free_before`: the free units the caller read before the change (intake has them); without it the
-    rows are read back and the change gives the value before."""
-    changes = {(sku, loc): change for sku, loc, change in moves if change}
-    if not changes:
-        return
-    if free_before is None:
-        rows = stock_table.physical_available({sku for sku, _ in changes}, {loc for _, loc in changes})
-        free_before = {key: units - changes[key] for key, units in rows.items() if key in changes}
-    by_location: dict[str, list[tuple[str, int, int]]] = {}
-    for (sku, loc), change in changes.items():
-        if (sku, loc) in free_before:
-            before = free_before[(sku, loc)]
-            by_location.setdefault(loc, []).append((sku, before, before + change))
-    for loc, moved in by_location.items():
-        announce(loc, moved, now, cause=cause)
 
 
 def channel_availability(channel_id: str, skus: list[str]) -> list[SkuAvailability]:

@@ -16,7 +16,6 @@ from common.errors import (Conflict, InsufficientStock, InvalidTransition, NotFo
 from common.models import Channel, Location
 from common.observability import count, logger
 from connectors import acquirer
-from inventory import services as stock_events
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
 from orders.domain.fulfilment import describe as describe_short_pick
@@ -77,11 +76,8 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     candidates = [c.location_id for c in ranked]
     wanted = order_in.quantities()
 
-    free: dict[tuple[str, str], int] = {}
-
     def attempt() -> dict[str, Any]:
-        free.clear()
-        free.update(stock_table.physical_available(wanted, candidates))
+        free = stock_table.physical_available(wanted, candidates)
         plan = plan_reservations(wanted, candidates, free, allow_split=channel.allow_split)
         order = new_order(order_in, plan, explain(plan, ranked, channel.channel_id),
                           None if plan.shortages else _promise(order_in.delivery, plan.locations(), locations, now),
@@ -97,7 +93,6 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         count("OrderDuplicate")
         return Order.model_validate(existing), False
     lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
-    _stock_moved(order["allocations"], -1, now, "order_reserved", free_before=free)
     count("OrderCreated")
     if order["shortages"]:
         count("OrderOnHold")
@@ -239,8 +234,6 @@ def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
             expires_at=current.get("hold_expires_at"), now=now)
         if not committed:
             raise order_table.StockMoved()  # the order changed since it was read: judge the request again
-        _stock_moved([{"sku": c.sku, "location_id": c.location_id, "qty": c.delta} for c in changes], -1, now,
-                     "order_substituted")
         count("OrderSubstitution")
         return order.model_copy(update={"shortages": remaining})
 
@@ -313,8 +306,6 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
                         "shortages": [s.model_dump() for s in plan.shortages],
                         "promise": promise.model_dump(mode="json") if promise else None},
             close_task=None if plan.shortages else shortage_task_id(order_id))
-        if committed:
-            _stock_moved([a.model_dump() for a in plan.allocations], -1, now, "order_reserved")
         return {"status": status if committed else order_table.get_order(order_id)["status"]}
 
     return _with_fresh_stock(attempt)
@@ -356,13 +347,11 @@ def release(order_id: str, channel: str, workflow_name: str, status: str, event:
             now: str) -> dict[str, str]:
     """Into a status that gives every held unit back to free stock (cancelled, expired, returned_to_stock);
     an open shortage task is closed, and a paid order is refunded."""
-    released: list[dict[str, Any]] = []
 
     def attempt() -> dict[str, Any]:
         order = order_table.get_order(order_id)
         if order is None or order["status"] == status:
             return order or {}
-        released[:] = order["allocations"]
         order_table.finish_reservations(
             order_id, "released", expect=workflow(workflow_name).sources_of("release"), now=now,
             timeline_entry=timeline_entry(now, status, event),
@@ -372,8 +361,6 @@ def release(order_id: str, channel: str, workflow_name: str, status: str, event:
         return order_table.get_order(order_id) or {}
 
     order = _with_fresh_stock(attempt)
-    if released and order.get("status") == status:
-        _stock_moved(released, +1, now, f"order_{status}")
     _refund_if_paid(order, now)  # after the stock: a retried step that already released still refunds
     count(f"OrderEntered_{status}")
     return {"status": order.get("status", "missing")}
@@ -485,15 +472,3 @@ def _refund_if_paid(order: dict[str, Any], now: str) -> None:
     refund_id = acquirer.acquirer().refund(order["order_id"], payment["payment_id"], Decimal(str(order["total"])))
     order_table.record_refund(order["order_id"], refund_id, now)
     count("PaymentRefunded")
-
-
-def _stock_moved(allocations: list[dict[str, Any]], sign: int, now: str, cause: str,
-                 free_before: dict[tuple[str, str], int] | None = None) -> None:
-    """Tell inventory which free units reservations moved (dirty marks, StockChanged). The order is
-    already committed, so a failure here is logged and counted rather than failing the order."""
-    try:
-        stock_events.reservations_moved([(a["sku"], a["location_id"], sign * a["qty"]) for a in allocations],
-                                        now, cause, free_before)
-    except Exception:  # noqa: BLE001 - the next change of these SKUs marks them again
-        count("StockChangeNotAnnounced")
-        logger.exception("stock change not announced", extra={"cause": cause})

@@ -19,14 +19,17 @@ def _offer(api: Api, channel: str, skus: str) -> dict[str, Any]:
     return {item["sku"]: item for item in answer.body["items"]}
 
 
-def _dirty(channel: str) -> set[str]:
+def _dirty(api: Api, channel: str) -> set[str]:
+    """The channel's dirty SKUs, once the stock stream has delivered every write so far."""
+    api.hub.settle()
     ddb = boto3.client("dynamodb")
     return {item["sku"]["S"] for shard in range(16)
             for item in ddb.query(TableName=os.environ["DIRTY_SKUS_TABLE"], KeyConditionExpression="channel_shard = :p",
                                   ExpressionAttributeValues={":p": {"S": f"{channel}#{shard:02d}"}})["Items"]}
 
 
-def _clear_dirty() -> None:
+def _clear_dirty(api: Api) -> None:
+    api.hub.settle()  # marks of earlier writes land first, then go
     ddb = boto3.client("dynamodb")
     table = os.environ["DIRTY_SKUS_TABLE"]
     for item in ddb.scan(TableName=table)["Items"]:
@@ -44,6 +47,7 @@ def stock_events(api: Api) -> Iterator[Any]:
     events.put_targets(Rule="stock-changed", EventBusName=bus, Targets=[{"Id": "q", "Arn": arn}])
 
     def received() -> list[dict[str, Any]]:
+        api.hub.settle()
         details = []
         while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
             for message in messages:
@@ -163,51 +167,96 @@ def test_expected_arrival_shows_while_out_of_stock(chain: Api) -> None:
 def test_changes_mark_dirty_per_channel_and_emit_stock_changed(chain: Api, stock_events: Any) -> None:
     chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon",
                                     "rules": {"safety_stock": 5, "excluded_locations": ["s2"]}})
-    _clear_dirty()
+    _clear_dirty(chain)
     stock_events()
     chain.put("/v1/stock/s1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})  # 10 -> 11
-    assert _dirty("web") == {"SKU-A"} and _dirty("ozon") == {"SKU-A"}
+    assert _dirty(chain, "web") == {"SKU-A"} and _dirty(chain, "ozon") == {"SKU-A"}
     events = stock_events()
     assert [(e["location_id"], e["skus"], e["channels"], e["cause"]) for e in events] == \
         [("s1", ["SKU-A"], ["ozon", "web"], "import")]
-    _clear_dirty()
+    _clear_dirty(chain)
     chain.put("/v1/stock/s2", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})  # ozon excludes s2
-    assert _dirty("web") == {"SKU-A"} and _dirty("ozon") == set()
-    _clear_dirty()
+    assert _dirty(chain, "web") == {"SKU-A"} and _dirty(chain, "ozon") == set()
+    _clear_dirty(chain)
     chain.put("/v1/stock/s3", {"items": [{"sku": "SKU-Q", "on_hand": 3}]})  # under ozon's safety stock
-    assert _dirty("web") == {"SKU-Q"} and _dirty("ozon") == set()
-    _clear_dirty()
+    assert _dirty(chain, "web") == {"SKU-Q"} and _dirty(chain, "ozon") == set()
+    _clear_dirty(chain)
     stock_events()
     chain.put("/v1/stock/s3", {"items": [{"sku": "SKU-Q", "on_hand": 3}]})  # no change at all
-    assert _dirty("web") == set() and stock_events() == []
+    assert _dirty(chain, "web") == set() and stock_events() == []
     order = chain.post("/v1/orders", courier_order("d-1", lines=[{"sku": "SKU-Q", "qty": 1, "price": 1}])).body
-    assert _dirty("web") == {"SKU-Q"}
-    assert [e["cause"] for e in stock_events()] == ["order_reserved"]
-    _clear_dirty()
+    assert _dirty(chain, "web") == {"SKU-Q"}
+    assert [e["cause"] for e in stock_events()] == ["reservation"]
+    _clear_dirty(chain)
     chain.event(order["order_id"], "cancel")
     chain.wait_for(order["order_id"], "cancelled")
-    assert _dirty("web") == {"SKU-Q"}
-    assert [e["cause"] for e in stock_events()] == ["order_cancelled"]
+    assert _dirty(chain, "web") == {"SKU-Q"}
+    assert [e["cause"] for e in stock_events()] == ["reservation"]
 
 
-def test_a_batch_that_failed_before_announcing_is_retried_without_losing_marks(chain: Api, stock_events: Any,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_announcement_that_fails_is_retried_from_the_stream_and_loses_no_marks(
+        chain: Api, stock_events: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The import has committed; the dirty marks fail for a while. The stream delivers the batch again
+    until they land: the ERP's request is not failed for it, and nothing is applied twice."""
     from inventory.adapters import dirty_skus
 
     real_mark = dirty_skus.mark
+    failures = [RuntimeError("DynamoDB unavailable")] * 2
 
-    def unavailable(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("DynamoDB unavailable")
+    def flaky(*args: Any, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        real_mark(*args, **kwargs)
 
-    _clear_dirty()
+    _clear_dirty(chain)
     stock_events()
     delta = {"mode": "delta", "batch_id": "erp-9", "items": [{"sku": "SKU-A", "on_hand": 4}]}
-    monkeypatch.setattr(dirty_skus, "mark", unavailable)
-    assert chain.put("/v1/stock/s1", delta).status == 500  # the error contract's answer: the ERP retries
-    assert chain.stock("SKU-A", "s1")["on_hand"] == 14 and _dirty("web") == set()
-    monkeypatch.setattr(dirty_skus, "mark", real_mark)
-    retried = chain.put("/v1/stock/s1", delta)
-    assert retried.status == 200 and retried.body["duplicate"] is False and retried.body["updated"] == 1
-    assert chain.stock("SKU-A", "s1")["on_hand"] == 14  # not added twice
-    assert _dirty("web") == {"SKU-A"} and [e["skus"] for e in stock_events()] == [["SKU-A"]]
+    monkeypatch.setattr(dirty_skus, "mark", flaky)
+    answer = chain.put("/v1/stock/s1", delta)
+    assert answer.status == 200 and answer.body["updated"] == 1
+    assert _dirty(chain, "web") == {"SKU-A"} and failures == []
+    assert chain.stock("SKU-A", "s1")["on_hand"] == 14
+    assert [(e["skus"], e["cause"], e["batch_id"]) for e in stock_events()] == [(["SKU-A"], "import", "erp-9")]
     assert chain.put("/v1/stock/s1", delta).body["duplicate"] is True
+
+
+def test_every_writer_of_a_stock_row_is_announced_returns_included(chain: Api, stock_events: Any) -> None:
+    """Announcing from the stock table's stream covers writers that never called it themselves: a
+    return puts units back on hand, and the channels hear of it."""
+    order = chain.post("/v1/orders", courier_order("ret-1", lines=[{"sku": "SKU-A", "qty": 1, "price": 1}])).body
+    for event in ["confirm", "pick", "pack", "ship", "deliver"]:
+        chain.event(order["order_id"], event)
+    chain.wait_for(order["order_id"], "delivered")
+    location = order["allocations"][0]["location_id"]
+    _clear_dirty(chain)
+    stock_events()
+    answer = chain.post(f"/v1/orders/{order['order_id']}/returns",
+                        {"return_id": "r-1", "reason": "damaged", "location_id": location,
+                         "lines": [{"sku": "SKU-A", "qty": 1}]})
+    assert answer.status == 201, answer.body
+    assert _dirty(chain, "web") == {"SKU-A"}
+    assert [(e["location_id"], e["skus"], e["cause"]) for e in stock_events()] == [(location, ["SKU-A"], "stock")]
+
+
+def test_a_batch_that_keeps_failing_goes_to_the_failure_queue_with_its_range(
+        chain: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from inventory.adapters import dirty_skus
+
+    def down(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("DynamoDB unavailable")
+
+    chain.hub.settle()  # the set-up's own writes are announced first
+    monkeypatch.setattr(dirty_skus, "mark", down)
+    assert chain.put("/v1/stock/s1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]}).status == 200
+    chain.hub.settle()
+    sqs = boto3.client("sqs")
+    queue = next(url for url in sqs.list_queues()["QueueUrls"] if "AsyncFailuresQueue" in url)
+    messages = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    assert len(messages) == 1
+    failure = json.loads(messages[0]["Body"])
+    assert failure["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert failure["requestContext"]["approximateInvokeCount"] == 11  # MaximumRetryAttempts 10 + the first
+    assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
+    monkeypatch.undo()
+    assert chain.put("/v1/stock/s1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]}).status == 200
+    assert _dirty(chain, "web") == {"SKU-A"}  # the stream goes on after a batch given up on

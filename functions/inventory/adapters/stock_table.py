@@ -4,7 +4,8 @@
 is then one conditional update (`available >= :qty`), exact under any concurrency. Imports write each
 row with its own conditional UpdateItem (BatchWriteItem cannot be conditional, and a reservation may
 move `reserved` at any moment); `last_batch` names the batch that last wrote a row, so a batch that is
-resumed or repeated skips the rows it already wrote.
+resumed or repeated skips the rows it already wrote; `imported_at` tells the stock stream's reader that
+an import, not a reservation or a return, made the change.
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def set_on_hand(sku: str, location_id: str, on_hand: int, expected_at: date | No
     """Snapshot one SKU; refused (nothing written) if the units reserved exceed the new on-hand."""
     values = {":on_hand": {"N": str(on_hand)}, ":zero": {"N": "0"}, ":now": {"S": now}}
     assignments = ["on_hand = :on_hand", "reserved = if_not_exists(reserved, :zero)",
-                   "available = :on_hand - if_not_exists(reserved, :zero)", "updated_at = :now"]
+                   "available = :on_hand - if_not_exists(reserved, :zero)", "updated_at = :now",
+                   "imported_at = :now"]
     remove = ""
     if expected_at is None:
         remove = " REMOVE expected_at"
@@ -101,7 +103,8 @@ def add_on_hand(sku: str, location_id: str, delta: int, expected_at: date | None
     values = {":delta": {"N": str(delta)}, ":zero": {"N": "0"}, ":now": {"S": now},
               ":needed": {"N": str(max(-delta, 0))}}
     assignments = ["on_hand = if_not_exists(on_hand, :zero) + :delta", "reserved = if_not_exists(reserved, :zero)",
-                   "available = if_not_exists(available, :zero) + :delta", "updated_at = :now"]
+                   "available = if_not_exists(available, :zero) + :delta", "updated_at = :now",
+                   "imported_at = :now"]
     if expected_at is not None:
         assignments.append("expected_at = :expected_at")
         values[":expected_at"] = {"S": expected_at.isoformat()}
