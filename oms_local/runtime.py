@@ -344,6 +344,9 @@ class LocalHub:
                 raise TimeoutError("stream readers did not catch up")
             time.sleep(0.02)
 
+    def stream_reader(self, function: str) -> StreamPoller:
+        return next(p for p in self._pollers if isinstance(p, StreamPoller) and p.source.function == function)
+
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         fn = self.template.functions[logical_id]
         return _run_as(fn.name, self._handlers[logical_id], event, _context_for(fn.name, fn.timeout, fn.memory))
@@ -510,6 +513,10 @@ class StreamPoller:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+    @property
+    def thread_id(self) -> int | None:
+        return self._thread.ident
 
     def caught_up(self) -> bool:
         """Every record written so far has been delivered (or given up on)."""
