@@ -7,7 +7,6 @@ Called from bench/run.py on its hub (demo data loaded); counts the same way as i
 from __future__ import annotations
 
 import json
-import math
 import os
 from typing import Any
 
@@ -57,22 +56,13 @@ class ScenarioBench(base.Bench):
         raise RuntimeError("no demo SKU with stock at the store")
 
 
-def _cost_per_1000(run: Any) -> float:
-    wru, rru = base.request_units(run.calls, math.ceil(run.order_item_bytes / 1024))
-    lambda_requests = run.api_requests + run.lambda_invocations
-    return 1000 * (run.transitions * base.SFN_USD_PER_TRANSITION
-                   + lambda_requests * (base.LAMBDA_USD_PER_REQUEST
-                                        + base.LAMBDA_GB * base.LAMBDA_SECONDS * base.LAMBDA_USD_PER_GB_S)
-                   + wru * base.DYNAMODB_USD_PER_WRU + rru * base.DYNAMODB_USD_PER_RRU)
-
-
 def report(bench: Any) -> None:
     for workflow, (method, events, final) in SCENARIOS.items():
         scenario = ScenarioBench(bench.hub, bench.calls, workflow, method)
         run = base.lifecycle(scenario, f"bench-workflow-{workflow}", events, final)
         base.emit(f"workflow_{workflow}_state_transitions_per_order", run.transitions, "transitions")
         base.emit(f"workflow_{workflow}_lambda_invocations_per_order", run.lambda_invocations, "invocations")
-        base.emit(f"workflow_{workflow}_cost_per_1000_orders_usd", _cost_per_1000(run), "usd")
+        base.emit(f"workflow_{workflow}_cost_per_1000_orders_usd", sum(base.cost_parts(run).values()), "usd")
     base.note("per workflow, happy path: " + "; ".join(f"{w}: {' '.join(e)} -> {f}" for w, (_, e, f) in SCENARIOS.items()))
     base.note("one order line; transitions, invocations and cost counted and priced as the courier figures; "
               "on-entry actions (OrderStatusEntered on the bus) are states too, so they are in the transitions")

@@ -50,6 +50,7 @@ LAMBDA_GB, LAMBDA_SECONDS = 0.5, 0.1  # template: 512 MB arm64; assumed 100 ms p
 # On-demand throughput since AWS halved it on 2024-11-01 (it was $1.25 / $0.25 per million before).
 DYNAMODB_USD_PER_WRU = 0.625 / 1_000_000
 DYNAMODB_USD_PER_RRU = 0.125 / 1_000_000
+EVENTS_USD_PER_EVENT = 1.00 / 1_000_000  # EventBridge custom events (PutEvents entries up to 64 KB)
 
 
 def emit(name: str, value: float, unit: str) -> None:
@@ -97,7 +98,7 @@ class AwsCalls:
         if getattr(self._muted, "on", False):
             return
         service = model.service_model.service_name
-        body = json.loads(params["body"]) if service == "dynamodb" and params.get("body") else {}
+        body = json.loads(params["body"]) if service in ("dynamodb", "events") and params.get("body") else {}
         with self._lock:
             self._calls.append(Call(threading.get_ident(), service, model.name, body))
 
@@ -274,9 +275,12 @@ class Lifecycle:
     api_requests: int  # orders API invocations: the intake plus one per event
     calls: list[Call]  # every thread, from the intake to the end of the execution
     order_item_bytes: int
+    stream_invocations: int  # StockChangesFunction batches from the stock rows the order moved
 
 
 def lifecycle(bench: Bench, external_id: str, event_names: list[str], final_status: str) -> Lifecycle:
+    bench.hub.settle()
+    stream_before = bench.hub.stream_reader("StockChangesFunction").invocations
     bench.calls.take()
     _, order = bench.create_order(external_id)
     order_id = order["order_id"]
@@ -284,6 +288,8 @@ def lifecycle(bench: Bench, external_id: str, event_names: list[str], final_stat
         bench.wait_until_waiting(order_id)  # an operator acts once the order shows its new status
         bench.send_event(order_id, event)
     bench.wait_until_finished(order_id, final_status)
+    reader = bench.hub.stream_reader("StockChangesFunction")
+    bench.hub.settle()  # the stock stream's reader has announced what the order moved
     calls = bench.calls.take()
     history = bench.history(order_id)
     # Standard workflows bill every state entered. `lambda:invoke` tasks appear as TaskScheduled with
@@ -294,7 +300,8 @@ def lifecycle(bench: Bench, external_id: str, event_names: list[str], final_stat
     invoked = sum(1 for call in calls if call.name == "lambda.Invoke")
     if invoked != invocations:
         raise RuntimeError(f"history shows {invocations} Lambda invocations but {invoked} Invoke calls were made")
-    return Lifecycle(transitions, invocations, 1 + len(event_names), calls, bench.order_item_bytes(order_id))
+    return Lifecycle(transitions, invocations, 1 + len(event_names), calls, bench.order_item_bytes(order_id),
+                     reader.invocations - stream_before)
 
 
 def lifecycles(bench: Bench) -> Lifecycle:
@@ -369,20 +376,31 @@ def request_units(calls: list[Call], order_item_kb: int) -> tuple[float, float]:
             rru += 1 if body.get("ConsistentRead") else 0.5
         elif call.operation == "BatchGetItem":
             rru += sum(len(r["Keys"]) * (1 if r.get("ConsistentRead") else 0.5) for r in body["RequestItems"].values())
+        elif call.operation == "BatchWriteItem":  # dirty marks: items well under 1 KB
+            wru += sum(len(requests) for requests in body["RequestItems"].values())
         else:
             raise ValueError(f"no request-unit rule for {call.name}")
     return wru, rru
 
 
+def cost_parts(run: Lifecycle) -> dict[str, float]:
+    """USD per 1,000 orders of one order path, by service, at the list prices above."""
+    wru, rru = request_units(run.calls, math.ceil(run.order_item_bytes / 1024))
+    lambda_requests = run.api_requests + run.lambda_invocations + run.stream_invocations
+    events = sum(len(call.request.get("Entries", [])) or 1 for call in run.calls if call.name == "events.PutEvents")
+    return {
+        "sfn": 1000 * run.transitions * SFN_USD_PER_TRANSITION,
+        "lambda": 1000 * lambda_requests * (LAMBDA_USD_PER_REQUEST + LAMBDA_GB * LAMBDA_SECONDS * LAMBDA_USD_PER_GB_S),
+        "dynamodb": 1000 * (wru * DYNAMODB_USD_PER_WRU + rru * DYNAMODB_USD_PER_RRU),
+        "events": 1000 * events * EVENTS_USD_PER_EVENT,
+    }
+
+
 def cost(courier: Lifecycle) -> None:
     order_item_kb = math.ceil(courier.order_item_bytes / 1024)
     wru, rru = request_units(courier.calls, order_item_kb)
-    lambda_requests = courier.api_requests + courier.lambda_invocations
-    per_1000 = {
-        "sfn": 1000 * courier.transitions * SFN_USD_PER_TRANSITION,
-        "lambda": 1000 * lambda_requests * (LAMBDA_USD_PER_REQUEST + LAMBDA_GB * LAMBDA_SECONDS * LAMBDA_USD_PER_GB_S),
-        "dynamodb": 1000 * (wru * DYNAMODB_USD_PER_WRU + rru * DYNAMODB_USD_PER_RRU),
-    }
+    lambda_requests = courier.api_requests + courier.lambda_invocations + courier.stream_invocations
+    per_1000 = cost_parts(courier)
     emit("cost_per_1000_orders_usd", sum(per_1000.values()), "usd")
     for part, usd in per_1000.items():
         emit(f"cost_{part}_per_1000_orders_usd", usd, "usd")
@@ -391,7 +409,8 @@ def cost(courier: Lifecycle) -> None:
          "Lambda $0.20/1M requests + $0.0000133334/GB-s (512 MB arm64, assumed 100 ms each); "
          "DynamoDB on-demand $0.625/1M WRU, $0.125/1M RRU")
     note(f"lambda requests per order: {courier.api_requests} orders API (intake + {courier.api_requests - 1} events) "
-         f"+ {courier.lambda_invocations} lifecycle task = {lambda_requests}")
+         f"+ {courier.lambda_invocations} lifecycle task + {courier.stream_invocations} stock-stream batches "
+         f"(one order alone; batches of up to 500 row changes are shared by many orders at peak) = {lambda_requests}")
     note(f"dynamodb per order, all threads, intake to end of execution: {wru:g} WRU, {rru:g} RRU from "
          + ", ".join(f"{op} x{n}" for op, n in sorted(ddb.items()))
          + f"; order item {courier.order_item_bytes} B at the end")

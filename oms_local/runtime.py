@@ -548,16 +548,25 @@ class StreamPoller:
         arn = boto3.client("dynamodb", region_name=region).describe_table(
             TableName=self.source.table)["Table"]["LatestStreamArn"]
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard,
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        read_up_to: str | None = None  # sequence number of the last record read
+
+        def read(limit: int) -> list[dict[str, Any]]:
+            # A fresh iterator each time: moto replaces the table (and its stream shard) with a copy when a
+            # transaction fails, and an old iterator would go on reading the abandoned shard.
+            position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": read_up_to}
+                        if read_up_to else {"ShardIteratorType": "TRIM_HORIZON"})
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+            return streams.get_records(ShardIterator=iterator, Limit=limit)["Records"]
+
         while not self._stop.is_set():
             batch: list[dict[str, Any]] = []
             deadline = None
             try:
                 while len(batch) < self.source.batch_size and not self._stop.is_set():
-                    answer = streams.get_records(ShardIterator=iterator, Limit=self.source.batch_size - len(batch))
-                    iterator = answer["NextShardIterator"]
-                    batch += answer["Records"]
+                    records = read(self.source.batch_size - len(batch))
+                    if records:
+                        read_up_to = records[-1]["dynamodb"]["SequenceNumber"]
+                        batch += records
                     if not batch:
                         self._idle.set()
                         self._stop.wait(self.IDLE_SECONDS)

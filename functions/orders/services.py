@@ -15,7 +15,6 @@ from common.errors import (Conflict, InsufficientStock, InvalidTransition, NotFo
                            Unprocessable)
 from common.models import Channel, Location
 from common.observability import count, logger
-from connectors import acquirer
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
 from orders.domain.fulfilment import describe as describe_short_pick
@@ -429,6 +428,8 @@ def request_payment_link(order_id: str, channel: str, workflow_name: str, status
     if order is None:
         return {"status": "missing"}
     attempt = 1 + sum(1 for entry in order["timeline"] if entry["status"] == status)
+    from connectors import acquirer  # httpx and the rate limiter: not on the orders API's cold start
+
     link = acquirer.acquirer().payment_link(order_id, Decimal(str(order["total"])), attempt)
     moved = order_table.update_order(
         order_id, expect=workflow(workflow_name).sources_into(status), timeline_entry=timeline_entry(now, status, event),
@@ -469,6 +470,8 @@ def _refund_if_paid(order: dict[str, Any], now: str) -> None:
     payment = order.get("payment") or {}
     if payment.get("status") != "paid" or payment.get("refund_id"):
         return
+    from connectors import acquirer  # see request_payment_link
+
     refund_id = acquirer.acquirer().refund(order["order_id"], payment["payment_id"], Decimal(str(order["total"])))
     order_table.record_refund(order["order_id"], refund_id, now)
     count("PaymentRefunded")

@@ -260,3 +260,14 @@ def test_a_batch_that_keeps_failing_goes_to_the_failure_queue_with_its_range(
     monkeypatch.undo()
     assert chain.put("/v1/stock/s1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]}).status == 200
     assert _dirty(chain, "web") == {"SKU-A"}  # the stream goes on after a batch given up on
+
+
+def test_a_failed_transaction_does_not_stall_the_stream(chain: Api) -> None:
+    """moto puts back a copy of the table when a transaction fails (here: a duplicate order); the local
+    stream reader must follow the copy's stream, as DynamoDB simply writes no record for it."""
+    order = courier_order("dup-1", lines=[{"sku": "SKU-A", "qty": 1, "price": 1}])
+    assert chain.post("/v1/orders", order).status == 201
+    assert chain.post("/v1/orders", order).status == 200  # the transaction's condition fails
+    _clear_dirty(chain)
+    assert chain.put("/v1/stock/s2", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]}).status == 200
+    assert _dirty(chain, "web") == {"SKU-A"}
