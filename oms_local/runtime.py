@@ -556,7 +556,9 @@ class StreamPoller:
             position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": read_up_to}
                         if read_up_to else {"ShardIteratorType": "TRIM_HORIZON"})
             iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
-            return streams.get_records(ShardIterator=iterator, Limit=limit)["Records"]
+            records = streams.get_records(ShardIterator=iterator, Limit=limit)["Records"]
+            self._forget_iterators()
+            return records
 
         while not self._stop.is_set():
             batch: list[dict[str, Any]] = []
@@ -609,6 +611,15 @@ class StreamPoller:
                     "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": sequence[0],
                                            "endSequenceNumber": sequence[-1], "batchSize": len(records),
                                            "streamArn": arn}}))
+
+    def _forget_iterators(self) -> None:
+        """moto keeps every shard iterator it hands out (two per read here, twenty reads a second when
+        idle): without this a day of `oms-hub local` would hold gigabytes of them. This reader is their
+        only user."""
+        from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+        with _moto_lock:
+            dynamodbstreams_backends[ACCOUNT][self.hub.template.region].shard_iterators.clear()
 
     def _forget(self, records: list[dict[str, Any]]) -> None:
         last = int(records[-1]["dynamodb"]["SequenceNumber"])
