@@ -383,11 +383,17 @@ def request_units(calls: list[Call], order_item_kb: int) -> tuple[float, float]:
     return wru, rru
 
 
-def cost_parts(run: Lifecycle) -> dict[str, float]:
-    """USD per 1,000 orders of one order path, by service, at the list prices above."""
+def usage(run: Lifecycle) -> tuple[float, float, int, int]:
+    """(WRU, RRU, Lambda requests, EventBridge events) of one order path."""
     wru, rru = request_units(run.calls, math.ceil(run.order_item_bytes / 1024))
     lambda_requests = run.api_requests + run.lambda_invocations + run.stream_invocations
     events = sum(len(call.request.get("Entries", [])) or 1 for call in run.calls if call.name == "events.PutEvents")
+    return wru, rru, lambda_requests, events
+
+
+def cost_parts(run: Lifecycle) -> dict[str, float]:
+    """USD per 1,000 orders of one order path, by service, at the list prices above."""
+    wru, rru, lambda_requests, events = usage(run)
     return {
         "sfn": 1000 * run.transitions * SFN_USD_PER_TRANSITION,
         "lambda": 1000 * lambda_requests * (LAMBDA_USD_PER_REQUEST + LAMBDA_GB * LAMBDA_SECONDS * LAMBDA_USD_PER_GB_S),
@@ -397,9 +403,7 @@ def cost_parts(run: Lifecycle) -> dict[str, float]:
 
 
 def cost(courier: Lifecycle) -> None:
-    order_item_kb = math.ceil(courier.order_item_bytes / 1024)
-    wru, rru = request_units(courier.calls, order_item_kb)
-    lambda_requests = courier.api_requests + courier.lambda_invocations + courier.stream_invocations
+    wru, rru, lambda_requests, _ = usage(courier)
     per_1000 = cost_parts(courier)
     emit("cost_per_1000_orders_usd", sum(per_1000.values()), "usd")
     for part, usd in per_1000.items():
