@@ -21,6 +21,7 @@ STATUS_EVENTS: dict[str, str | None] = {
     "postponed_delivery": None,
 }
 STATUS_BATCH = 1000  # orders per /api/v3/orders/status call
+SUPPLY_BATCH = 100  # orders per PATCH /api/marketplace/v3/supplies/{supplyId}/orders call
 
 
 class _Model(BaseModel):
@@ -58,6 +59,12 @@ class TaskStatus(_Model):
 
 
 
+class Supply(_Model):
+    id: str = Field(min_length=1)
+
+
+class SupplyOrderIds(_Model):
+    orderIds: list[int] = Field(default_factory=list)
 
 class WildberriesClient:
     """`Authorization: <token>`; 300 requests per minute, and a 409 costs 10 of them."""
@@ -79,12 +86,17 @@ class WildberriesClient:
         return changes
 
     def hand_over(self, name: str, order_ids: Sequence[int]) -> str:
-        """Create a supply, add the assembly tasks, send it to delivery; returns the supply id.
-        Adding answers 204 even when nothing changed, so the supply's orders are read back."""
-        supply = self.http.request("POST", "/api/v3/supplies", json={"name": name}).json()["id"]
-        for order_id in order_ids:
-            self.http.request("PATCH", f"/api/v3/supplies/{supply}/orders/{order_id}")
-        listed = {o["id"] for o in self.http.request("GET", f"/api/v3/supplies/{supply}/orders").json()["orders"]}
+        """Create a supply, add the assembly tasks (100 per call), send it to delivery; returns the supply id.
+        Adding answers 204 even when nothing changed, so the supply's order ids are read back.
+        (The per-order PATCH .../supplies/{id}/orders/{orderId} and GET .../supplies/{id}/orders are
+        deprecated and scheduled for removal; these are the replacements Wildberries names.)"""
+        supply = parsed(Supply, self.http.request("POST", "/api/v3/supplies", json={"name": name}).json(),
+                        "wildberries").id
+        for start in range(0, len(order_ids), SUPPLY_BATCH):
+            self.http.request("PATCH", f"/api/marketplace/v3/supplies/{supply}/orders",
+                              json={"orders": list(order_ids[start:start + SUPPLY_BATCH])})
+        listed = set(parsed(SupplyOrderIds, self.http.request(
+            "GET", f"/api/marketplace/v3/supplies/{supply}/order-ids").json(), "wildberries").orderIds)
         missing = sorted(set(order_ids) - listed)
         if missing:
             raise PartnerRejected(f"supply {supply} did not take orders {missing}")

@@ -23,6 +23,15 @@ OZON = {"Client-Id": "836", "Api-Key": "ozon-key"}
 CDEK = {"client_id": "cdek-id", "client_secret": "cdek-secret"}
 
 
+def shipment(number: str) -> dict[str, Any]:
+    """A CDEK online-store shipment (type 1: each package lists its items) as the spec's AddOrder wants it."""
+    return {"type": 1, "number": number, "tariff_code": 136, "shipment_point": "MSK123",
+            "delivery_point": "MSK456", "recipient": {"name": "Anna", "phones": [{"number": "+79165551234"}]},
+            "packages": [{"number": "1", "weight": 500, "length": 20, "width": 15, "height": 10,
+                          "items": [{"name": "SKU-A", "ware_key": "SKU-A", "payment": {"value": 0},
+                                     "cost": 1390, "weight": 500, "amount": 1}]}]}
+
+
 @pytest.fixture
 def ozon() -> Iterator[tuple[FakeOzon, OzonClient]]:
     fake = FakeOzon()
@@ -127,25 +136,24 @@ def test_cdek_token_is_cached_and_fetched_again_when_it_expires_mid_run() -> Non
     fake = FakeCdek(expires_in=3600)
     with serve(fake.app()) as url:
         client = CdekClient(url, CDEK, **FAST)
-        order: dict[str, Any] = {"type": 2, "number": "ord_1", "tariff_code": 136}
-        assert client.create_order(order) == "uuid-1"
-        assert client.create_order({**order, "number": "ord_2"}) == "uuid-2"
+        assert client.create_order(shipment("ord_1")) == "uuid-1"
+        assert client.create_order(shipment("ord_2")) == "uuid-2"
         assert client.tokens_fetched == 1
         fake.revoke()  # the token dies before its stated expiry
-        assert client.create_order({**order, "number": "ord_3"}) == "uuid-3"
+        assert client.create_order(shipment("ord_3")) == "uuid-3"
         assert client.tokens_fetched == 2
         fake.invalid_numbers = {"ord_4"}
         with pytest.raises(PartnerRejected, match="phones"):
-            client.create_order({**order, "number": "ord_4"})
+            client.create_order(shipment("ord_4"))
 
 
 def test_cdek_token_is_renewed_before_its_stated_expiry() -> None:
     fake = FakeCdek(expires_in=CdekClient.MARGIN + 1)
     with serve(fake.app()) as url:
         client = CdekClient(url, CDEK, **FAST)
-        client.create_order({"number": "ord_1"})
+        client.create_order(shipment("ord_1"))
         time.sleep(1.1)
-        client.create_order({"number": "ord_2"})
+        client.create_order(shipment("ord_2"))
         assert client.tokens_fetched == 2
         assert len(fake.calls("/v2/orders")) == 2  # renewed ahead: no 401 round trip
 
@@ -154,5 +162,5 @@ def test_cdek_wrong_client_secret_is_a_rejection() -> None:
     fake = FakeCdek()
     with serve(fake.app()) as url:
         with pytest.raises(PartnerRejected):
-            CdekClient(url, {**CDEK, "client_secret": "bad"}, **FAST).create_order({"number": "ord_1"})
+            CdekClient(url, {**CDEK, "client_secret": "bad"}, **FAST).create_order(shipment("ord_1"))
         assert fake.orders == []

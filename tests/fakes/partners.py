@@ -2,6 +2,10 @@
 
 Each fake records the requests it got, checks the partner's auth headers (401 otherwise) and can be
 told to fail the next calls: `fail(429, retry_after=1)`, `fail(500)`, `fail("timeout")`.
+
+Each fake also holds every request and every answer of its own to the partner's published spec
+(`tests.support.partner_specs`): a request that does not conform is answered 400 and recorded in
+`violations`, and `serve()` fails the test at the end of the block if any were recorded.
 """
 
 from __future__ import annotations
@@ -19,14 +23,33 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tests.support.partner_specs import spec
+
 TIMEOUT_SECONDS = 2.0  # longer than the clients' test timeout
+NOW = "2026-11-25T10:00:00+0300"  # CDEK writes offsets without a colon
 
 
 @dataclass
 class Fake:
     auth: dict[str, str]
+    partner: str
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     faults: deque[tuple[int | str, dict[str, str]]] = field(default_factory=deque)
+    violations: list[str] = field(default_factory=list)
+
+    def served(self, app: Any) -> Any:
+        """The ASGI app, carrying its fake so that `serve()` can hold the test to the spec at the end."""
+        app.partner_fake = self
+        return app
+
+    def assert_conforming(self) -> None:
+        assert not self.violations, f"requests or answers outside the {self.partner} spec: {self.violations}"
+
+    def check_answer(self, request: Request, response: Response) -> None:
+        raw = bytes(response.body)
+        body = json.loads(raw) if raw else None
+        self.violations += spec(self.partner).response_violations(request.method, request.url.path,
+                                                                  response.status_code, body)
 
     def fail(self, status: int | str, times: int = 1, retry_after: float | None = None) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -39,6 +62,11 @@ class Fake:
         raw = await request.body()
         body = json.loads(raw) if raw and request.headers.get("content-type", "").startswith("application/json") else raw
         self.requests.append((request.method, request.url.path, body))
+        problems = spec(self.partner).request_violations(request.method, request.url.path, request.headers,
+                                                         request.query_params, request.headers.get("content-type", ""), raw)
+        if problems:
+            self.violations += problems
+            return JSONResponse({"message": "; ".join(problems)}, 400), body
         if self.faults:
             status, headers = self.faults.popleft()
             if status == "timeout":
@@ -57,9 +85,9 @@ def _route(fake: Fake, path: str, methods: list[str], answer: Any) -> Route:
         if refused is not None:
             return refused
         result = answer(request, body)
-        if isinstance(result, Response):
-            return result
-        return JSONResponse(result)
+        response = result if isinstance(result, Response) else JSONResponse(result)
+        fake.check_answer(request, response)
+        return response
 
     return Route(path, endpoint, methods=methods)
 
@@ -68,7 +96,7 @@ def _route(fake: Fake, path: str, methods: list[str], answer: Any) -> Route:
 
 class FakeOzon(Fake):
     def __init__(self) -> None:
-        super().__init__({"Client-Id": "836", "Api-Key": "ozon-key"})
+        super().__init__({"Client-Id": "836", "Api-Key": "ozon-key"}, "ozon")
         self.postings: list[dict[str, Any]] = []
         self.substatus = "posting_awaiting_passport_data"
 
@@ -85,16 +113,16 @@ class FakeOzon(Fake):
             return {"result": {"posting_number": body["posting_number"], "status": "awaiting_deliver",
                                "substatus": self.substatus}}
 
-        return Starlette(routes=[_route(self, "/v3/posting/fbs/unfulfilled/list", ["POST"], unfulfilled),
-                                 _route(self, "/v4/posting/fbs/ship", ["POST"], ship),
-                                 _route(self, "/v3/posting/fbs/get", ["POST"], get)])
+        return self.served(Starlette(routes=[_route(self, "/v3/posting/fbs/unfulfilled/list", ["POST"], unfulfilled),
+                                             _route(self, "/v4/posting/fbs/ship", ["POST"], ship),
+                                             _route(self, "/v3/posting/fbs/get", ["POST"], get)]))
 
 
 # ------------------------------------------------------------------ Wildberries
 
 class FakeWildberries(Fake):
     def __init__(self) -> None:
-        super().__init__({"Authorization": "wb-token"})
+        super().__init__({"Authorization": "wb-token"}, "wildberries")
         self.new: list[dict[str, Any]] = []
         self.statuses: dict[int, tuple[str, str]] = {}
         self.supplies: dict[str, set[int]] = {}
@@ -116,26 +144,24 @@ class FakeWildberries(Fake):
             self.supplies[supply] = set()
             return JSONResponse({"id": supply}, 201)
 
-        def add_order(request: Request, body: Any) -> Any:
-            order = int(request.path_params["order"])
-            if order not in self.ignored_orders:
-                self.supplies[request.path_params["supply"]].add(order)
+        def add_orders(request: Request, body: dict[str, Any]) -> Any:
+            self.supplies[request.path_params["supply"]].update(set(body["orders"]) - self.ignored_orders)
             return Response(status_code=204)
 
-        def supply_orders(request: Request, body: Any) -> Any:
-            return {"orders": [{"id": i} for i in sorted(self.supplies[request.path_params["supply"]])]}
+        def supply_order_ids(request: Request, body: Any) -> Any:
+            return {"orderIds": sorted(self.supplies[request.path_params["supply"]])}
 
         def deliver(request: Request, body: Any) -> Any:
             self.delivered.append(request.path_params["supply"])
             return Response(status_code=204)
 
-        return Starlette(routes=[
+        return self.served(Starlette(routes=[
             _route(self, "/api/v3/orders/new", ["GET"], new),
             _route(self, "/api/v3/orders/status", ["POST"], status),
             _route(self, "/api/v3/supplies", ["POST"], create_supply),
-            _route(self, "/api/v3/supplies/{supply}/orders/{order}", ["PATCH"], add_order),
-            _route(self, "/api/v3/supplies/{supply}/orders", ["GET"], supply_orders),
-            _route(self, "/api/v3/supplies/{supply}/deliver", ["PATCH"], deliver)])
+            _route(self, "/api/marketplace/v3/supplies/{supply}/orders", ["PATCH"], add_orders),
+            _route(self, "/api/marketplace/v3/supplies/{supply}/order-ids", ["GET"], supply_order_ids),
+            _route(self, "/api/v3/supplies/{supply}/deliver", ["PATCH"], deliver)]))
 
 
 # ------------------------------------------------------------------ Yandex Market
@@ -144,7 +170,7 @@ class FakeYandexMarket(Fake):
     """Answers 420 when more than 2 requests of the account are in flight."""
 
     def __init__(self) -> None:
-        super().__init__({"Api-Key": "ym-key"})
+        super().__init__({"Api-Key": "ym-key"}, "yandex_market")
         self.in_flight = 0
         self.most_in_flight = 0
         self.refused: set[int] = set()  # orders the batch update reports as failed
@@ -154,7 +180,8 @@ class FakeYandexMarket(Fake):
         fake = self
 
         def set_status(request: Request, body: dict[str, Any]) -> Any:
-            return {"order": {"id": int(request.path_params["order"]), **body["order"]}}
+            return {"order": market_order(int(request.path_params["order"]), body["order"]["status"],
+                                          body["order"].get("substatus", "STARTED"))}
 
         def batch(request: Request, body: dict[str, Any]) -> Any:
             return {"status": "OK", "result": {"orders": [
@@ -182,7 +209,19 @@ class FakeYandexMarket(Fake):
                 with fake._lock:
                     fake.in_flight -= 1
 
-        return app  # type: ignore[return-value]
+        return self.served(app)
+
+
+def market_order(order_id: int, status: str, substatus: str) -> dict[str, Any]:
+    """An OrderDTO with every field Market's spec requires."""
+    return {"id": order_id, "status": status, "substatus": substatus, "creationDate": "25-11-2026 10:00:00",
+            "currency": "RUR", "itemsTotal": 1390, "deliveryTotal": 0, "buyerItemsTotalBeforeDiscount": 1390,
+            "paymentType": "PREPAID", "paymentMethod": "YANDEX", "fake": False, "taxSystem": "OSN",
+            "items": [{"id": 1, "offerId": "SKU-A", "offerName": "SKU-A", "price": 1390, "buyerPrice": 1390,
+                       "buyerPriceBeforeDiscount": 1390, "count": 1}],
+            "delivery": {"type": "DELIVERY", "serviceName": "Market courier", "deliveryPartnerType": "YANDEX_MARKET",
+                         "dates": {"fromDate": "26-11-2026"}, "deliveryServiceId": 1006360},
+            "buyer": {"type": "PERSON"}}
 
 
 # ------------------------------------------------------------------ CDEK
@@ -191,7 +230,7 @@ class FakeCdek(Fake):
     """OAuth2 client credentials; `revoke()` makes the current token expire early (mid-run)."""
 
     def __init__(self, expires_in: int = 3600) -> None:
-        super().__init__({})
+        super().__init__({}, "cdek")
         self.expires_in = expires_in
         self.valid: set[str] = set()
         self.tokens = itertools.count(1)
@@ -210,17 +249,20 @@ class FakeCdek(Fake):
                 return JSONResponse({"error": "invalid_client"}, 401)
             value = f"token-{next(fake.tokens)}"
             fake.valid.add(value)
-            return {"access_token": value, "token_type": "bearer", "expires_in": fake.expires_in}
+            return {"access_token": value, "token_type": "bearer", "expires_in": fake.expires_in,
+                    "scope": "order:all payment:all", "jti": f"jti-{value}"}
 
         def create(request: Request, body: dict[str, Any]) -> Any:
             if request.headers.get("Authorization", "").removeprefix("Bearer ") not in fake.valid:
-                return JSONResponse({"requests": [{"state": "INVALID", "errors": [{"code": "v2_token_expired"}]}]}, 401)
+                return JSONResponse({"requests": [{"type": "AUTH", "date_time": NOW, "state": "INVALID",
+                                                   "errors": [{"code": "v2_token_expired", "message": "token expired"}]}]}, 401)
             if body["number"] in fake.invalid_numbers:
                 return JSONResponse({"entity": {"uuid": "x"}, "requests": [
-                    {"type": "CREATE", "state": "INVALID", "errors": [{"message": "recipient.phones is empty"}]}]}, 202)
+                    {"type": "CREATE", "date_time": NOW, "state": "INVALID",
+                     "errors": [{"code": "v2_field_is_empty", "message": "recipient.phones is empty"}]}]}, 202)
             fake.orders.append(body)
             return JSONResponse({"entity": {"uuid": f"uuid-{len(fake.orders)}"},
-                                 "requests": [{"type": "CREATE", "state": "ACCEPTED"}]}, 202)
+                                 "requests": [{"type": "CREATE", "date_time": NOW, "state": "ACCEPTED"}]}, 202)
 
-        return Starlette(routes=[_route(self, "/v2/oauth/token", ["POST"], token),
-                                 _route(self, "/v2/orders", ["POST"], create)])
+        return self.served(Starlette(routes=[_route(self, "/v2/oauth/token", ["POST"], token),
+                                             _route(self, "/v2/orders", ["POST"], create)]))

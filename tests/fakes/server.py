@@ -13,7 +13,8 @@ import uvicorn
 
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
-    """Yields the base URL; the server stops when the block ends."""
+    """Yields the base URL; the server stops when the block ends. A fake partner's app fails the block
+    if the hub sent it anything outside the partner's spec (or the fake answered outside it)."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -28,3 +29,6 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+    fake = getattr(app, "partner_fake", None)
+    if fake is not None:
+        fake.assert_conforming()
