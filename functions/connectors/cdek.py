@@ -14,11 +14,29 @@ from connectors.base import BadPayload, Canonical, Connector, Reply, StatusChang
 from connectors.http import PartnerHttp, PartnerRejected
 from connectors.registry import register
 
-# CDEK status codes -> hub events of the courier workflow (None: nothing to do). One table to re-map:
-# NOT_DELIVERED has no courier-workflow event yet (the lifecycles branch adds returns).
+# CDEK status codes (the spec's whole vocabulary) -> the hub event whose status they imply in the courier
+# workflow (None: nothing to do). Once CDEK holds the parcel it is shipped for the hub; returns
+# (NOT_DELIVERED, RETURNED_*, POSTOMAT_SEIZED) have no courier-workflow step yet, and REMOVED drops
+# CDEK's shipment, not the hub's order.
+_IN_TRANSIT = (
+    "RECEIVED_AT_SHIPMENT_WAREHOUSE", "READY_TO_SHIP_AT_SENDING_OFFICE", "PASSED_TO_CARRIER_AT_SENDING_OFFICE",
+    "SEND_TO_TRANSIT_OFFICE", "MET_AT_TRANSIT_OFFICE", "ACCEPTED_TO_OFFICE_TRANSIT_WAREHOUSE",
+    "READY_TO_SHIP_IN_TRANSIT_OFFICE", "PASSED_TO_CARRIER_AT_TRANSIT_OFFICE", "SEND_TO_SENDING_OFFICE",
+    "SEND_TO_RECIPIENT_OFFICE", "MET_AT_SENDING_OFFICE", "MET_AT_RECIPIENT_OFFICE", "ACCEPTED_AT_DELIVERY_WAREHOUSE",
+    "ACCEPTED_AT_WAREHOUSE_ON_DEMAND", "ISSUED_FOR_DELIVERY", "ENTERED_TO_OFFICE_TRANSIT_WAREHOUSE",
+    "ENTERED_TO_DELIVERY_WAREHOUSE", "ENTERED_TO_WAREHOUSE_ON_DEMAND", "IN_CUSTOMS_INTERNATIONAL",
+    "SHIPPED_TO_DESTINATION", "PASSED_TO_TRANSIT_CARRIER", "IN_CUSTOMS_LOCAL", "CUSTOMS_COMPLETE",
+    "POSTOMAT_POSTED", "READY_FOR_SHIPMENT_IN_SENDER_CITY", "TAKEN_BY_TRANSPORTER_FROM_SENDER_CIT",
+    "SENT_TO_TRANSIT_CIT", "ACCEPTED_IN_TRANSIT_CIT", "ACCEPTED_AT_TRANSIT_WAREHOUS",
+    "TAKEN_BY_TRANSPORTER_FROM_TRANSIT_CITY", "SENT_TO_RECIPIENT_CITY", "ACCEPTED_IN_RECIPIENT_CITY",
+    "ACCEPTED_AT_PICK_UP_POINT", "TAKEN_BY_COURIER",
+)
 STATUS_EVENTS: dict[str, str | None] = {
-    "CREATED": None, "RECEIVED_AT_SHIPMENT_WAREHOUSE": None, "ACCEPTED_AT_PICK_UP_POINT": None,
-    "TAKEN_BY_COURIER": "ship", "DELIVERED": "deliver", "NOT_DELIVERED": None,
+    "CREATED": None, "REMOVED": None,
+    **dict.fromkeys(_IN_TRANSIT, "ship"),
+    "DELIVERED": "deliver", "POSTOMAT_RECEIVED": "deliver",
+    "NOT_DELIVERED": None, "RETURNED_TO_SENDER_WAREHOUSE": None, "RETURNED_TO_TRANSIT_WAREHOUSE": None,
+    "RETURNED_TO_DELIVERY_WAREHOUSE": None, "RETURNED_TO_RECIPIENT_CITY_WAREHOUSE": None, "POSTOMAT_SEIZED": None,
 }
 
 

@@ -14,20 +14,29 @@ from connectors.base import (Canonical, Connector, MessageTypes, NewOrder, Order
 from connectors.http import PartnerHttp, PartnerRejected, parsed, per_second
 from connectors.registry import register
 
-# Ozon's push and API statuses -> hub events of the courier workflow (None: nothing to do in the hub).
-# One table: the lead re-maps it when the marketplace workflow lands.
+# Ozon's push statuses (`new_state`, the spec's whole vocabulary) -> the hub event whose status they imply
+# in the marketplace workflow (reserved -> pack -> packed -> ship -> shipped -> deliver -> delivered), which
+# every `marketplace` order runs; the hub applies the steps before it that it has not seen yet. None:
+# nothing to do in the hub. `posting_transferring_to_delivery` is "awaiting handover": the seller's own
+# packing (which the hub tracks) puts the posting there, and the goods are still in the warehouse.
 STATUS_EVENTS: dict[str, str | None] = {
-    "posting_created": None,
-    "posting_awaiting_registration": None,
     "posting_acceptance_in_progress": None,
-    "posting_awaiting_passport_data": None,
-    "posting_transferring_to_delivery": "ship",
-    "posting_driver_pickup": "ship",
+    "posting_awaiting_registration": None,
+    "posting_created": None,
+    "posting_transferring_to_delivery": None,
+    "posting_not_in_carriage": None,
+    "posting_driver_pick_up": "ship",
     "posting_in_carriage": "ship",
-    "posting_delivering": "ship",
-    "posting_delivered": "deliver",
+    "posting_on_way_to_city": "ship",
+    "posting_transferred_to_courier_service": "ship",
+    "posting_in_courier_service": "ship",
+    "posting_on_way_to_pickup_point": "ship",
+    "posting_in_pickup_point": "ship",
     "posting_conditionally_delivered": "deliver",
+    "posting_delivered": "deliver",
+    "posting_received": "deliver",
     "posting_canceled": "cancel",
+    # Not accepted at the sort centre, or disputed: an operator's matter, the hub's status stays.
     "posting_not_in_sort_center": None,
     "posting_in_arbitration": None,
     "posting_in_client_arbitration": None,

@@ -14,9 +14,12 @@ from connectors.base import Canonical, Connector, NewOrder, OrderLine, StatusCha
 from connectors.http import PartnerHttp, PartnerRejected, parsed, per_minute
 from connectors.registry import register
 
-# wbStatus -> hub events of the courier workflow (None: nothing to do). One table to re-map.
+# wbStatus (the spec's whole vocabulary) -> the hub event whose status it implies in the marketplace
+# workflow that `marketplace` orders run (the hub applies the steps before it it has not seen yet).
+# None: nothing to do in the hub.
 STATUS_EVENTS: dict[str, str | None] = {
-    "waiting": None, "sorted": "ship", "ready_for_pickup": "ship", "sold": "deliver",
+    "waiting": None, "sorted": "ship", "sent_to_carrier": "ship", "accepted_by_carrier": "ship",
+    "ready_for_pickup": "ship", "sold": "deliver",
     "canceled": "cancel", "canceled_by_client": "cancel", "declined_by_client": "cancel", "defect": "cancel",
     "postponed_delivery": None,
 }

@@ -14,11 +14,14 @@ from connectors.base import Canonical, Connector, MessageTypes, NewOrder, OrderL
 from connectors.http import PartnerHttp, PartnerRejected
 from connectors.registry import register
 
-# Market statuses -> hub events of the courier workflow (None: nothing to do). One table to re-map.
+# Market's order statuses (the spec's whole vocabulary) -> the hub event whose status they imply in the
+# marketplace workflow that `marketplace` orders run (the hub applies the steps before it it has not seen,
+# e.g. pack before ship). None: nothing to do in the hub (PROCESSING is the seller's own packing, which
+# the hub tracks; returns are not modelled yet).
 STATUS_EVENTS: dict[str, str | None] = {
     "PLACING": None, "RESERVED": None, "UNPAID": None, "PENDING": None, "PROCESSING": None,
     "DELIVERY": "ship", "PICKUP": "ship", "DELIVERED": "deliver", "CANCELLED": "cancel",
-    "PARTIALLY_RETURNED": None, "RETURNED": None,
+    "PARTIALLY_RETURNED": None, "RETURNED": None, "UNKNOWN": None,
 }
 
 

@@ -24,7 +24,7 @@ from connectors.http import PartnerError
 from connectors.registry import connector_for
 from orders import services as orders
 from orders.domain.models import OrderEventIn, order_id_for
-from orders.domain.workflow import workflow
+from orders.domain.workflow import EXPIRE, Workflow, workflow
 from webhooks.adapters import partner_events, partner_queue
 from webhooks.domain.inbound import authentic, order_in, source_allowed
 
@@ -142,35 +142,75 @@ def _order_id(channel: Channel, event: StatusChange | ShipByChange) -> str:
 
 
 def _on_order(channel: Channel, event: StatusChange | ShipByChange) -> Outcome:
-    """Ignore a status older than one already applied, then apply (or park) the event."""
-    order_id = _order_id(channel, event)
-    if isinstance(event, StatusChange) and event.at is not None and not partner_events.advance_status(
-            order_id, channel.channel_id, event.at):
-        logger.info("older partner status ignored", extra={"order_id": order_id, "status": event.partner_status})
-        return IGNORED
-    return _apply(channel, order_id, event)
+    return _apply(channel, _order_id(channel, event), event)
 
 
 def _apply(channel: Channel, order_id: str, event: StatusChange | ShipByChange) -> Outcome:
-    """Parked events come back here: their newest-status check was done when they first arrived."""
-    source = f"partner:{channel.channel_id}"
-    try:
-        if isinstance(event, ShipByChange):
-            orders.move_ship_by(order_id, utc_text(event.ship_by), source, utc_now())
-        elif event.event is None:
-            return IGNORED  # a partner status the workflow has no step for
-        else:
-            orders.post_event(order_id, OrderEventIn(event=event.event,
-                                                     note=f"{channel.kind}: {event.partner_status}"), source)
-    except InvalidTransition as refused:
-        # The order is already past it (a cancel after delivery) or the partner skipped steps the hub
-        # tracks: nothing to do, and retrying would not change that.
-        logger.info("partner status not applicable", extra={"order_id": order_id, "event": refused.extra})
+    """Ignore a status older than one this channel already told, else apply (or park) the event.
+
+    The newest status is recorded only once the event is done (applied, or found to need nothing): a failed
+    or parked attempt records nothing, so its retry or replay is judged afresh and applied."""
+    timed = isinstance(event, StatusChange) and event.at is not None
+    if timed and partner_events.superseded(order_id, channel.channel_id, event.at):
+        logger.info("older partner status ignored", extra={"order_id": order_id, "status": event.partner_status})
         return IGNORED
+    try:
+        outcome = _change(channel, order_id, event)
+    except InvalidTransition as refused:
+        # The order is already past it (a cancel after delivery): nothing to do, retrying would not change it.
+        logger.info("partner status not applicable", extra={"order_id": order_id, "event": refused.extra})
+        outcome = IGNORED
     except HubError as not_now:  # order not known yet, busy or unavailable: applied later, never dropped
         partner_events.park(channel.channel_id, order_id, event, reason=not_now.code, now=utc_now())
         return PARKED
-    return APPLIED
+    if timed:
+        partner_events.advance_status(order_id, channel.channel_id, event.at)
+    return outcome
+
+
+# Hub steps that no partner status stands for: the sweeper's expiry, the acquirer's payment and its
+# reminder, the retried reservation of missing stock (an order short of stock waits for an operator).
+NOT_IMPLIED = frozenset({EXPIRE, "pay", "remind", "reserve"})
+MAX_STEPS = 12  # more than any workflow's longest way, with room for a few concurrent moves
+
+
+def _change(channel: Channel, order_id: str, event: StatusChange | ShipByChange) -> Outcome:
+    """Bring the order to the status the partner's event implies, one workflow event at a time through the
+    operators' use case (stock moves as usual): a partner may skip steps the hub tracks (delivered while
+    the hub still has it packed), so the missing ones are applied first, by the shortest way the workflow
+    allows. A status the order is already in or past changes nothing."""
+    source = f"partner:{channel.channel_id}"
+    if isinstance(event, ShipByChange):
+        orders.move_ship_by(order_id, utc_text(event.ship_by), source, utc_now())
+        return APPLIED
+    if event.event is None:
+        return IGNORED  # a partner status the workflow has no step for
+    outcome, tried = IGNORED, None
+    for _ in range(MAX_STEPS):
+        order = orders.get_order(order_id)
+        flow = workflow(order.workflow)
+        if event.event not in flow.events():
+            return outcome
+        # An event the lifecycle is still applying counts as done: judge from where it leads.
+        status = flow.transitions.get(order.status, {}).get(order.pending_event or "", order.status)
+        steps = flow.path(status, flow.event_target(event.event), avoid=_not_implied(flow, event.event))
+        if not steps or (status, steps[0]) == tried:
+            return outcome  # there already, past it, or refused from this very status
+        try:
+            orders.post_event(order_id, OrderEventIn(event=steps[0], note=f"{channel.kind}: {event.partner_status}"),
+                              source)
+        except InvalidTransition:
+            tried = (status, steps[0])  # moved under us (another event), or the status refuses it: look again
+            continue
+        outcome, tried = APPLIED, None
+    return outcome
+
+
+def _not_implied(flow: Workflow, event: str) -> frozenset[str]:
+    """A cancellation implies no steps before it: an order is never moved on just to be cancelled."""
+    if flow.statuses[flow.event_target(event)].stock == "release":
+        return frozenset(flow.events()) - {event}
+    return NOT_IMPLIED
 
 
 def replay_parked(order_id: str) -> Outcome:
@@ -190,6 +230,7 @@ def _replay(parked: list[partner_events.Parked]) -> Outcome:
             continue
         partner_events.unpark(item)
         try:
+            # Judged again as it stands now: a newer status may have been applied since it was parked.
             total += _apply(channel, item.order_id, item.event)
         except Exception:
             partner_events.park(item.channel_id, item.order_id, item.event, reason="replay failed", now=utc_now())

@@ -142,6 +142,21 @@ class Workflow(BaseModel):
         return sorted(name for name, s in self.statuses.items()
                       if any(self.statuses[t].stock == stock for t in s.events.values()))
 
+    def path(self, source: str, target: str, *, avoid: frozenset[str] = frozenset()) -> list[str] | None:
+        """The shortest list of events that leads from `source` to `target` (empty if they are the same),
+        never using an event in `avoid`; None when the workflow has no such way (e.g. backwards)."""
+        ways: dict[str, list[str]] = {source: []}
+        frontier = [source]
+        while frontier and target not in ways:
+            following = []
+            for status in frontier:
+                for event, reached in self.transitions.get(status, {}).items():
+                    if event not in avoid and reached not in ways:
+                        ways[reached] = [*ways[status], event]
+                        following.append(reached)
+            frontier = following
+        return ways.get(target)
+
     def next_status(self, status: str, event: str, *, recovering: bool = False) -> str:
         allowed = self.recovery_events(status) if recovering else self.transitions.get(status, {})
         if event not in allowed:

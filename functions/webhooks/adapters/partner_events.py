@@ -1,8 +1,8 @@
 """Exactly-once bookkeeping of partner events in DynamoDB (PARTNER_EVENTS_TABLE).
 
 - `EVENT#<channel>#<event id>`: a push seen once (conditional put); kept 30 days (TTL).
-- `STATUS#<order id>` / `<channel>`: the time of the newest partner status applied (conditional update),
-  so an older status that arrives later changes nothing.
+- `STATUS#<order id>` / `<channel>`: the time of the newest partner status applied (conditional update,
+  written only once the status is applied), so an older status that arrives later changes nothing.
 - `PARKED#<order id>` / `<at>#<event id>`: events that could not be applied yet (order unknown or busy),
   listed per channel by the sparse ByParkedChannel index for the retry sweep.
 """
@@ -58,8 +58,21 @@ def release(channel_id: str, event_id: str) -> None:
                                                         "sk": {"S": "seen"}})
 
 
+def superseded(order_id: str, channel_id: str, at: datetime) -> bool:
+    """True if this channel already told a status of the order as new as `at` or newer: applied (recorded
+    by `advance_status`) or parked, waiting to be applied (it converges the order further than `at` would)."""
+    mark = _sortable(at)
+    applied = aws.dynamodb().get_item(TableName=_table(), ConsistentRead=True,
+                                      Key={"pk": {"S": f"STATUS#{order_id}"}, "sk": {"S": channel_id}}).get("Item")
+    if applied and applied["at"]["S"] >= mark:
+        return True
+    return any(p.channel_id == channel_id and p.sort_key.split("#", 1)[0] >= mark
+               for p in parked_for_order(order_id))
+
+
 def advance_status(order_id: str, channel_id: str, at: datetime) -> bool:
-    """Record `at` as the order's newest status time from this channel; False if a newer one was applied."""
+    """Record `at` as the time of the order's newest status applied from this channel, once it is applied;
+    False (and nothing written) if a newer one was recorded meanwhile."""
     return update_if(
         aws.dynamodb(), TableName=_table(),
         Key={"pk": {"S": f"STATUS#{order_id}"}, "sk": {"S": channel_id}},
@@ -93,7 +106,7 @@ def _parked(item: dict[str, Any]) -> Parked:
 
 def parked_for_order(order_id: str) -> list[Parked]:
     """Oldest first."""
-    return [_parked(i) for i in _query({"KeyConditionExpression": "pk = :pk",
+    return [_parked(i) for i in _query({"KeyConditionExpression": "pk = :pk", "ConsistentRead": True,
                                         "ExpressionAttributeValues": {":pk": {"S": f"PARKED#{order_id}"}}})]
 
 
