@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import uvicorn
 from oms_local import demo
 from oms_local.runtime import DEFAULT_API_KEY, LocalHub
 from oms_local.server import build_app
+from oms_local.state_dir import StateDirError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,6 +24,13 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--port", type=int, default=8080)
     local.add_argument("--no-demo", action="store_true", help="start with no channels, locations or stock")
+    local.add_argument("--state-dir", type=Path, metavar="DIR",
+                       help="keep the tables and channel secrets in DIR across restarts (default: in memory, "
+                            "lost on exit); open orders resume their lifecycles; demo data is loaded only "
+                            "into a DIR that holds no saved state yet")
+    local.add_argument("--save-every", type=float, default=1.0, metavar="SECONDS",
+                       help="with --state-dir: snapshot at most this often while writes happen (default 1); "
+                            "a crash loses at most the writes of the last SECONDS, SIGTERM/SIGINT none")
     workflows = commands.add_parser("workflows", help="workflows/*.yaml -> state machine and catalog")
     workflows.add_argument("action", choices=["build", "check"],
                            help="build: write what changed; check: fail if the committed files are stale")
@@ -42,27 +51,60 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stock":
         return _import_stock(args)
 
-    with LocalHub() as hub:
-        hub.start_clock()
-        if not args.no_demo:
-            loaded = demo.load(hub)
-            print(f"demo data: {loaded['locations']} locations, {loaded['channels']} channel, "
-                  f"{loaded['skus']} SKUs ({loaded['stock_rows']} stock rows)", flush=True)
-        config = uvicorn.Config(build_app(hub), host=args.host, port=args.port, log_level="warning",
-                                access_log=False)
-        server = uvicorn.Server(config)
-        original_startup = server.startup
-
-        async def announce(*a: object, **k: object) -> None:
-            await original_startup(*a, **k)
-            if server.started:
-                print(f"oms-hub local is serving on http://{args.host}:{args.port} "
-                      f"(API key: x-api-key from $OMS_API_KEY, docs: http://{args.host}:{args.port}/v1/docs)",
-                      flush=True)
-
-        server.startup = announce  # type: ignore[method-assign]
-        server.run()
+    if args.save_every <= 0:
+        print("--save-every must be a positive number of seconds", file=sys.stderr)
+        return 2
+    hub = LocalHub(state_dir=args.state_dir, save_every_seconds=args.save_every)
+    # SIGTERM and Ctrl-C unwind to hub.stop(), which takes the last snapshot: while starting, and after
+    # uvicorn's graceful shutdown, which raises the signal it caught again once it has served its requests.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _stop_on_signal)
+    try:
+        try:
+            hub.start()
+        except StateDirError as error:
+            print(f"oms-hub local: {error}", file=sys.stderr)
+            return 2
+        try:
+            _serve(hub, args)
+        finally:
+            hub.stop()
+    except _Stopped:
+        pass
     return 0
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT: a normal stop."""
+
+
+def _stop_on_signal(_signum: int, _frame: object) -> None:
+    raise _Stopped()
+
+
+def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
+    hub.start_clock()
+    if hub.restored is not None:
+        print(f"state dir {args.state_dir}: restored {sum(map(len, hub.restored.tables.values()))} rows "
+              f"saved at {hub.restored.saved_at}, resumed {len(hub.resumed)} open orders", flush=True)
+    elif not args.no_demo:
+        loaded = demo.load(hub)
+        print(f"demo data: {loaded['locations']} locations, {loaded['channels']} channel, "
+              f"{loaded['skus']} SKUs ({loaded['stock_rows']} stock rows)", flush=True)
+    config = uvicorn.Config(build_app(hub), host=args.host, port=args.port, log_level="warning",
+                            access_log=False)
+    server = uvicorn.Server(config)
+    original_startup = server.startup
+
+    async def announce(*a: object, **k: object) -> None:
+        await original_startup(*a, **k)
+        if server.started:
+            print(f"oms-hub local is serving on http://{args.host}:{args.port} "
+                  f"(API key: x-api-key from $OMS_API_KEY, docs: http://{args.host}:{args.port}/v1/docs)",
+                  flush=True)
+
+    server.startup = announce  # type: ignore[method-assign]
+    server.run()
 
 
 def _workflows(action: str) -> int:

@@ -26,6 +26,8 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
+from oms_local import persistence
+from oms_local.state_dir import Snapshot, StateDir
 from oms_local.template import (ACCOUNT, Function, LocalTemplate, QueueSource, Route, Schedule, StreamSource, load,
                                 queue_url)
 
@@ -58,6 +60,22 @@ def _run_as(name: str, target: Callable[[dict[str, Any], Any], Any], event: Any,
 _patched = False
 
 
+class _WriteCount:
+    """Writes moto has been asked for that a state dir keeps (tables, channel secrets): the saver
+    snapshots only when this moved since its last snapshot."""
+
+    OPERATIONS = {"dynamodb": {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"},
+                  "ssm": {"PutParameter", "DeleteParameter", "DeleteParameters"}}
+    value = 0
+
+    @classmethod
+    def seen(cls, event_name: str) -> None:
+        _, _, rest = event_name.partition(".")  # "before-send.dynamodb.PutItem"
+        service, _, operation = rest.rpartition(".")
+        if operation in cls.OPERATIONS.get(service, ()):
+            cls.value += 1
+
+
 class _ScaledSleep:
     """Stands in for the `time` module of moto's ASL retrier, which only calls time.sleep."""
 
@@ -81,9 +99,10 @@ def _patch_moto() -> None:
 
     original_call = BotocoreStubber.__call__
 
-    def locked_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def locked_call(self: Any, event_name: str, *args: Any, **kwargs: Any) -> Any:
         with _moto_lock:
-            return original_call(self, *args, **kwargs)
+            _WriteCount.seen(event_name)
+            return original_call(self, event_name, *args, **kwargs)
 
     def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
         name = function_name.split(":function:")[-1].split(":")[0]
@@ -115,6 +134,16 @@ def _context_for(name: str, timeout_s: int = 30, memory: int = 512) -> Any:
 
 
 @dataclass(frozen=True)
+class SaveCost:
+    """One snapshot: `locked_ms` is how long requests waited for it, `total_ms` includes the write."""
+
+    rows: int
+    bytes: int
+    locked_ms: float
+    total_ms: float
+
+
+@dataclass(frozen=True)
 class HttpAnswer:
     status: int
     headers: dict[str, str]
@@ -127,13 +156,16 @@ class LocalHub:
     def __init__(self, template_path: Path = TEMPLATE, api_key: str | None = None,
                  deadline_cap_seconds: int | None = None, retry_time_scale: float = 1.0,
                  state_timeouts: Mapping[str, Mapping[str, int]] | None = None,
-                 queue_retry_seconds: int | None = None) -> None:
+                 queue_retry_seconds: int | None = None, state_dir: Path | None = None,
+                 save_every_seconds: float = 1.0) -> None:
         """For tests and demos, through the same ASL: `deadline_cap_seconds` shortens every
         TimeoutSeconds (14-day deadlines run in seconds); `state_timeouts` sets the TimeoutSeconds of
         named states only ({state machine logical id: {state: seconds}}: one status's KPI);
         `retry_time_scale` multiplies the sleeps between a state's Retry attempts (moto sleeps for real);
         `queue_retry_seconds` makes a failed SQS message visible again after that many seconds instead of
-        the queue's VisibilityTimeout."""
+        the queue's VisibilityTimeout. `state_dir` keeps the tables and channel secrets there across
+        restarts (oms_local/state_dir.py), snapshotting at most every `save_every_seconds` while writes
+        happen and on stop; open orders' lifecycles resume on start (oms_local/resume.py)."""
         self.template: LocalTemplate = load(template_path)
         self.deadline_cap_seconds = deadline_cap_seconds
         self.state_timeouts = {machine: dict(states) for machine, states in (state_timeouts or {}).items()}
@@ -146,6 +178,17 @@ class LocalHub:
         self._saved_env: dict[str, str | None] = {}
         self.queue_retry_seconds = queue_retry_seconds
         self._pollers: list[QueuePoller] = []
+        self.state_dir = state_dir
+        self.save_every_seconds = save_every_seconds
+        self.restored: Snapshot | None = None  # what start() read from the state dir, if anything
+        self.resumed: list[str] = []  # the open orders whose lifecycle start() resumed
+        self.saves: list[SaveCost] = []
+        self._store: StateDir | None = None
+        self._saver: threading.Thread | None = None
+        self._saver_stop = threading.Event()
+        self._saved_writes = -1
+        self._save_lock = threading.Lock()
+        self._ssm: Any = None
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> LocalHub:
@@ -156,6 +199,17 @@ class LocalHub:
         self.stop()
 
     def start(self) -> None:
+        if self.state_dir is not None:
+            # Before anything starts: an unreadable state dir stops the hub instead of an empty start.
+            self._store = StateDir(self.state_dir)
+            self.restored = self._store.open()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         # Locally metrics are off; powertools would still warn on every request that none were added.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         self._set_env(self._environment())
@@ -168,6 +222,9 @@ class LocalHub:
         _retry_sleep.scale = self.retry_time_scale
         self._forget_cached_clients()
         self._create_resources()
+        if self.restored is not None:
+            # Before the stream readers start: restored rows are not changes to announce again.
+            persistence.restore(self.template, self.restored)
         for fn in self.template.functions.values():
             self._handlers[fn.logical_id] = self._import(fn)
             _dispatch[fn.name] = self._handlers[fn.logical_id]
@@ -175,6 +232,13 @@ class LocalHub:
         self._pollers += [StreamPoller(self, source) for source in self.template.stream_sources]
         for poller in self._pollers:
             poller.start()
+        if self._store is not None:
+            if self.restored is not None:
+                self.resumed = persistence.resume_lifecycles(self)
+            self._saved_writes = _WriteCount.value if self.restored is not None else -1
+            self._saver_stop.clear()
+            self._saver = threading.Thread(target=self._save_while_running, name="oms-hub-state", daemon=True)
+            self._saver.start()
 
     def stop(self) -> None:
         self._clock_stop.set()
@@ -185,6 +249,7 @@ class LocalHub:
             poller.stop()
         self._pollers = []
         try:
+            self._save_on_stop()
             if self._mock is not None:
                 self._stop_executions()
         finally:
@@ -195,12 +260,60 @@ class LocalHub:
                 self._mock = None
             _retry_sleep.scale = 1.0
             self._forget_cached_clients()
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            self._ssm = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+    # ------------------------------------------------------------------ state dir
+    def save(self) -> SaveCost:
+        """Snapshot the tables and channel secrets into the state dir now (atomically)."""
+        if self._store is None:
+            raise RuntimeError("this hub has no state dir")
+        began = time.perf_counter()
+        # No API request is half-way through its writes (each runs under _api_invocations); lifecycle
+        # steps may be, and are idempotent: resume_lifecycles runs them again.
+        with _api_invocations, _moto_lock:
+            writes = _WriteCount.value
+            if self._ssm is None:  # one client for every snapshot: creating one takes longer than a capture
+                import boto3
+
+                self._ssm = boto3.client("ssm", region_name=self.template.region)
+            snapshot = persistence.capture(self.template, self._ssm)
+        captured = time.perf_counter()
+        with self._save_lock:  # the saver's and a caller's snapshot: the later capture lands last
+            if writes < self._saved_writes:
+                return SaveCost(0, 0, (captured - began) * 1000, (time.perf_counter() - began) * 1000)
+            size = self._store.save(snapshot)
+            self._saved_writes = writes
+        cost = SaveCost(rows=sum(len(items) for items in snapshot.tables.values()), bytes=size,
+                        locked_ms=(captured - began) * 1000, total_ms=(time.perf_counter() - began) * 1000)
+        self.saves = [*self.saves[-99:], cost]
+        return cost
+
+    def _save_while_running(self) -> None:
+        while not self._saver_stop.wait(self.save_every_seconds):
+            if _WriteCount.value != self._saved_writes:
+                try:
+                    self.save()
+                except Exception:  # noqa: BLE001 - a failed save (disk full) is retried at the next tick
+                    traceback.print_exc()
+
+    def _save_on_stop(self) -> None:
+        if self._saver is not None:
+            self._saver_stop.set()
+            self._saver.join(timeout=60)
+            self._saver = None
+        if self._store is None or self._mock is None or not self._handlers:
+            return  # nothing started: the state dir keeps what it had
+        persistence.settle_events(self)
+        self.save()
 
     def _stop_executions(self) -> None:
         """moto's interpreter threads outlive the mock: stop them so none writes into the next hub."""
@@ -255,6 +368,8 @@ class LocalHub:
         sfn = boto3.client("stepfunctions", region_name=region)
         for logical_id, machine in self.template.state_machines.items():
             definition = self._capped(machine["definition"], self.state_timeouts.get(logical_id, {}))
+            if self.state_dir is not None:
+                definition = persistence.resumable_definition(logical_id, definition)
             sfn.create_state_machine(name=machine["name"], definition=definition, type=machine["type"],
                                      roleArn=f"arn:aws:iam::{ACCOUNT}:role/{machine['name']}")
         events = boto3.client("events", region_name=region)
