@@ -6,19 +6,94 @@ Every error answer is `{"error": code, "message": text, ...}`; validation errors
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from common.errors import HubError
+from common.bodies import BodyRefused, json_text
+from common.errors import BadRequest, HubError, PayloadTooLarge
 from common.observability import logger
+
+
+def raw_body(event: APIGatewayProxyEvent) -> bytes:
+    """The bytes the caller sent: API Gateway hands a body over as text, or base64 when it is binary."""
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("utf-8", errors="surrogatepass")  # a lone surrogate: not UTF-8, refused later
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("the body is marked base64 but is not") from None
+
+
+def checked_json_text(raw: bytes) -> str:
+    """`raw` as text a JSON parser may be given (size, UTF-8, depth), else a 413/400 HubError."""
+    try:
+        return json_text(raw)
+    except BodyRefused as refused:
+        raise (PayloadTooLarge if refused.status == 413 else BadRequest)(str(refused)) from None
+
+
+def _json_media_type(content_type: str) -> bool:
+    """application/json or a +json type, in UTF-8 (JSON's only encoding); no header means JSON."""
+    if not content_type.strip():
+        return True
+    media, *params = [part.strip().lower() for part in content_type.split(";")]
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return False
+    charsets = [value.strip().strip('"') for name, _, value in (p.partition("=") for p in params)
+                if name.strip() == "charset"]
+    return all(charset in ("utf-8", "utf8") for charset in charsets)
+
+
+def _unsupported(content_type: str) -> RequestUnsupportedContentType:
+    return RequestUnsupportedContentType("Unsupported content type", errors=[{
+        "type": "unsupported_content_type", "loc": ("body",), "msg": f"Unsupported content type: {content_type}",
+        "input": {}, "ctx": {}}])
+
+
+def _invalid_body(message: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": message, "input": {}, "ctx": {}}])
+
+
+def json_request_body(event: APIGatewayProxyEvent) -> Any:
+    """The JSON body of an API request, refusing what powertools' own body handling would fail on
+    (a multipart type without boundary, bad base64, deep nesting, a huge body) with a 4xx."""
+    content_type = (event.headers or {}).get("content-type", "") or ""
+    if not _json_media_type(content_type):
+        raise _unsupported(content_type)
+    raw = raw_body(event)
+    if not raw.strip():
+        return None  # "Field required" from validation, as for any missing body
+    try:
+        text = json_text(raw)
+    except BodyRefused as refused:
+        if refused.status == 413:
+            raise PayloadTooLarge(str(refused)) from None
+        raise _invalid_body(str(refused)) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", error.pos), "msg": "JSON decode error",
+                                       "input": {}, "ctx": {"error": error.msg}}]) from None
+
+
+class _JsonBodies(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation with the hub's body reading: the API speaks JSON only."""
+
+    def _get_body(self, app: Any) -> Any:
+        return json_request_body(app.current_event)
 
 
 def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -29,6 +104,9 @@ def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | 
 def install_error_contract(app: APIGatewayRestResolver) -> None:
     """Each handler module creates its own `app = APIGatewayRestResolver(...)` (the OpenAPI merge finds
     resolvers by that assignment) and calls this once."""
+    # Every route's middleware stack is built on its first request and takes this one: bodies are
+    # read by the hub's rules on AWS as locally, whichever function serves the route.
+    app._request_validation_middleware = _JsonBodies()
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:

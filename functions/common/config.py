@@ -28,6 +28,8 @@ class Settings(BaseModel):
     secrets_prefix: str = Field("/oms-hub", alias="SECRETS_PREFIX")
     partner_events_table: str = Field("", alias="PARTNER_EVENTS_TABLE")
     partner_queue_url: str = Field("", alias="PARTNER_QUEUE_URL")
+    # SSM SecureString that signs list cursors (created with a random value on first use).
+    cursor_key_parameter: str = Field("", alias="CURSOR_KEY_PARAMETER")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
 
 

@@ -81,3 +81,15 @@ class LifecycleUnavailable(HubError):
     status = 503
     code = "lifecycle_unavailable"
     retry_after = 1
+
+
+class BadRequest(HubError):
+    """The request cannot be read at all (not a matter of its fields)."""
+
+    status = 400
+    code = "bad_request"
+
+
+class PayloadTooLarge(HubError):
+    status = 413
+    code = "payload_too_large"

@@ -6,6 +6,7 @@ for CONFIG_CACHE_SECONDS so a rotated secret is picked up without a deploy.
 
 from __future__ import annotations
 
+import secrets as random_source
 import threading
 import time
 
@@ -34,6 +35,26 @@ def secret(name: str) -> str | None:
     with _lock:
         _cache[name] = (now, value)
     return value
+
+
+def generated_secret(name: str) -> str:
+    """The value of `name`, created with a random value by whoever needs it first: a key only the hub
+    itself uses (nobody has to provision it). Concurrent first users agree: only one creation wins."""
+    value = secret(name)
+    if value is not None:
+        return value
+    try:
+        aws.ssm().put_parameter(Name=name, Value=random_source.token_urlsafe(32), Type="SecureString",
+                                Overwrite=False)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ParameterAlreadyExists":
+            raise
+    with _lock:
+        _cache.pop(name, None)
+    created = secret(name)
+    if created is None:
+        raise LookupError(f"parameter {name} was created but cannot be read")
+    return created
 
 
 def put_secret(name: str, value: str) -> None:

@@ -11,13 +11,19 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
+from common.bodies import MAX_BODY_BYTES, BodyRefused, json_text
+
 
 class BadPayload(Exception):
-    """The partner's message does not match its documented shape (answered 400, nothing changes)."""
+    """The partner's message does not match its documented shape (answered 400, nothing changes), or is
+    more than the hub takes (413)."""
 
-    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None, *, status: int = 400,
+                 code: str = "bad_request") -> None:
         super().__init__(message)
         self.details = details or []
+        self.status = status
+        self.code = code
 
     @classmethod
     def from_validation(cls, error: ValidationError) -> BadPayload:
@@ -133,10 +139,13 @@ class MessageTypes:
             raise BadPayload.from_validation(error) from None
 
 
-def parse_json(raw: bytes) -> Mapping[str, Any]:
+def parse_json(raw: bytes, max_bytes: int = MAX_BODY_BYTES) -> Mapping[str, Any]:
+    """The partner's body as a JSON object; size, encoding and depth are checked before json.loads."""
     try:
-        body = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = json.loads(json_text(raw, max_bytes) or "null")
+    except BodyRefused as refused:
+        raise BadPayload(str(refused), status=refused.status, code=refused.code) from None
+    except json.JSONDecodeError:
         raise BadPayload("the body is not JSON") from None
     if not isinstance(body, dict):
         raise BadPayload("the body must be a JSON object")

@@ -66,11 +66,14 @@ def receive(channel_id: str, route: str, raw: bytes, *, token: str | None, signa
     try:
         events = connector.parse(parse_json(raw), route)
     except BadPayload as bad:
-        return _error(connector, 400, "bad_request", str(bad), bad.details)
+        return _error(connector, bad.status, bad.code, str(bad), bad.details)
     if all(isinstance(e, Ping) for e in events) and events:
         return connector.ping(now)
     if connector.queued:
-        partner_queue.enqueue(channel_id, raw, now)
+        try:
+            partner_queue.enqueue(channel_id, raw, now)
+        except partner_queue.TooLarge as too_large:
+            return _error(connector, 413, "payload_too_large", str(too_large))
         count(f"WebhookQueued_{connector.kind}")
         return connector.processed(now)
     try:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from common import aws
+from common import aws, secrets
 from common.config import settings
 from common.dynamo import (CancellationReason, batch_get, cancellation_reasons, from_item, to_item, to_value,
                            update_if)
@@ -457,16 +459,34 @@ def _newest_first(table: str, table_key: str, index: str, attribute: str, partit
     return Page([from_item(item) for item in answer["Items"]], _encode_cursor(index, partition, last) if last else None)
 
 
-def _encode_cursor(index: str, partition: str, last_key: dict[str, Any]) -> str:
-    raw = json.dumps({"i": index, "p": partition, "k": last_key}, separators=(",", ":")).encode()
+def _unpadded(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _cursor_signature(payload: str) -> str:
+    """HMAC-SHA256 of the cursor's payload under the hub's cursor key (SSM, never in code or logs)."""
+    name = settings().cursor_key_parameter
+    if not name:
+        raise LookupError("CURSOR_KEY_PARAMETER is not configured")
+    key = secrets.generated_secret(name).encode()
+    return _unpadded(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+
+
+def _encode_cursor(index: str, partition: str, last_key: dict[str, Any]) -> str:
+    """`<payload>.<signature>`: callers cannot forge or alter a cursor to read from any table key."""
+    payload = _unpadded(json.dumps({"i": index, "p": partition, "k": last_key}, separators=(",", ":")).encode())
+    return f"{payload}.{_cursor_signature(payload)}"
+
+
 def _decode_cursor(cursor: str, index: str, table_key: str, attribute: str, partition: str) -> dict[str, Any]:
-    """The cursor must come from this very query: same index, same partition, a key of the right shape
-    (DynamoDB answers a foreign start key with a ValidationException, which would be a 5xx)."""
+    """The cursor must be one the hub signed, for this very query: same index, same partition, a key of
+    the right shape (DynamoDB answers a foreign start key with a ValidationException, a 5xx)."""
+    payload, _, signature = cursor.rpartition(".")
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        # Constant time: a caller cannot learn the signature byte by byte from answer times.
+        if not payload or not hmac.compare_digest(signature.encode(), _cursor_signature(payload).encode()):
+            raise ValueError("not signed by the hub")
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         key = data["k"]
         valid = (data["i"] == index and data["p"] == partition and isinstance(key, dict)
                  and set(key) == {table_key, attribute, "created_key"}

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from common.api import install_error_contract
+from common.api import checked_json_text, install_error_contract, raw_body
 from common.clock import utc_now
 from common.errors import NotFound, Unauthorized, Unprocessable
 from common.signatures import signature_matches
@@ -84,15 +84,14 @@ def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotat
           responses={401: {"description": "Missing or wrong signature: nothing changes"},
                      404: {"description": "Unknown provider or order"}})
 def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]) -> dict[str, Any]:
-    raw = app.current_event.decoded_body or ""
-    body = raw.encode() if isinstance(raw, str) else raw
+    body = raw_body(app.current_event)
     secret = acquirer.webhook_secret(provider)
     if secret is None:
         raise NotFound(f"no payment provider {provider!r}", provider=provider)
     if not signature_matches(secret, body, app.current_event.headers.get("x-signature")):
         raise Unauthorized("missing or wrong X-Signature")
     try:
-        callback = PaymentCallbackIn.model_validate_json(body)
+        callback = PaymentCallbackIn.model_validate_json(checked_json_text(body))
     except ValidationError as invalid:
         raise Unprocessable("invalid payment callback", details=[
             {"loc": ["body", *error["loc"]], "msg": error["msg"]} for error in invalid.errors()]) from None

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from common.api import install_error_contract
+from common.api import install_error_contract, raw_body
 from common.observability import logger, metrics, tracer
 from webhooks import services
 
@@ -34,7 +34,7 @@ PUBLIC: list[dict[str, list[str]]] = [{"channelToken": []}]
 
 def _receive(channel_id: str, route: str, token: str | None) -> Response[dict[str, Any]]:
     event = app.current_event
-    reply = services.receive(channel_id, route, event.decoded_body.encode() if event.decoded_body else b"",
+    reply = services.receive(channel_id, route, raw_body(event),
                              token=token, signature=event.headers.get("x-signature"),
                              source_ip=event.request_context.identity.source_ip)
     return Response(status_code=reply.status, content_type=content_types.APPLICATION_JSON, body=reply.body)
