@@ -12,6 +12,16 @@ from typing import Any, Protocol
 from pydantic import TypeAdapter, ValidationError
 
 from common.bodies import MAX_BODY_BYTES, BodyRefused, json_text
+from common.errors import HubError
+
+
+class PartnerLookupFailed(HubError):
+    """A new order could not be read from the partner (unreachable, refusing, or no API credentials on the
+    channel): nothing is created and the push is refused as retryable (4xx: the partner sends it again)."""
+
+    status = 409
+    code = "partner_unavailable"
+    retry_after = 60
 
 
 class BadPayload(Exception):
@@ -50,6 +60,9 @@ class NewOrder:
     external_id: str
     lines: tuple[OrderLine, ...]
     ship_by: datetime | None = None
+    # The partner's message lacks what the order needs (Ozon's push has no prices): the connector's
+    # `complete` reads the order from the partner before it is created.
+    lookup: bool = False
 
     @property
     def event_id(self) -> str:
@@ -116,6 +129,9 @@ class Connector:
     queued: bool = False
     # Scheduled pull: (api base URL, credentials, the channel's open external ids, now) -> events.
     poll: Poller | None = None
+    # (api base URL, credentials, a NewOrder with `lookup`) -> the order as the partner holds it; raises
+    # PartnerError when the partner cannot tell.
+    complete: Callable[[str, Mapping[str, str], NewOrder], NewOrder] | None = None
 
 
 class MessageTypes:

@@ -46,7 +46,7 @@ class _Model(BaseModel):
 
 class StatusAttributes(_Model):
     is_return: bool = False
-    cdek_number: str | None = None
+    cdek_number: str | int | None = None  # CDEK sends either
     number: str = Field(min_length=1, max_length=64, description="The hub's order id, given at creation.")
     code: str = Field(min_length=1, max_length=64)
     status_reason_code: str | None = None
@@ -118,4 +118,12 @@ class CdekClient:
         if invalid:
             errors = [e.get("message", "") for r in invalid for e in r.get("errors", [])]
             raise PartnerRejected("cdek rejected the order: " + "; ".join(errors))
+        return answer["entity"]["uuid"]
+
+    def subscribe(self, url: str, kind: str = "ORDER_STATUS") -> str:
+        """Ask CDEK to post `kind` webhooks to `url` (the hub's webhook URL with the channel's token);
+        returns the subscription's uuid."""
+        answer = self.http.request("POST", "/v2/webhooks", json={"type": kind, "url": url}).json()
+        if any(r.get("state") == "INVALID" for r in answer.get("requests", [])):
+            raise PartnerRejected(f"cdek refused the {kind} subscription")
         return answer["entity"]["uuid"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -53,18 +54,20 @@ class Ping_(_Message):
 
 
 class Product(_Message):
-    sku: int
-    offer_id: str = Field(min_length=1, max_length=64)
+    """A product of a push: Ozon's `sku` and a quantity. Pushes carry no price, and the seller's `offer_id`
+    may come empty (or, in older pushes, not at all): the posting itself is read for both."""
+
+    sku: int | None = None
+    offer_id: str = Field("", max_length=64)
     quantity: int = Field(ge=1)
-    price: Decimal | None = Field(None, ge=0)
 
 
 class NewPosting(_Message):
     message_type: Literal["TYPE_NEW_POSTING"]
     posting_number: str = Field(min_length=1, max_length=64)
     products: list[Product] = Field(min_length=1)
-    in_process_at: datetime
-    warehouse_id: int
+    in_process_at: datetime | None = None  # empty when the buyer pays later
+    warehouse_id: int | None = None
     shipment_date: datetime | None = None
     is_express: bool = False
     tracking_number: str | None = None
@@ -91,7 +94,7 @@ class StateChanged(_Message):
 class CutoffDateChanged(_Message):
     message_type: Literal["TYPE_CUTOFF_DATE_CHANGED"]
     posting_number: str = Field(min_length=1, max_length=64)
-    new_cutoff_date: datetime
+    new_cutoff_date: datetime | None = None  # empty when Ozon removed the cut-off
     old_cutoff_date: datetime | None = None
     warehouse_id: int | None = None
 
@@ -101,8 +104,8 @@ Push = Annotated[Ping_ | NewPosting | PostingCancelled | StateChanged | CutoffDa
 _push = MessageTypes("message_type", Push)
 
 
-def _lines(products: list[Product]) -> tuple[OrderLine, ...]:
-    return tuple(OrderLine(p.offer_id, p.quantity, p.price or Decimal(0)) for p in products)
+def _lines(products: list[PostingProduct]) -> tuple[OrderLine, ...]:
+    return tuple(OrderLine(p.offer_id, p.quantity, p.price) for p in products)
 
 
 def _status(event_id: str, posting_number: str, state: str, at: datetime) -> StatusChange:
@@ -117,25 +120,52 @@ def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
     if isinstance(message, Ping_):
         return [Ping()]
     if isinstance(message, NewPosting):
-        return [NewOrder(message.posting_number, _lines(message.products), message.shipment_date)]
+        # No prices in the push: the hub reads the posting (`complete`) before it creates the order.
+        pushed = tuple(OrderLine(p.offer_id, p.quantity) for p in message.products)
+        return [NewOrder(message.posting_number, pushed, message.shipment_date, lookup=True)]
     if isinstance(message, (PostingCancelled, StateChanged)):
         return [_status(f"state:{message.posting_number}:{message.new_state}:{message.changed_state_date.isoformat()}",
                         message.posting_number, message.new_state, message.changed_state_date)]
+    if message.new_cutoff_date is None:
+        # The cut-off was removed, not moved: the hub keeps the deadline it has (acknowledged, nothing changes).
+        return []
     return [ShipByChange(f"cutoff:{message.posting_number}:{message.new_cutoff_date.isoformat()}",
                          message.posting_number, message.new_cutoff_date)]
 
 
 def _error(status: int, code: str, message: str, details: list[dict[str, Any]]) -> Reply:
-    return Reply(status, {"error": {"code": code, "message": message, "details": details}})
+    """Ozon's error answer (OzonPushReplyError): its own code vocabulary, the hub's code in the message and
+    the details as text. Any 4xx makes Ozon send the push again."""
+    ozon_code = "ERROR_PARAMETER_VALUE_MISSED" if status in (400, 413) else "ERROR_UNKNOWN"
+    return Reply(status, {"error": {"code": ozon_code, "message": f"{code}: {message}",
+                                    "details": json.dumps(details, ensure_ascii=False) if details else None}})
 
 
 # ------------------------------------------------------------------ outbound
+
+class PostingProduct(_Message):
+    """A product of a posting read from the API: the seller's offer id and the price per unit (a decimal
+    string). An empty offer id reaches intake, which refuses it as not a hub SKU."""
+
+    sku: int | None = None
+    offer_id: str = Field("", max_length=64)
+    quantity: int = Field(ge=1)
+    price: Decimal = Field(ge=0)
+
 
 class UnfulfilledPosting(_Message):
     posting_number: str
     status: str
     shipment_date: datetime | None = None
-    products: list[Product] = Field(min_length=1)
+    products: list[PostingProduct] = Field(min_length=1)
+
+
+class PostingDetail(_Message):
+    posting_number: str
+    status: str | None = None
+    substatus: str | None = None
+    shipment_date: datetime | None = None
+    products: list[PostingProduct] = Field(default_factory=list)
 
 
 class ShipFailed(PartnerRejected):
@@ -176,10 +206,13 @@ class OzonClient:
                          for package in packages]})
         numbers = [r["posting_number"] if isinstance(r, dict) else r for r in answer.json().get("result") or []]
         for number in numbers or [posting_number]:
-            posting = self.http.request("POST", "/v3/posting/fbs/get", json={"posting_number": number}).json()["result"]
-            if posting.get("substatus") == "ship_failed":
+            if self.posting(number).substatus == "ship_failed":
                 raise ShipFailed(f"posting {number} ended in ship_failed")
         return numbers
+
+    def posting(self, posting_number: str) -> PostingDetail:
+        answer = self.http.request("POST", "/v3/posting/fbs/get", json={"posting_number": posting_number}).json()
+        return parsed(PostingDetail, answer.get("result") if isinstance(answer, dict) else None, "ozon")
 
 
 def _reconcile(base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str],
@@ -192,4 +225,21 @@ def _reconcile(base_url: str, credentials: Mapping[str, str], open_orders: Seque
         client.http.close()
 
 
-CONNECTOR = register(Connector(kind="ozon", parse=parse, error=_error, poll=_reconcile))
+# Read while Ozon waits for the answer to its push: few, short attempts (Ozon retries a push refused as busy).
+LOOKUP = {"timeout": 5.0, "attempts": 2, "max_backoff": 1.0}
+
+
+def _complete(base_url: str, credentials: Mapping[str, str], pushed: NewOrder) -> NewOrder:
+    """The posting as Ozon holds it: its products with the seller's offer ids and their prices (a push has
+    neither prices nor, always, offer ids). One request per new posting; a duplicate push never gets here."""
+    client = OzonClient(base_url, credentials, **LOOKUP)
+    try:
+        posting = client.posting(pushed.external_id)
+    finally:
+        client.http.close()
+    if not posting.products:
+        raise PartnerRejected(f"ozon posting {pushed.external_id} has no products")
+    return NewOrder(pushed.external_id, _lines(posting.products), pushed.ship_by or posting.shipment_date)
+
+
+CONNECTOR = register(Connector(kind="ozon", parse=parse, error=_error, poll=_reconcile, complete=_complete))

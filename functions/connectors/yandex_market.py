@@ -3,6 +3,7 @@ order status out. Field names are Market's."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -10,7 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import Canonical, Connector, MessageTypes, NewOrder, OrderLine, Ping, StatusChange, hub_ping_reply
+from connectors.base import (Canonical, Connector, MessageTypes, NewOrder, OrderLine, Ping, Reply, StatusChange,
+                             hub_ping_reply)
 from connectors.http import PartnerHttp, PartnerRejected
 from connectors.registry import register
 
@@ -62,9 +64,7 @@ class OrderCancelled(_Message):
     notificationType: Literal["ORDER_CANCELLED"]
     campaignId: int
     orderId: int
-    substatus: str | None = None
-    updatedAt: datetime | None = None
-    createdAt: datetime | None = None
+    cancelledAt: datetime | None = None  # when Market cancelled it: the event's time
 
 
 Notification = Annotated[PingMessage | OrderCreated | OrderStatusUpdated | OrderCancelled,
@@ -85,13 +85,21 @@ def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
         return [StatusChange(f"status:{message.orderId}:{message.status}:{message.substatus}:{message.updatedAt.isoformat()}",
                              message.status, STATUS_EVENTS.get(message.status), message.updatedAt,
                              external_id=str(message.orderId))]
-    at = message.updatedAt or message.createdAt
-    return [StatusChange(f"cancelled:{message.orderId}", "CANCELLED", "cancel", at, external_id=str(message.orderId))]
+    return [StatusChange(f"cancelled:{message.orderId}", "CANCELLED", "cancel", message.cancelledAt,
+                         external_id=str(message.orderId))]
+
+
+def _error(status: int, code: str, message: str, details: list[dict[str, Any]]) -> Reply:
+    """Market's error answer (Notification_SendNotificationErrorResponse): its own type vocabulary, the
+    hub's code and the details in the message."""
+    kind = "WRONG_EVENT_FORMAT" if status in (400, 413, 422) else "UNKNOWN"
+    text = f"{code}: {message}" + (f" {json.dumps(details, ensure_ascii=False)}" if details else "")
+    return Reply(status, {"error": {"type": kind, "message": text}})
 
 
 # Market retries a notification that is not answered within 10 s: acknowledge, process from the queue.
 CONNECTOR = register(Connector(kind="yandex_market", parse=parse, routes=frozenset({"notification"}), queued=True,
-                               processed=hub_ping_reply))
+                               processed=hub_ping_reply, error=_error))
 
 
 class YandexMarketClient:

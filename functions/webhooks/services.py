@@ -19,7 +19,8 @@ from common.clock import utc_now, utc_text
 from common.errors import HubError, InvalidTransition, Unprocessable
 from common.models import Channel
 from common.observability import count, logger
-from connectors.base import BadPayload, Canonical, Connector, NewOrder, Ping, Reply, ShipByChange, StatusChange, parse_json
+from connectors.base import (BadPayload, Canonical, Connector, NewOrder, PartnerLookupFailed, Ping, Reply, ShipByChange,
+                             StatusChange, parse_json)
 from connectors.http import PartnerError
 from connectors.registry import connector_for
 from orders import services as orders
@@ -129,6 +130,8 @@ def _once(channel: Channel, connector: Connector, event: NewOrder | StatusChange
 
 
 def _new_order(channel: Channel, connector: Connector, event: NewOrder) -> Outcome:
+    if event.lookup:
+        event = _completed(channel, connector, event)
     try:
         wanted = order_in(channel.channel_id, connector.kind, event)
     except ValidationError as error:  # e.g. an offer id that is not a valid hub SKU
@@ -137,6 +140,21 @@ def _new_order(channel: Channel, connector: Connector, event: NewOrder) -> Outco
     order, created = orders.accept_order(wanted, utc_now())
     replay_parked(order.order_id)
     return APPLIED if created else DUPLICATE
+
+
+def _completed(channel: Channel, connector: Connector, event: NewOrder) -> NewOrder:
+    """The order as the partner holds it, read with the channel's API credentials (as the polls do) before
+    it is created: an order is never created with prices the partner did not send."""
+    if connector.complete is None or channel.api_url is None or not channel.has_credentials:
+        raise PartnerLookupFailed(f"{connector.kind} order {event.external_id} cannot be read: the channel has "
+                                  "no api_url and credentials")
+    try:
+        return connector.complete(str(channel.api_url).rstrip("/"), reference.credentials(channel.channel_id), event)
+    except PartnerError as error:
+        count(f"PartnerLookupFailed_{connector.kind}")
+        logger.warning("partner order lookup failed", extra={"channel": channel.channel_id, "error": str(error)})
+        raise PartnerLookupFailed(f"{connector.kind} order {event.external_id} could not be read from the "
+                                  f"partner; send it again later ({error})") from None
 
 
 def _order_id(channel: Channel, event: StatusChange | ShipByChange) -> str:

@@ -10,6 +10,8 @@ import pytest
 
 from oms_local.runtime import LocalHub
 from tests.conftest import Answer, Api, load_event
+from tests.fakes.partners import FakeOzon, ozon_pushed
+from tests.fakes.server import serve
 
 OZON_TOKEN = "ozon-webhook-token-1"
 CDEK_TOKEN = "cdek-webhook-token-1"
@@ -24,14 +26,27 @@ def hub() -> Iterator[LocalHub]:
         yield running
 
 
+OZON_CREDENTIALS = {"Client-Id": "836", "Api-Key": "ozon-key"}
+
+
 @pytest.fixture
-def market(api: Api) -> Api:
-    """Warehouse wh-1 ships marketplace and courier orders (10 x SKU-A); channels ozon, yandex, cdek, web."""
+def fake_ozon() -> Iterator[tuple[FakeOzon, str]]:
+    """Ozon's Seller API on 127.0.0.1: it holds every posting pushed to the hub (`push`)."""
+    fake = FakeOzon()
+    with serve(fake.app()) as url:
+        yield fake, url
+
+
+@pytest.fixture
+def market(api: Api, fake_ozon: tuple[FakeOzon, str]) -> Api:
+    """Warehouse wh-1 ships marketplace and courier orders (10 x SKU-A); channels ozon (its API on the fake,
+    where the hub reads each pushed posting's prices), yandex, cdek, web."""
     assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
                                           "capabilities": ["marketplace", "courier"]}).status == 200
     assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 10}]}).status == 200
     for channel, body in {
-        "ozon": {"kind": "ozon", "name": "Ozon FBS", "secret": OZON_TOKEN},
+        "ozon": {"kind": "ozon", "name": "Ozon FBS", "secret": OZON_TOKEN, "api_url": fake_ozon[1],
+                 "credentials": OZON_CREDENTIALS},
         "yandex": {"kind": "yandex_market", "name": "Market", "secret": YM_TOKEN, "allowed_ips": [YM_NETWORK]},
         "cdek": {"kind": "cdek", "name": "CDEK", "secret": CDEK_TOKEN},
         "web": {"kind": "web", "name": "Site"},
@@ -42,7 +57,14 @@ def market(api: Api) -> Api:
 
 def push(hub: LocalHub, channel: str, payload: Any, *, token: str | None = None, path: str = "",
          headers: dict[str, str] | None = None, source_ip: str = "127.0.0.1") -> Answer:
-    """POST as the partner does: no API key, the channel's token in the URL (if given)."""
+    """POST as the partner does: no API key, the channel's token in the URL (if given). Ozon holds the
+    postings it pushes, so a fake Ozon learns each one."""
+    try:
+        sent = json.loads(payload) if isinstance(payload, bytes) else payload
+    except ValueError:
+        sent = None
+    if isinstance(sent, dict):
+        ozon_pushed(sent)
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     answer = hub.http("POST", f"/v1/webhooks/{channel}{path}", query=f"token={token}" if token is not None else "",
                       headers={"content-type": "application/json", **(headers or {})}, body=raw, source_ip=source_ip)

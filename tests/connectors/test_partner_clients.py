@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -80,10 +81,13 @@ def test_ozon_wrong_credentials_are_a_rejection_not_retried(ozon: tuple[FakeOzon
 def test_ozon_reconcile_reads_every_page(ozon: tuple[FakeOzon, OzonClient]) -> None:
     fake, client = ozon
     fake.postings = [{"posting_number": f"p-{n}", "status": "awaiting_packaging",
-                      "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 1}]} for n in range(2500)]
+                      "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 1, "price": "1390.000000"}]}
+                     for n in range(2500)]
     from datetime import UTC, datetime
     found = client.unfulfilled(datetime.now(UTC))
     assert [o.external_id for o in found] == [f"p-{n}" for n in range(2500)]
+    assert {o.lines[0].price for o in found} == {Decimal("1390")}  # the listed postings carry their prices
+    assert not any(o.lookup for o in found)  # so the poll reads no posting one by one
     assert [c["offset"] for c in fake.calls("/v3/posting/fbs/unfulfilled/list")] == [0, 1000, 2000]
 
 

@@ -18,12 +18,9 @@ SCHEDULED = {"version": "0", "source": "aws.events", "detail-type": "Scheduled E
 
 
 @pytest.fixture
-def fake_ozon(market: Api) -> Iterator[FakeOzon]:
-    fake = FakeOzon()
-    with serve(fake.app()) as url:
-        assert market.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon FBS", "api_url": url,
-                                                "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"}}).status == 200
-        yield fake
+def ozon_api(market: Api, fake_ozon: tuple[FakeOzon, str]) -> FakeOzon:
+    """The `market` channel ozon's API (the same fake the pushes' prices are read from)."""
+    return fake_ozon[0]
 
 
 @pytest.fixture
@@ -40,8 +37,8 @@ def _poll(hub: LocalHub) -> dict:
 
 
 def test_ozon_reconcile_creates_the_posting_the_push_missed_once(hub: LocalHub, market: Api,
-                                                                 fake_ozon: FakeOzon) -> None:
-    fake_ozon.postings = load_event("ozon_unfulfilled_list.json")["result"]["postings"]
+                                                                 ozon_api: FakeOzon) -> None:
+    ozon_api.postings = load_event("ozon_unfulfilled_list.json")["result"]["postings"]
     assert _poll(hub)["ozon"]["applied"] == 1
     order_id = order_id_for("ozon", "24219509-0031-1")
     order = market.wait_for(order_id, "reserved")
@@ -52,14 +49,14 @@ def test_ozon_reconcile_creates_the_posting_the_push_missed_once(hub: LocalHub, 
     assert late.status == 200
     assert len(market.get("/v1/orders", "channel=ozon").body["items"]) == 1
     assert market.stock("SKU-A", "wh-1")["reserved"] == 1
-    sent = fake_ozon.calls("/v3/posting/fbs/unfulfilled/list")[0]
+    sent = ozon_api.calls("/v3/posting/fbs/unfulfilled/list")[0]
     assert sent["limit"] == 1000 and set(sent["filter"]) == {"cutoff_from", "cutoff_to"}
 
 
 def test_ozon_down_during_the_poll_changes_nothing_and_the_next_poll_catches_up(
-        hub: LocalHub, market: Api, fake_ozon: FakeOzon) -> None:
-    fake_ozon.postings = load_event("ozon_unfulfilled_list.json")["result"]["postings"]
-    fake_ozon.fail(500, times=5)
+        hub: LocalHub, market: Api, ozon_api: FakeOzon) -> None:
+    ozon_api.postings = load_event("ozon_unfulfilled_list.json")["result"]["postings"]
+    ozon_api.fail(500, times=5)
     assert _poll(hub)["ozon"]["applied"] == 0
     assert market.get("/v1/orders", "channel=ozon").body["items"] == []
     assert _poll(hub)["ozon"]["applied"] == 1

@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import json
 import threading
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,8 +38,15 @@ class Fake:
     faults: deque[tuple[int | str, dict[str, str]]] = field(default_factory=deque)
     violations: list[str] = field(default_factory=list)
 
-    def served(self, app: Any) -> Any:
-        """The ASGI app, carrying its fake so that `serve()` can hold the test to the spec at the end."""
+    def served(self, app: Any, routes: Starlette | None = None) -> Any:
+        """The ASGI app, carrying its fake so that `serve()` can hold the test to the spec at the end. A
+        call the fake does not serve is still held to the spec (an operation it lacks, a deprecated one)."""
+        async def unserved(request: Request) -> Response:
+            refused, _ = await self._guard(request)
+            return refused or JSONResponse({"message": "not served by the fake"}, 404)
+
+        (routes or app).router.routes.append(Route("/{rest:path}", unserved, methods=["GET", "POST", "PUT", "PATCH",
+                                                                                     "DELETE"]))
         app.partner_fake = self
         return app
 
@@ -94,11 +102,38 @@ def _route(fake: Fake, path: str, methods: list[str], answer: Any) -> Route:
 
 # ------------------------------------------------------------------ Ozon
 
+LIVE_OZON: weakref.WeakValueDictionary[int, FakeOzon] = weakref.WeakValueDictionary()
+
+
+def ozon_pushed(push: dict[str, Any]) -> None:
+    """Ozon holds every posting it pushes: each live fake Ozon learns the posting of a TYPE_NEW_POSTING."""
+    if push.get("message_type") == "TYPE_NEW_POSTING" and isinstance(push.get("posting_number"), str):
+        for fake in list(LIVE_OZON.values()):
+            fake.hold(push)
+
+
 class FakeOzon(Fake):
     def __init__(self) -> None:
         super().__init__({"Client-Id": "836", "Api-Key": "ozon-key"}, "ozon")
-        self.postings: list[dict[str, Any]] = []
-        self.substatus = "posting_awaiting_passport_data"
+        self.postings: list[dict[str, Any]] = []  # unfulfilled/list
+        self.held: dict[str, dict[str, Any]] = {}  # /v3/posting/fbs/get, by posting number
+        self.shipped: set[str] = set()
+        self.substatus = "posting_awaiting_passport_data"  # of shipped postings
+        self.offers: dict[int, str] = {147451959: "SKU-A"}  # Ozon sku -> the seller's offer id
+        self.prices: dict[str, str] = {"SKU-A": "1390.000000"}  # offer id -> unit price, as Ozon writes it
+        LIVE_OZON[id(self)] = self
+
+    def hold(self, push: dict[str, Any]) -> None:
+        """The posting behind a push: its products with the seller's offer ids and prices (a push may lack both)."""
+        products = []
+        for product in push.get("products") or []:
+            offer = product.get("offer_id") or self.offers.get(product.get("sku", 0), "")
+            products.append({"sku": product.get("sku", 0), "offer_id": offer, "quantity": product.get("quantity", 1),
+                             "name": offer or "product", "price": self.prices.get(offer, "1000.000000"),
+                             "currency_code": "RUB"})
+        self.held[push["posting_number"]] = {
+            "posting_number": push["posting_number"], "status": "awaiting_packaging", "substatus": "posting_created",
+            "products": products, **({"shipment_date": push["shipment_date"]} if push.get("shipment_date") else {})}
 
     def app(self) -> Starlette:
         def unfulfilled(request: Request, body: dict[str, Any]) -> Any:
@@ -106,12 +141,18 @@ class FakeOzon(Fake):
             return {"result": {"postings": page, "count": len(self.postings)}}
 
         def ship(request: Request, body: dict[str, Any]) -> Any:
-            return {"result": [f"{body['posting_number']}-{n}" if len(body["packages"]) > 1 else body["posting_number"]
-                               for n, _ in enumerate(body["packages"], 1)]}
+            numbers = [f"{body['posting_number']}-{n}" if len(body["packages"]) > 1 else body["posting_number"]
+                       for n, _ in enumerate(body["packages"], 1)]
+            self.shipped.update(numbers)
+            return {"result": numbers}
 
         def get(request: Request, body: dict[str, Any]) -> Any:
-            return {"result": {"posting_number": body["posting_number"], "status": "awaiting_deliver",
-                               "substatus": self.substatus}}
+            number = body["posting_number"]
+            if number in self.shipped:
+                return {"result": {"posting_number": number, "status": "awaiting_deliver", "substatus": self.substatus}}
+            if number not in self.held:
+                return JSONResponse({"code": 5, "message": "posting not found", "details": []}, 404)
+            return {"result": self.held[number]}
 
         return self.served(Starlette(routes=[_route(self, "/v3/posting/fbs/unfulfilled/list", ["POST"], unfulfilled),
                                              _route(self, "/v4/posting/fbs/ship", ["POST"], ship),
@@ -209,7 +250,7 @@ class FakeYandexMarket(Fake):
                 with fake._lock:
                     fake.in_flight -= 1
 
-        return self.served(app)
+        return self.served(app, inner)
 
 
 def market_order(order_id: int, status: str, substatus: str) -> dict[str, Any]:
@@ -236,6 +277,7 @@ class FakeCdek(Fake):
         self.tokens = itertools.count(1)
         self.orders: list[dict[str, Any]] = []
         self.invalid_numbers: set[str] = set()
+        self.webhooks: list[dict[str, Any]] = []
 
     def revoke(self) -> None:
         self.valid.clear()
@@ -252,10 +294,15 @@ class FakeCdek(Fake):
             return {"access_token": value, "token_type": "bearer", "expires_in": fake.expires_in,
                     "scope": "order:all payment:all", "jti": f"jti-{value}"}
 
+        def expired(request: Request) -> Response | None:
+            if request.headers.get("Authorization", "").removeprefix("Bearer ") in fake.valid:
+                return None
+            return JSONResponse({"requests": [{"type": "AUTH", "date_time": NOW, "state": "INVALID",
+                                               "errors": [{"code": "v2_token_expired", "message": "token expired"}]}]}, 401)
+
         def create(request: Request, body: dict[str, Any]) -> Any:
-            if request.headers.get("Authorization", "").removeprefix("Bearer ") not in fake.valid:
-                return JSONResponse({"requests": [{"type": "AUTH", "date_time": NOW, "state": "INVALID",
-                                                   "errors": [{"code": "v2_token_expired", "message": "token expired"}]}]}, 401)
+            if refused := expired(request):
+                return refused
             if body["number"] in fake.invalid_numbers:
                 return JSONResponse({"entity": {"uuid": "x"}, "requests": [
                     {"type": "CREATE", "date_time": NOW, "state": "INVALID",
@@ -264,5 +311,13 @@ class FakeCdek(Fake):
             return JSONResponse({"entity": {"uuid": f"uuid-{len(fake.orders)}"},
                                  "requests": [{"type": "CREATE", "date_time": NOW, "state": "ACCEPTED"}]}, 202)
 
+        def subscribe(request: Request, body: dict[str, Any]) -> Any:
+            if refused := expired(request):
+                return refused
+            fake.webhooks.append(body)
+            return {"entity": {"uuid": f"hook-{len(fake.webhooks)}"},
+                    "requests": [{"type": "CREATE", "date_time": NOW, "state": "SUCCESSFUL"}]}
+
         return self.served(Starlette(routes=[_route(self, "/v2/oauth/token", ["POST"], token),
-                                             _route(self, "/v2/orders", ["POST"], create)]))
+                                             _route(self, "/v2/orders", ["POST"], create),
+                                             _route(self, "/v2/webhooks", ["POST"], subscribe)]))

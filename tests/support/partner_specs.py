@@ -52,6 +52,19 @@ def _json_schema(node: Any) -> Any:
     return out
 
 
+def _closed(node: Any) -> Any:
+    """Every object schema that lists its properties admits no others: a fixture holds only what the
+    partner documents (what it really sends), not fields a test invented."""
+    if isinstance(node, list):
+        return [_closed(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _closed(v) for k, v in node.items()}
+    if "properties" in out and "additionalProperties" not in out and not {"allOf", "anyOf", "oneOf"} & set(out):
+        out["additionalProperties"] = False
+    return out
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -94,19 +107,21 @@ class PartnerSpec:
             node = target
         return node
 
-    def _validator(self, schema: Any) -> Any:
-        key = json.dumps(schema, sort_keys=True)
+    def _validator(self, schema: Any, strict: bool = False) -> Any:
+        key = json.dumps([schema, strict], sort_keys=True)
         if key not in self._validators:
-            root = {"allOf": [_json_schema(schema)], "components": self._components}
+            components = _closed(self._components) if strict else self._components
+            root = {"allOf": [_json_schema(schema)], "components": components}
             self._validators[key] = jsonschema_rs.Draft7Validator(root, validate_formats=True)
         return self._validators[key]
 
     def schema(self, name: str) -> dict[str, Any]:
         return {"$ref": name if name.startswith("#/") else f"#/components/schemas/{name}"}
 
-    def violations(self, schema: Any, instance: Any, where: str) -> list[str]:
+    def violations(self, schema: Any, instance: Any, where: str, strict: bool = False) -> list[str]:
+        """`strict`: also no field the spec does not document (for fixtures standing for real messages)."""
         return [f"{where} {'/'.join(map(str, e.instance_path)) or '(root)'}: {e.message}"
-                for e in self._validator(schema).iter_errors(instance)]
+                for e in self._validator(schema, strict).iter_errors(instance)]
 
     # ------------------------------------------------------------ requests and answers
 
@@ -179,6 +194,12 @@ class PartnerSpec:
             return [f"{where}: the body is not {media}"]
         return self.violations(content[media].get("schema", {}), body, f"{where} body")
 
+    def response_schema(self, method: str, path: str, status: int) -> Any:
+        found = self.operation(method, path)
+        assert found is not None, f"{self.partner} {method} {path} is not in the spec"
+        answer = self._resolve(found[0].spec["responses"][str(status)])
+        return answer["content"]["application/json"]["schema"]
+
     def response_violations(self, method: str, path: str, status: int, body: Any) -> list[str]:
         where = f"{self.partner} {method} {path} answer {status}"
         found = self.operation(method, path)
@@ -204,13 +225,13 @@ class PartnerSpec:
         for example in self.inbound.get("examples", []):
             yield example["name"], example["body"]
 
-    def inbound_violations(self, body: Mapping[str, Any]) -> list[str]:
+    def inbound_violations(self, body: Mapping[str, Any], strict: bool = False) -> list[str]:
         """Against the schema the discriminator names (Market's oneOf cannot tell its DTOs apart)."""
         kind = body.get(self.inbound["discriminator"])
         schema = self.inbound["mapping"].get(kind) if isinstance(kind, str) else None
         if schema is None:
             return [f"{self.partner} push: {self.inbound['discriminator']}={kind!r} is not a documented type"]
-        problems = self.violations(self.schema(schema), body, f"{self.partner} push {kind}")
+        problems = self.violations(self.schema(schema), body, f"{self.partner} push {kind}", strict)
         if "schema" in self.inbound:  # the envelope, for its discriminator's own enum
             envelope = self.document["components"]["schemas"][self.inbound["schema"]]
             problems += self.violations({k: v for k, v in envelope.items() if k != "oneOf"}, body,
