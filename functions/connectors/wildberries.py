@@ -61,13 +61,13 @@ class TaskStatus(_Model):
                             STATUS_EVENTS.get(self.wbStatus), None, external_id=str(self.id))
 
 
-
 class Supply(_Model):
     id: str = Field(min_length=1)
 
 
 class SupplyOrderIds(_Model):
     orderIds: list[int] = Field(default_factory=list)
+
 
 class WildberriesClient:
     """`Authorization: <token>`; 300 requests per minute, and a 409 costs 10 of them."""

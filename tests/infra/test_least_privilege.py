@@ -14,6 +14,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import boto3
@@ -188,14 +189,23 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
     from tests.fakes.partners import FakeOzon, FakeWildberries
     from tests.fakes.server import serve
 
+    # Ozon's API from the start: the hub reads each pushed posting (its prices) from it
+    fake, wb, ozon_api = FakeOzon(), FakeWildberries(), ExitStack()
+    url = ozon_api.enter_context(serve(fake.app()))
     api.put("/v1/locations/mp-1", {"name": "MP", "kind": "warehouse", "capabilities": ["marketplace"]})
     api.put("/v1/stock/mp-1", {"items": [{"sku": "SKU-A", "on_hand": 50}]})
-    api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "secret": OZON_TOKEN})
+    api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "secret": OZON_TOKEN, "api_url": url,
+                                  "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"}})
     api.put("/v1/channels/yandex", {"kind": "yandex_market", "name": "YM", "secret": YM_TOKEN})
 
     def posting(number: str, qty: int = 1) -> dict[str, Any]:
         return {**load_event("ozon_new_posting.json"), "posting_number": number,
                 "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": qty}]}
+
+    def listed(number: str, qty: int = 1) -> dict[str, Any]:  # as unfulfilled/list has it: priced
+        pushed = posting(number, qty)
+        return {**pushed, "status": "awaiting_packaging",
+                "products": [{**p, "price": "1390.000000"} for p in pushed["products"]]}
 
     def market(body: dict[str, Any]) -> None:
         assert push(hub, "yandex", body, token=YM_TOKEN, path="/notification").status == 200
@@ -231,15 +241,13 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
     market(ym_order(3))
     settled("yandex", 3)
     # scheduled poll: a posting the push missed, with a cancellation already parked for it
-    fake, wb = FakeOzon(), FakeWildberries()
-    with serve(fake.app()) as url, serve(wb.app()) as wb_url:
+    with ozon_api, serve(wb.app()) as wb_url:
         api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "api_url": url,
                                       "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"}})
         api.put("/v1/channels/wb", {"kind": "wildberries", "name": "WB", "api_url": wb_url,
                                     "credentials": {"token": "wb-token"}})
         ozon(hub, {**load_event("ozon_posting_cancelled.json"), "posting_number": "p-4"})
-        fake.postings = [{**posting("p-4"), "status": "awaiting_packaging"},
-                         {**posting("p-5", qty=500), "status": "awaiting_packaging"}]
+        fake.postings = [listed("p-4"), listed("p-5", qty=500)]
         wb.new = load_event("wb_orders_new.json")["orders"]
         hub.invoke("PartnerPollFunction", {})
         wb.statuses[13833711] = ("cancel", "canceled_by_client")
@@ -250,7 +258,7 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
         ozon(hub, posting("p-6"))
         market(ym_order(6))
         settled("yandex", 4)
-        fake.postings = [{**posting("p-7"), "status": "awaiting_packaging"}]
+        fake.postings = [listed("p-7")]
         hub.invoke("PartnerPollFunction", {})
 
 
