@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import (Canonical, Connector, MessageTypes, NewOrder, OrderLine, Ping, Reply, ShipByChange,
                              StatusChange)
-from connectors.http import PartnerHttp, PartnerRejected, parsed, per_second
+from connectors.http import PartnerHttp, PartnerRejected, parsed, per_minute, per_second
 from connectors.registry import register
 
 # Ozon's push statuses (`new_state`, the spec's whole vocabulary) -> the hub event whose status they imply
@@ -168,6 +168,22 @@ class PostingDetail(_Message):
     products: list[PostingProduct] = Field(default_factory=list)
 
 
+class StockError(_Message):
+    code: str = ""
+    message: str = ""
+
+
+class StockResult(_Message):
+    offer_id: str = ""
+    warehouse_id: int | None = None
+    updated: bool = False
+    errors: list[StockError] = Field(default_factory=list)
+
+
+class StocksAnswer(_Message):
+    result: list[StockResult] = Field(default_factory=list)
+
+
 class ShipFailed(PartnerRejected):
     """Ozon took the ship call but the posting ended in substatus ship_failed."""
 
@@ -176,11 +192,29 @@ class OzonClient:
     """Calls of the Ozon Seller API: `Client-Id` and `Api-Key` headers, about 50 requests per second."""
 
     PAGE = 1000  # unfulfilled/list `limit` maximum
+    STOCKS = 100  # (offer, warehouse) pairs per /v2/products/stocks call
 
     def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
         self.http = PartnerHttp("ozon", base_url, limiter=per_second(50),
                                 headers={"Client-Id": credentials["Client-Id"], "Api-Key": credentials["Api-Key"]},
                                 **options)
+        self.stock_calls = per_minute(80)  # stock updates have their own budget, on top of the global one
+
+    def set_stocks(self, stocks: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int], list[str]]:
+        """Free quantities as (offer_id, warehouse_id, stock), 100 pairs per call. Ozon reports per-pair
+        failures inside a 200: returns the pairs it did not update, with its errors."""
+        failed: dict[tuple[str, int], list[str]] = {}
+        for start in range(0, len(stocks), self.STOCKS):
+            chunk = stocks[start:start + self.STOCKS]
+            self.stock_calls.try_acquire("ozon-stocks")
+            answer = self.http.request("POST", "/v2/products/stocks", json={"stocks": [
+                {"offer_id": offer, "stock": max(stock, 0), "warehouse_id": warehouse} for offer, warehouse, stock in chunk]})
+            results = {(r.offer_id, r.warehouse_id): r for r in parsed(StocksAnswer, answer.json(), "ozon").result}
+            for offer, warehouse, _ in chunk:
+                result = results.get((offer, warehouse))
+                if result is None or not result.updated:
+                    failed[(offer, warehouse)] = [e.message or e.code for e in result.errors] if result else ["not reported"]
+        return failed
 
     def unfulfilled(self, now: datetime, days: int = 14) -> list[NewOrder]:
         """Postings awaiting the seller with a cut-off in the next `days`, every page."""

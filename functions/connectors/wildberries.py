@@ -25,6 +25,8 @@ STATUS_EVENTS: dict[str, str | None] = {
 }
 STATUS_BATCH = 1000  # orders per /api/v3/orders/status call
 SUPPLY_BATCH = 100  # orders per PATCH /api/marketplace/v3/supplies/{supplyId}/orders call
+STOCKS_BATCH = 1000  # items per PUT /api/v3/stocks/{warehouseId} call
+MAX_AMOUNT = 100_000  # the most one stock item may state
 
 
 class _Model(BaseModel):
@@ -69,6 +71,15 @@ class SupplyOrderIds(_Model):
     orderIds: list[int] = Field(default_factory=list)
 
 
+class Stock(_Model):
+    chrtId: int
+    amount: int = 0
+
+
+class Stocks(_Model):
+    stocks: list[Stock] = Field(default_factory=list)
+
+
 class WildberriesClient:
     """`Authorization: <token>`; 300 requests per minute, and a 409 costs 10 of them."""
 
@@ -87,6 +98,20 @@ class WildberriesClient:
                                        json={"orders": list(order_ids[start:start + STATUS_BATCH])}).json()
             changes.extend(parsed(TaskStatus, o, "wildberries").change() for o in answer.get("orders", []))
         return changes
+
+    def set_stocks(self, warehouse_id: int, amounts: Mapping[int, int]) -> dict[int, int | None]:
+        """Amounts by chrtId at one of the seller's warehouses, 1000 per call. A 204 does not mean it was
+        taken (unknown fields update nothing), so the amounts are read back: returns those that differ."""
+        items = [(chrt, min(max(amount, 0), MAX_AMOUNT)) for chrt, amount in amounts.items()]
+        for start in range(0, len(items), STOCKS_BATCH):
+            self.http.request("PUT", f"/api/v3/stocks/{warehouse_id}", json={
+                "stocks": [{"chrtId": chrt, "amount": amount} for chrt, amount in items[start:start + STOCKS_BATCH]]})
+        found: dict[int, int] = {}
+        for start in range(0, len(items), STOCKS_BATCH):
+            answer = self.http.request("POST", f"/api/v3/stocks/{warehouse_id}", json={
+                "chrtIds": [chrt for chrt, _ in items[start:start + STOCKS_BATCH]]}).json()
+            found.update((s.chrtId, s.amount) for s in parsed(Stocks, answer, "wildberries").stocks)
+        return {chrt: found.get(chrt) for chrt, amount in items if found.get(chrt) != amount}
 
     def hand_over(self, name: str, order_ids: Sequence[int]) -> str:
         """Create a supply, add the assembly tasks (100 per call), send it to delivery; returns the supply id.

@@ -109,6 +109,18 @@ class YandexMarketClient:
         self.http = PartnerHttp("yandex_market", base_url, parallel=2, headers={"Api-Key": credentials["Api-Key"]},
                                 **options)
 
+    STOCKS = 2000  # SKUs per PUT offers/stocks call
+
+    def update_stocks(self, campaign_id: int, counts: Mapping[str, int], at: datetime) -> None:
+        """Available counts by the seller's SKU (offer id), 2000 per call, each stamped with when it was true."""
+        skus = [{"sku": sku, "items": [{"count": max(count, 0), "updatedAt": at.isoformat()}]}
+                for sku, count in counts.items()]
+        for start in range(0, len(skus), self.STOCKS):
+            answer = self.http.request("PUT", f"/v2/campaigns/{campaign_id}/offers/stocks",
+                                       json={"skus": skus[start:start + self.STOCKS]}).json()
+            if answer.get("status") != "OK":
+                raise PartnerRejected(f"Market did not take the stocks: {answer}")
+
     def set_status(self, campaign_id: int, order_id: int, status: str, substatus: str | None = None) -> None:
         order: dict[str, Any] = {"status": status}
         if substatus:

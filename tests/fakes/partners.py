@@ -121,6 +121,8 @@ class FakeOzon(Fake):
         self.substatus = "posting_awaiting_passport_data"  # of shipped postings
         self.offers: dict[int, str] = {147451959: "SKU-A"}  # Ozon sku -> the seller's offer id
         self.prices: dict[str, str] = {"SKU-A": "1390.000000"}  # offer id -> unit price, as Ozon writes it
+        self.stocks: dict[tuple[str, int], int] = {}
+        self.unknown_offers: set[str] = set()  # per-pair failures inside a 200
         LIVE_OZON[id(self)] = self
 
     def hold(self, push: dict[str, Any]) -> None:
@@ -146,6 +148,17 @@ class FakeOzon(Fake):
             self.shipped.update(numbers)
             return {"result": numbers}
 
+        def stocks(request: Request, body: dict[str, Any]) -> Any:
+            result = []
+            for item in body["stocks"]:
+                known = item["offer_id"] not in self.unknown_offers
+                if known:
+                    self.stocks[(item["offer_id"], item["warehouse_id"])] = item["stock"]
+                result.append({"offer_id": item["offer_id"], "warehouse_id": item["warehouse_id"], "product_id": 0,
+                               "updated": known, "errors": [] if known else [
+                                   {"code": "NOT_FOUND", "message": "product not found"}]})
+            return {"result": result}
+
         def get(request: Request, body: dict[str, Any]) -> Any:
             number = body["posting_number"]
             if number in self.shipped:
@@ -156,7 +169,8 @@ class FakeOzon(Fake):
 
         return self.served(Starlette(routes=[_route(self, "/v3/posting/fbs/unfulfilled/list", ["POST"], unfulfilled),
                                              _route(self, "/v4/posting/fbs/ship", ["POST"], ship),
-                                             _route(self, "/v3/posting/fbs/get", ["POST"], get)]))
+                                             _route(self, "/v3/posting/fbs/get", ["POST"], get),
+                                             _route(self, "/v2/products/stocks", ["POST"], stocks)]))
 
 
 # ------------------------------------------------------------------ Wildberries
@@ -168,6 +182,8 @@ class FakeWildberries(Fake):
         self.statuses: dict[int, tuple[str, str]] = {}
         self.supplies: dict[str, set[int]] = {}
         self.ignored_orders: set[int] = set()  # PATCH answers 204 and changes nothing
+        self.stocks: dict[int, int] = {}  # by chrtId
+        self.ignored_chrt: set[int] = set()  # PUT answers 204 and changes nothing
         self.delivered: list[str] = []
 
     def app(self) -> Starlette:
@@ -192,6 +208,13 @@ class FakeWildberries(Fake):
         def supply_order_ids(request: Request, body: Any) -> Any:
             return {"orderIds": sorted(self.supplies[request.path_params["supply"]])}
 
+        def put_stocks(request: Request, body: dict[str, Any]) -> Any:
+            self.stocks.update((s["chrtId"], s["amount"]) for s in body["stocks"] if s["chrtId"] not in self.ignored_chrt)
+            return Response(status_code=204)
+
+        def read_stocks(request: Request, body: dict[str, Any]) -> Any:
+            return {"stocks": [{"chrtId": c, "amount": self.stocks[c]} for c in body["chrtIds"] if c in self.stocks]}
+
         def deliver(request: Request, body: Any) -> Any:
             self.delivered.append(request.path_params["supply"])
             return Response(status_code=204)
@@ -202,7 +225,9 @@ class FakeWildberries(Fake):
             _route(self, "/api/v3/supplies", ["POST"], create_supply),
             _route(self, "/api/marketplace/v3/supplies/{supply}/orders", ["PATCH"], add_orders),
             _route(self, "/api/marketplace/v3/supplies/{supply}/order-ids", ["GET"], supply_order_ids),
-            _route(self, "/api/v3/supplies/{supply}/deliver", ["PATCH"], deliver)]))
+            _route(self, "/api/v3/supplies/{supply}/deliver", ["PATCH"], deliver),
+            _route(self, "/api/v3/stocks/{warehouse}", ["PUT"], put_stocks),
+            _route(self, "/api/v3/stocks/{warehouse}", ["POST"], read_stocks)]))
 
 
 # ------------------------------------------------------------------ Yandex Market
@@ -215,6 +240,7 @@ class FakeYandexMarket(Fake):
         self.in_flight = 0
         self.most_in_flight = 0
         self.refused: set[int] = set()  # orders the batch update reports as failed
+        self.stocks: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def app(self) -> Starlette:
@@ -230,8 +256,13 @@ class FakeYandexMarket(Fake):
                  **({"errorDetails": "status cannot be changed"} if o["id"] in fake.refused else {})}
                 for o in body["orders"]]}}
 
+        def stocks(request: Request, body: dict[str, Any]) -> Any:
+            fake.stocks.update((s["sku"], s["items"][0]["count"]) for s in body["skus"])
+            return {"status": "OK"}
+
         routes = [_route(self, "/v2/campaigns/{campaign}/orders/{order}/status", ["PUT"], set_status),
-                  _route(self, "/v2/campaigns/{campaign}/orders/status-update", ["POST"], batch)]
+                  _route(self, "/v2/campaigns/{campaign}/orders/status-update", ["POST"], batch),
+                  _route(self, "/v2/campaigns/{campaign}/offers/stocks", ["PUT"], stocks)]
         inner = Starlette(routes=routes)
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
