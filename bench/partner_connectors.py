@@ -20,7 +20,7 @@ sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
 from oms_local.runtime import LocalHub  # noqa: E402
 from run import AwsCalls, emit, note, operations  # noqa: E402
-from tests.fakes.partners import FakeCdek, FakeOzon, FakeWildberries  # noqa: E402
+from tests.fakes.partners import FakeCdek, FakeOzon, FakeWildberries, ozon_pushed  # noqa: E402
 from tests.fakes.server import serve  # noqa: E402
 
 TOKEN = "bench-ozon-token-1"
@@ -30,6 +30,7 @@ CDEK_ORDERS = 100
 
 
 def _push(hub: LocalHub, payload: dict[str, Any]) -> int:
+    ozon_pushed(payload)  # the fake Ozon holds the posting the hub reads the prices from
     return hub.http("POST", "/v1/webhooks/ozon", query=f"token={TOKEN}", body=json.dumps(payload).encode(),
                     headers={"content-type": "application/json"}).status
 
@@ -44,11 +45,13 @@ def pushes() -> None:
     events = json.loads((ROOT / "tests/events/ozon_new_posting.json").read_text())
     cancelled = json.loads((ROOT / "tests/events/ozon_posting_cancelled.json").read_text())
     calls = AwsCalls()
-    with LocalHub() as hub:
+    ozon_api = FakeOzon()
+    with LocalHub() as hub, serve(ozon_api.app()) as ozon_url:
         headers = {"x-api-key": hub.api_key, "content-type": "application/json"}
         for path, body in [("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["marketplace"]}),
                            ("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 100}]}),
-                           ("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "secret": TOKEN})]:
+                           ("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "secret": TOKEN, "api_url": ozon_url,
+                                                  "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"}})]:
             hub.http("PUT", path, headers=headers, body=json.dumps(body).encode())
         calls.install()
         _push(hub, {**events, "posting_number": "warm-up"})  # config and secret caches filled, as in a warm container
@@ -58,6 +61,8 @@ def pushes() -> None:
         cancel = _counted(calls, lambda: _push(hub, cancelled))
         time.sleep(1.5)  # the lifecycle's cancel step finishes before the hub stops
     emit("ozon_new_posting_aws_calls", len(new), "calls")
+    # the warm-up and the new posting each read their posting once (its prices); the duplicate reads nothing
+    emit("ozon_new_posting_partner_requests", len(ozon_api.calls("/v3/posting/fbs/get")) / 2, "requests")
     emit("ozon_duplicate_push_aws_calls", len(duplicate), "calls")
     emit("ozon_cancel_push_aws_calls", len(cancel), "calls")
     note(f"new posting (warm): {operations(new)}")
@@ -73,7 +78,8 @@ def partner_requests() -> None:
 
     ozon = FakeOzon()
     ozon.postings = [{"posting_number": f"p-{n}", "status": "awaiting_packaging",
-                      "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 1}]} for n in range(POSTINGS)]
+                      "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 1, "price": "1390.000000"}]}
+                     for n in range(POSTINGS)]
     with serve(ozon.app()) as url:
         client = OzonClient(url, {"Client-Id": "836", "Api-Key": "ozon-key"})
         client.unfulfilled(datetime.now(UTC))
@@ -92,7 +98,10 @@ def partner_requests() -> None:
     with serve(cdek.app()) as url:
         client_cdek = CdekClient(url, {"client_id": "cdek-id", "client_secret": "cdek-secret"})
         for n in range(CDEK_ORDERS):
-            client_cdek.create_order({"number": f"ord_{n}"})
+            client_cdek.create_order({  # an AddOrder as CDEK's spec has it (the fake checks)
+                "type": 2, "number": f"ord_{n}", "tariff_code": 136, "shipment_point": "MSK123", "delivery_point": "MSK456",
+                "recipient": {"name": "Anna", "phones": [{"number": "+79165551234"}]},
+                "packages": [{"number": "1", "weight": 500}]})
     emit("cdek_tokens_per_100_orders", client_cdek.tokens_fetched, "tokens")
     note("partner requests counted by the clients (PartnerHttp.requests) against fake servers on 127.0.0.1")
 
