@@ -16,7 +16,8 @@ from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from orders.domain.workflow import workflow
 from tests.conftest import Api, load_event
-from tests.connectors.conftest import market  # noqa: F401  (the fixture: channels, wh-1 with 10 x SKU-A)
+# The partners' channels as tests/connectors sets them up (wh-1 with 10 x SKU-A, Ozon's API on a fake).
+from tests.connectors.conftest import fake_ozon, market  # noqa: F401
 from tests.fakes.partners import FakeWildberries
 from tests.fakes.server import serve
 from tests.integration.partner_helpers import (STOCK_AFTER, FailFirst, busy, market_created, market_status,
