@@ -79,7 +79,7 @@ class PostingCancelled(_Message):
     posting_number: str = Field(min_length=1, max_length=64)
     old_state: str | None = None
     new_state: str = "posting_canceled"
-    changed_state_date: datetime
+    changed_state_date: datetime | None = None  # the docs mark it optional: untimed, deduplicated by state
     warehouse_id: int | None = None
 
 
@@ -87,7 +87,7 @@ class StateChanged(_Message):
     message_type: Literal["TYPE_STATE_CHANGED"]
     posting_number: str = Field(min_length=1, max_length=64)
     new_state: str = Field(min_length=1, max_length=64)
-    changed_state_date: datetime
+    changed_state_date: datetime | None = None
     warehouse_id: int | None = None
 
 
@@ -108,7 +108,7 @@ def _lines(products: list[PostingProduct]) -> tuple[OrderLine, ...]:
     return tuple(OrderLine(p.offer_id, p.quantity, p.price) for p in products)
 
 
-def _status(event_id: str, posting_number: str, state: str, at: datetime) -> StatusChange:
+def _status(event_id: str, posting_number: str, state: str, at: datetime | None) -> StatusChange:
     return StatusChange(event_id=event_id, partner_status=state, event=STATUS_EVENTS.get(state), at=at,
                         external_id=posting_number)
 
@@ -124,8 +124,9 @@ def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
         pushed = tuple(OrderLine(p.offer_id, p.quantity) for p in message.products)
         return [NewOrder(message.posting_number, pushed, message.shipment_date, lookup=True)]
     if isinstance(message, (PostingCancelled, StateChanged)):
-        return [_status(f"state:{message.posting_number}:{message.new_state}:{message.changed_state_date.isoformat()}",
-                        message.posting_number, message.new_state, message.changed_state_date)]
+        at = message.changed_state_date
+        return [_status(f"state:{message.posting_number}:{message.new_state}:{at.isoformat() if at else ''}",
+                        message.posting_number, message.new_state, at)]
     if message.new_cutoff_date is None:
         # The cut-off was removed, not moved: the hub keeps the deadline it has (acknowledged, nothing changes).
         return []

@@ -35,6 +35,14 @@ def test_ozon_messages_map_to_canonical_events() -> None:
     assert ozon.parse({"message_type": "TYPE_STOCKS_CHANGED"}, "") == []
 
 
+def test_an_ozon_status_push_without_its_documented_optional_time_is_still_a_status() -> None:
+    # Ozon's docs mark only message_type and posting_number required
+    untimed = {k: v for k, v in load_event("ozon_state_changed.json").items() if k != "changed_state_date"}
+    [change] = ozon.parse(untimed, "")
+    assert isinstance(change, StatusChange) and change.at is None and change.event == "deliver"
+    assert change.event_id == "state:24219509-0020-1:posting_delivered:"
+
+
 def test_the_same_posting_has_the_same_identity_from_push_and_poll() -> None:
     [pushed] = ozon.parse(load_event("ozon_new_posting.json"), "")
     polled = NewOrder("24219509-0020-1", ())
