@@ -84,7 +84,7 @@ def _rows(path: Path, mode: StockMode, report: ImportReport) -> Iterator[_Part]:
                 report.errors.append((line_no, row.get("sku") or "", "more columns than the header"))
                 continue
             try:
-                line = StockLine.model_validate({k: row[k] or None for k in COLUMNS if k in row})
+                line = StockLine.from_text({k: row[k] or None for k in COLUMNS if k in row})
                 if mode is StockMode.snapshot and line.on_hand < 0:
                     raise ValueError("a snapshot's on_hand must be >= 0")
             except (ValidationError, ValueError) as invalid:

@@ -3,16 +3,83 @@
 from __future__ import annotations
 
 import functools
-from datetime import time
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, IPvAnyNetwork, field_validator,
-                      model_validator)
+from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl,
+                      IPvAnyNetwork, StrictInt, TypeAdapter, WithJsonSchema, field_validator, model_validator)
 
-Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s#]+$")]
+# Characters that make no sense in ids and names and can spoof or break what operators read: C0/C1 controls,
+# DEL and the bidirectional marks, embeddings, overrides and isolates. Free text may keep tab and line breaks.
+CONTROLS = r"\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+CONTROLS_BUT_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+ONE_LINE = rf"^[^{CONTROLS}]*$"  # names, ids, cities
+FREE_TEXT = rf"^[^{CONTROLS_BUT_BREAKS}]*$"  # addresses, notes, reasons
+
+
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=rf"^[^\s#{CONTROLS}]+$")]
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
+
+# Whole numbers are JSON integers: true, "1", 1.5 and 1e40 are refused, not coerced. The bound keeps every
+# sum the hub makes of them far inside DynamoDB's 38 digits and Python's float range.
+MAX_UNITS = 1_000_000_000
+Units = Annotated[StrictInt, Field(ge=0, le=MAX_UNITS)]
+
+
+def a_number(value: Any) -> Any:
+    if isinstance(value, (bool, str, bytes)):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(a_number)]  # a float given as a number (not true, not "0.5")
+
+
+# Times the hub computes with (deadlines, promises, holds) stay where datetime arithmetic cannot overflow and
+# where they make sense for an order.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def _in_window(moment: datetime) -> datetime:
+    # The year is checked first: converting year 1 or 9999 with an offset to UTC overflows.
+    if not EARLIEST.year <= moment.year <= LATEST.year or not EARLIEST <= moment.astimezone(UTC) <= LATEST:
+        raise ValueError(f"must be between {EARLIEST.date()} and {LATEST.date()} (UTC)")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_in_window)]
+_MOMENT = TypeAdapter(Moment)
+
+
+def _day(value: Any) -> Any:
+    """A date as YYYY-MM-DD, or an aware date-time (its UTC day): a naive time is refused as elsewhere."""
+    if isinstance(value, datetime):
+        return _MOMENT.validate_python(value).astimezone(UTC).date()
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be a date (YYYY-MM-DD) or a date-time with a UTC offset")
+    if len(value) == 10:
+        return value
+    try:
+        moment = _MOMENT.validate_python(value)
+    except ValueError:
+        raise ValueError("must be a date (YYYY-MM-DD) or a date-time with a UTC offset, from 2000 to 2100") from None
+    return moment.astimezone(UTC).date()
+
+
+def _day_in_window(day: date) -> date:
+    if not EARLIEST.date() <= day <= LATEST.date():
+        raise ValueError(f"must be between {EARLIEST.date()} and {LATEST.date()}")
+    return day
+
+
+Day = Annotated[date, BeforeValidator(_day), AfterValidator(_day_in_window),
+                WithJsonSchema({"anyOf": [{"type": "string", "format": "date"},
+                                          {"type": "string", "format": "date-time"}]})]
 
 
 class DeliveryMethod(StrEnum):
@@ -51,19 +118,19 @@ class OpeningHours(BaseModel):
 class LocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     kind: LocationKind
-    city: str | None = Field(None, max_length=100)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    city: str | None = Field(None, max_length=100, pattern=ONE_LINE)
+    lat: Number | None = Field(None, ge=-90, le=90)
+    lon: Number | None = Field(None, ge=-180, le=180)
     timezone: str | None = None
     capabilities: list[DeliveryMethod] = Field(default_factory=list)
     active: bool = Field(True, description="A paused location (false) offers nothing online and is never sourced.")
     working_hours: dict[Weekday, OpeningHours] = Field(
         default_factory=dict, description="Days not listed are closed; an empty map means open around the clock.")
-    processing_minutes: int = Field(120, ge=0, le=10_080, description="Working time to pick and pack an order.")
+    processing_minutes: StrictInt = Field(120, ge=0, le=10_080, description="Working time to pick and pack an order.")
     cutoff: time | None = Field(None, description="Local time after which a new order starts the next working day.")
-    hold_hours: int = Field(48, ge=1, le=720, description="How long a reserve-in-store hold keeps its units.")
+    hold_hours: StrictInt = Field(48, ge=1, le=720, description="How long a reserve-in-store hold keeps its units.")
 
     @field_validator("lat", "lon")
     @classmethod
@@ -100,8 +167,8 @@ class LocationRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    safety_stock: int | None = Field(None, ge=0)
-    stock_share: float | None = Field(None, ge=0, le=1)
+    safety_stock: Units | None = None
+    stock_share: Number | None = Field(None, ge=0, le=1)
 
     _share = field_validator("stock_share")(_round_share)
 
@@ -109,9 +176,9 @@ class LocationRules(BaseModel):
 class SkuRules(LocationRules):
     """A channel's rules for one SKU (at every location); unset fields fall back to the channel's."""
 
-    max_units: int | None = Field(None, ge=0)
-    max_share: float | None = Field(None, ge=0, le=1)
-    min_presentable: int | None = Field(None, ge=0)
+    max_units: Units | None = None
+    max_share: Number | None = Field(None, ge=0, le=1)
+    min_presentable: Units | None = None
 
     _max_share = field_validator("max_share")(_round_share)
 
@@ -121,13 +188,13 @@ class ChannelRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    safety_stock: int = Field(0, ge=0, description="Units kept back at every location.")
-    stock_share: float = Field(1.0, ge=0, le=1, description="Share of the rest offered, rounded down.")
-    max_units: int | None = Field(None, ge=0, description="Allocation: at most this many units per SKU in total.")
-    max_share: float | None = Field(None, ge=0, le=1,
+    safety_stock: Units = Field(0, description="Units kept back at every location.")
+    stock_share: Number = Field(1.0, ge=0, le=1, description="Share of the rest offered, rounded down.")
+    max_units: Units | None = Field(None, description="Allocation: at most this many units per SKU in total.")
+    max_share: Number | None = Field(None, ge=0, le=1,
                                     description="Allocation: at most this share of the SKU's free units "
                                                 "at the channel's locations, rounded down.")
-    min_presentable: int = Field(0, ge=0, description="Offer nothing when the total is below this.")
+    min_presentable: Units = Field(0, description="Offer nothing when the total is below this.")
     excluded_locations: list[Identifier] = Field(default_factory=list, max_length=MAX_RULE_OVERRIDES,
                                                  description="Locations this channel never sells from.")
     locations: dict[Identifier, LocationRules] = Field(default_factory=dict, max_length=MAX_RULE_OVERRIDES,
@@ -143,13 +210,25 @@ class ChannelRules(BaseModel):
         return list(dict.fromkeys(value))
 
 
+MAX_URL = 2083  # what HttpUrl (and browsers) take
+
+
+def _short_url(url: HttpUrl) -> HttpUrl:
+    # Normalising percent-encodes (one "é" becomes six characters): the stored form must fit the limit too.
+    if len(str(url)) > MAX_URL:
+        raise ValueError(f"URL is longer than {MAX_URL} characters once normalised")
+    return url
+
+
+PartnerUrl = Annotated[HttpUrl, AfterValidator(_short_url)]
+
 
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$",
                       description='web, app, callcenter, ozon, wildberries, yandex_market, ...')
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     secret: str | None = Field(None, min_length=8, max_length=256, description="Never echoed back.")
     rules: ChannelRules = Field(default_factory=ChannelRules)
     allow_split: bool = Field(False, description="Orders may ship from several locations when no single one has "
@@ -157,8 +236,10 @@ class ChannelIn(BaseModel):
     allowed_ips: list[IPvAnyNetwork] = Field(
         default_factory=list, max_length=50,
         description="Partner pushes are taken only from these networks (e.g. Yandex Market's published ranges); empty = any.")
-    api_url: HttpUrl | None = Field(None, description="Base URL of the partner's API for the hub's own calls.")
-    credentials: dict[str, Annotated[str, Field(min_length=1, max_length=512)]] | None = Field(
+    api_url: PartnerUrl | None = Field(None, description="Base URL of the partner's API for the hub's own calls "
+                                                         f"(at most {MAX_URL} characters once normalised).")
+    credentials: dict[Annotated[str, Field(min_length=1, max_length=128, pattern=ONE_LINE)],
+                      Annotated[str, Field(min_length=1, max_length=512, pattern=ONE_LINE)]] | None = Field(
         None, max_length=10, description="Partner API credentials (e.g. Client-Id, Api-Key); stored in SSM, never echoed.")
 
 
@@ -171,7 +252,7 @@ class Channel(BaseModel):
     rules: ChannelRules
     has_secret: bool
     allowed_ips: list[IPvAnyNetwork] = Field(default_factory=list)
-    api_url: HttpUrl | None = None
+    api_url: PartnerUrl | None = None
     has_credentials: bool = False
     updated_at: str | None = None
     allow_split: bool = False
@@ -186,8 +267,8 @@ def _timezones() -> set[str]:
 class TransitDays(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    min: int = Field(ge=0, le=90, description="Calendar days from hand-over to the earliest delivery.")
-    max: int = Field(ge=0, le=90, description="Calendar days from hand-over to the latest delivery.")
+    min: StrictInt = Field(ge=0, le=90, description="Calendar days from hand-over to the earliest delivery.")
+    max: StrictInt = Field(ge=0, le=90, description="Calendar days from hand-over to the latest delivery.")
 
     @model_validator(mode="after")
     def _ordered(self) -> TransitDays:
@@ -201,7 +282,7 @@ class CarrierIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     delivery_methods: Annotated[list[DeliveryMethod], AfterValidator(lambda methods: list(dict.fromkeys(methods))),
                                 Field(min_length=1)]
     transit_days: TransitDays
@@ -211,3 +292,18 @@ class CarrierIn(BaseModel):
 class Carrier(CarrierIn):
     carrier_id: Identifier
     updated_at: str | None = None
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorAnswer(BaseModel):
+    """Every error answer (docs/api.md): a code, a message, and what the code carries (details, status, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    message: str
+    details: list[ErrorDetail] | None = None

@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from common import aws, secrets
 from common.config import settings
 from common.dynamo import from_item, to_item
+from common.errors import Unprocessable
 from common.models import Carrier, CarrierIn, Channel, ChannelIn, ChannelRules, Location, LocationIn
 
+M = TypeVar("M", bound=BaseModel)
 _lock = threading.Lock()
 _cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
 
@@ -49,6 +53,16 @@ def _put(kind: str, record_id: str, data: dict[str, Any]) -> None:
     forget()
 
 
+def _as_read(model: type[M], data: dict[str, Any]) -> M:
+    """The record through the model it is read with, before it is written: what cannot be read back is
+    refused (422), never stored to break every later read."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as invalid:
+        raise Unprocessable(f"the {model.__name__.lower()} cannot be stored as given", details=[
+            {"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in invalid.errors()]) from None
+
+
 def forget() -> None:
     with _lock:
         _cache.clear()
@@ -59,7 +73,7 @@ def locations() -> dict[str, Location]:
 
 
 def put_location(location_id: str, location: LocationIn, now: str) -> Location:
-    stored = Location.model_validate({**location.model_dump(), "location_id": location_id, "updated_at": now})
+    stored = _as_read(Location, {**location.model_dump(mode="json"), "location_id": location_id, "updated_at": now})
     _put("location", location_id, stored.model_dump(mode="json", exclude={"location_id"}))
     return stored
 
@@ -78,15 +92,16 @@ def put_channel(channel_id: str, channel_in: ChannelIn, now: str) -> Channel:
     A request without them keeps the ones already set (they are never shown)."""
     data = channel_in.model_dump(mode="json", exclude={"secret", "credentials"})
     previous = _all("channel", fresh=True).get(channel_id, {})
+    data["has_secret"] = channel_in.secret is not None or bool(previous.get("has_secret"))
+    data["has_credentials"] = channel_in.credentials is not None or bool(previous.get("has_credentials"))
+    data["updated_at"] = now
+    stored = _as_read(Channel, {**data, "channel_id": channel_id})
     if channel_in.secret is not None:
         secrets.put_secret(secret_name(channel_id, "webhook-secret"), channel_in.secret)
     if channel_in.credentials is not None:
         secrets.put_secret(secret_name(channel_id, "credentials"), json.dumps(channel_in.credentials))
-    data["has_secret"] = channel_in.secret is not None or bool(previous.get("has_secret"))
-    data["has_credentials"] = channel_in.credentials is not None or bool(previous.get("has_credentials"))
-    data["updated_at"] = now
-    _put("channel", channel_id, data)
-    return _channel(channel_id, data)
+    _put("channel", channel_id, stored.model_dump(mode="json", exclude={"channel_id"}))
+    return stored
 
 
 def secret_name(channel_id: str, what: str) -> str:
@@ -112,6 +127,6 @@ def carriers() -> list[Carrier]:
 
 
 def put_carrier(carrier_id: str, carrier: CarrierIn, now: str) -> Carrier:
-    stored = Carrier.model_validate({**carrier.model_dump(), "carrier_id": carrier_id, "updated_at": now})
+    stored = _as_read(Carrier, {**carrier.model_dump(mode="json"), "carrier_id": carrier_id, "updated_at": now})
     _put("carrier", carrier_id, stored.model_dump(mode="json", exclude={"carrier_id"}))
     return stored

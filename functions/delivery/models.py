@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from common.models import DeliveryMethod, Identifier
+from common.models import ONE_LINE, DeliveryMethod, Identifier, Moment, Number
 from orders.domain.models import MAX_LINES, CartLine
 from orders.domain.promise import Promise
 
@@ -12,9 +12,9 @@ from orders.domain.promise import Promise
 class Destination(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    city: str | None = Field(None, min_length=1, max_length=100)
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    city: str | None = Field(None, min_length=1, max_length=100, pattern=ONE_LINE)
+    lat: Number | None = Field(None, ge=-90, le=90)
+    lon: Number | None = Field(None, ge=-180, le=180)
     location_id: Identifier | None = Field(None, description="The store for click & collect / reserve in store.")
 
     @model_validator(mode="after")
@@ -31,7 +31,8 @@ class PromiseRequest(BaseModel):
     lines: list[CartLine] = Field(min_length=1, max_length=MAX_LINES)
     destination: Destination = Field(default_factory=Destination)
     methods: list[DeliveryMethod] | None = Field(None, min_length=1, description="Default: every method.")
-    placed_at: AwareDatetime | None = Field(None, description="When the order would be placed; default now.")
+    placed_at: Moment | None = Field(None, description="When the order would be placed (2000-2100, with a UTC "
+                                                       "offset); default now.")
 
 
 class Unavailable(BaseModel):

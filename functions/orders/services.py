@@ -20,7 +20,7 @@ from orders.adapters import lifecycle_engine, order_table
 from orders.domain.fulfilment import describe as describe_short_pick
 from orders.domain.fulfilment import plan_short_pick
 from orders.domain.models import (Allocation, Delivery, Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return,
-                                  ReturnIn, ShortPickIn, Task)
+                                  ReturnIn, ShortPickIn, Task, order_total)
 from orders.domain.promise import Promise, quote
 from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
                                    shortage_task, shortage_task_id, status_fields, timeline_entry)
@@ -29,7 +29,9 @@ from orders.domain.returns import describe as describe_return
 from orders.domain.sourcing import (candidate_locations, destination_of, explain, plan_reservations,
                                     rank_candidates)
 from orders.domain.substitution import SubstitutionIn, net_changes, substitute_lines
-from orders.domain.workflow import AWAITING_PAYMENT, LIFECYCLE_FAILED, workflow, workflow_for
+from orders.domain.workflow import AWAITING_PAYMENT, EXPIRE, LIFECYCLE_FAILED, workflow, workflow_for
+
+SWEEPER = "sweeper"  # the source of the hold sweeper's events
 
 T = TypeVar("T")
 
@@ -154,7 +156,13 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
         if order.get("pending_event"):
             raise _NotReady(status)  # judge the event against the status the previous one leads to
         recovering = order.get("attention") == LIFECYCLE_FAILED
-        next_status = workflow(order["workflow"]).next_status(status, event_in.event, recovering=recovering)
+        flow = workflow(order["workflow"])
+        if event_in.event == EXPIRE and source != SWEEPER:
+            # A hold ends by its own time; an operator or a partner who wants the units back cancels.
+            raise InvalidTransition("event 'expire' is sent only by the hold sweeper when a hold runs out; "
+                                    "send 'cancel' to release the units now", status=status,
+                                    allowed_events=sorted(set(flow.transitions.get(status, {})) - {EXPIRE}))
+        next_status = flow.next_status(status, event_in.event, recovering=recovering)
         token = order.get("task_token")
         if not token or not order_table.claim_token(order_id, token, status, event_in.event):
             raise _NotReady(status)
@@ -226,7 +234,7 @@ def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
         committed = order_table.change_reservations(
             order_id, changes, seen_at=order.updated_at,
             set_fields={"lines": [line.model_dump() for line in lines], "updated_at": now,
-                        "total": sum((line.price * line.qty for line in lines), start=0),
+                        "total": order_total(lines),
                         "allocations": [a.model_dump() for a in allocations], "shortages": shortages,
                         "last_substitution": change.key()},
             timeline_entry=entry, task_id=shortage_task_id(order_id), shortages=shortages,

@@ -24,7 +24,7 @@ from connectors.base import (BadPayload, Canonical, Connector, NewOrder, Partner
 from connectors.http import PartnerError
 from connectors.registry import connector_for
 from orders import services as orders
-from orders.domain.models import OrderEventIn, order_id_for
+from orders.domain.models import OrderEventIn, OrderIn, order_id_for
 from orders.domain.workflow import EXPIRE, Workflow, workflow
 from webhooks.adapters import partner_events, partner_queue
 from webhooks.domain.inbound import authentic, order_in, source_allowed
@@ -71,6 +71,12 @@ def receive(channel_id: str, route: str, raw: bytes, *, token: str | None, signa
     if all(isinstance(e, Ping) for e in events) and events:
         return connector.ping(now)
     if connector.queued:
+        try:  # refused while the partner listens: a queued order the hub cannot take would only reach the DLQ
+            for event in events:
+                if isinstance(event, NewOrder):
+                    _wanted(channel, connector, event)
+        except HubError as error:
+            return _error(connector, error.status, error.code, error.message, error.extra.get("details", []))
         try:
             partner_queue.enqueue(channel_id, raw, now)
         except partner_queue.TooLarge as too_large:
@@ -132,14 +138,19 @@ def _once(channel: Channel, connector: Connector, event: NewOrder | StatusChange
 def _new_order(channel: Channel, connector: Connector, event: NewOrder) -> Outcome:
     if event.lookup:
         event = _completed(channel, connector, event)
-    try:
-        wanted = order_in(channel.channel_id, connector.kind, event)
-    except ValidationError as error:  # e.g. an offer id that is not a valid hub SKU
-        raise Unprocessable(f"{connector.kind} order {event.external_id} cannot be taken",
-                            details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]) from None
-    order, created = orders.accept_order(wanted, utc_now())
+    order, created = orders.accept_order(_wanted(channel, connector, event), utc_now())
     replay_parked(order.order_id)
     return APPLIED if created else DUPLICATE
+
+
+def _wanted(channel: Channel, connector: Connector, event: NewOrder) -> OrderIn:
+    """The hub order a partner's new order becomes; 422 when the hub cannot take it (an offer id that is not
+    a valid hub SKU, a quantity or a total past what an order holds, a ship-by out of range)."""
+    try:
+        return order_in(channel.channel_id, connector.kind, event)
+    except ValidationError as error:
+        raise Unprocessable(f"{connector.kind} order {event.external_id} cannot be taken",
+                            details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]) from None
 
 
 def _completed(channel: Channel, connector: Connector, event: NewOrder) -> NewOrder:

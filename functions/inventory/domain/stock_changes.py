@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from collections.abc import Mapping
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from common.models import Identifier, Sku
+from common.models import MAX_UNITS, Day, Identifier, Sku
 
 MAX_LINES = 1000  # per request; a bigger file is sent as several batches (the CLI does this)
 __all__ = ["Sku", "StockMode", "StockLine", "StockUpdate", "StockLineError", "StockUpdateResult", "MAX_LINES"]
@@ -22,10 +23,19 @@ class StockLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    on_hand: int = Field(ge=-1_000_000_000, le=1_000_000_000,
-                         description="Snapshot: units on hand (>= 0). Delta: units to add (may be negative).")
-    expected_at: date | None = Field(None, description="Expected arrival of more units (shown while none are "
-                                                       "offered). A snapshot line without it clears it.")
+    on_hand: StrictInt = Field(ge=-MAX_UNITS, le=MAX_UNITS,
+                               description="Snapshot: units on hand (>= 0). Delta: units to add (may be negative).")
+    expected_at: Day | None = Field(None, description="Expected arrival of more units (shown while none are "
+                                                      "offered): a date, or a date-time with a UTC offset (its UTC "
+                                                      "day), 2000-2100. A snapshot line without it clears it.")
+
+    @classmethod
+    def from_text(cls, row: Mapping[str, str | None]) -> StockLine:
+        """A line of a CSV file, where every value is text: a whole number there is a number."""
+        on_hand = row.get("on_hand")
+        if isinstance(on_hand, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,10}\s*", on_hand):
+            return cls.model_validate({**row, "on_hand": int(on_hand)})
+        return cls.model_validate(row)
 
 
 class StockUpdate(BaseModel):
@@ -35,7 +45,7 @@ class StockUpdate(BaseModel):
     mode: StockMode = StockMode.snapshot
     batch_id: Identifier | None = Field(
         None, description="The ERP's id of this batch: the same batch id again for this location changes nothing.")
-    part: int = Field(0, ge=0, le=1_000_000, description="A batch too big for one request is sent in parts "
+    part: StrictInt = Field(0, ge=0, le=1_000_000, description="A batch too big for one request is sent in parts "
                                                          "0, 1, 2... under the same batch id.")
     zero_unlisted: bool = Field(False, description="Snapshot only, on the batch's last part: set every SKU of "
                                                    "the location that no part of this batch listed to zero.")

@@ -4,36 +4,71 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt, field_validator,
+                      model_validator)
 
-from common.models import DeliveryMethod, Identifier
+from common.models import CONTROLS, FREE_TEXT, ONE_LINE, DeliveryMethod, Identifier, Moment, Number, a_number
 from orders.domain.promise import Promise
 from inventory.domain.stock_changes import Sku
 
-# Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it.
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
+# Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it (not true, not "1").
+MAX_MONEY = Decimal("999999999999.99")  # 14 digits: also the bound of every sum of money the hub stores
+def _cents(value: Any) -> Any:
+    """A number, not true or "1"; trailing zeros dropped to cents (a partner's "1390.000000" is 1390.00)."""
+    value = a_number(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        try:
+            cents = value.quantize(CENT)
+        except InvalidOperation:  # more digits than the context holds: left for the bounds to refuse
+            return value
+        return cents if cents == value else value
+    return value
+
+
+CENT = Decimal("0.01")
+Money = Annotated[Decimal, BeforeValidator(_cents), Field(ge=0, le=MAX_MONEY, max_digits=14, decimal_places=2),
                   PlainSerializer(float, return_type=float, when_used="json")]
 
+# An order's total as read back: any stored amount (orders stored before the write side bounded totals
+# must stay readable and cancellable); new ones are at most MAX_MONEY.
+StoredMoney = Annotated[Decimal, Field(ge=0), PlainSerializer(float, return_type=float, when_used="json")]
+
 MAX_LINES = 40  # one order + 2 items per reserved line + 1 task must fit TransactWriteItems' 100 items
+MAX_QTY = 10_000
+Qty = Annotated[StrictInt, Field(ge=1, le=MAX_QTY)]  # a JSON integer: true, "1" and 1.0 are refused
+
+
+def order_total(lines: Sequence[Line]) -> Decimal:
+    return sum((line.price * line.qty for line in lines), start=Decimal(0))
+
+
+def check_total(lines: Sequence[Line]) -> None:
+    """Every line total and the order's total must fit Money, as the order is read back with it."""
+    for line in lines:
+        if line.price * line.qty > MAX_MONEY:
+            raise ValueError(f"the total of line {line.sku} ({line.qty} x {line.price}) exceeds {MAX_MONEY}")
+    if order_total(lines) > MAX_MONEY:
+        raise ValueError(f"the order's total exceeds {MAX_MONEY}")
 
 
 class Customer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()-]{4,24}$")
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email: str | None = Field(None, max_length=254,
+                              pattern=rf"^[^@\s{CONTROLS}]+@[^@\s{CONTROLS}]+\.[^@\s{CONTROLS}]+$")
 
 
 class CartLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    qty: int = Field(ge=1, le=10_000)
+    qty: Qty
 
 
 class Line(CartLine):
@@ -44,11 +79,12 @@ class Delivery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: DeliveryMethod
-    address: str | None = Field(None, min_length=1, max_length=500)
+    address: str | None = Field(None, min_length=1, max_length=500, pattern=FREE_TEXT)
     location_id: Identifier | None = None
-    city: str | None = Field(None, min_length=1, max_length=100, description="The customer's city, for sourcing.")
-    lat: float | None = Field(None, ge=-90, le=90, description="The customer's coordinates, for sourcing.")
-    lon: float | None = Field(None, ge=-180, le=180)
+    city: str | None = Field(None, min_length=1, max_length=100, pattern=ONE_LINE,
+                             description="The customer's city, for sourcing.")
+    lat: Number | None = Field(None, ge=-90, le=90, description="The customer's coordinates, for sourcing.")
+    lon: Number | None = Field(None, ge=-180, le=180)
 
     @field_validator("lat", "lon")
     @classmethod
@@ -102,19 +138,28 @@ class OrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Identifier
-    external_id: str = Field(min_length=1, max_length=128)
+    external_id: str = Field(min_length=1, max_length=128, pattern=ONE_LINE)
     customer: Customer
-    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES)
+    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES,
+                              description=f"Each line's total and the order's total are at most {MAX_MONEY}.")
     delivery: Delivery
     payment: Payment
-    ship_by: AwareDatetime | None = Field(
+    ship_by: Moment | None = Field(
         None, description="Hand-over deadline set by the channel (a marketplace's ship-by): the order's SLA deadline.")
-    hold_until: AwareDatetime | None = Field(
+    hold_until: Moment | None = Field(
         None, description="Release the reserved units at this time unless the order has moved on (e.g. an unpaid "
                           "prepaid order). Reserve-in-store orders get the location's hold_hours without it.")
 
+    @model_validator(mode="after")
+    def _storable_total(self) -> OrderIn:
+        check_total(self.lines)
+        return self
+
     def order_id(self) -> str:
         return order_id_for(self.channel, self.external_id)
+
+    def total(self) -> Decimal:
+        return order_total(self.lines)
 
     def quantities(self) -> dict[str, int]:
         return quantities(self.lines)
@@ -171,14 +216,14 @@ class ReturnLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    qty: int = Field(ge=1, le=10_000)
+    qty: Qty
 
 
 class ReturnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     return_id: Identifier = Field(description="The caller's id of this return: the same id again changes nothing.")
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=200, pattern=FREE_TEXT)
     location_id: Identifier = Field(description="Where the returned units go back on hand.")
     lines: list[ReturnLine] = Field(min_length=1, max_length=MAX_LINES)
 
@@ -191,7 +236,7 @@ class MissingLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    missing: int = Field(ge=1, le=10_000)
+    missing: Qty
 
 
 class ShortPickIn(BaseModel):
@@ -201,7 +246,7 @@ class ShortPickIn(BaseModel):
 
     location_id: Identifier
     lines: list[MissingLine] = Field(min_length=1, max_length=MAX_LINES)
-    note: str | None = Field(None, max_length=500)
+    note: str | None = Field(None, max_length=500, pattern=FREE_TEXT)
 
 
 class Order(BaseModel):
@@ -213,7 +258,7 @@ class Order(BaseModel):
     lines: list[Line]
     delivery: Delivery
     payment: PaymentState
-    total: Money
+    total: StoredMoney
     allocations: list[Allocation]
     shortages: list[Shortage]
     workflow: str
@@ -236,18 +281,18 @@ class PaymentCallbackIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    event_id: str = Field(min_length=1, max_length=128)
-    payment_id: str = Field(min_length=1, max_length=128)
+    event_id: str = Field(min_length=1, max_length=128, pattern=ONE_LINE)
+    payment_id: str = Field(min_length=1, max_length=128, pattern=ONE_LINE)
     order_id: str = Field(min_length=1, max_length=64)
     status: Literal["succeeded", "failed"]
-    amount: Money
+    amount: Decimal = Field(ge=0, max_digits=14, decimal_places=2)  # the acquirer may send it as text
 
 
 class OrderEventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     event: str = Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")
-    note: str | None = Field(None, max_length=500)
+    note: str | None = Field(None, max_length=500, pattern=FREE_TEXT)
     actor: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$",
                               description="Operator id, recorded in the timeline.")
 

@@ -62,7 +62,7 @@ def new_order(order_in: OrderIn, plan: ReservationPlan, reason: str, promise: Pr
         "lines": [line.model_dump() for line in order_in.lines],
         "delivery": order_in.delivery.model_dump(mode="json", exclude_none=True),
         "payment": order_in.payment.model_dump(mode="json"),
-        "total": sum((line.price * line.qty for line in order_in.lines), start=0),
+        "total": order_in.total(),
         "allocations": [a.model_dump() for a in plan.allocations],
         "shortages": [s.model_dump() for s in plan.shortages],
         "timeline": [timeline_entry(now, status, created)],

@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Unprocessable
+from common.models import FREE_TEXT
 from inventory.domain.stock_changes import Sku
-from orders.domain.models import Allocation, Line, Money
+from orders.domain.models import Allocation, Line, Money, Qty, check_total
 
 
 class Replacement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    qty: int = Field(ge=1, le=10_000)
+    qty: Qty
     price: Money | None = Field(None, description="Unit price of the new line; the old line's price if omitted.")
 
 
@@ -32,7 +33,7 @@ class SubstitutionIn(BaseModel):
 
     sku: Sku = Field(description="The SKU of the line to change.")
     replacement: Replacement | None = Field(None, description="The new line; omitted or null drops the line.")
-    note: str | None = Field(None, max_length=500, description="E.g. what the customer agreed to on the phone.")
+    note: str | None = Field(None, max_length=500, pattern=FREE_TEXT, description="E.g. what the customer agreed to on the phone.")
     actor: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$",
                               description="Operator id, recorded in the timeline.")
 
@@ -66,7 +67,12 @@ def substitute_lines(lines: Sequence[Line], change: SubstitutionIn) -> list[Line
         raise invalid(f"SKU {new.sku!r} is already on another line; change that line instead", ["replacement", "sku"])
     old = lines[at]
     replaced = Line(sku=new.sku, qty=new.qty, price=old.price if new.price is None else new.price)
-    return [replaced if i == at else line for i, line in enumerate(lines)]
+    changed = [replaced if i == at else line for i, line in enumerate(lines)]
+    try:
+        check_total(changed)  # the order is read back with Money: its total must stay storable
+    except ValueError as too_much:
+        raise invalid(str(too_much), ["replacement"]) from None
+    return changed
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from common.api import checked_json_text, install_error_contract, raw_body
 from common.clock import utc_now
 from common.errors import NotFound, Unauthorized, Unprocessable
+from common.models import ErrorAnswer
 from common.signatures import signature_matches
 from connectors import acquirer
 from common.observability import logger, metrics, tracer
@@ -25,7 +26,14 @@ from orders.domain.substitution import SubstitutionIn
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
+SIGNED = {"acquirerSignature": APIKey(name="X-Signature", in_=APIKeyIn.header)}
+app.configure_openapi(security_schemes=SIGNED)
 API_TITLE = "oms-hub"
+
+
+def _error(description: str) -> dict[str, Any]:
+    """A declared error answer: without its own content, a response would be given the route's return model."""
+    return {"description": description, "content": {"application/json": {"model": ErrorAnswer}}}
 
 
 @app.post("/v1/orders", tags=["orders"], summary="Accept an order (idempotent on channel + external_id)",
@@ -74,12 +82,14 @@ def post_return(order_id: Annotated[str, Path(max_length=64)],
 
 @app.post("/v1/orders/<order_id>/short-picks", tags=["orders"],
           summary="Units not found at picking: written off at the location; the order carries on with the rest",
-          responses={409: {"description": "The order's status takes no short pick"}})
+          responses={200: {"description": "The order after the write-off"},
+                     404: _error("Unknown order"), 409: _error("The order's status takes no short pick")})
 def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotated[ShortPickIn, Body()]) -> Order:
     return services.short_pick(order_id, body, utc_now())
 
 
-@app.post("/v1/payments/<provider>/callback", tags=["payments"],
+# API Gateway takes the acquirer's callback without the API key: its X-Signature authenticates it.
+@app.post("/v1/payments/<provider>/callback", tags=["payments"], security=[{"acquirerSignature": []}],
           summary="The acquirer's payment callback, signed: X-Signature: sha256=<HMAC-SHA256 of the body>",
           responses={401: {"description": "Missing or wrong signature: nothing changes"},
                      404: {"description": "Unknown provider or order"}})
@@ -98,8 +108,8 @@ def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-
     return services.payment_settled(provider, callback, utc_now())
 @app.post("/v1/orders/<order_id>/substitutions", tags=["orders"],
           summary="Replace or drop a line of an order on hold and re-reserve (operator)",
-          responses={404: {"description": "Unknown order"},
-                     409: {"description": "The order is not on hold, or the new SKU lacks stock"}})
+          responses={200: {"description": "The order after the change"}, 404: _error("Unknown order"),
+                     409: _error("The order is not on hold, or the new SKU lacks stock")})
 def post_substitution(order_id: Annotated[str, Path(max_length=64)],
                       body: Annotated[SubstitutionIn, Body()]) -> Order:
     return services.substitute(order_id, body, utc_now())
@@ -137,7 +147,7 @@ def _merged_openapi() -> str:
     """One schema for the whole API, merged from every function's resolver (done once, on first ask)."""
     app.configure_openapi_merge(path=str(FilePath(__file__).parents[2]), pattern="*/handlers/api.py",
                                 title=API_TITLE, version="1.0.0", on_conflict="error",
-                                security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
+                                security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header), **SIGNED},
                                 security=[{"apiKey": []}])
     return app.get_openapi_merge_json_schema()
 
