@@ -185,3 +185,15 @@ def test_every_status_of_the_partners_vocabulary_is_mapped_and_no_other(module: 
     # workflow, courier shipments (CDEK) the courier workflow.
     flow = workflow("courier" if kind == "cdek" else "marketplace")
     assert {e for e in table.values() if e is not None} <= set(flow.events())
+
+
+def test_the_workflow_gives_the_shortest_way_forward_and_none_backwards() -> None:
+    flow = workflow("marketplace")
+    assert flow.path("reserved", "delivered") == ["pack", "ship", "deliver"]
+    assert flow.path("packed", "delivered") == ["ship", "deliver"]
+    assert flow.path("shipped", "shipped") == []
+    assert flow.path("delivered", "shipped") is None and flow.path("shipped", "cancelled") is None
+    assert flow.path("on_hold", "shipped", avoid=frozenset({"reserve"})) is None
+    courier = workflow("courier")
+    assert courier.path("awaiting_payment", "shipped") == ["pay", "pick", "pack", "ship"]
+    assert courier.path("awaiting_payment", "shipped", avoid=frozenset({"pay", "remind"})) is None
