@@ -27,6 +27,8 @@ RESPONSES: dict[int, Any] = {
     200: {"description": "Processed (or queued), answered in the partner's own format"},
     400: {"description": "The body is not the partner's documented shape; nothing changed"},
     401: {"description": "Unknown channel, wrong token or signature, or a source outside the allow-list"},
+    404: {"description": "A channel id with characters no route takes"},
+    413: {"description": "A body larger than the hub takes (for queued partners: than one queue message)"},
 }
 # Partners do not hold the hub's API key: the channel's token (or an X-Signature HMAC) authenticates instead.
 PUBLIC: list[dict[str, list[str]]] = [{"channelToken": []}]
