@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             hub.start()
         except StateDirError as error:
-            print(f"oms-hub local: {error}", file=sys.stderr)
+            print(f"oms-hub local: cannot start with --state-dir {args.state_dir}: {error}", file=sys.stderr)
             return 2
         try:
             _serve(hub, args)

@@ -135,7 +135,8 @@ def _context_for(name: str, timeout_s: int = 30, memory: int = 512) -> Any:
 
 @dataclass(frozen=True)
 class SaveCost:
-    """One snapshot: `locked_ms` is how long requests waited for it, `total_ms` includes the write."""
+    """One snapshot: `locked_ms` is how long it held moto and the API (requests wait that long at
+    most), `total_ms` runs from asking for the locks to the file renamed."""
 
     rows: int
     bytes: int
@@ -245,6 +246,8 @@ class LocalHub:
         if self._clock is not None:
             self._clock.join(timeout=30)
             self._clock = None
+        if self._store is not None and self._handlers:
+            self._settle_before_saving()  # while the lifecycle and the stream readers still run
         for poller in self._pollers:
             poller.stop()
         self._pollers = []
@@ -280,6 +283,7 @@ class LocalHub:
         # No API request is half-way through its writes (each runs under _api_invocations); lifecycle
         # steps may be, and are idempotent: resume_lifecycles runs them again.
         with _api_invocations, _moto_lock:
+            acquired = time.perf_counter()
             writes = _WriteCount.value
             if self._ssm is None:  # one client for every snapshot: creating one takes longer than a capture
                 import boto3
@@ -289,11 +293,11 @@ class LocalHub:
         captured = time.perf_counter()
         with self._save_lock:  # the saver's and a caller's snapshot: the later capture lands last
             if writes < self._saved_writes:
-                return SaveCost(0, 0, (captured - began) * 1000, (time.perf_counter() - began) * 1000)
+                return SaveCost(0, 0, (captured - acquired) * 1000, (time.perf_counter() - began) * 1000)
             size = self._store.save(snapshot)
             self._saved_writes = writes
         cost = SaveCost(rows=sum(len(items) for items in snapshot.tables.values()), bytes=size,
-                        locked_ms=(captured - began) * 1000, total_ms=(time.perf_counter() - began) * 1000)
+                        locked_ms=(captured - acquired) * 1000, total_ms=(time.perf_counter() - began) * 1000)
         self.saves = [*self.saves[-99:], cost]
         return cost
 
@@ -305,6 +309,16 @@ class LocalHub:
                 except Exception:  # noqa: BLE001 - a failed save (disk full) is retried at the next tick
                     traceback.print_exc()
 
+    def _settle_before_saving(self) -> None:
+        """Accepted events reach their next step, then the stream readers deliver what is written, so
+        the last snapshot holds their effects (the restored stream starts empty: a change not yet
+        announced would never be)."""
+        persistence.settle_events(self)
+        try:
+            self.settle(timeout=persistence.SETTLE_SECONDS)
+        except (TimeoutError, RuntimeError):
+            traceback.print_exc()
+
     def _save_on_stop(self) -> None:
         if self._saver is not None:
             self._saver_stop.set()
@@ -312,7 +326,6 @@ class LocalHub:
             self._saver = None
         if self._store is None or self._mock is None or not self._handlers:
             return  # nothing started: the state dir keeps what it had
-        persistence.settle_events(self)
         self.save()
 
     def _stop_executions(self) -> None:
