@@ -120,13 +120,16 @@ def _queue_depth(hub: LocalHub, logical_id: str) -> int:
 
 def test_an_ozon_posting_whose_total_overflows_is_refused_in_ozons_format(
         partner_hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]) -> None:  # noqa: F811
-    fake_ozon[0].prices["SKU-A"] = f"{TOP_PRICE:.6f}"  # as Ozon writes prices; the push has 2 units
-    posting = load_event("ozon_new_posting.json")
+    # Each line fits (10,000 x 99,999,999 < 10^12), the two together do not; Ozon writes prices with 6 decimals.
+    fake_ozon[0].prices.update({"SKU-A": "99999999.000000", "SKU-B": "99999999.000000"})
+    posting = {**load_event("ozon_new_posting.json"),
+               "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 10_000},
+                            {"sku": 2, "offer_id": "SKU-B", "quantity": 10_000}]}
     for _ in range(2):  # Ozon's retry gets the same clear refusal, not a 500
         answer = push(partner_hub, "ozon", posting, token=OZON_TOKEN)
         assert answer.status == 422, answer.body
         assert set(answer.body) == {"error"} and "validation_error" in answer.body["error"]["message"], answer.body
-        assert "total" in answer.body["error"]["details"], answer.body
+        assert "the order's total exceeds" in answer.body["error"]["details"], answer.body
     assert _readable(market, "channel=ozon") == []
     assert market.stock("SKU-A", "wh-1") == {"on_hand": 10, "reserved": 0, "available": 10}
 
