@@ -8,9 +8,9 @@ infers between operations (an order created, then read, evented, returned), and 
 does not generate: odd content types, deep and huge bodies, missing and wrong keys. Everything goes
 through the local HTTP front, with API Gateway's semantics, exactly as `oms-hub local` serves it.
 
-OMS_FUZZ_EXAMPLES sets the examples per operation and generation mode (default 40: with the content
-type, auth and stateful runs, about 200 requests per operation, two minutes on two cores); raise it
-for a deeper run.
+OMS_FUZZ_EXAMPLES sets the examples per operation and generation mode (default 80: with the content
+type, body, auth and stateful runs, about 250 requests per operation, 5,500 in all, about two minutes
+on two cores); raise it for a deeper run.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from oms_local.runtime import LocalHub
 from oms_local.server import build_app
 from tests.conftest import Api, one_warehouse
 
-EXAMPLES_PER_OPERATION = int(os.environ.get("OMS_FUZZ_EXAMPLES", "40"))
-STATEFUL_SCENARIOS = max(EXAMPLES_PER_OPERATION // 2, 5)
+EXAMPLES_PER_OPERATION = int(os.environ.get("OMS_FUZZ_EXAMPLES", "80"))
+STATEFUL_SCENARIOS = max(EXAMPLES_PER_OPERATION, 5)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 HEADER_SAFE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)  # what a header value may carry
 CONTENT_TYPES = ["multipart/form-data", "multipart/form-data; boundary=", "multipart/mixed; boundary=x",
@@ -202,7 +202,7 @@ def test_stateful_walks_along_the_inferred_links(hub: LocalHub, schema: OpenApiS
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
             _is_error_json(response)
 
-    Walk.run(settings=settings(max_examples=STATEFUL_SCENARIOS, stateful_step_count=8, deadline=None,
+    Walk.run(settings=settings(max_examples=STATEFUL_SCENARIOS, stateful_step_count=10, deadline=None,
                                database=None, suppress_health_check=list(HealthCheck)))
     assert len(steps) >= STATEFUL_SCENARIOS and len(set(steps)) >= 5, steps
 
