@@ -96,6 +96,7 @@ def _patch_moto() -> None:
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core.botocore_stubber import BotocoreStubber
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     original_call = BotocoreStubber.__call__
 
@@ -118,7 +119,17 @@ def _patch_moto() -> None:
                                "stackTrace": traceback.format_exception(error)[-3:]}).encode()
         return json.dumps(result).encode()
 
+    original_executions = StepFunctionsParserBackend._get_executions
+
+    def started_executions(self: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        # SendTaskSuccess/Failure/Heartbeat look through the executions for the token's owner and fail
+        # with AttributeError on one whose worker is still parsing its definition (no environment for
+        # about 0.3 s after StartExecution). Such an execution has issued no token: leave it out.
+        return [e for e in original_executions(self, *args, **kwargs)
+                if e.exec_worker is not None and e.exec_worker.env is not None]
+
     BotocoreStubber.__call__ = locked_call
+    StepFunctionsParserBackend._get_executions = started_executions
     LambdaSimpleBackend.invoke = invoke
     retrier_decl.time = _retry_sleep
     _patched = True

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -41,7 +42,8 @@ def _run_failing(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    process, url = _start("--no-demo", "--state-dir", str(state))
+    # No periodic snapshot in this run: what the restart finds was saved by the SIGTERM stop.
+    process, url = _start("--no-demo", "--state-dir", str(state), "--save-every", "3600")
     try:
         with _client(url) as client:
             assert client.put("/v1/locations/wh", json={"name": "WH", "kind": "warehouse",
@@ -101,6 +103,34 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
         with _client(url) as client:
             assert client.get(f"/v1/orders/{order['order_id']}").status_code == 404
             assert client.get("/v1/orders").json()["items"] == []
+    finally:
+        _stop(process)
+
+
+def test_a_killed_hub_keeps_what_it_had_saved(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    process, url = _start("--no-demo", "--state-dir", str(state), "--save-every", "0.2")
+    try:
+        with _client(url) as client:
+            assert client.put("/v1/locations/wh", json={"name": "WH", "kind": "warehouse",
+                                                        "capabilities": ["courier"]}).status_code == 200
+            assert client.put("/v1/channels/site", json={"kind": "web", "name": "Site"}).status_code == 200
+            assert client.put("/v1/stock/wh", json={"mode": "snapshot",
+                                                    "items": [{"sku": "TSHIRT-M", "on_hand": 7}]}).status_code == 200
+            order = client.post("/v1/orders", json={**ORDER, "external_id": "killed-1"}).json()
+            time.sleep(1.5)  # several snapshot periods
+    finally:
+        process.kill()  # SIGKILL: no stop, no last snapshot
+        process.communicate(timeout=30)
+    process, url = _start("--no-demo", "--state-dir", str(state))
+    try:
+        with _client(url) as client:
+            assert client.get(f"/v1/orders/{order['order_id']}").json()["status"] == "reserved"
+            assert _available(client) == 6
+            answer = client.post(f"/v1/orders/{order['order_id']}/events", json={"event": "cancel"})
+            assert answer.status_code == 202, answer.text
+            _wait_for(client, order["order_id"], "cancelled")
+            assert _available(client) == 7
     finally:
         _stop(process)
 

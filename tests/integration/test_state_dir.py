@@ -4,6 +4,7 @@ channel secrets, and what the lifecycle machines look like with and without a st
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -168,3 +169,31 @@ def test_a_duplicate_order_after_a_restart_reserves_nothing_more(tmp_path: Path)
         assert again.body["status"] == "reserved"
         assert api.stock("SKU-A", "wh-1") == before
         assert len(api.get("/v1/orders").body["items"]) == 1
+
+
+def test_an_event_is_applied_while_another_machine_starts_an_execution(api: Api) -> None:
+    """moto hands a task token to its running executions in turn, and one whose worker is still parsing
+    its definition (about 0.3 s after StartExecution) has no environment yet: the event failed with a 500
+    whenever such an execution came first, as every restart's resumed executions and any intake do."""
+    import os
+
+    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
+                                          "capabilities": ["courier", "post"]}).status == 200
+    assert api.put("/v1/channels/web", {"kind": "web", "name": "Site"}).status == 200
+    assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 5}]}).status == 200
+    line = [{"sku": "SKU-A", "qty": 1, "price": 10}]
+    by_post = api.post("/v1/orders", courier_order("post-1", lines=line,
+                                                   delivery={"method": "post", "address": "Kazan, Baumana 1"}))
+    assert by_post.status == 201 and by_post.body["workflow"] == "post", by_post.body
+    table = boto3.client("dynamodb", region_name=api.hub.template.region)
+    key = {"pk": {"S": f"ORDER#{by_post.body['order_id']}"}}
+    for _ in range(250):  # its execution waits with a token
+        if "task_token" in table.get_item(TableName=os.environ["ORDERS_TABLE"], Key=key)["Item"]:
+            break
+        time.sleep(0.02)
+    # The courier machine is listed before the post machine: its new execution is looked at first.
+    assert api.post("/v1/orders", courier_order("courier-1", lines=line)).status == 201
+    confirmed = api.post(f"/v1/orders/{by_post.body['order_id']}/events", {"event": "confirm"})
+    assert confirmed.status == 202, confirmed.body
+    api.wait_for(by_post.body["order_id"], "confirmed")
+    assert api.stock("SKU-A", "wh-1") == {"on_hand": 5, "reserved": 2, "available": 3}
