@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "stock":
         return _import_stock(args)
 
-    if args.save_every <= 0:
-        print("--save-every must be a positive number of seconds", file=sys.stderr)
+    if not 0 < args.save_every <= 86400:  # also refuses nan and inf, which no timer takes
+        print("--save-every must be a number of seconds above 0 and at most 86400", file=sys.stderr)
         return 2
     hub = LocalHub(state_dir=args.state_dir, save_every_seconds=args.save_every)
     # SIGTERM and Ctrl-C unwind to hub.stop(), which takes the last snapshot: while starting, and after

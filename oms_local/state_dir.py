@@ -13,7 +13,6 @@ other's snapshots.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
@@ -21,6 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; the directory is then not guarded against a second hub
+    fcntl = None  # type: ignore[assignment]
 
 FORMAT = "oms-hub-local-state"
 VERSION = 1
@@ -87,7 +91,8 @@ class StateDir:
         except OSError as error:
             raise StateDirError(f"state dir {self.path} is not writable: {error.strerror}") from None
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if fcntl is not None:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             self.close()
             raise StateDirError(f"state dir {self.path} is in use by another oms-hub local") from None
@@ -122,11 +127,12 @@ class StateDir:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        directory = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename itself survives a power cut
-        finally:
-            os.close(directory)
+        if os.name == "posix":  # the rename itself survives a power cut (Windows cannot open a directory)
+            directory = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
         return len(data)
 
     def close(self) -> None:

@@ -193,7 +193,7 @@ def test_a_second_hub_on_the_same_state_dir_is_refused(tmp_path: Path) -> None:
         _stop(process)
 
 
-@pytest.mark.parametrize("value", ["0", "-1"])
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
 def test_save_every_must_be_positive(tmp_path: Path, value: str) -> None:
     failed = _run_failing("--state-dir", str(tmp_path), "--save-every", value)
     assert failed.returncode == 2 and "--save-every" in failed.stderr
