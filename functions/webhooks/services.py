@@ -27,7 +27,7 @@ from orders import services as orders
 from orders.domain.models import OrderEventIn, OrderIn, order_id_for
 from orders.domain.workflow import EXPIRE, Workflow, workflow
 from webhooks.adapters import partner_events, partner_queue
-from webhooks.domain.inbound import authentic, order_in, source_allowed
+from webhooks.domain.inbound import SHIP_BY_RANGE, authentic, order_in, ship_by_in_range, source_allowed
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,11 @@ def receive(channel_id: str, route: str, raw: bytes, *, token: str | None, signa
         return _error(connector, bad.status, bad.code, str(bad), bad.details)
     if all(isinstance(e, Ping) for e in events) and events:
         return connector.ping(now)
+    try:  # refused while the partner listens: a queued event the hub cannot take would only reach the DLQ
+        _takeable(channel, connector, events)
+    except HubError as error:
+        return _error(connector, error.status, error.code, error.message, error.extra.get("details", []))
     if connector.queued:
-        try:  # refused while the partner listens: a queued order the hub cannot take would only reach the DLQ
-            for event in events:
-                if isinstance(event, NewOrder):
-                    _wanted(channel, connector, event)
-        except HubError as error:
-            return _error(connector, error.status, error.code, error.message, error.extra.get("details", []))
         try:
             partner_queue.enqueue(channel_id, raw, now)
         except partner_queue.TooLarge as too_large:
@@ -141,6 +139,17 @@ def _new_order(channel: Channel, connector: Connector, event: NewOrder) -> Outco
     order, created = orders.accept_order(_wanted(channel, connector, event), utc_now())
     replay_parked(order.order_id)
     return APPLIED if created else DUPLICATE
+
+
+def _takeable(channel: Channel, connector: Connector, events: Iterable[Canonical]) -> None:
+    """422 for what the hub can never apply: a new order it cannot take (one still to be read from the
+    partner is checked once read) or a ship-by out of the hub's time range."""
+    for event in events:
+        if isinstance(event, NewOrder) and not event.lookup:
+            _wanted(channel, connector, event)
+        elif isinstance(event, ShipByChange) and not ship_by_in_range(event.ship_by):
+            raise Unprocessable(f"{connector.kind} ship-by {event.ship_by.isoformat()} is out of range",
+                                details=[{"loc": ["ship_by"], "msg": SHIP_BY_RANGE}])
 
 
 def _wanted(channel: Channel, connector: Connector, event: NewOrder) -> OrderIn:

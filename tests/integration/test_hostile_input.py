@@ -17,7 +17,7 @@ from jsonschema_rs import Draft202012Validator
 
 from common.dynamo import from_item, to_item
 from oms_local.runtime import LocalHub
-from orders.domain.models import MAX_LINES, MAX_MONEY, MAX_QTY, Order, OrderIn
+from orders.domain.models import MAX_LINES, MAX_MONEY, MAX_QTY, Order, OrderIn, order_id_for
 from orders.domain.records import new_order
 from orders.domain.sourcing import ReservationPlan, Rule
 from tests.conftest import Api, courier_order, load_event
@@ -333,3 +333,19 @@ def test_expire_is_the_sweepers_event_not_an_api_callers(shop: Api) -> None:
     assert shop.order(order["order_id"])["status"] == "reserved"
     assert shop.stock("SKU-A", "wh-1") == stock
     assert json.dumps(shop.order(order["order_id"])["timeline"]).count('"expire"') == 0
+
+
+@pytest.mark.parametrize("cutoff", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2101-01-01T00:00:00Z"])
+def test_an_ozon_cutoff_out_of_range_is_refused_and_the_deadline_kept(partner_hub: LocalHub, market: Api,
+                                                                    cutoff: str) -> None:
+    posting = load_event("ozon_new_posting.json")
+    assert push(partner_hub, "ozon", posting, token=OZON_TOKEN).status == 200
+    order_id = order_id_for("ozon", posting["posting_number"])
+    before = market.wait_for(order_id, "reserved")
+    moved = {**load_event("ozon_cutoff_date_changed.json"), "new_cutoff_date": cutoff}
+    for _ in range(2):  # Ozon's retry gets the same clear refusal, not a 500
+        answer = push(partner_hub, "ozon", moved, token=OZON_TOKEN)
+        assert 400 <= answer.status < 500, answer.body
+        assert set(answer.body) == {"error"} and answer.body["error"]["message"], answer.body
+    time.sleep(0.2)
+    assert market.order(order_id) == before

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
+from datetime import datetime
 
-from common.models import DeliveryMethod
+from pydantic import TypeAdapter, ValidationError
+
+from common.models import EARLIEST, LATEST, DeliveryMethod, Moment
 from common.signatures import signature_matches, token_matches
 from connectors.base import NewOrder
 from orders.domain.models import Customer, Delivery, Line, OrderIn, Payment, PaymentMethod
@@ -29,6 +32,19 @@ def source_allowed(source_ip: str, allowed: Sequence[ipaddress.IPv4Network | ipa
     except ValueError:
         return False
     return any(address in network for network in allowed)
+
+
+_MOMENT = TypeAdapter(Moment)
+SHIP_BY_RANGE = f"must be between {EARLIEST.date()} and {LATEST.date()} (UTC)"
+
+
+def ship_by_in_range(ship_by: datetime) -> bool:
+    """A partner's new ship-by as the hub's own times are bounded (year 1 or 9999 overflow its arithmetic)."""
+    try:
+        _MOMENT.validate_python(ship_by)
+    except ValidationError:
+        return False
+    return True
 
 
 def order_in(channel_id: str, kind: str, new: NewOrder) -> OrderIn:
