@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from common.bodies import BodyRefused, json_text
+from common.bodies import MAX_BODY_BYTES, BodyRefused, json_text
 from common.errors import BadRequest, HubError, PayloadTooLarge
 from common.observability import logger
 
@@ -94,6 +94,27 @@ class _JsonBodies(OpenAPIRequestValidationMiddleware):
 
     def _get_body(self, app: Any) -> Any:
         return json_request_body(app.current_event)
+
+
+# What every operation with a JSON body may also answer, whichever function serves it.
+TRANSPORT_ERRORS = {
+    "413": f"The body is larger than the API takes ({MAX_BODY_BYTES} bytes); nothing changed",
+    "415": "The body is not sent as application/json (or a +json type) in UTF-8; nothing changed",
+}
+_ERROR_SCHEMA = {"type": "object", "required": ["error", "message"],
+                 "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+
+
+def declare_transport_errors(openapi_json: str) -> str:
+    """The merged OpenAPI document with the transport answers added to every operation taking a body."""
+    document = json.loads(openapi_json)
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                for status, description in TRANSPORT_ERRORS.items():
+                    operation.setdefault("responses", {}).setdefault(status, {
+                        "description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}})
+    return json.dumps(document)
 
 
 def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from common.api import checked_json_text, install_error_contract, raw_body
+from common.api import checked_json_text, declare_transport_errors, install_error_contract, raw_body
 from common.clock import utc_now
 from common.errors import NotFound, Unauthorized, Unprocessable
 from common.models import ErrorAnswer
@@ -92,7 +92,8 @@ def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotat
 @app.post("/v1/payments/<provider>/callback", tags=["payments"], security=[{"acquirerSignature": []}],
           summary="The acquirer's payment callback, signed: X-Signature: sha256=<HMAC-SHA256 of the body>",
           responses={401: {"description": "Missing or wrong signature: nothing changes"},
-                     404: {"description": "Unknown provider or order"}})
+                     404: {"description": "Unknown provider or order"},
+                     413: {"description": "A body larger than the hub takes; nothing changes"}})
 def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]) -> dict[str, Any]:
     body = raw_body(app.current_event)
     secret = acquirer.webhook_secret(provider)
@@ -149,7 +150,7 @@ def _merged_openapi() -> str:
                                 title=API_TITLE, version="1.0.0", on_conflict="error",
                                 security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header), **SIGNED},
                                 security=[{"apiKey": []}])
-    return app.get_openapi_merge_json_schema()
+    return declare_transport_errors(app.get_openapi_merge_json_schema())
 
 
 def _merge_first(app_: Any, next_middleware: Any) -> Response:
