@@ -307,3 +307,9 @@ class ErrorAnswer(BaseModel):
     error: str
     message: str
     details: list[ErrorDetail] | None = None
+
+
+def declared_error(description: str) -> dict[str, Any]:
+    """An error answer for a route's OpenAPI `responses`: without its own content, powertools would give it
+    the route's return model."""
+    return {"description": description, "content": {"application/json": {"model": ErrorAnswer}}}

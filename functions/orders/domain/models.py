@@ -17,6 +17,9 @@ from inventory.domain.stock_changes import Sku
 
 # Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it (not true, not "1").
 MAX_MONEY = Decimal("999999999999.99")  # 14 digits: also the bound of every sum of money the hub stores
+CENT = Decimal("0.01")
+
+
 def _cents(value: Any) -> Any:
     """A number, not true or "1"; trailing zeros dropped to cents (a partner's "1390.000000" is 1390.00)."""
     value = a_number(value)
@@ -29,7 +32,6 @@ def _cents(value: Any) -> Any:
     return value
 
 
-CENT = Decimal("0.01")
 Money = Annotated[Decimal, BeforeValidator(_cents), Field(ge=0, le=MAX_MONEY, max_digits=14, decimal_places=2),
                   PlainSerializer(float, return_type=float, when_used="json")]
 

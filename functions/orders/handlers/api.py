@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from common.api import checked_json_text, declare_transport_errors, install_error_contract, raw_body
 from common.clock import utc_now
 from common.errors import NotFound, Unauthorized, Unprocessable
-from common.models import ErrorAnswer
+from common.models import declared_error as _error
 from common.signatures import signature_matches
 from connectors import acquirer
 from common.observability import logger, metrics, tracer
@@ -29,11 +29,6 @@ install_error_contract(app)
 SIGNED = {"acquirerSignature": APIKey(name="X-Signature", in_=APIKeyIn.header)}
 app.configure_openapi(security_schemes=SIGNED)
 API_TITLE = "oms-hub"
-
-
-def _error(description: str) -> dict[str, Any]:
-    """A declared error answer: without its own content, a response would be given the route's return model."""
-    return {"description": description, "content": {"application/json": {"model": ErrorAnswer}}}
 
 
 @app.post("/v1/orders", tags=["orders"], summary="Accept an order (idempotent on channel + external_id)",
@@ -54,14 +49,16 @@ def list_orders(
     return services.list_orders(status, channel, limit, cursor)
 
 
-@app.get("/v1/orders/<order_id>", tags=["orders"], summary="One order with its timeline")
+@app.get("/v1/orders/<order_id>", tags=["orders"], summary="One order with its timeline",
+         responses={200: {"description": "The order"}, 404: _error("Unknown order")})
 def get_order(order_id: Annotated[str, Path(max_length=64)]) -> Order:
     return services.get_order(order_id)
 
 
 @app.post("/v1/orders/<order_id>/events", tags=["orders"], summary="Apply an operator event (confirm, pick, ...)",
           responses={202: {"description": "Accepted: the status changes within seconds"},
-                     409: {"description": "The current status does not allow the event"}})
+                     404: _error("Unknown order"),
+                     409: _error("The current status does not allow the event, or the order is busy")})
 def post_order_event(order_id: Annotated[str, Path(max_length=64)],
                      body: Annotated[OrderEventIn, Body()]) -> Response[dict[str, Any]]:
     source = f"operator:{body.actor}" if body.actor else "operator"
@@ -72,7 +69,7 @@ def post_order_event(order_id: Annotated[str, Path(max_length=64)],
 @app.post("/v1/orders/<order_id>/returns", tags=["orders"],
           summary="Return some or all units of a delivered order; they go back on hand at a chosen location",
           responses={201: {"description": "Recorded"}, 200: {"description": "This return_id was recorded already"},
-                     409: {"description": "The order has nothing to return yet"}})
+                     404: _error("Unknown order"), 409: _error("The order has nothing to return yet")})
 def post_return(order_id: Annotated[str, Path(max_length=64)],
                 body: Annotated[ReturnIn, Body()]) -> Response[dict[str, Any]]:
     record, created = services.return_items(order_id, body, utc_now())
