@@ -105,15 +105,25 @@ _ERROR_SCHEMA = {"type": "object", "required": ["error", "message"],
                  "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
 
 
+# Powertools routes a path parameter only if its characters are word characters or URI-safe ones: any
+# other value (a control character, a symbol) is answered 404 before the route's own code runs.
+UNROUTABLE = "No such route: a path parameter with characters no route takes"
+
+
 def declare_transport_errors(openapi_json: str) -> str:
-    """The merged OpenAPI document with the transport answers added to every operation taking a body."""
+    """The merged OpenAPI document with the transport answers added: 413 and 415 to every operation
+    taking a body, 404 to every operation with a path parameter (unless it declares its own)."""
     document = json.loads(openapi_json)
-    for operations in document.get("paths", {}).values():
+    for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                for status, description in TRANSPORT_ERRORS.items():
-                    operation.setdefault("responses", {}).setdefault(status, {
-                        "description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}})
+            if not isinstance(operation, dict):
+                continue
+            answers = dict(TRANSPORT_ERRORS) if "requestBody" in operation else {}
+            if "{" in path:
+                answers["404"] = UNROUTABLE
+            for status, description in answers.items():
+                operation.setdefault("responses", {}).setdefault(status, {
+                    "description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}})
     return json.dumps(document)
 
 
