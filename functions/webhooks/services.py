@@ -36,15 +36,14 @@ class Outcome:
     duplicates: int = 0
     parked: int = 0
     ignored: int = 0
+    refused: int = 0  # polled events the hub can never take (e.g. an offer id that is no hub SKU)
 
     def __add__(self, other: Outcome) -> Outcome:
-        return Outcome(self.applied + other.applied, self.duplicates + other.duplicates,
-                       self.parked + other.parked, self.ignored + other.ignored)
+        return Outcome(*(a + b for a, b in zip(dataclasses.astuple(self), dataclasses.astuple(other), strict=True)))
 
 
 APPLIED, DUPLICATE, PARKED, IGNORED = Outcome(applied=1), Outcome(duplicates=1), Outcome(parked=1), Outcome(ignored=1)
-
-
+REFUSED = Outcome(refused=1)
 
 
 # ------------------------------------------------------------------ webhooks
@@ -107,14 +106,23 @@ def process_queued(body: str) -> Outcome:
 
 # ------------------------------------------------------------------ applying canonical events
 
-def apply(channel: Channel, connector: Connector, events: Iterable[Canonical]) -> Outcome:
+def apply(channel: Channel, connector: Connector, events: Iterable[Canonical], *, polled: bool = False) -> Outcome:
+    """A push's events raise what they cannot take (the partner is answered 4xx and sends it again); a poll
+    refuses such an event alone, so one posting the hub can never take does not stop the rest of the poll."""
     total = Outcome()
     for event in events:
         if isinstance(event, Ping):
             continue
-        outcome = _once(channel, connector, event)
+        try:
+            outcome = _once(channel, connector, event)
+        except HubError as error:
+            if not polled or error.status >= 500:
+                raise
+            logger.warning("polled partner event refused", extra={"channel": channel.channel_id,
+                                                                  "event_id": event.event_id, "error": error.code})
+            outcome = REFUSED
         count({APPLIED: "PartnerEventApplied", DUPLICATE: "PartnerEventDuplicate", PARKED: "PartnerEventParked",
-               IGNORED: "PartnerEventIgnored"}[outcome])
+               IGNORED: "PartnerEventIgnored", REFUSED: "PartnerEventRefused"}[outcome])
         total += outcome
     return total
 
@@ -297,7 +305,7 @@ def poll_all() -> dict[str, dict[str, int]]:
                 logger.warning("partner poll failed", extra={"channel": channel.channel_id, "error": str(error)})
                 count(f"PartnerPollFailed_{connector.kind}")
                 events = []
-            outcome += apply(channel, connector, events)
+            outcome += apply(channel, connector, events, polled=True)
         outcome += sweep_parked(channel.channel_id)
         results[channel.channel_id] = dataclasses.asdict(outcome)
     logger.info("partner poll done", extra={"channels": results})

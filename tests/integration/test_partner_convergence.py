@@ -88,7 +88,7 @@ def test_a_newer_status_parked_while_the_order_was_busy_wins_over_an_older_one_t
     delivered = settled(market, YM_ORDER, "delivered")
     assert [e["event"] for e in delivered["timeline"][-3:]] == ["pack", "ship", "deliver"]
     assert stock_of(market) == STOCK_AFTER["delivered"]
-    assert sweep(hub)["yandex"] == {"applied": 0, "duplicates": 0, "parked": 0, "ignored": 0}
+    assert sweep(hub)["yandex"] == {"applied": 0, "duplicates": 0, "parked": 0, "ignored": 0, "refused": 0}
 
 
 # ------------------------------------------------------------------ skipped steps, reversed order
@@ -163,7 +163,7 @@ def test_wildberries_statuses_polled_for_a_reserved_order_ship_then_deliver_it(
     assert [e["event"] for e in shipped["timeline"][-2:]] == ["pack", "ship"]
     assert stock_of(market) == STOCK_AFTER["shipped"]
     # The same status polled again is a duplicate: nothing changes.
-    assert sweep(hub)["wb"] == {"applied": 0, "duplicates": 1, "parked": 0, "ignored": 0}
+    assert sweep(hub)["wb"] == {"applied": 0, "duplicates": 1, "parked": 0, "ignored": 0, "refused": 0}
     assert market.order(order_id)["timeline"] == shipped["timeline"]
     fake_wb.statuses[13833711] = ("complete", "sold")
     assert sweep(hub)["wb"]["applied"] == 1
