@@ -101,6 +101,12 @@ TRANSPORT_ERRORS = {
     "413": f"The body is larger than the API takes ({MAX_BODY_BYTES} bytes); nothing changed",
     "415": "The body is not sent as application/json (or a +json type) in UTF-8; nothing changed",
 }
+# What API Gateway answers before the function runs (template.yaml's GatewayResponses), for an
+# operation that takes the API key.
+GATEWAY_ERRORS = {
+    "401": "Missing or invalid x-api-key; nothing changed",
+    "429": "Too many requests for the caller's usage plan; retry later",
+}
 _ERROR_SCHEMA = {"type": "object", "required": ["error", "message"],
                  "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
 
@@ -112,13 +118,17 @@ UNROUTABLE = "No such route: a path parameter with characters no route takes"
 
 def declare_transport_errors(openapi_json: str) -> str:
     """The merged OpenAPI document with the transport answers added: 413 and 415 to every operation
-    taking a body, 404 to every operation with a path parameter (unless it declares its own)."""
+    taking a body, 404 to every operation with a path parameter, 401 and 429 to every operation that
+    takes the API key (unless it declares its own)."""
     document = json.loads(openapi_json)
+    default_security = document.get("security", [])
     for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             if not isinstance(operation, dict):
                 continue
             answers = dict(TRANSPORT_ERRORS) if "requestBody" in operation else {}
+            if any("apiKey" in requirement for requirement in operation.get("security", default_security)):
+                answers.update(GATEWAY_ERRORS)
             if "{" in path:
                 answers["404"] = UNROUTABLE
             for status, description in answers.items():
