@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,11 +19,11 @@ from tests.conftest import Api, load_event
 from tests.connectors.conftest import fake_ozon, market  # noqa: F401
 from tests.fakes.partners import FakeWildberries
 from tests.fakes.server import serve
+from tests.support.partner_specs import SPECS
 from tests.integration.partner_helpers import (STOCK_AFTER, FailFirst, busy, market_created, market_status,
                                                ozon_posting, ozon_state, queue_depth, queue_drained, settled,
                                                stock_of, sweep)
 
-SPECS = Path("/work/shared/partners/specs")
 POSTING = "24219509-0101-1"
 OZON_ORDER = order_id_for("ozon", POSTING)
 YM_ID = 771100221

@@ -21,7 +21,9 @@ from urllib.parse import parse_qsl
 
 import jsonschema_rs
 
-SPECS = Path(os.environ.get("OMS_PARTNER_SPECS", "/work/shared/partners/specs"))
+# shared/ lies beside the repository (as in every checkout and in CI); OMS_PARTNER_SPECS points elsewhere.
+SPECS = Path(os.environ.get("OMS_PARTNER_SPECS",
+                            Path(__file__).resolve().parents[2].parent / "shared" / "partners" / "specs"))
 PARTNERS = ("ozon", "wildberries", "yandex_market", "cdek")
 METHODS = ("get", "put", "post", "patch", "delete")
 
