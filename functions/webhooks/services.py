@@ -251,6 +251,8 @@ def _change(channel: Channel, order_id: str, event: StatusChange | ShipByChange)
         except InvalidTransition:
             tried = (status, steps[0])  # moved under us (another event), or the status refuses it: look again
             continue
+        if len(steps) == 1:
+            return APPLIED  # that was the last step: no read to find there is nothing left
         outcome, tried = APPLIED, None
     return outcome
 
