@@ -33,6 +33,15 @@ def _available(client: httpx.Client, channel: str = "site", sku: str = "TSHIRT-M
     return answer.json()["items"][0]["available"]
 
 
+def _seed(client: httpx.Client, on_hand: int) -> None:
+    """A warehouse, the `site` channel and `on_hand` units of TSHIRT-M there."""
+    assert client.put("/v1/locations/wh", json={"name": "WH", "kind": "warehouse",
+                                                "capabilities": ["courier"]}).status_code == 200
+    assert client.put("/v1/channels/site", json={"kind": "web", "name": "Site"}).status_code == 200
+    assert client.put("/v1/stock/wh", json={"mode": "snapshot",
+                                            "items": [{"sku": "TSHIRT-M", "on_hand": on_hand}]}).status_code == 200
+
+
 def _run_failing(*args: str) -> subprocess.CompletedProcess[str]:
     """`oms-hub local` that must refuse to start: it exits by itself (a timeout here means it served)."""
     cli = Path(sys.executable).parent / "oms-hub"
@@ -46,11 +55,7 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
     process, url = _start("--no-demo", "--state-dir", str(state), "--save-every", "3600")
     try:
         with _client(url) as client:
-            assert client.put("/v1/locations/wh", json={"name": "WH", "kind": "warehouse",
-                                                        "capabilities": ["courier"]}).status_code == 200
-            assert client.put("/v1/channels/site", json={"kind": "web", "name": "Site"}).status_code == 200
-            assert client.put("/v1/stock/wh", json={"mode": "snapshot",
-                                                    "items": [{"sku": "TSHIRT-M", "on_hand": 5}]}).status_code == 200
+            _seed(client, on_hand=5)
             created = client.post("/v1/orders", json={**ORDER, "external_id": "restart-1", "lines": [
                 {"sku": "TSHIRT-M", "qty": 2, "price": 999}]})
             assert created.status_code == 201, created.text
@@ -112,11 +117,7 @@ def test_a_killed_hub_keeps_what_it_had_saved(tmp_path: Path) -> None:
     process, url = _start("--no-demo", "--state-dir", str(state), "--save-every", "0.2")
     try:
         with _client(url) as client:
-            assert client.put("/v1/locations/wh", json={"name": "WH", "kind": "warehouse",
-                                                        "capabilities": ["courier"]}).status_code == 200
-            assert client.put("/v1/channels/site", json={"kind": "web", "name": "Site"}).status_code == 200
-            assert client.put("/v1/stock/wh", json={"mode": "snapshot",
-                                                    "items": [{"sku": "TSHIRT-M", "on_hand": 7}]}).status_code == 200
+            _seed(client, on_hand=7)
             order = client.post("/v1/orders", json={**ORDER, "external_id": "killed-1"}).json()
             time.sleep(1.5)  # several snapshot periods
     finally:
