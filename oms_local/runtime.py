@@ -8,6 +8,7 @@ the real handlers, returning errorType/errorMessage on exceptions so Retry/Catch
 from __future__ import annotations
 
 import base64
+import copy
 import hmac
 import importlib
 import json
@@ -139,12 +140,83 @@ def _patch_moto() -> None:
             original_validate(definition=definition)
             validated.add(definition)
 
+    _patch_transactions()
     BotocoreStubber.__call__ = locked_call
     StepFunctionsParserBackend._get_executions = started_executions
     StepFunctionsParserBackend._validate_definition = staticmethod(validate_once)
     LambdaSimpleBackend.invoke = invoke
     retrier_decl.time = _retry_sleep
     _patched = True
+
+
+def _patch_transactions() -> None:
+    """TransactWriteItems with an undo record of the items it touches instead of a copy of each table.
+
+    moto backs up every table a transaction names with copy.deepcopy, once per transaction item, and on
+    a cancellation swaps the copies in (with their stream shards: a reader's iterator is left on the
+    abandoned shard). An intake then costs time in proportion to the stock table's size (763 ms at 1,000
+    rows, 3.7 s at 30,000). Here the backup is the table itself, and a cancelled transaction restores the
+    touched items and drops the stream records it wrote: the same all-or-nothing, at the cost of the
+    items touched."""
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    class _TablesNotCopied:
+        """The `copy` module as moto's backend sees it: a Table is its own backup."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(copy, name)
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    original = DynamoDBBackend.transact_write_items
+
+    def touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Table, Any, Any, Any]]:
+        """(table, hash, range, a copy of the item as it is now or None) for each item named."""
+        found = []
+        for entry in transact_items:
+            for op in entry.values():
+                table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+                key = (op.get("Key") or op.get("Item")) if table is not None else None
+                if not key or table.hash_key_attr not in key:
+                    continue  # moto itself refuses it
+                hash_value = DynamoType(key[table.hash_key_attr])
+                range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+                if table.has_range_key and range_value is None:
+                    continue
+                found.append((table, hash_value, range_value,
+                              copy.deepcopy(table.get_item(hash_value, range_value))))
+        return found
+
+    def restore(table: Table, hash_value: Any, range_value: Any, before: Any) -> None:
+        if range_value is not None:
+            if before is None:
+                table.items.get(hash_value, {}).pop(range_value, None)
+            else:
+                table.items[hash_value][range_value] = before
+        elif before is None:
+            table.items.pop(hash_value, None)
+        else:
+            table.items[hash_value] = before
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        undo = touched(self, transact_items)
+        streams = {id(t): (t.stream_shard, len(t.stream_shard.items)) for t, *_ in undo if t.stream_shard}
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, before in reversed(undo):
+                restore(table, hash_value, range_value, before)
+            for shard, length in streams.values():
+                del shard.items[length:]  # a cancelled transaction wrote no stream record
+            raise
+
+    dynamodb_models.copy = _TablesNotCopied()  # type: ignore[assignment]
+    DynamoDBBackend.transact_write_items = transact_write_items
 
 
 def _context_for(name: str, timeout_s: int = 30, memory: int = 512) -> Any:

@@ -36,3 +36,58 @@ def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_s
         valid = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
         sfn.create_state_machine(name="fresh", roleArn=role, definition=valid)
         assert len(parsed) == 2  # a new definition is parsed, the refused one too
+
+
+def _backend() -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+    return dynamodb_backends["123456789012"]["eu-central-1"]
+
+
+def test_a_cancelled_transaction_changes_no_item_writes_no_stream_record_and_keeps_the_table() -> None:
+    with LocalHub() as hub:
+        ddb = boto3.client("dynamodb")
+        stock = f"{hub.template.stack}-StockTable"
+        row = {"sku": {"S": "SKU-T"}, "location_id": {"S": "wh"}}
+        ddb.put_item(TableName=stock, Item={**row, "on_hand": {"N": "5"}, "reserved": {"N": "0"},
+                                            "available": {"N": "5"}})
+        table = _backend().tables[stock]
+        records = len(table.stream_shard.items)
+        with pytest.raises(ClientError) as cancelled:
+            ddb.transact_write_items(TransactItems=[
+                {"Update": {"TableName": stock, "Key": row, "UpdateExpression": "SET available = available - :q, "
+                            "reserved = reserved + :q", "ExpressionAttributeValues": {":q": {"N": "2"}}}},
+                {"Put": {"TableName": stock, "Item": {"sku": {"S": "SKU-NEW"}, "location_id": {"S": "wh"},
+                                                      "on_hand": {"N": "1"}}}},
+                {"Update": {"TableName": stock, "Key": {"sku": {"S": "SKU-T"}, "location_id": {"S": "store"}},
+                            "UpdateExpression": "SET on_hand = :x", "ConditionExpression": "attribute_exists(sku)",
+                            "ExpressionAttributeValues": {":x": {"N": "1"}}}}])
+        assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
+        assert ddb.get_item(TableName=stock, Key=row, ConsistentRead=True)["Item"]["available"] == {"N": "5"}
+        assert "Item" not in ddb.get_item(TableName=stock, Key={"sku": {"S": "SKU-NEW"}, "location_id": {"S": "wh"}})
+        assert _backend().tables[stock] is table  # not swapped for a copy (a stream reader keeps its shard)
+        assert len(table.stream_shard.items) == records  # no record of what never happened
+
+
+def test_a_transaction_cancelled_by_a_condition_names_the_item_and_undoes_the_earlier_ones() -> None:
+    with LocalHub() as hub:
+        ddb = boto3.client("dynamodb")
+        stock = f"{hub.template.stack}-StockTable"
+        a = {"sku": {"S": "SKU-A"}, "location_id": {"S": "wh"}}
+        b = {"sku": {"S": "SKU-B"}, "location_id": {"S": "wh"}}
+        for key, units in ((a, "5"), (b, "1")):
+            ddb.put_item(TableName=stock, Item={**key, "on_hand": {"N": units}, "reserved": {"N": "0"},
+                                                "available": {"N": units}})
+        take = "SET available = available - :q, reserved = reserved + :q"
+        with pytest.raises(ClientError) as cancelled:
+            ddb.transact_write_items(TransactItems=[
+                {"Update": {"TableName": stock, "Key": key, "UpdateExpression": take,
+                            "ConditionExpression": "available >= :q", "ExpressionAttributeValues": {":q": {"N": "2"}}}}
+                for key in (a, b)])
+        reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+        assert reasons == ["None", "ConditionalCheckFailed"]
+        for key, units in ((a, "5"), (b, "1")):
+            item = ddb.get_item(TableName=stock, Key=key, ConsistentRead=True)["Item"]
+            assert (item["available"], item["reserved"]) == ({"N": units}, {"N": "0"})
+        ddb.transact_write_items(TransactItems=[{"Update": {"TableName": stock, "Key": a, "UpdateExpression": take,
+                                                            "ExpressionAttributeValues": {":q": {"N": "2"}}}}])
+        assert ddb.get_item(TableName=stock, Key=a, ConsistentRead=True)["Item"]["available"] == {"N": "3"}
