@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 
 from oms_local.runtime import LocalHub
 from tests.conftest import Answer, Api, load_event
-from tests.fakes.partners import FakeOzon, ozon_pushed
+from tests.fakes.partners import FakeOzon, FakeWildberries, ozon_pushed
 from tests.fakes.server import serve
 
 OZON_TOKEN = "ozon-webhook-token-1"
@@ -75,3 +76,13 @@ def push(hub: LocalHub, channel: str, payload: Any, *, token: str | None = None,
 def ozon(hub: LocalHub, event: str | dict[str, Any], token: str = OZON_TOKEN, **overrides: Any) -> Answer:
     payload = {**(load_event(event) if isinstance(event, str) else event), **overrides}
     return push(hub, "ozon", payload, token=token)
+
+
+@contextlib.contextmanager
+def wildberries_channel(api: Api, channel_id: str = "wb") -> Iterator[FakeWildberries]:
+    """A Wildberries channel whose API is a fake served on 127.0.0.1 (Wildberries is polled, never pushes)."""
+    fake = FakeWildberries()
+    with serve(fake.app()) as url:
+        assert api.put(f"/v1/channels/{channel_id}", {"kind": "wildberries", "name": "WB", "api_url": url,
+                                                      "credentials": {"token": "wb-token"}}).status == 200
+        yield fake

@@ -10,9 +10,8 @@ import pytest
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from tests.conftest import Api, load_event
-from tests.connectors.conftest import ozon
+from tests.connectors.conftest import ozon, wildberries_channel
 from tests.fakes.partners import FakeOzon, FakeWildberries
-from tests.fakes.server import serve
 
 SCHEDULED = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 
@@ -25,10 +24,7 @@ def ozon_api(market: Api, fake_ozon: tuple[FakeOzon, str]) -> FakeOzon:
 
 @pytest.fixture
 def fake_wb(market: Api) -> Iterator[FakeWildberries]:
-    fake = FakeWildberries()
-    with serve(fake.app()) as url:
-        assert market.put("/v1/channels/wb", {"kind": "wildberries", "name": "WB", "api_url": url,
-                                              "credentials": {"token": "wb-token"}}).status == 200
+    with wildberries_channel(market) as fake:
         yield fake
 
 

@@ -25,9 +25,8 @@ from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from orders.domain.workflow import workflow
 from tests.conftest import Api
-from tests.connectors.conftest import fake_ozon, market  # noqa: F401
+from tests.connectors.conftest import fake_ozon, market, wildberries_channel  # noqa: F401
 from tests.fakes.partners import FakeWildberries
-from tests.fakes.server import serve
 from tests.integration.partner_helpers import (FailFirst, busy, market_created, market_status, ozon_posting,
                                                ozon_state, queue_drained, settled, stock_of, sweep, wait_until)
 
@@ -176,10 +175,7 @@ def test_market_notification_orderings_converge_on_the_newest_status(hub: LocalH
 
 @pytest.fixture
 def fake_wb(stocked: Api) -> Iterator[FakeWildberries]:
-    fake = FakeWildberries()
-    with serve(fake.app()) as url:
-        assert stocked.put("/v1/channels/wb", {"kind": "wildberries", "name": "WB", "api_url": url,
-                                               "credentials": {"token": "wb-token"}}).status == 200
+    with wildberries_channel(stocked) as fake:
         yield fake
 
 
