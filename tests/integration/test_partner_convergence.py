@@ -16,9 +16,8 @@ from orders.domain.models import order_id_for
 from orders.domain.workflow import workflow
 from tests.conftest import Api, load_event
 # The partners' channels as tests/connectors sets them up (wh-1 with 10 x SKU-A, Ozon's API on a fake).
-from tests.connectors.conftest import fake_ozon, market  # noqa: F401
+from tests.connectors.conftest import fake_ozon, market, wildberries_channel  # noqa: F401
 from tests.fakes.partners import FakeWildberries
-from tests.fakes.server import serve
 from tests.support.partner_specs import SPECS
 from tests.integration.partner_helpers import (STOCK_AFTER, FailFirst, busy, market_created, market_status,
                                                ozon_posting, ozon_state, queue_depth, queue_drained, settled,
@@ -142,10 +141,7 @@ def test_market_delivery_ships_a_reserved_order_and_its_duplicate_changes_nothin
 
 @pytest.fixture
 def fake_wb(market: Api) -> Iterator[FakeWildberries]:  # noqa: F811
-    fake = FakeWildberries()
-    with serve(fake.app()) as url:
-        assert market.put("/v1/channels/wb", {"kind": "wildberries", "name": "WB", "api_url": url,
-                                              "credentials": {"token": "wb-token"}}).status == 200
+    with wildberries_channel(market) as fake:
         yield fake
 
 
