@@ -28,11 +28,19 @@ def figures() -> None:
     template = load_yaml((ROOT / "template.yaml").read_text())
     kinds = Counter(r["Type"] for r in template["Resources"].values())
     emit("deploy_template_resources", sum(kinds.values()), "resources (before the SAM transform)")
-    for kind, label in [("AWS::Serverless::Function", "functions"), ("AWS::Serverless::StateMachine", "state machines"),
-                        ("AWS::DynamoDB::Table", "tables"), ("AWS::SQS::Queue", "queues"),
-                        ("AWS::CloudWatch::Alarm", "alarms"), ("AWS::Logs::LogGroup", "log groups")]:
+    for kind, label in [
+        ("AWS::Serverless::Function", "functions"),
+        ("AWS::Serverless::StateMachine", "state machines"),
+        ("AWS::DynamoDB::Table", "tables"),
+        ("AWS::SQS::Queue", "queues"),
+        ("AWS::CloudWatch::Alarm", "alarms"),
+        ("AWS::Logs::LogGroup", "log groups"),
+    ]:
         emit(f"deploy_{label.replace(' ', '_')}", kinds[kind], label)
-    ops_usd = kinds["AWS::CloudWatch::Alarm"] * USD_PER_ALARM_MONTH + kinds["AWS::CloudWatch::Dashboard"] * USD_PER_DASHBOARD_MONTH
+    ops_usd = (
+        kinds["AWS::CloudWatch::Alarm"] * USD_PER_ALARM_MONTH
+        + kinds["AWS::CloudWatch::Dashboard"] * USD_PER_DASHBOARD_MONTH
+    )
     emit("deploy_ops_kit_usd_per_month", ops_usd, "usd (alarms + dashboard, idle)")
     synthesized = ASSEMBLY / "oms-hub-dev.template.json"
     if not synthesized.exists():

@@ -36,9 +36,17 @@ class ScenarioBench(base.Bench):
     def create_order(self, external_id: str) -> tuple[int, dict[str, Any]]:
         sku = self._in_stock_at_store()
         delivery = {"method": self.method, "address": "Tverskaya 1, Moscow", "location_id": STORE}
-        answer = self.post("/v1/orders", {
-            "channel": "web", "external_id": external_id, "customer": {"name": "Bench Customer"},
-            "lines": [{"sku": sku, "qty": 1, "price": 10}], "delivery": delivery, "payment": {"method": "prepaid"}})
+        answer = self.post(
+            "/v1/orders",
+            {
+                "channel": "web",
+                "external_id": external_id,
+                "customer": {"name": "Bench Customer"},
+                "lines": [{"sku": sku, "qty": 1, "price": 10}],
+                "delivery": delivery,
+                "payment": {"method": "prepaid"},
+            },
+        )
         order = json.loads(answer.body)
         if answer.status != 201 or order.get("status") != "reserved":
             raise RuntimeError(f"order {external_id} was not reserved: {answer.status} {answer.body[:300]!r}")
@@ -47,8 +55,12 @@ class ScenarioBench(base.Bench):
     def _in_stock_at_store(self) -> str:
         """A SKU both the store and the warehouse have (store scenarios reserve at one, shipping at the other)."""
         with self.calls.muted():
-            answer = self.hub.http("GET", "/v1/availability", query="channel=web&skus=" + ",".join(base.demo.demo_skus()[:60]),
-                                   headers=self.headers)
+            answer = self.hub.http(
+                "GET",
+                "/v1/availability",
+                query="channel=web&skus=" + ",".join(base.demo.demo_skus()[:60]),
+                headers=self.headers,
+            )
         for item in json.loads(answer.body)["items"]:
             free = {loc["location_id"]: loc["available"] for loc in item["locations"]}
             if free.get(STORE, 0) >= 3 and free.get(WAREHOUSE, 0) >= 3:
@@ -63,7 +75,10 @@ def report(bench: Any) -> None:
         base.emit(f"workflow_{workflow}_state_transitions_per_order", run.transitions, "transitions")
         base.emit(f"workflow_{workflow}_lambda_invocations_per_order", run.lambda_invocations, "invocations")
         base.emit(f"workflow_{workflow}_cost_per_1000_orders_usd", sum(base.cost_parts(run).values()), "usd")
-    base.note("per workflow, happy path: " + "; ".join(f"{w}: {' '.join(e)} -> {f}" for w, (_, e, f) in SCENARIOS.items()))
-    base.note("one order line; transitions, invocations and cost counted and priced as the courier figures; "
-              "on-entry actions (OrderStatusEntered on the bus) are states too, so they are in the transitions")
-
+    base.note(
+        "per workflow, happy path: " + "; ".join(f"{w}: {' '.join(e)} -> {f}" for w, (_, e, f) in SCENARIOS.items())
+    )
+    base.note(
+        "one order line; transitions, invocations and cost counted and priced as the courier figures; "
+        "on-entry actions (OrderStatusEntered on the bus) are states too, so they are in the transitions"
+    )

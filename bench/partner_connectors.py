@@ -18,8 +18,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-from oms_local.runtime import LocalHub  # noqa: E402
 from run import AwsCalls, emit, note, operations  # noqa: E402
+
+from oms_local.runtime import LocalHub  # noqa: E402
 from tests.fakes.partners import FakeCdek, FakeOzon, FakeWildberries, ozon_pushed  # noqa: E402
 from tests.fakes.server import serve  # noqa: E402
 
@@ -31,8 +32,13 @@ CDEK_ORDERS = 100
 
 def _push(hub: LocalHub, payload: dict[str, Any]) -> int:
     ozon_pushed(payload)  # the fake Ozon holds the posting the hub reads the prices from
-    return hub.http("POST", "/v1/webhooks/ozon", query=f"token={TOKEN}", body=json.dumps(payload).encode(),
-                    headers={"content-type": "application/json"}).status
+    return hub.http(
+        "POST",
+        "/v1/webhooks/ozon",
+        query=f"token={TOKEN}",
+        body=json.dumps(payload).encode(),
+        headers={"content-type": "application/json"},
+    ).status
 
 
 def _counted(calls: AwsCalls, action: Callable[[], Any]) -> list[Any]:
@@ -48,10 +54,20 @@ def pushes() -> None:
     ozon_api = FakeOzon()
     with LocalHub() as hub, serve(ozon_api.app()) as ozon_url:
         headers = {"x-api-key": hub.api_key, "content-type": "application/json"}
-        for path, body in [("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["marketplace"]}),
-                           ("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 100}]}),
-                           ("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "secret": TOKEN, "api_url": ozon_url,
-                                                  "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"}})]:
+        for path, body in [
+            ("/v1/locations/wh-1", {"name": "W", "kind": "warehouse", "capabilities": ["marketplace"]}),
+            ("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 100}]}),
+            (
+                "/v1/channels/ozon",
+                {
+                    "kind": "ozon",
+                    "name": "Ozon",
+                    "secret": TOKEN,
+                    "api_url": ozon_url,
+                    "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"},
+                },
+            ),
+        ]:
             hub.http("PUT", path, headers=headers, body=json.dumps(body).encode())
         calls.install()
         _push(hub, {**events, "posting_number": "warm-up"})  # config and secret caches filled, as in a warm container
@@ -71,15 +87,21 @@ def pushes() -> None:
 
 
 def partner_requests() -> None:
+    from datetime import UTC, datetime
+
     from connectors.cdek import CdekClient
     from connectors.ozon import OzonClient
     from connectors.wildberries import WildberriesClient
-    from datetime import UTC, datetime
 
     ozon = FakeOzon()
-    ozon.postings = [{"posting_number": f"p-{n}", "status": "awaiting_packaging",
-                      "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 1, "price": "1390.000000"}]}
-                     for n in range(POSTINGS)]
+    ozon.postings = [
+        {
+            "posting_number": f"p-{n}",
+            "status": "awaiting_packaging",
+            "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 1, "price": "1390.000000"}],
+        }
+        for n in range(POSTINGS)
+    ]
     with serve(ozon.app()) as url:
         client = OzonClient(url, {"Client-Id": "836", "Api-Key": "ozon-key"})
         client.unfulfilled(datetime.now(UTC))
@@ -87,7 +109,7 @@ def partner_requests() -> None:
     emit("ozon_reconcile_requests_minimum", math.ceil(POSTINGS / OzonClient.PAGE), "requests")
 
     wb = FakeWildberries()
-    wb.statuses = {n: ("confirm", "waiting") for n in range(OPEN_TASKS)}
+    wb.statuses = dict.fromkeys(range(OPEN_TASKS), ("confirm", "waiting"))
     with serve(wb.app()) as url:
         client_wb = WildberriesClient(url, {"token": "wb-token"})
         client_wb.statuses(list(range(OPEN_TASKS)))
@@ -98,10 +120,17 @@ def partner_requests() -> None:
     with serve(cdek.app()) as url:
         client_cdek = CdekClient(url, {"client_id": "cdek-id", "client_secret": "cdek-secret"})
         for n in range(CDEK_ORDERS):
-            client_cdek.create_order({  # an AddOrder as CDEK's spec has it (the fake checks)
-                "type": 2, "number": f"ord_{n}", "tariff_code": 136, "shipment_point": "MSK123", "delivery_point": "MSK456",
-                "recipient": {"name": "Anna", "phones": [{"number": "+79165551234"}]},
-                "packages": [{"number": "1", "weight": 500}]})
+            client_cdek.create_order(
+                {  # an AddOrder as CDEK's spec has it (the fake checks)
+                    "type": 2,
+                    "number": f"ord_{n}",
+                    "tariff_code": 136,
+                    "shipment_point": "MSK123",
+                    "delivery_point": "MSK456",
+                    "recipient": {"name": "Anna", "phones": [{"number": "+79165551234"}]},
+                    "packages": [{"number": "1", "weight": 500}],
+                }
+            )
     emit("cdek_tokens_per_100_orders", client_cdek.tokens_fetched, "tokens")
     note("partner requests counted by the clients (PartnerHttp.requests) against fake servers on 127.0.0.1")
 

@@ -31,11 +31,11 @@ from oms_local.template import load
 FUNCTIONS = Path(TEMPLATE).parent / "functions"
 sys.path.insert(0, str(FUNCTIONS))  # the functions import as top-level packages, as in Lambda
 
-from common import aws as function_clients  # noqa: E402
-from common import reference  # noqa: E402
-
 import deploy  # noqa: E402  (bench/deploy.py: template and CDK assembly counts)
 import stock  # noqa: E402  (bench/stock.py: the inventory figures)
+
+from common import aws as function_clients  # noqa: E402
+from common import reference  # noqa: E402
 
 COURIER_EVENTS = ["confirm", "pick", "pack", "ship", "deliver"]
 CANCEL_EVENTS = ["confirm", "cancel"]
@@ -62,6 +62,7 @@ def note(text: str) -> None:
 
 
 # ------------------------------------------------------------------ counting AWS calls
+
 
 @dataclass(frozen=True)
 class Call:
@@ -128,6 +129,7 @@ def operations(calls: list[Call]) -> str:
 
 # ------------------------------------------------------------------ driving the hub
 
+
 class Bench:
     def __init__(self, hub: LocalHub, calls: AwsCalls) -> None:
         self.hub = hub
@@ -141,10 +143,17 @@ class Bench:
         return self.hub.http("POST", path, headers=self.headers, body=json.dumps(body).encode())
 
     def create_order(self, external_id: str) -> tuple[int, dict[str, Any]]:
-        answer = self.post("/v1/orders", {
-            "channel": "web", "external_id": external_id, "customer": {"name": "Bench Customer"},
-            "lines": [{"sku": "SKU-00001", "qty": 1, "price": 10}, {"sku": "SKU-00002", "qty": 2, "price": 5}],
-            "delivery": {"method": "courier", "address": "Tverskaya 1, Moscow"}, "payment": {"method": "prepaid"}})
+        answer = self.post(
+            "/v1/orders",
+            {
+                "channel": "web",
+                "external_id": external_id,
+                "customer": {"name": "Bench Customer"},
+                "lines": [{"sku": "SKU-00001", "qty": 1, "price": 10}, {"sku": "SKU-00002", "qty": 2, "price": 5}],
+                "delivery": {"method": "courier", "address": "Tverskaya 1, Moscow"},
+                "payment": {"method": "prepaid"},
+            },
+        )
         order = json.loads(answer.body)
         if answer.status not in (200, 201) or order.get("status") != "reserved":
             raise RuntimeError(f"order {external_id} was not reserved: {answer.status} {answer.body[:300]!r}")
@@ -165,8 +174,9 @@ class Bench:
 
     def order_item(self, order_id: str) -> dict[str, Any]:
         with self.calls.muted():
-            return self.dynamodb.get_item(TableName=os.environ["ORDERS_TABLE"], Key={"pk": {"S": f"ORDER#{order_id}"}},
-                                          ConsistentRead=True).get("Item", {})
+            return self.dynamodb.get_item(
+                TableName=os.environ["ORDERS_TABLE"], Key={"pk": {"S": f"ORDER#{order_id}"}}, ConsistentRead=True
+            ).get("Item", {})
 
     def wait_until_waiting(self, order_id: str) -> None:
         """Until the lifecycle waits for the next event: the order holds a task token and no pending event.
@@ -174,6 +184,7 @@ class Bench:
         The same test the API makes before it accepts an event, read from the item itself (GET does not
         show the token), so a counted event never spends calls waiting for the lifecycle to catch up.
         """
+
         def waiting() -> bool:
             item = self.order_item(order_id)
             return "task_token" in item and "pending_event" not in item
@@ -182,6 +193,7 @@ class Bench:
 
     def wait_until_finished(self, order_id: str, status: str) -> None:
         """Poll GET until the order shows `status`, then until its execution has ended."""
+
         def order_shows() -> bool:
             with self.calls.muted():
                 answer = self.hub.http("GET", f"/v1/orders/{order_id}", headers=self.headers)
@@ -208,7 +220,7 @@ class Bench:
 
 def _value_bytes(value: dict[str, Any]) -> int:
     """Size of one attribute value by DynamoDB's item-size rules (what request units are billed on)."""
-    (kind, inner), = value.items()
+    ((kind, inner),) = value.items()
     if kind == "S":
         return len(inner.encode())
     if kind == "N":
@@ -221,6 +233,7 @@ def _value_bytes(value: dict[str, Any]) -> int:
 
 
 # ------------------------------------------------------------------ 1. intake
+
 
 def intake(bench: Bench) -> str:
     """Returns the warm order, reserved and waiting for `confirm`."""
@@ -254,6 +267,7 @@ def intake(bench: Bench) -> str:
 
 # ------------------------------------------------------------------ 4. operator events
 
+
 def events(bench: Bench, order_id: str) -> None:
     """`confirm` on a freshly reserved order whose execution waits at AwaitConfirm."""
     bench.wait_until_waiting(order_id)
@@ -267,6 +281,7 @@ def events(bench: Bench, order_id: str) -> None:
 
 
 # ------------------------------------------------------------------ 2. lifecycle
+
 
 @dataclass(frozen=True)
 class Lifecycle:
@@ -295,13 +310,23 @@ def lifecycle(bench: Bench, external_id: str, event_names: list[str], final_stat
     # Standard workflows bill every state entered. `lambda:invoke` tasks appear as TaskScheduled with
     # resourceType "lambda" (LambdaFunctionScheduled is only for tasks whose Resource is a bare function ARN).
     transitions = sum(1 for e in history if e["type"].endswith("StateEntered"))
-    invocations = sum(1 for e in history if e["type"] == "LambdaFunctionScheduled"
-                      or (e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "lambda"))
+    invocations = sum(
+        1
+        for e in history
+        if e["type"] == "LambdaFunctionScheduled"
+        or (e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "lambda")
+    )
     invoked = sum(1 for call in calls if call.name == "lambda.Invoke")
     if invoked != invocations:
         raise RuntimeError(f"history shows {invocations} Lambda invocations but {invoked} Invoke calls were made")
-    return Lifecycle(transitions, invocations, 1 + len(event_names), calls, bench.order_item_bytes(order_id),
-                     reader.invocations - stream_before)
+    return Lifecycle(
+        transitions,
+        invocations,
+        1 + len(event_names),
+        calls,
+        bench.order_item_bytes(order_id),
+        reader.invocations - stream_before,
+    )
 
 
 def lifecycles(bench: Bench) -> Lifecycle:
@@ -312,22 +337,33 @@ def lifecycles(bench: Bench) -> Lifecycle:
     emit("lifecycle_cancel_state_transitions_per_order", cancel.transitions, "transitions")
     emit("lifecycle_cancel_lambda_invocations_per_order", cancel.lambda_invocations, "invocations")
     note("transitions: execution-history events whose type ends with StateEntered")
-    note("lambda: TaskScheduled events with resourceType lambda (+ LambdaFunctionScheduled, none here); "
-         "equal to the lambda.Invoke calls the hook saw")
+    note(
+        "lambda: TaskScheduled events with resourceType lambda (+ LambdaFunctionScheduled, none here); "
+        "equal to the lambda.Invoke calls the hook saw"
+    )
     note(f"courier path: {' '.join(COURIER_EVENTS)}; cancel path: {' '.join(CANCEL_EVENTS)}")
     return courier
 
 
 # ------------------------------------------------------------------ 3. import time
 
+
 def import_times() -> None:
     """Cold import in a fresh interpreter, with the orders function's environment and code root."""
     template = load(TEMPLATE)
     fn, region = template.functions["OrdersApiFunction"], template.region
-    env = {"PATH": os.environ.get("PATH", ""), **fn.environment, "PYTHONPATH": str(fn.code_dir),
-           "AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_LAMBDA_FUNCTION_NAME": fn.name,
-           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory), "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-           "LAMBDA_TASK_ROOT": str(fn.code_dir), "_HANDLER": fn.handler}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        **fn.environment,
+        "PYTHONPATH": str(fn.code_dir),
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+        "LAMBDA_TASK_ROOT": str(fn.code_dir),
+        "_HANDLER": fn.handler,
+    }
 
     def once(module: str) -> float:
         code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
@@ -345,11 +381,14 @@ def import_times() -> None:
     emit("handler_import_ms", handler_ms, "ms")
     emit("boto3_import_ms", boto3_ms, "ms")
     emit("handler_import_ratio", handler_ms / boto3_ms, "x")
-    note(f"median of {IMPORT_RUNS} fresh `python -c` runs each, perf_counter around `import {modules['handler']}` "
-         "vs `import boto3`; the function's Lambda environment from template.yaml")
+    note(
+        f"median of {IMPORT_RUNS} fresh `python -c` runs each, perf_counter around `import {modules['handler']}` "
+        "vs `import boto3`; the function's Lambda environment from template.yaml"
+    )
 
 
 # ------------------------------------------------------------------ 5. cost
+
 
 def request_units(calls: list[Call], order_item_kb: int) -> tuple[float, float]:
     """(WRU, RRU) of the DynamoDB calls, on-demand rules, approximated.
@@ -409,15 +448,21 @@ def cost(courier: Lifecycle) -> None:
     for part, usd in per_1000.items():
         emit(f"cost_{part}_per_1000_orders_usd", usd, "usd")
     ddb = Counter(call.operation for call in courier.calls if call.service == "dynamodb")
-    note("courier happy path at us-east-1 list prices: Step Functions Standard $0.025/1k transitions; "
-         "Lambda $0.20/1M requests + $0.0000133334/GB-s (512 MB arm64, assumed 100 ms each); "
-         "DynamoDB on-demand $0.625/1M WRU, $0.125/1M RRU")
-    note(f"lambda requests per order: {courier.api_requests} orders API (intake + {courier.api_requests - 1} events) "
-         f"+ {courier.lambda_invocations} lifecycle task + {courier.stream_invocations} stock-stream batches "
-         f"(one order alone; batches of up to 500 row changes are shared by many orders at peak) = {lambda_requests}")
-    note(f"dynamodb per order, all threads, intake to end of execution: {wru:g} WRU, {rru:g} RRU from "
-         + ", ".join(f"{op} x{n}" for op, n in sorted(ddb.items()))
-         + f"; order item {courier.order_item_bytes} B at the end")
+    note(
+        "courier happy path at us-east-1 list prices: Step Functions Standard $0.025/1k transitions; "
+        "Lambda $0.20/1M requests + $0.0000133334/GB-s (512 MB arm64, assumed 100 ms each); "
+        "DynamoDB on-demand $0.625/1M WRU, $0.125/1M RRU"
+    )
+    note(
+        f"lambda requests per order: {courier.api_requests} orders API (intake + {courier.api_requests - 1} events) "
+        f"+ {courier.lambda_invocations} lifecycle task + {courier.stream_invocations} stock-stream batches "
+        f"(one order alone; batches of up to 500 row changes are shared by many orders at peak) = {lambda_requests}"
+    )
+    note(
+        f"dynamodb per order, all threads, intake to end of execution: {wru:g} WRU, {rru:g} RRU from "
+        + ", ".join(f"{op} x{n}" for op, n in sorted(ddb.items()))
+        + f"; order item {courier.order_item_bytes} B at the end"
+    )
 
 
 def main() -> None:

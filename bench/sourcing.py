@@ -39,8 +39,14 @@ def _answer(bench: Bench, path: str, body: dict[str, Any], expect: int) -> dict[
 
 
 def _order(external_id: str, lines: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"channel": "web", "external_id": external_id, "customer": {"name": "Bench Customer"},
-            "lines": lines, "delivery": TVERSKAYA, "payment": {"method": "prepaid"}}
+    return {
+        "channel": "web",
+        "external_id": external_id,
+        "customer": {"name": "Bench Customer"},
+        "lines": lines,
+        "delivery": TVERSKAYA,
+        "payment": {"method": "prepaid"},
+    }
 
 
 def intake_with_coordinates(bench: Bench) -> None:
@@ -53,13 +59,18 @@ def intake_with_coordinates(bench: Bench) -> None:
     calls.take()
     _emit("sourcing_intake_aws_calls_per_order", len(own), "calls")
     _note(f"intake with customer coordinates, nearest location and promise: {_ops(own)}")
-    _note(f"sourced: {order['sourcing']['reason']}; promise {order['promise']['earliest']}..{order['promise']['latest']}")
+    _note(
+        f"sourced: {order['sourcing']['reason']}; promise {order['promise']['earliest']}..{order['promise']['latest']}"
+    )
 
 
 def promise(bench: Bench) -> None:
     calls = bench.calls
-    body = {"channel": "web", "lines": CART,
-            "destination": {"lat": 55.7576, "lon": 37.613, "city": "Moscow", "location_id": "msk-store-tverskaya"}}
+    body = {
+        "channel": "web",
+        "lines": CART,
+        "destination": {"lat": 55.7576, "lon": 37.613, "city": "Moscow", "location_id": "msk-store-tverskaya"},
+    }
     function_clients.reset()
     reference.forget()  # a new container: channels, locations and carriers are read once
     calls.take()
@@ -70,8 +81,10 @@ def promise(bench: Bench) -> None:
     _emit("promise_aws_calls_per_request", len(warm), "calls")
     _emit("promise_aws_calls_cold", len(cold), "calls")
     _emit("promise_methods_per_request", len(answer["options"]) + len(answer["unavailable"]), "methods")
-    _note(f"promise warm (all {len(answer['options']) + len(answer['unavailable'])} methods, one stock read): "
-          f"{_ops(warm)}")
+    _note(
+        f"promise warm (all {len(answer['options']) + len(answer['unavailable'])} methods, one stock read): "
+        f"{_ops(warm)}"
+    )
     _note(f"promise cold: {_ops(cold)}")
 
 
@@ -81,8 +94,12 @@ def substitution(bench: Bench) -> None:
     order = _answer(bench, "/v1/orders", _order("bench-substituted", lines), 201)
     bench.wait_until_waiting(order["order_id"])
     calls.take()
-    done = _answer(bench, f"/v1/orders/{order['order_id']}/substitutions",
-                   {"sku": "SKU-00003", "replacement": {"sku": "SKU-00002", "qty": 1}, "actor": "bench"}, 200)
+    done = _answer(
+        bench,
+        f"/v1/orders/{order['order_id']}/substitutions",
+        {"sku": "SKU-00003", "replacement": {"sku": "SKU-00002", "qty": 1}, "actor": "bench"},
+        200,
+    )
     own = calls.take_own()
     bench.wait_until_waiting(order["order_id"])
     calls.take()

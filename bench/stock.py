@@ -47,8 +47,9 @@ def _free_port() -> int:
 
 def _serve(hub: LocalHub) -> tuple[uvicorn.Server, str]:
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(hub), host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(build_app(hub), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -78,10 +79,16 @@ def stock_import(calls: Any, emit: Emit, note: Note, rows: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, LocalHub() as hub:
         calls.install()
         api = {"x-api-key": hub.api_key}
-        hub.http("PUT", "/v1/locations/wh-1", headers=api, body=json.dumps({"name": "DC", "kind": "warehouse"}).encode())
+        hub.http(
+            "PUT", "/v1/locations/wh-1", headers=api, body=json.dumps({"name": "DC", "kind": "warehouse"}).encode()
+        )
         for channel in ("web", "ozon"):
-            hub.http("PUT", f"/v1/channels/{channel}", headers=api,
-                     body=json.dumps({"kind": channel, "name": channel, "rules": {"safety_stock": 2}}).encode())
+            hub.http(
+                "PUT",
+                f"/v1/channels/{channel}",
+                headers=api,
+                body=json.dumps({"kind": channel, "name": channel, "rules": {"safety_stock": 2}}).encode(),
+            )
         csv_path = Path(tmp) / "stock.csv"
         _write_csv(csv_path, rows)
         server, url = _serve(hub)
@@ -89,9 +96,13 @@ def stock_import(calls: Any, emit: Emit, note: Note, rows: int) -> None:
             calls.take()
             cli = Path(sys.executable).parent / "oms-hub"
             started = time.monotonic()
-            child = subprocess.Popen([str(cli), "stock", "import", str(csv_path), "--location", "wh-1", "--url", url],
-                                     env={**os.environ, "OMS_API_KEY": hub.api_key}, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+            child = subprocess.Popen(
+                [str(cli), "stock", "import", str(csv_path), "--location", "wh-1", "--url", url],
+                env={**os.environ, "OMS_API_KEY": hub.api_key},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             peak_kb = 0
             while child.poll() is None:  # VmHWM: the child's own high-water mark (ru_maxrss would count the fork)
                 peak_kb = max(peak_kb, _high_water_kb(child.pid))
@@ -105,7 +116,9 @@ def stock_import(calls: Any, emit: Emit, note: Note, rows: int) -> None:
             reader = hub.stream_reader("StockChangesFunction")
             taken = calls.take()
             made = _dynamodb([call for call in taken if call.thread != reader.thread_id])
-            stream_calls = Counter(f"{call.service}.{call.operation}" for call in taken if call.thread == reader.thread_id)
+            stream_calls = Counter(
+                f"{call.service}.{call.operation}" for call in taken if call.thread == reader.thread_id
+            )
         finally:
             server.should_exit = True
     peak_mb = peak_kb / 1024
@@ -118,8 +131,10 @@ def stock_import(calls: Any, emit: Emit, note: Note, rows: int) -> None:
     emit("stock_changes_lag_s", announced - seconds, "s")
     note(f"stock import of {rows} rows: {out.strip()}")
     note(f"stock import DynamoDB requests: {dict(sorted(made.items()))}")
-    note(f"stock stream reader: {reader.records} row changes in {reader.invocations} invocations; "
-         f"its requests: {dict(sorted(stream_calls.items()))}; announced {announced - seconds:.1f} s after the import ended")
+    note(
+        f"stock stream reader: {reader.records} row changes in {reader.invocations} invocations; "
+        f"its requests: {dict(sorted(stream_calls.items()))}; announced {announced - seconds:.1f} s after the import ended"
+    )
     note("rows/s is moto's: it parses every UpdateExpression again for each row; the counts are portable")
 
 
@@ -128,21 +143,47 @@ def availability(calls: Any, emit: Emit, note: Note) -> None:
         api = {"x-api-key": hub.api_key}
         locations = [f"store-{n:03d}" for n in range(LOCATIONS)]
         for loc in locations:
-            hub.http("PUT", f"/v1/locations/{loc}", headers=api,
-                     body=json.dumps({"name": loc, "kind": "store", "capabilities": ["courier"]}).encode())
+            hub.http(
+                "PUT",
+                f"/v1/locations/{loc}",
+                headers=api,
+                body=json.dumps({"name": loc, "kind": "store", "capabilities": ["courier"]}).encode(),
+            )
         skus = [f"SKU-{n:03d}" for n in range(SKUS)]
-        rules = {"safety_stock": 1, "stock_share": 0.9, "max_share": 0.5, "min_presentable": 3,
-                 "excluded_locations": locations[:10], "locations": {locations[10]: {"safety_stock": 0}},
-                 "skus": {skus[0]: {"max_units": 5}}}
-        hub.http("PUT", "/v1/channels/ozon", headers=api,
-                 body=json.dumps({"kind": "ozon", "name": "Ozon", "rules": rules}).encode())
+        rules = {
+            "safety_stock": 1,
+            "stock_share": 0.9,
+            "max_share": 0.5,
+            "min_presentable": 3,
+            "excluded_locations": locations[:10],
+            "locations": {locations[10]: {"safety_stock": 0}},
+            "skus": {skus[0]: {"max_units": 5}},
+        }
+        hub.http(
+            "PUT",
+            "/v1/channels/ozon",
+            headers=api,
+            body=json.dumps({"kind": "ozon", "name": "Ozon", "rules": rules}).encode(),
+        )
         ddb = boto3.client("dynamodb")
         table = os.environ["STOCK_TABLE"]
-        items = [{"PutRequest": {"Item": {"sku": {"S": sku}, "location_id": {"S": loc}, "on_hand": {"N": "7"},
-                                          "reserved": {"N": "1"}, "available": {"N": "6"}}}}
-                 for sku in skus for loc in locations]
+        items = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "sku": {"S": sku},
+                        "location_id": {"S": loc},
+                        "on_hand": {"N": "7"},
+                        "reserved": {"N": "1"},
+                        "available": {"N": "6"},
+                    }
+                }
+            }
+            for sku in skus
+            for loc in locations
+        ]
         for start in range(0, len(items), 25):
-            ddb.batch_write_item(RequestItems={table: items[start:start + 25]})
+            ddb.batch_write_item(RequestItems={table: items[start : start + 25]})
         hub.settle(timeout=3600)  # the set-up's rows are announced before anything is measured
         calls.install()
         query = f"channel=ozon&skus={','.join(skus)}"
@@ -158,8 +199,10 @@ def availability(calls: Any, emit: Emit, note: Note) -> None:
         body = json.loads(answer.body)
     emit("availability_ms_per_100_skus", timings[-1], "ms")
     emit("availability_dynamodb_requests_per_100_skus", sum(made.values()), "requests")
-    note(f"availability: {SKUS} SKUs x {LOCATIONS} locations, warm; "
-         f"requests: {dict(made)}; first SKU offers {body['items'][0]['available']}, second {body['items'][1]['available']}")
+    note(
+        f"availability: {SKUS} SKUs x {LOCATIONS} locations, warm; "
+        f"requests: {dict(made)}; first SKU offers {body['items'][0]['available']}, second {body['items'][1]['available']}"
+    )
 
 
 def main(calls: Any, emit: Emit, note: Note, rows: int = IMPORT_ROWS) -> None:
@@ -169,7 +212,9 @@ def main(calls: Any, emit: Emit, note: Note, rows: int = IMPORT_ROWS) -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
-    from run import AwsCalls, emit as emit_, note as note_  # noqa: E402
+    from run import AwsCalls
+    from run import emit as emit_
+    from run import note as note_
 
     os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
     main(AwsCalls(), emit_, note_, int(sys.argv[1]) if len(sys.argv) > 1 else IMPORT_ROWS)

@@ -27,8 +27,12 @@ from constructs import Construct
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 # Template parameters whose defaults a CDK user sets through context (context key -> template parameter).
-CONTEXT_PARAMETERS = {"stage": "StageName", "alarmEmail": "AlarmEmail", "logRetentionDays": "LogRetentionDays",
-                      "marketplaceCredentialsPath": "MarketplaceCredentialsPath"}
+CONTEXT_PARAMETERS = {
+    "stage": "StageName",
+    "alarmEmail": "AlarmEmail",
+    "logRetentionDays": "LogRetentionDays",
+    "marketplaceCredentialsPath": "MarketplaceCredentialsPath",
+}
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -43,14 +47,35 @@ class PipBundling:
         self.source = source
 
     def try_bundle(self, output_dir: str, options: Any) -> bool:  # options: for Docker bundling only
-        shutil.copytree(self.source, output_dir, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            self.source, output_dir, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
         requirements = self.source / "requirements.txt"
         if requirements.exists():
-            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                            "--no-compile", "--no-warn-conflicts", "--platform", "manylinux2014_aarch64",
-                            "--implementation", "cp", "--python-version", "3.11", "--only-binary=:all:",
-                            "--target", output_dir, "-r", str(requirements)], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-compile",
+                    "--no-warn-conflicts",
+                    "--platform",
+                    "manylinux2014_aarch64",
+                    "--implementation",
+                    "cp",
+                    "--python-version",
+                    "3.11",
+                    "--only-binary=:all:",
+                    "--target",
+                    output_dir,
+                    "-r",
+                    str(requirements),
+                ],
+                check=True,
+            )
         return True
 
 
@@ -63,8 +88,11 @@ def template_for_include(template: dict[str, Any], directory: Path) -> tuple[Pat
     """
     template = json.loads(json.dumps(template))  # a copy, plain JSON types
     declared = set(template["Resources"]) | set(template.get("Parameters", {}))
-    generated = {name: output for name, output in template.get("Outputs", {}).items()
-                 if _refs(output["Value"]) - declared - {"AWS::StackName", "AWS::Region", "AWS::URLSuffix"}}
+    generated = {
+        name: output
+        for name, output in template.get("Outputs", {}).items()
+        if _refs(output["Value"]) - declared - {"AWS::StackName", "AWS::Region", "AWS::URLSuffix"}
+    }
     for name in generated:
         del template["Outputs"][name]
     template.get("Globals", {}).get("Function", {}).pop("CodeUri", None)
@@ -116,22 +144,31 @@ class OmsHubStack(cdk.Stack):
             if resource["Type"] == "AWS::Serverless::Function":
                 code = asset(props.get("CodeUri", default_code), bundled=True)
                 function: sam.CfnFunction = self.hub.get_resource(logical_id)  # type: ignore[assignment]
-                function.code_uri = sam.CfnFunction.S3LocationProperty(bucket=code.s3_bucket_name,
-                                                                       key=code.s3_object_key)
+                function.code_uri = sam.CfnFunction.S3LocationProperty(
+                    bucket=code.s3_bucket_name, key=code.s3_object_key
+                )
             elif resource["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in props:
                 definition = asset(props["DefinitionUri"], bundled=False)
                 machine: sam.CfnStateMachine = self.hub.get_resource(logical_id)  # type: ignore[assignment]
-                machine.definition_uri = sam.CfnStateMachine.S3LocationProperty(bucket=definition.s3_bucket_name,
-                                                                                key=definition.s3_object_key)
+                machine.definition_uri = sam.CfnStateMachine.S3LocationProperty(
+                    bucket=definition.s3_bucket_name, key=definition.s3_object_key
+                )
 
 
 def main() -> None:
     app = cdk.App()
     stage = app.node.try_get_context("stage") or "dev"
-    parameters = {parameter: str(app.node.try_get_context(key)) for key, parameter in CONTEXT_PARAMETERS.items()
-                  if app.node.try_get_context(key) is not None}
-    stack = OmsHubStack(app, f"oms-hub-{stage}", parameters=parameters,
-                        description="oms-hub order-management hub (template.yaml, deployed by CDK)")
+    parameters = {
+        parameter: str(app.node.try_get_context(key))
+        for key, parameter in CONTEXT_PARAMETERS.items()
+        if app.node.try_get_context(key) is not None
+    }
+    stack = OmsHubStack(
+        app,
+        f"oms-hub-{stage}",
+        parameters=parameters,
+        description="oms-hub order-management hub (template.yaml, deployed by CDK)",
+    )
     cdk.Tags.of(stack).add("project", "oms-hub")
     cdk.Tags.of(stack).add("stage", stage)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
@@ -145,13 +182,13 @@ def main() -> None:
 # checkov and tests/infra instead: cdk-nag sees them only before SAM transforms them).
 NAG_ACKNOWLEDGED: dict[str, str] = {
     "CloudFormation-Validate::F6101": "Outputs name ApiApiKey, which SAM creates from the Api's usage plan "
-                                      "when it transforms the template; it exists at deploy time.",
+    "when it transforms the template; it exists at deploy time.",
     "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "Only LifecycleStateMachineRole's DeliverLogsAndTraces: "
-                                                    "CloudWatch Logs delivery and X-Ray APIs have no resource-level "
-                                                    "permissions (tests/infra/test_iam_wildcards.py allow-lists it).",
+    "CloudWatch Logs delivery and X-Ray APIs have no resource-level "
+    "permissions (tests/infra/test_iam_wildcards.py allow-lists it).",
     "AwsSolutions::AwsSolutions-SQS3": "AsyncFailuresQueue is itself a dead-letter queue (the scheduled "
-                                       "functions' DeadLetterQueue and the stock stream's OnFailure "
-                                       "destination), which cdk-nag only recognises as a redrive target.",
+    "functions' DeadLetterQueue and the stock stream's OnFailure "
+    "destination), which cdk-nag only recognises as a redrive target.",
 }
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ def trust_store() -> dict[str, str]:
     has lost REQUESTS_CA_BUNDLE too."""
     env = dict(os.environ)
     if "REQUESTS_CA_BUNDLE" not in env:
-        pip_cert = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.cert"],
-                                  capture_output=True, text=True).stdout.strip()
+        pip_cert = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "get", "global.cert"], capture_output=True, text=True
+        ).stdout.strip()
         bundle = env.get("SSL_CERT_FILE") or pip_cert or (str(SYSTEM_CA_BUNDLE) if SYSTEM_CA_BUNDLE.exists() else "")
         if bundle:
             env["REQUESTS_CA_BUNDLE"] = bundle
@@ -37,9 +38,22 @@ def trust_store() -> dict[str, str]:
 
 def audit(lock: str, env: dict[str, str]) -> tuple[list[str], list[str], int]:
     """(vulnerabilities found, dependencies not audited, dependencies audited) for one lock file."""
-    answer = subprocess.run([str(Path(sys.executable).parent / "pip-audit"), "--no-deps", "--disable-pip",
-                             "--progress-spinner", "off", "--format", "json", "-r", lock],
-                            capture_output=True, text=True, env=env)
+    answer = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pip-audit"),
+            "--no-deps",
+            "--disable-pip",
+            "--progress-spinner",
+            "off",
+            "--format",
+            "json",
+            "-r",
+            lock,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if answer.stdout.strip():
         return classify(json.loads(answer.stdout))
     if any(name in answer.stderr for name in UNREACHABLE):
@@ -52,8 +66,11 @@ def audit(lock: str, env: dict[str, str]) -> tuple[list[str], list[str], int]:
 def classify(report: dict) -> tuple[list[str], list[str], int]:
     """(vulnerabilities found, dependencies not audited, dependencies audited) from pip-audit's JSON."""
     dependencies = report["dependencies"]
-    found = [f"{d['name']} {d['version']}: {v['id']} (fixed in {', '.join(v.get('fix_versions', [])) or 'nothing yet'})"
-             for d in dependencies for v in d.get("vulns", [])]
+    found = [
+        f"{d['name']} {d['version']}: {v['id']} (fixed in {', '.join(v.get('fix_versions', [])) or 'nothing yet'})"
+        for d in dependencies
+        for v in d.get("vulns", [])
+    ]
     skipped = [d["skip_reason"] for d in dependencies if "skip_reason" in d]
     return found, skipped, len(dependencies) - len(skipped)
 

@@ -24,14 +24,26 @@ STREAM_EVENTS = {"DynamoDB", "Kinesis"}
 # The alarms each kind of resource must have: namespace, dimension, how the template names the
 # resource in it, and metric -> (alarm name suffix, statistic, threshold).
 ALARM_KITS = {
-    "function": ("AWS/Lambda", "FunctionName", "!Ref {}", {"Errors": ("Errors", "Sum", 1),
-                                                           "Throttles": ("Throttles", "Sum", 1)}),
+    "function": (
+        "AWS/Lambda",
+        "FunctionName",
+        "!Ref {}",
+        {"Errors": ("Errors", "Sum", 1), "Throttles": ("Throttles", "Sum", 1)},
+    ),
     # A stream reader falling a minute behind means marketplaces are offered stale stock.
     "stream_function": ("AWS/Lambda", "FunctionName", "!Ref {}", {"IteratorAge": ("IteratorAge", "Maximum", 60000)}),
-    "state_machine": ("AWS/States", "StateMachineArn", "!Ref {}", {"ExecutionsFailed": ("Failed", "Sum", 1),
-                                                                   "ExecutionsTimedOut": ("TimedOut", "Sum", 1)}),
-    "dead_letter_queue": ("AWS/SQS", "QueueName", "!GetAtt {}.QueueName",
-                          {"ApproximateNumberOfMessagesVisible": ("Depth", "Maximum", 1)}),
+    "state_machine": (
+        "AWS/States",
+        "StateMachineArn",
+        "!Ref {}",
+        {"ExecutionsFailed": ("Failed", "Sum", 1), "ExecutionsTimedOut": ("TimedOut", "Sum", 1)},
+    ),
+    "dead_letter_queue": (
+        "AWS/SQS",
+        "QueueName",
+        "!GetAtt {}.QueueName",
+        {"ApproximateNumberOfMessagesVisible": ("Depth", "Maximum", 1)},
+    ),
 }
 # Business alarms the issue asks for, on the functions' powertools metrics.
 BUSINESS_METRICS = {"SlaBreached", "StockPushFailed"}
@@ -50,7 +62,7 @@ def resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
 def target(value: Any) -> str | None:
     """The logical id a `!Ref X` or `!GetAtt X.Attr` points at, else None."""
     if isinstance(value, dict) and len(value) == 1:
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Ref":
             return arg
         if key == "Fn::GetAtt":
@@ -77,8 +89,10 @@ def _unalarmed(template: Template, logical_id: str, kit: str) -> list[str]:
 
 def _missing_alarms(template: Template, logical_id: str, kit: str) -> list[str]:
     namespace, dimension, _, _ = ALARM_KITS[kit]
-    return [f"{logical_id}: no alarm on {namespace} {metric} ({dimension}) notifying {ALARM_TOPIC}"
-            for metric in _unalarmed(template, logical_id, kit)]
+    return [
+        f"{logical_id}: no alarm on {namespace} {metric} ({dimension}) notifying {ALARM_TOPIC}"
+        for metric in _unalarmed(template, logical_id, kit)
+    ]
 
 
 def missing_alarms_yaml(template: Template) -> str:
@@ -92,11 +106,14 @@ def missing_alarms_yaml(template: Template) -> str:
         namespace, dimension, value, metrics = ALARM_KITS[kit]
         for metric in _unalarmed(template, logical_id, kit):
             suffix, statistic, threshold = metrics[metric]
-            lines += [f"  {logical_id}{suffix}Alarm:", "    Type: AWS::CloudWatch::Alarm",
-                      f"    Properties: {{Namespace: {namespace}, MetricName: {metric}, Dimensions: [{{Name: {dimension}, "
-                      f"Value: {value.format(logical_id)}}}], Statistic: {statistic}, Period: 300, EvaluationPeriods: 1, "
-                      f"Threshold: {threshold}, ComparisonOperator: GreaterThanOrEqualToThreshold, TreatMissingData: notBreaching, "
-                      f"AlarmActions: [!Ref {ALARM_TOPIC}]}}"]
+            lines += [
+                f"  {logical_id}{suffix}Alarm:",
+                "    Type: AWS::CloudWatch::Alarm",
+                f"    Properties: {{Namespace: {namespace}, MetricName: {metric}, Dimensions: [{{Name: {dimension}, "
+                f"Value: {value.format(logical_id)}}}], Statistic: {statistic}, Period: 300, EvaluationPeriods: 1, "
+                f"Threshold: {threshold}, ComparisonOperator: GreaterThanOrEqualToThreshold, TreatMissingData: notBreaching, "
+                f"AlarmActions: [!Ref {ALARM_TOPIC}]}}",
+            ]
     return "\n".join(lines)
 
 
@@ -124,8 +141,10 @@ def function_problems(template: Template) -> list[str]:
         async_events = sorted(e for e, spec in events.items() if spec["Type"] in ASYNC_EVENTS)
         on_failure = props.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure")
         if async_events and not (props.get("DeadLetterQueue") or on_failure):
-            problems.append(f"{name}: invoked asynchronously by {', '.join(async_events)} but has no "
-                            "DeadLetterQueue or EventInvokeConfig OnFailure destination")
+            problems.append(
+                f"{name}: invoked asynchronously by {', '.join(async_events)} but has no "
+                "DeadLetterQueue or EventInvokeConfig OnFailure destination"
+            )
         for event_name, spec in events.items():
             if spec["Type"] == "SQS":
                 queue = target(spec["Properties"]["Queue"])
@@ -134,8 +153,10 @@ def function_problems(template: Template) -> list[str]:
             if spec["Type"] in STREAM_EVENTS:
                 source = spec["Properties"]
                 if int(source.get("MaximumRetryAttempts", -1)) < 0:
-                    problems.append(f"{name}: its stream source {event_name} retries forever (MaximumRetryAttempts), "
-                                    "blocking the shard behind one bad batch")
+                    problems.append(
+                        f"{name}: its stream source {event_name} retries forever (MaximumRetryAttempts), "
+                        "blocking the shard behind one bad batch"
+                    )
                 if not source.get("DestinationConfig", {}).get("OnFailure"):
                     problems.append(f"{name}: its stream source {event_name} has no OnFailure destination")
     for name in stream_readers(template):
@@ -145,8 +166,11 @@ def function_problems(template: Template) -> list[str]:
 
 def stream_readers(template: Template) -> list[str]:
     """Functions fed by a stream event source."""
-    return [name for name, fn in resources(template, "AWS::Serverless::Function").items()
-            if any(spec["Type"] in STREAM_EVENTS for spec in fn.get("Properties", {}).get("Events", {}).values())]
+    return [
+        name
+        for name, fn in resources(template, "AWS::Serverless::Function").items()
+        if any(spec["Type"] in STREAM_EVENTS for spec in fn.get("Properties", {}).get("Events", {}).values())
+    ]
 
 
 def dead_letter_queues(template: Template) -> set[str]:
@@ -158,12 +182,16 @@ def dead_letter_queues(template: Template) -> set[str]:
     for fn in resources(template, "AWS::Serverless::Function").values():
         props = fn.get("Properties", {})
         dlqs.add(target(props.get("DeadLetterQueue", {}).get("TargetArn")))
-        dlqs.add(target(props.get("EventInvokeConfig", {}).get("DestinationConfig", {})
-                        .get("OnFailure", {}).get("Destination")))
+        dlqs.add(
+            target(
+                props.get("EventInvokeConfig", {}).get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+            )
+        )
         for spec in props.get("Events", {}).values():
             dlqs.add(target(spec.get("Properties", {}).get("DeadLetterConfig", {}).get("Arn")))
-            dlqs.add(target(spec.get("Properties", {}).get("DestinationConfig", {}).get("OnFailure", {})
-                            .get("Destination")))
+            dlqs.add(
+                target(spec.get("Properties", {}).get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
+            )
     return dlqs - {None}
 
 
@@ -197,9 +225,11 @@ def state_machine_problems(template: Template) -> list[str]:
 
 
 def log_group_problems(template: Template) -> list[str]:
-    return [f"{name}: RetentionInDays is not !Ref {RETENTION_PARAMETER}"
-            for name, group in resources(template, "AWS::Logs::LogGroup").items()
-            if group.get("Properties", {}).get("RetentionInDays") != {"Ref": RETENTION_PARAMETER}]
+    return [
+        f"{name}: RetentionInDays is not !Ref {RETENTION_PARAMETER}"
+        for name, group in resources(template, "AWS::Logs::LogGroup").items()
+        if group.get("Properties", {}).get("RetentionInDays") != {"Ref": RETENTION_PARAMETER}
+    ]
 
 
 def table_problems(template: Template) -> list[str]:
@@ -209,22 +239,30 @@ def table_problems(template: Template) -> list[str]:
         if not props.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"):
             problems.append(f"{name}: point-in-time recovery is off")
         if table.get("DeletionPolicy") != "Retain" or table.get("UpdateReplacePolicy") != "Retain":
-            problems.append(f"{name}: DeletionPolicy and UpdateReplacePolicy must be Retain (orders and stock are data)")
+            problems.append(
+                f"{name}: DeletionPolicy and UpdateReplacePolicy must be Retain (orders and stock are data)"
+            )
     return problems
 
 
 def alarm_problems(template: Template) -> list[str]:
-    problems = [f"{name}: notifies no one (AlarmActions lacks !Ref {ALARM_TOPIC})"
-                for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
-                if not any(target(a) == ALARM_TOPIC for a in alarm["Properties"].get("AlarmActions", []))]
-    business = {a["Properties"]["MetricName"] for a in resources(template, "AWS::CloudWatch::Alarm").values()
-                if a["Properties"].get("Namespace") == METRICS_NAMESPACE}
-    problems += [f"no alarm on the {METRICS_NAMESPACE} metric {metric}" for metric in sorted(BUSINESS_METRICS - business)]
+    problems = [
+        f"{name}: notifies no one (AlarmActions lacks !Ref {ALARM_TOPIC})"
+        for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
+        if not any(target(a) == ALARM_TOPIC for a in alarm["Properties"].get("AlarmActions", []))
+    ]
+    business = {
+        a["Properties"]["MetricName"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == METRICS_NAMESPACE
+    }
+    problems += [
+        f"no alarm on the {METRICS_NAMESPACE} metric {metric}" for metric in sorted(BUSINESS_METRICS - business)
+    ]
     return problems
 
 
-GUARDS = [function_problems, queue_problems, state_machine_problems, log_group_problems, table_problems,
-          alarm_problems]
+GUARDS = [function_problems, queue_problems, state_machine_problems, log_group_problems, table_problems, alarm_problems]
 
 
 if __name__ == "__main__":

@@ -24,27 +24,44 @@ def main(argv: list[str] | None = None) -> int:
     local.add_argument("--host", default="127.0.0.1")
     local.add_argument("--port", type=int, default=8080)
     local.add_argument("--no-demo", action="store_true", help="start with no channels, locations or stock")
-    local.add_argument("--state-dir", type=Path, metavar="DIR",
-                       help="keep the tables and channel secrets in DIR across restarts (default: in memory, "
-                            "lost on exit); open orders resume their lifecycles; demo data is loaded only "
-                            "into a DIR that holds no saved state yet")
-    local.add_argument("--save-every", type=float, default=1.0, metavar="SECONDS",
-                       help="with --state-dir: snapshot at most this often while writes happen (default 1); "
-                            "a crash loses at most the writes of the last SECONDS, SIGTERM/SIGINT none")
+    local.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep the tables and channel secrets in DIR across restarts (default: in memory, "
+        "lost on exit); open orders resume their lifecycles; demo data is loaded only "
+        "into a DIR that holds no saved state yet",
+    )
+    local.add_argument(
+        "--save-every",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="with --state-dir: snapshot at most this often while writes happen (default 1); "
+        "a crash loses at most the writes of the last SECONDS, SIGTERM/SIGINT none",
+    )
     workflows = commands.add_parser("workflows", help="workflows/*.yaml -> state machine and catalog")
-    workflows.add_argument("action", choices=["build", "check"],
-                           help="build: write what changed; check: fail if the committed files are stale")
-    stock = commands.add_parser("stock", help="stock of the hub's locations").add_subparsers(dest="action",
-                                                                                           required=True)
+    workflows.add_argument(
+        "action",
+        choices=["build", "check"],
+        help="build: write what changed; check: fail if the committed files are stale",
+    )
+    stock = commands.add_parser("stock", help="stock of the hub's locations").add_subparsers(
+        dest="action", required=True
+    )
     stock_import = stock.add_parser("import", help="send an ERP's CSV file (sku,on_hand[,expected_at]) to the hub")
     stock_import.add_argument("file", type=Path)
     stock_import.add_argument("--location", required=True, help="location id the file is the stock of")
     stock_import.add_argument("--mode", choices=["snapshot", "delta"], default="snapshot")
-    stock_import.add_argument("--zero-unlisted", action="store_true",
-                              help="snapshot: set the location's SKUs the file does not list to zero")
+    stock_import.add_argument(
+        "--zero-unlisted", action="store_true", help="snapshot: set the location's SKUs the file does not list to zero"
+    )
     stock_import.add_argument("--batch-id", help="the ERP's id for this file (default: derived from its bytes)")
-    stock_import.add_argument("--url", default=os.environ.get("OMS_URL", "http://127.0.0.1:8080"),
-                              help="the hub's base URL (default $OMS_URL or http://127.0.0.1:8080)")
+    stock_import.add_argument(
+        "--url",
+        default=os.environ.get("OMS_URL", "http://127.0.0.1:8080"),
+        help="the hub's base URL (default $OMS_URL or http://127.0.0.1:8080)",
+    )
     args = parser.parse_args(argv)
     if args.command == "workflows":
         return _workflows(args.action)
@@ -85,23 +102,30 @@ def _stop_on_signal(_signum: int, _frame: object) -> None:
 def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
     hub.start_clock()
     if hub.restored is not None:
-        print(f"state dir {args.state_dir}: restored {sum(map(len, hub.restored.tables.values()))} rows "
-              f"saved at {hub.restored.saved_at}, resumed {len(hub.resumed)} open orders", flush=True)
+        print(
+            f"state dir {args.state_dir}: restored {sum(map(len, hub.restored.tables.values()))} rows "
+            f"saved at {hub.restored.saved_at}, resumed {len(hub.resumed)} open orders",
+            flush=True,
+        )
     elif not args.no_demo:
         loaded = demo.load(hub)
-        print(f"demo data: {loaded['locations']} locations, {loaded['channels']} channel, "
-              f"{loaded['skus']} SKUs ({loaded['stock_rows']} stock rows)", flush=True)
-    config = uvicorn.Config(build_app(hub), host=args.host, port=args.port, log_level="warning",
-                            access_log=False)
+        print(
+            f"demo data: {loaded['locations']} locations, {loaded['channels']} channel, "
+            f"{loaded['skus']} SKUs ({loaded['stock_rows']} stock rows)",
+            flush=True,
+        )
+    config = uvicorn.Config(build_app(hub), host=args.host, port=args.port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     original_startup = server.startup
 
     async def announce(*a: object, **k: object) -> None:
         await original_startup(*a, **k)
         if server.started:
-            print(f"oms-hub local is serving on http://{args.host}:{args.port} "
-                  f"(API key: x-api-key from $OMS_API_KEY, docs: http://{args.host}:{args.port}/v1/docs)",
-                  flush=True)
+            print(
+                f"oms-hub local is serving on http://{args.host}:{args.port} "
+                f"(API key: x-api-key from $OMS_API_KEY, docs: http://{args.host}:{args.port}/v1/docs)",
+                flush=True,
+            )
 
     server.startup = announce  # type: ignore[method-assign]
     server.run()
@@ -118,6 +142,8 @@ def _workflows(action: str) -> int:
     for path in workflows.build():
         print(f"wrote {path}")
     return 0
+
+
 def _import_stock(args: argparse.Namespace) -> int:
     from oms_local.stock_import import StockMode, import_file
 
@@ -127,17 +153,28 @@ def _import_stock(args: argparse.Namespace) -> int:
     headers = {"x-api-key": os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)}
     try:
         with httpx.Client(base_url=args.url, headers=headers, timeout=30) as client:
-            report = import_file(client, args.file, args.location, mode=StockMode(args.mode),
-                                 zero_unlisted=args.zero_unlisted, batch_id=args.batch_id)
+            report = import_file(
+                client,
+                args.file,
+                args.location,
+                mode=StockMode(args.mode),
+                zero_unlisted=args.zero_unlisted,
+                batch_id=args.batch_id,
+            )
     except (OSError, ValueError, httpx.HTTPError) as error:
         print(f"import failed: {error}", file=sys.stderr)
         return 1
     for line, sku, message in report.errors:
         print(f"line {line}: {sku}: {message}", file=sys.stderr)
-    applied = "nothing applied (malformed rows)" if args.zero_unlisted and report.errors and not report.applied \
+    applied = (
+        "nothing applied (malformed rows)"
+        if args.zero_unlisted and report.errors and not report.applied
         else f"{report.applied} applied, {report.zeroed} unlisted zeroed"
-    print(f"batch {report.batch_id}: {report.rows} rows, {applied}, {len(report.errors)} errors"
-          + (f", {report.duplicate_parts} parts already applied before" if report.duplicate_parts else ""))
+    )
+    print(
+        f"batch {report.batch_id}: {report.rows} rows, {applied}, {len(report.errors)} errors"
+        + (f", {report.duplicate_parts} parts already applied before" if report.duplicate_parts else "")
+    )
     return 1 if report.errors else 0
 
 

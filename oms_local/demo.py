@@ -9,25 +9,49 @@ from typing import Any
 from oms_local.runtime import LocalHub
 
 LOCATIONS = {
-    "msk-wh-1": {"name": "Moscow central warehouse", "kind": "warehouse", "city": "Moscow", "lat": 55.62,
-                 "lon": 37.61, "timezone": "Europe/Moscow",
-                 "capabilities": ["courier", "pickup_point", "post", "marketplace", "click_collect"]},
-    "msk-store-tverskaya": {"name": "Tverskaya store", "kind": "store", "city": "Moscow", "lat": 55.764,
-                            "lon": 37.606, "timezone": "Europe/Moscow",
-                            "capabilities": ["click_collect", "reserve_in_store", "ship_from_store", "courier"]},
-    "spb-store-nevsky": {"name": "Nevsky store", "kind": "store", "city": "Saint Petersburg", "lat": 59.935,
-                         "lon": 30.325, "timezone": "Europe/Moscow",
-                         "capabilities": ["click_collect", "reserve_in_store", "ship_from_store"]},
+    "msk-wh-1": {
+        "name": "Moscow central warehouse",
+        "kind": "warehouse",
+        "city": "Moscow",
+        "lat": 55.62,
+        "lon": 37.61,
+        "timezone": "Europe/Moscow",
+        "capabilities": ["courier", "pickup_point", "post", "marketplace", "click_collect"],
+    },
+    "msk-store-tverskaya": {
+        "name": "Tverskaya store",
+        "kind": "store",
+        "city": "Moscow",
+        "lat": 55.764,
+        "lon": 37.606,
+        "timezone": "Europe/Moscow",
+        "capabilities": ["click_collect", "reserve_in_store", "ship_from_store", "courier"],
+    },
+    "spb-store-nevsky": {
+        "name": "Nevsky store",
+        "kind": "store",
+        "city": "Saint Petersburg",
+        "lat": 59.935,
+        "lon": 30.325,
+        "timezone": "Europe/Moscow",
+        "capabilities": ["click_collect", "reserve_in_store", "ship_from_store"],
+    },
 }
 CHANNELS = {
     "web": {"kind": "web", "name": "Online store", "rules": {"safety_stock": 1, "stock_share": 0.9}},
 }
 CARRIERS = {  # transit times the delivery promise adds after packing (docs/sourcing.md)
-    "courier-city": {"name": "City courier", "delivery_methods": ["courier", "ship_from_store"],
-                     "transit_days": {"min": 0, "max": 1}},
+    "courier-city": {
+        "name": "City courier",
+        "delivery_methods": ["courier", "ship_from_store"],
+        "transit_days": {"min": 0, "max": 1},
+    },
     "russian-post": {"name": "Russian Post", "delivery_methods": ["post"], "transit_days": {"min": 3, "max": 9}},
-    "pickup-network": {"name": "Pickup points", "delivery_methods": ["pickup_point", "click_collect"],
-                       "transit_days": {"min": 1, "max": 3}},
+    "pickup-network": {
+        "name": "Pickup points",
+        "delivery_methods": ["pickup_point", "click_collect"],
+        "transit_days": {"min": 1, "max": 3},
+    },
 }
 SKU_COUNT = 300
 

@@ -45,11 +45,14 @@ def _secrets_prefix() -> str:
 def capture(template: LocalTemplate, ssm: Any) -> Snapshot:
     """Every table's items and the channel secrets (read with the `ssm` client), copied; the caller
     holds moto's lock."""
-    tables = {logical_id: [item.to_json()["Attributes"] for item in table.all_items()]
-              for logical_id, table in _tables(template).items()}
+    tables = {
+        logical_id: [item.to_json()["Attributes"] for item in table.all_items()]
+        for logical_id, table in _tables(template).items()
+    }
     secrets = {}
-    for page in ssm.get_paginator("get_parameters_by_path").paginate(Path=_secrets_prefix(), Recursive=True,
-                                                                     WithDecryption=True):
+    for page in ssm.get_paginator("get_parameters_by_path").paginate(
+        Path=_secrets_prefix(), Recursive=True, WithDecryption=True
+    ):
         secrets.update({parameter["Name"]: parameter["Value"] for parameter in page["Parameters"]})
     return Snapshot(tables=tables, secrets=secrets)
 
@@ -73,8 +76,9 @@ def restore(template: LocalTemplate, snapshot: Snapshot) -> None:
             try:
                 table.put_item(attributes, overwrite=True)
             except Exception as error:  # noqa: BLE001 - moto's validation errors have no common base
-                raise StateDirError(f"the state dir's {logical_id} row {number} cannot be restored: "
-                                    f"{type(error).__name__}: {error}") from None
+                raise StateDirError(
+                    f"the state dir's {logical_id} row {number} cannot be restored: {type(error).__name__}: {error}"
+                ) from None
         shard = table.stream_shard
         if shard is not None:  # what was already announced before the restart is not announced again
             shard.starting_sequence_number += len(shard.items)
@@ -115,6 +119,7 @@ def resume_lifecycles(hub: LocalHub) -> list[str]:
     """Start a fresh execution for every open order, wait until each waits again, and hand an event the
     snapshot caught half-applied back to its order. The ids resumed."""
     import boto3
+
     from orders.adapters import lifecycle_engine, order_table
     from orders.domain.records import execution_input
 
@@ -126,9 +131,11 @@ def resume_lifecycles(hub: LocalHub) -> list[str]:
     prefix = os.environ["LIFECYCLE_ARN_PREFIX"]
     for order in orders:
         flow = flows[order["workflow"]]
-        sfn.start_execution(stateMachineArn=prefix + order["workflow"], name=order["order_id"],
-                            input=json.dumps(resume.resume_input(order, flow, execution_input(order)),
-                                             sort_keys=True))
+        sfn.start_execution(
+            stateMachineArn=prefix + order["workflow"],
+            name=order["order_id"],
+            input=json.dumps(resume.resume_input(order, flow, execution_input(order)), sort_keys=True),
+        )
     waiting = {order["order_id"]: order for order in orders}
     allowed = RESUME_BASE_SECONDS + RESUME_SECONDS_PER_ORDER * len(orders)
     deadline = time.monotonic() + allowed
@@ -140,8 +147,9 @@ def resume_lifecycles(hub: LocalHub) -> list[str]:
         if not waiting:
             break
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{len(waiting)} restored orders did not resume within {allowed:.0f} s: "
-                               f"{sorted(waiting)[:10]}")
+            raise RuntimeError(
+                f"{len(waiting)} restored orders did not resume within {allowed:.0f} s: {sorted(waiting)[:10]}"
+            )
         time.sleep(0.05)
     for order in orders:
         event = order.get("pending_event")
@@ -151,8 +159,10 @@ def resume_lifecycles(hub: LocalHub) -> list[str]:
         current = order_table.get_order(order["order_id"]) or {}
         token, status = current.get("task_token"), current.get("status")
         if token and order_table.claim_token(order["order_id"], token, status, event):
-            lifecycle_engine.resume(token, {"event": event, "source": resume.RESUMED_SOURCE,
-                                            "note": "accepted before the local hub restarted"})
+            lifecycle_engine.resume(
+                token,
+                {"event": event, "source": resume.RESUMED_SOURCE, "note": "accepted before the local hub restarted"},
+            )
     return [order["order_id"] for order in orders]
 
 

@@ -51,13 +51,19 @@ def resumable(definition: dict[str, Any], workflow: Any) -> dict[str, Any]:
         if await_ not in states:
             raise ValueError(f"{workflow.name}: no {await_} state to resume {status} at")
         remember = state_name("ResumeFailed", status)
-        choices += [{"Variable": "$.resume_at", "StringEquals": status, "Next": await_},
-                    {"Variable": "$.resume_at", "StringEquals": FAILED_PREFIX + status, "Next": remember}]
+        choices += [
+            {"Variable": "$.resume_at", "StringEquals": status, "Next": await_},
+            {"Variable": "$.resume_at", "StringEquals": FAILED_PREFIX + status, "Next": remember},
+        ]
         # After the operator's retry, RetryFailedStep goes back to StartFromStatus: resume_at then names
         # the status itself, so the order waits there again.
         states[remember] = {"Type": "Pass", "Result": status, "ResultPath": "$.resume_at", "Next": STEP_FAILED}
-    states[RESUME] = {"Type": "Choice", "Comment": "oms-hub local only: a restarted hub resumes an open order.",
-                      "Choices": choices, "Default": "LifecycleFailed"}
+    states[RESUME] = {
+        "Type": "Choice",
+        "Comment": "oms-hub local only: a restarted hub resumes an open order.",
+        "Choices": choices,
+        "Default": "LifecycleFailed",
+    }
     start = states[START]
     start["Choices"] = [{"Variable": "$.status", "StringEquals": MARKER, "Next": RESUME}, *start["Choices"]]
     return parsed
@@ -72,8 +78,10 @@ def resume_input(order: dict[str, Any], workflow: Any, execution_input: dict[str
         resumed["deadlines"] = deadlines
     if order.get("attention") == LIFECYCLE_FAILED:
         resumed["resume_at"] = FAILED_PREFIX + order["status"]
-        resumed["error"] = {"Error": order.get("last_error") or "LifecycleStepFailed",
-                            "Cause": "the step failed before the local hub restarted"}
+        resumed["error"] = {
+            "Error": order.get("last_error") or "LifecycleStepFailed",
+            "Cause": "the step failed before the local hub restarted",
+        }
     return resumed
 
 

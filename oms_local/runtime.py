@@ -29,8 +29,17 @@ from urllib.parse import parse_qsl
 
 from oms_local import persistence
 from oms_local.state_dir import Snapshot, StateDir
-from oms_local.template import (ACCOUNT, Function, LocalTemplate, QueueSource, Route, Schedule, StreamSource, load,
-                                queue_url)
+from oms_local.template import (
+    ACCOUNT,
+    Function,
+    LocalTemplate,
+    QueueSource,
+    Route,
+    Schedule,
+    StreamSource,
+    load,
+    queue_url,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "template.yaml"
@@ -58,6 +67,8 @@ def _run_as(name: str, target: Callable[[dict[str, Any], Any], Any], event: Any,
         return target(event, context)
     finally:
         _running.name = outer
+
+
 _patched = False
 
 
@@ -65,8 +76,10 @@ class _WriteCount:
     """Writes moto has been asked for that a state dir keeps (tables, channel secrets): the saver
     snapshots only when this moved since its last snapshot."""
 
-    OPERATIONS = {"dynamodb": {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"},
-                  "ssm": {"PutParameter", "DeleteParameter", "DeleteParameters"}}
+    OPERATIONS = {
+        "dynamodb": {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"},
+        "ssm": {"PutParameter", "DeleteParameter", "DeleteParameters"},
+    }
     value = 0
 
     @classmethod
@@ -107,7 +120,7 @@ def _patch_moto() -> None:
             return original_call(self, event_name, *args, **kwargs)
 
     def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
-        name = function_name.split(":function:")[-1].split(":")[0]
+        name = function_name.rsplit(":function:", maxsplit=1)[-1].split(":", maxsplit=1)[0]
         target = _dispatch.get(name)
         if target is None:
             response_headers["x-amz-function-error"] = "Unhandled"
@@ -116,8 +129,13 @@ def _patch_moto() -> None:
             result = _run_as(name, target, json.loads(body or "null"), _context_for(name))
         except Exception as error:  # noqa: BLE001 - every failure becomes a Lambda function error
             response_headers["x-amz-function-error"] = "Unhandled"
-            return json.dumps({"errorType": type(error).__name__, "errorMessage": str(error),
-                               "stackTrace": traceback.format_exception(error)[-3:]}).encode()
+            return json.dumps(
+                {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error)[-3:],
+                }
+            ).encode()
         return json.dumps(result).encode()
 
     original_executions = StepFunctionsParserBackend._get_executions
@@ -126,8 +144,11 @@ def _patch_moto() -> None:
         # SendTaskSuccess/Failure/Heartbeat look through the executions for the token's owner and fail
         # with AttributeError on one whose worker is still parsing its definition (no environment for
         # about 0.3 s after StartExecution). Such an execution has issued no token: leave it out.
-        return [e for e in original_executions(self, *args, **kwargs)
-                if e.exec_worker is not None and e.exec_worker.env is not None]
+        return [
+            e
+            for e in original_executions(self, *args, **kwargs)
+            if e.exec_worker is not None and e.exec_worker.env is not None
+        ]
 
     original_validate = StepFunctionsParserBackend._validate_definition
     validated: set[str] = set()
@@ -188,8 +209,7 @@ def _patch_transactions() -> None:
                 range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
                 if table.has_range_key and range_value is None:
                     continue
-                found.append((table, hash_value, range_value,
-                              copy.deepcopy(table.get_item(hash_value, range_value))))
+                found.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
         return found
 
     def restore(table: Table, hash_value: Any, range_value: Any, before: Any) -> None:
@@ -222,10 +242,15 @@ def _patch_transactions() -> None:
 def _context_for(name: str, timeout_s: int = 30, memory: int = 512) -> Any:
     deadline = time.monotonic() + timeout_s
     return SimpleNamespace(
-        function_name=name, function_version="$LATEST", memory_limit_in_mb=memory,
+        function_name=name,
+        function_version="$LATEST",
+        memory_limit_in_mb=memory,
         invoked_function_arn=f"arn:aws:lambda:{os.environ.get('AWS_DEFAULT_REGION', 'eu-central-1')}:{ACCOUNT}:function:{name}",
-        aws_request_id=str(uuid.uuid4()), log_group_name=f"/aws/lambda/{name}", log_stream_name="local",
-        get_remaining_time_in_millis=lambda: max(int((deadline - time.monotonic()) * 1000), 0))
+        aws_request_id=str(uuid.uuid4()),
+        log_group_name=f"/aws/lambda/{name}",
+        log_stream_name="local",
+        get_remaining_time_in_millis=lambda: max(int((deadline - time.monotonic()) * 1000), 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -249,11 +274,17 @@ class HttpAnswer:
 class LocalHub:
     """Start with `with LocalHub() as hub:`; `hub.http(...)` answers as API Gateway would."""
 
-    def __init__(self, template_path: Path = TEMPLATE, api_key: str | None = None,
-                 deadline_cap_seconds: int | None = None, retry_time_scale: float = 1.0,
-                 state_timeouts: Mapping[str, Mapping[str, int]] | None = None,
-                 queue_retry_seconds: int | None = None, state_dir: Path | None = None,
-                 save_every_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        template_path: Path = TEMPLATE,
+        api_key: str | None = None,
+        deadline_cap_seconds: int | None = None,
+        retry_time_scale: float = 1.0,
+        state_timeouts: Mapping[str, Mapping[str, int]] | None = None,
+        queue_retry_seconds: int | None = None,
+        state_dir: Path | None = None,
+        save_every_seconds: float = 1.0,
+    ) -> None:
         """For tests and demos, through the same ASL: `deadline_cap_seconds` shortens every
         TimeoutSeconds (14-day deadlines run in seconds); `state_timeouts` sets the TimeoutSeconds of
         named states only ({state machine logical id: {state: seconds}}: one status's KPI);
@@ -312,8 +343,9 @@ class LocalHub:
         from moto import mock_aws
 
         _patch_moto()
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
-                                      "lambda": {"use_docker": False}})
+        self._mock = mock_aws(
+            config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
         self._mock.start()
         _retry_sleep.scale = self.retry_time_scale
         self._forget_cached_clients()
@@ -391,8 +423,12 @@ class LocalHub:
                 return SaveCost(0, 0, (captured - acquired) * 1000, (time.perf_counter() - began) * 1000)
             size = self._store.save(snapshot)
             self._saved_writes = writes
-        cost = SaveCost(rows=sum(len(items) for items in snapshot.tables.values()), bytes=size,
-                        locked_ms=(captured - acquired) * 1000, total_ms=(time.perf_counter() - began) * 1000)
+        cost = SaveCost(
+            rows=sum(len(items) for items in snapshot.tables.values()),
+            bytes=size,
+            locked_ms=(captured - acquired) * 1000,
+            total_ms=(time.perf_counter() - began) * 1000,
+        )
         self.saves = [*self.saves[-99:], cost]
         return cost
 
@@ -429,8 +465,9 @@ class LocalHub:
 
         sfn = boto3.client("stepfunctions", region_name=self.template.region)
         for machine in sfn.list_state_machines()["stateMachines"]:
-            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine["stateMachineArn"],
-                                                                      statusFilter="RUNNING"):
+            for page in sfn.get_paginator("list_executions").paginate(
+                stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+            ):
                 for execution in page["executions"]:
                     try:
                         sfn.stop_execution(executionArn=execution["executionArn"], cause="local hub stopped")
@@ -438,10 +475,15 @@ class LocalHub:
                         continue
 
     def _environment(self) -> dict[str, str]:
-        env = {"AWS_DEFAULT_REGION": self.template.region, "AWS_ACCESS_KEY_ID": "local",
-               "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
-               "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
-               "POWERTOOLS_DEV": "false"}
+        env = {
+            "AWS_DEFAULT_REGION": self.template.region,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_DEV": "false",
+        }
         # All functions share one process, so their variables must agree wherever they overlap.
         for fn in self.template.functions.values():
             for key, value in fn.environment.items():
@@ -478,8 +520,12 @@ class LocalHub:
             definition = self._capped(machine["definition"], self.state_timeouts.get(logical_id, {}))
             if self.state_dir is not None:
                 definition = persistence.resumable_definition(logical_id, definition)
-            sfn.create_state_machine(name=machine["name"], definition=definition, type=machine["type"],
-                                     roleArn=f"arn:aws:iam::{ACCOUNT}:role/{machine['name']}")
+            sfn.create_state_machine(
+                name=machine["name"],
+                definition=definition,
+                type=machine["type"],
+                roleArn=f"arn:aws:iam::{ACCOUNT}:role/{machine['name']}",
+            )
         events = boto3.client("events", region_name=region)
         for bus in self.template.event_buses.values():
             events.create_event_bus(Name=bus)
@@ -522,16 +568,27 @@ class LocalHub:
         unknown = set(names) - {s.name for s in self.template.schedules}
         if unknown:
             raise KeyError(f"no such schedule: {sorted(unknown)}")
-        return {schedule.name: self.invoke(schedule.function, self._scheduled_event(schedule, moment))
-                for schedule in self.template.schedules if not names or schedule.name in names}
+        return {
+            schedule.name: self.invoke(schedule.function, self._scheduled_event(schedule, moment))
+            for schedule in self.template.schedules
+            if not names or schedule.name in names
+        }
 
     def _scheduled_event(self, schedule: Schedule, moment: datetime) -> dict[str, Any]:
         if schedule.payload is not None:
             return schedule.payload
         rule = f"arn:aws:events:{self.template.region}:{ACCOUNT}:rule/{self.template.stack}-{schedule.name}"
-        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-                "account": ACCOUNT, "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self.template.region,
-                "resources": [rule], "detail": {}}
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": ACCOUNT,
+            "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.template.region,
+            "resources": [rule],
+            "detail": {},
+        }
 
     def start_clock(self) -> None:
         """Fire every schedule at its rate or cron times, on a background thread, until the hub stops
@@ -574,8 +631,16 @@ class LocalHub:
         fn = self.template.functions[logical_id]
         return _run_as(fn.name, self._handlers[logical_id], event, _context_for(fn.name, fn.timeout, fn.memory))
 
-    def http(self, method: str, path: str, *, query: str = "", headers: Mapping[str, str] | None = None,
-             body: bytes = b"", source_ip: str = "127.0.0.1") -> HttpAnswer:
+    def http(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        source_ip: str = "127.0.0.1",
+    ) -> HttpAnswer:
         """Answer one request as API Gateway (REST, proxy integration) would."""
         headers = dict(headers or {})
         lower = {k.lower(): v for k, v in headers.items()}
@@ -583,7 +648,8 @@ class LocalHub:
         if route is None:
             return self._gateway("MISSING_AUTHENTICATION_TOKEN")
         if route.api_key_required and not hmac.compare_digest(
-                lower.get("x-api-key", "").encode(), self.api_key.encode()):
+            lower.get("x-api-key", "").encode(), self.api_key.encode()
+        ):
             return self._gateway("INVALID_API_KEY")
         event = self._proxy_event(route, method.upper(), path, params, query, headers, body, source_ip)
         try:
@@ -617,8 +683,16 @@ class LocalHub:
         return HttpAnswer(status or configured.status, {"Content-Type": "application/json"}, body.encode())
 
     @staticmethod
-    def _proxy_event(route: Route, method: str, path: str, params: dict[str, str], query: str,
-                     headers: dict[str, str], body: bytes, source_ip: str) -> dict[str, Any]:
+    def _proxy_event(
+        route: Route,
+        method: str,
+        path: str,
+        params: dict[str, str],
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+        source_ip: str,
+    ) -> dict[str, Any]:
         pairs = parse_qsl(query, keep_blank_values=True)
         multi_query: dict[str, list[str]] = {}
         for key, value in pairs:
@@ -626,19 +700,32 @@ class LocalHub:
         # The API declares no binary media types, so API Gateway hands every body over as text.
         text, encoded = body.decode("utf-8", errors="replace"), False
         return {
-            "resource": route.path, "path": path, "httpMethod": method,
-            "headers": headers or None, "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
+            "resource": route.path,
+            "path": path,
+            "httpMethod": method,
+            "headers": headers or None,
+            "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
             "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
             "multiValueQueryStringParameters": multi_query or None,
-            "pathParameters": params or None, "stageVariables": None,
+            "pathParameters": params or None,
+            "stageVariables": None,
             "requestContext": {
-                "resourcePath": route.path, "httpMethod": method, "path": f"/{STAGE}{path}", "stage": STAGE,
-                "requestId": str(uuid.uuid4()), "accountId": ACCOUNT, "apiId": "local",
+                "resourcePath": route.path,
+                "httpMethod": method,
+                "path": f"/{STAGE}{path}",
+                "stage": STAGE,
+                "requestId": str(uuid.uuid4()),
+                "accountId": ACCOUNT,
+                "apiId": "local",
                 "requestTimeEpoch": int(time.time() * 1000),
-                "identity": {"sourceIp": source_ip, "userAgent": headers.get("user-agent", ""),
-                             "apiKey": headers.get("x-api-key") if route.api_key_required else None},
+                "identity": {
+                    "sourceIp": source_ip,
+                    "userAgent": headers.get("user-agent", ""),
+                    "apiKey": headers.get("x-api-key") if route.api_key_required else None,
+                },
             },
-            "body": text or None, "isBase64Encoded": encoded,
+            "body": text or None,
+            "isBase64Encoded": encoded,
         }
 
 
@@ -673,8 +760,12 @@ class QueuePoller:
         sqs = boto3.client("sqs", region_name=self.hub.template.region)
         while not self._stop.is_set():
             try:
-                messages = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=self.source.batch_size,
-                                               AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+                messages = sqs.receive_message(
+                    QueueUrl=self.url,
+                    MaxNumberOfMessages=self.source.batch_size,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
             except Exception:  # noqa: BLE001 - the mock is stopping under us
                 return
             if not messages:
@@ -684,19 +775,33 @@ class QueuePoller:
             for message in messages:
                 if message["MessageId"] in failed:
                     if self.hub.queue_retry_seconds is not None:
-                        sqs.change_message_visibility(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"],
-                                                      VisibilityTimeout=self.hub.queue_retry_seconds)
+                        sqs.change_message_visibility(
+                            QueueUrl=self.url,
+                            ReceiptHandle=message["ReceiptHandle"],
+                            VisibilityTimeout=self.hub.queue_retry_seconds,
+                        )
                 else:
                     sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
 
     def _deliver(self, messages: list[dict[str, Any]]) -> set[str]:
         """Invoke the function with one batch; the ids of the messages that must stay in the queue."""
         region = self.hub.template.region
-        event = {"Records": [{
-            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
-            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": self.source.queue_arn,
-            "awsRegion": region} for m in messages]}
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": m.get("MessageAttributes", {}),
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": self.source.queue_arn,
+                    "awsRegion": region,
+                }
+                for m in messages
+            ]
+        }
         self.invocations += 1
         try:
             answer = self.hub.invoke(self.source.function, event)
@@ -766,18 +871,23 @@ class StreamPoller:
 
         # botocore sends stream calls to an account-based endpoint (<account>.streams-ddb...) that moto
         # 5.2 does not route; the regional endpoint is the same API.
-        streams = boto3.client("dynamodbstreams", region_name=region,
-                               config=Config(account_id_endpoint_mode="disabled"))
-        arn = boto3.client("dynamodb", region_name=region).describe_table(
-            TableName=self.source.table)["Table"]["LatestStreamArn"]
+        streams = boto3.client(
+            "dynamodbstreams", region_name=region, config=Config(account_id_endpoint_mode="disabled")
+        )
+        arn = boto3.client("dynamodb", region_name=region).describe_table(TableName=self.source.table)["Table"][
+            "LatestStreamArn"
+        ]
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
         read_up_to: str | None = None  # sequence number of the last record read
 
         def read(limit: int) -> list[dict[str, Any]]:
             # A fresh iterator each time: moto replaces the table (and its stream shard) with a copy when a
             # transaction fails, and an old iterator would go on reading the abandoned shard.
-            position = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": read_up_to}
-                        if read_up_to else {"ShardIteratorType": "TRIM_HORIZON"})
+            position = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": read_up_to}
+                if read_up_to
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
             iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
             records = streams.get_records(ShardIterator=iterator, Limit=limit)["Records"]
             self._forget_iterators()
@@ -808,8 +918,9 @@ class StreamPoller:
                 self._forget(batch)
 
     def _deliver(self, records: list[dict[str, Any]], arn: str, shard: str) -> None:
-        event = {"Records": [{**record, "awsRegion": self.hub.template.region, "eventSourceARN": arn}
-                             for record in records]}
+        event = {
+            "Records": [{**record, "awsRegion": self.hub.template.region, "eventSourceARN": arn} for record in records]
+        }
         attempts = 1 + max(self.source.max_retries, 0)
         for attempt in range(attempts):
             self.invocations += 1
@@ -827,13 +938,24 @@ class StreamPoller:
             sequence = [record["dynamodb"]["SequenceNumber"] for record in records]
             boto3.client("sqs", region_name=self.hub.template.region).send_message(
                 QueueUrl=queue_url(self.hub.template.region, self.source.on_failure_arn.rsplit(":", 1)[-1]),
-                MessageBody=json.dumps({
-                    "requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts,
-                                       "functionArn": f"arn:aws:lambda:{self.hub.template.region}:{ACCOUNT}:function:"
-                                                      f"{self.hub.template.functions[self.source.function].name}"},
-                    "DDBStreamBatchInfo": {"shardId": shard, "startSequenceNumber": sequence[0],
-                                           "endSequenceNumber": sequence[-1], "batchSize": len(records),
-                                           "streamArn": arn}}))
+                MessageBody=json.dumps(
+                    {
+                        "requestContext": {
+                            "condition": "RetryAttemptsExhausted",
+                            "approximateInvokeCount": attempts,
+                            "functionArn": f"arn:aws:lambda:{self.hub.template.region}:{ACCOUNT}:function:"
+                            f"{self.hub.template.functions[self.source.function].name}",
+                        },
+                        "DDBStreamBatchInfo": {
+                            "shardId": shard,
+                            "startSequenceNumber": sequence[0],
+                            "endSequenceNumber": sequence[-1],
+                            "batchSize": len(records),
+                            "streamArn": arn,
+                        },
+                    }
+                ),
+            )
 
     def _forget_iterators(self) -> None:
         """moto keeps every shard iterator it hands out (two per read here, twenty reads a second when

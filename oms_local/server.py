@@ -16,8 +16,10 @@ from starlette.responses import RedirectResponse, Response
 
 from oms_local.runtime import LocalHub
 
-Asgi = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
-                Awaitable[None]]
+Asgi = Callable[
+    [dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
+    Awaitable[None],
+]
 
 
 def build_app(hub: LocalHub) -> Asgi:
@@ -36,8 +38,14 @@ def build_app(hub: LocalHub) -> Asgi:
             client = request.client.host if request.client else "127.0.0.1"
             # Handlers block on moto; run them off the event loop so requests overlap as on Lambda.
             answer = await run_in_threadpool(
-                hub.http, request.method, request.url.path, query=request.url.query,
-                headers=dict(request.headers), body=body, source_ip=client)
+                hub.http,
+                request.method,
+                request.url.path,
+                query=request.url.query,
+                headers=dict(request.headers),
+                body=body,
+                source_ip=client,
+            )
             response = Response(content=answer.body, status_code=answer.status, headers=answer.headers)
         await response(scope, receive, send)
 
@@ -52,6 +60,11 @@ class HubTransport(httpx.BaseTransport):
         self.hub = hub
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        answer = self.hub.http(request.method, request.url.path, query=request.url.query.decode(),
-                               headers=dict(request.headers), body=request.read())
+        answer = self.hub.http(
+            request.method,
+            request.url.path,
+            query=request.url.query.decode(),
+            headers=dict(request.headers),
+            body=request.read(),
+        )
         return httpx.Response(answer.status, headers=answer.headers, content=answer.body)

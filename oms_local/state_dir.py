@@ -45,25 +45,36 @@ class Snapshot:
     saved_at: str = ""
 
     def to_json(self) -> bytes:
-        return json.dumps({"format": FORMAT, "version": VERSION, "saved_at": self.saved_at,
-                           "tables": self.tables, "secrets": self.secrets}, separators=(",", ":")).encode()
+        return json.dumps(
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "saved_at": self.saved_at,
+                "tables": self.tables,
+                "secrets": self.secrets,
+            },
+            separators=(",", ":"),
+        ).encode()
 
     @classmethod
     def from_json(cls, raw: bytes, where: Path) -> Snapshot:
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise StateDirError(f"{where} is not a readable hub state ({error}); "
-                                "restore it from a backup or move it away to start empty") from None
+            raise StateDirError(
+                f"{where} is not a readable hub state ({error}); "
+                "restore it from a backup or move it away to start empty"
+            ) from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise StateDirError(f"{where} is not an oms-hub local state file; "
-                                "move it away to start empty") from None
+            raise StateDirError(f"{where} is not an oms-hub local state file; move it away to start empty") from None
         if data.get("version") != VERSION:
-            raise StateDirError(f"{where} has state version {data.get('version')!r}; "
-                                f"this oms-hub reads version {VERSION}")
+            raise StateDirError(
+                f"{where} has state version {data.get('version')!r}; this oms-hub reads version {VERSION}"
+            )
         tables, secrets = data.get("tables"), data.get("secrets")
-        if not isinstance(tables, dict) or not all(isinstance(items, list) and all(isinstance(i, dict) for i in items)
-                                                   for items in tables.values()):
+        if not isinstance(tables, dict) or not all(
+            isinstance(items, list) and all(isinstance(i, dict) for i in items) for items in tables.values()
+        ):
             raise StateDirError(f"{where}: `tables` must map table names to lists of items")
         if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
             raise StateDirError(f"{where}: `secrets` must map parameter names to strings")

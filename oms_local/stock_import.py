@@ -30,7 +30,7 @@ from oms_local.runtime import REPO_ROOT
 if str(REPO_ROOT / "functions") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "functions"))  # the models the API validates with (the Lambda code root)
 
-from inventory.domain.stock_changes import MAX_LINES, StockLine, StockMode  # noqa: E402
+from inventory.domain.stock_changes import MAX_LINES, StockLine, StockMode
 
 COLUMNS = ("sku", "on_hand", "expected_at")
 
@@ -72,8 +72,10 @@ def _rows(path: Path, mode: StockMode, report: ImportReport) -> Iterator[_Part]:
         reader = csv.DictReader(read)
         missing = {"sku", "on_hand"} - set(reader.fieldnames or ())
         if missing:
-            raise ValueError(f"{path.name}: header must name the columns sku,on_hand[,expected_at]; "
-                             f"missing {', '.join(sorted(missing))}")
+            raise ValueError(
+                f"{path.name}: header must name the columns sku,on_hand[,expected_at]; "
+                f"missing {', '.join(sorted(missing))}"
+            )
         lines: list[StockLine] = []
         line_of: dict[str, int] = {}
         start, number = 0, 0
@@ -120,8 +122,16 @@ def _reason(invalid: Exception) -> str:
     return str(invalid)
 
 
-def import_file(client: httpx.Client, path: Path, location_id: str, *, mode: StockMode = StockMode.snapshot,
-                zero_unlisted: bool = False, batch_id: str | None = None, progress: bool = True) -> ImportReport:
+def import_file(
+    client: httpx.Client,
+    path: Path,
+    location_id: str,
+    *,
+    mode: StockMode = StockMode.snapshot,
+    zero_unlisted: bool = False,
+    batch_id: str | None = None,
+    progress: bool = True,
+) -> ImportReport:
     """Send the file to PUT /v1/stock/{location_id} part by part; see the module's docstring."""
     report = ImportReport(batch_id or batch_id_of(path, location_id, mode))
     if zero_unlisted:
@@ -135,9 +145,13 @@ def import_file(client: httpx.Client, path: Path, location_id: str, *, mode: Sto
         part = next(parts, None)
         while part is not None:
             following = next(parts, None)
-            body = {"mode": mode.value, "batch_id": report.batch_id, "part": part.number,
-                    "zero_unlisted": zero_unlisted and following is None,
-                    "items": [line.model_dump(mode="json", exclude_none=True) for line in part.lines]}
+            body = {
+                "mode": mode.value,
+                "batch_id": report.batch_id,
+                "part": part.number,
+                "zero_unlisted": zero_unlisted and following is None,
+                "items": [line.model_dump(mode="json", exclude_none=True) for line in part.lines],
+            }
             answer = _send(client, location_id, body)
             report.applied += answer["updated"]
             report.zeroed += answer.get("zeroed", 0)
@@ -149,8 +163,12 @@ def import_file(client: httpx.Client, path: Path, location_id: str, *, mode: Sto
     return report
 
 
-@retry(retry=retry_if_exception_type(Unavailable), stop=stop_after_attempt(6),
-       wait=wait_exponential_jitter(multiplier=0.2, max=5), reraise=True)
+@retry(
+    retry=retry_if_exception_type(Unavailable),
+    stop=stop_after_attempt(6),
+    wait=wait_exponential_jitter(multiplier=0.2, max=5),
+    reraise=True,
+)
 def _send(client: httpx.Client, location_id: str, body: dict[str, Any]) -> dict[str, Any]:
     try:
         answer = client.put(f"/v1/stock/{location_id}", json=body)
@@ -160,6 +178,8 @@ def _send(client: httpx.Client, location_id: str, body: dict[str, Any]) -> dict[
         raise Unavailable(f"HTTP {answer.status_code}")
     if answer.status_code != 200:
         problem = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
-        raise ValueError(f"the hub refused part {body['part']}: HTTP {answer.status_code} "
-                         f"{problem.get('error', '')}: {problem.get('message', answer.text[:200])}")
+        raise ValueError(
+            f"the hub refused part {body['part']}: HTTP {answer.status_code} "
+            f"{problem.get('error', '')}: {problem.get('message', answer.text[:200])}"
+        )
     return answer.json()

@@ -128,8 +128,13 @@ class _Resolver:
     def __init__(self, template: dict[str, Any], stack: str, region: str) -> None:
         self.resources = template.get("Resources", {})
         self.parameters = {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items()}
-        self.pseudo = {"AWS::StackName": stack, "AWS::Region": region, "AWS::AccountId": ACCOUNT,
-                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        self.pseudo = {
+            "AWS::StackName": stack,
+            "AWS::Region": region,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
         self.stack = stack
         self.region = region
 
@@ -174,7 +179,7 @@ class _Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -230,18 +235,29 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
                     continue
                 if event["Type"] == "SQS":
                     ep = event["Properties"]
-                    local.queue_sources.append(QueueSource(
-                        logical_id, resolver.resolve(ep["Queue"]), int(ep.get("BatchSize", 10)),
-                        "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", [])))
+                    local.queue_sources.append(
+                        QueueSource(
+                            logical_id,
+                            resolver.resolve(ep["Queue"]),
+                            int(ep.get("BatchSize", 10)),
+                            "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", []),
+                        )
+                    )
                 if event["Type"] == "DynamoDB":
                     ep = event["Properties"]
                     table = ep["Stream"]["Fn::GetAtt"]
                     table = (table.split(".", 1) if isinstance(table, str) else table)[0]
                     on_failure = ep.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-                    local.stream_sources.append(StreamSource(
-                        logical_id, resolver.physical_name(table), int(ep.get("BatchSize", 100)),
-                        float(ep.get("MaximumBatchingWindowInSeconds", 0)), int(ep.get("MaximumRetryAttempts", -1)),
-                        resolver.resolve(on_failure) if on_failure else None))
+                    local.stream_sources.append(
+                        StreamSource(
+                            logical_id,
+                            resolver.physical_name(table),
+                            int(ep.get("BatchSize", 100)),
+                            float(ep.get("MaximumBatchingWindowInSeconds", 0)),
+                            int(ep.get("MaximumRetryAttempts", -1)),
+                            resolver.resolve(on_failure) if on_failure else None,
+                        )
+                    )
                 if event["Type"] != "Api":
                     continue
                 ep = event["Properties"]
@@ -255,13 +271,19 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
             for name, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
                 definition = definition.replace("${" + name + "}", str(value))
             json.loads(definition)  # a substitution that broke the JSON fails here, not mid-execution
-            local.state_machines[logical_id] = {"name": resolver.physical_name(logical_id), "definition": definition,
-                                                "type": props.get("Type", "STANDARD")}
+            local.state_machines[logical_id] = {
+                "name": resolver.physical_name(logical_id),
+                "definition": definition,
+                "type": props.get("Type", "STANDARD"),
+            }
         elif kind == "AWS::Events::EventBus":
             local.event_buses[logical_id] = resolver.physical_name(logical_id)
         elif kind == "AWS::IAM::Role":  # a role shared by several resources (e.g. every lifecycle machine)
-            local.policies[logical_id] = [statement for policy in props.get("Policies", [])
-                                          for statement in resolver.resolve(policy["PolicyDocument"]["Statement"])]
+            local.policies[logical_id] = [
+                statement
+                for policy in props.get("Policies", [])
+                for statement in resolver.resolve(policy["PolicyDocument"]["Statement"])
+            ]
         elif kind == "AWS::SQS::Queue":
             local.queues[logical_id] = _queue_request(resolver.physical_name(logical_id), props, resolver)
     local.queues = dict(sorted(local.queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]["Attributes"]))
@@ -304,8 +326,12 @@ def _default_status(response_type: str) -> int:
 
 
 def _table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
-    request = {"TableName": name, "AttributeDefinitions": props["AttributeDefinitions"],
-               "KeySchema": props["KeySchema"], "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST")}
+    request = {
+        "TableName": name,
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
+    }
     if props.get("GlobalSecondaryIndexes"):
         request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
     if props.get("StreamSpecification"):
@@ -313,8 +339,9 @@ def _table_request(name: str, props: dict[str, Any]) -> dict[str, Any]:
     return request
 
 
-def _function(logical_id: str, props: dict[str, Any], globals_: dict[str, Any], resolver: _Resolver,
-              root: Path) -> Function:
+def _function(
+    logical_id: str, props: dict[str, Any], globals_: dict[str, Any], resolver: _Resolver, root: Path
+) -> Function:
     env = {**globals_.get("Environment", {}).get("Variables", {}), **props.get("Environment", {}).get("Variables", {})}
     return Function(
         logical_id=logical_id,
@@ -334,8 +361,13 @@ def _statements(policies: list[Any], resolver: _Resolver) -> list[dict[str, Any]
             statements.extend(resolver.resolve(policy["Statement"]))
         elif "LambdaInvokePolicy" in policy:  # SAM's own expansion of this policy template
             name = resolver.resolve(policy["LambdaInvokePolicy"]["FunctionName"])
-            statements.append({"Effect": "Allow", "Action": ["lambda:InvokeFunction"],
-                               "Resource": f"arn:aws:lambda:{resolver.region}:{ACCOUNT}:function:{name}*"})
+            statements.append(
+                {
+                    "Effect": "Allow",
+                    "Action": ["lambda:InvokeFunction"],
+                    "Resource": f"arn:aws:lambda:{resolver.region}:{ACCOUNT}:function:{name}*",
+                }
+            )
         else:
             raise ValueError(f"local runtime does not expand policy {policy}")
     return statements

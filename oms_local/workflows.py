@@ -20,8 +20,14 @@ import yaml
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT / "functions"))  # the functions' packages import as they do in Lambda
 
-from orders.domain.workflow import (CATALOG, DEFAULT_WORKFLOW, Catalog, Status,  # noqa: E402
-                                    Workflow, catalog_json)
+from orders.domain.workflow import (
+    CATALOG,
+    DEFAULT_WORKFLOW,
+    Catalog,
+    Status,
+    Workflow,
+    catalog_json,
+)
 
 SOURCES = ROOT / "workflows"
 MACHINES = ROOT / "state_machines"
@@ -54,17 +60,48 @@ def logical_id(workflow: str) -> str:
     """The default workflow keeps the foundation's OrderLifecycle."""
     return "OrderLifecycle" if workflow == DEFAULT_WORKFLOW else f"{_pascal(workflow)}Lifecycle"
 
-DYNAMO_RETRY = [{"ErrorEquals": ["DynamoDb.ThrottlingException", "DynamoDb.ProvisionedThroughputExceededException",
-                                 "DynamoDb.RequestLimitExceededException", "DynamoDb.InternalServerErrorException",
-                                 "DynamoDb.TransactionConflictException"],
-                 "IntervalSeconds": 1, "MaxAttempts": 4, "BackoffRate": 2, "JitterStrategy": "FULL"}]
-LAMBDA_RETRY = [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                                 "Lambda.TooManyRequestsException", "Lambda.Unknown", "StockContention",
-                                 "AcquirerUnavailable"],
-                 "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2, "JitterStrategy": "FULL"}]
-EVENTS_RETRY = [{"ErrorEquals": ["EventBridge.InternalException", "EventBridge.ThrottlingException",
-                                 "States.TaskFailed"],
-                 "IntervalSeconds": 1, "MaxAttempts": 4, "BackoffRate": 2, "JitterStrategy": "FULL"}]
+
+DYNAMO_RETRY = [
+    {
+        "ErrorEquals": [
+            "DynamoDb.ThrottlingException",
+            "DynamoDb.ProvisionedThroughputExceededException",
+            "DynamoDb.RequestLimitExceededException",
+            "DynamoDb.InternalServerErrorException",
+            "DynamoDb.TransactionConflictException",
+        ],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 4,
+        "BackoffRate": 2,
+        "JitterStrategy": "FULL",
+    }
+]
+LAMBDA_RETRY = [
+    {
+        "ErrorEquals": [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+            "Lambda.Unknown",
+            "StockContention",
+            "AcquirerUnavailable",
+        ],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 5,
+        "BackoffRate": 2,
+        "JitterStrategy": "FULL",
+    }
+]
+EVENTS_RETRY = [
+    {
+        "ErrorEquals": ["EventBridge.InternalException", "EventBridge.ThrottlingException", "States.TaskFailed"],
+        "IntervalSeconds": 1,
+        "MaxAttempts": 4,
+        "BackoffRate": 2,
+        "JitterStrategy": "FULL",
+    }
+]
 ORDER_KEY = {"pk": {"S.$": "States.Format('ORDER#{}', $.order_id)"}}
 NOW = {"S.$": "$$.State.EnteredTime"}
 TOKEN = {"S.$": "$$.Task.Token"}
@@ -84,6 +121,7 @@ def load_sources(directory: Path = SOURCES) -> list[Workflow]:
 
 # ------------------------------------------------------------------ state builders
 
+
 def _caught(state: dict[str, Any], retry: list[dict[str, Any]], timeout_to: str | None = None) -> dict[str, Any]:
     catches = [{"ErrorEquals": ["States.Timeout"], "ResultPath": "$.error", "Next": timeout_to}] if timeout_to else []
     catches.append({"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": STEP_FAILED})
@@ -91,21 +129,42 @@ def _caught(state: dict[str, Any], retry: list[dict[str, Any]], timeout_to: str 
 
 
 def _update(expression: str, values: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"TableName": "${OrdersTable}", "Key": ORDER_KEY, "UpdateExpression": expression,
-            "ExpressionAttributeValues": values, "ConditionExpression": "attribute_exists(pk)", **extra}
+    return {
+        "TableName": "${OrdersTable}",
+        "Key": ORDER_KEY,
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": values,
+        "ConditionExpression": "attribute_exists(pk)",
+        **extra,
+    }
 
 
 def _status_update(status: str, *, wait: bool) -> dict[str, Any]:
     """Write the status, its list-index key and a timeline entry; while waiting, also the task token."""
     token = ", task_token = :token" if wait else ""
     removed = "pending_event, attention" if wait else "task_token, pending_event, attention"
-    entry = {"M": {"at": NOW, "status": {"S": status}, "event": {"S.$": "$.event.event"},
-                   "source": {"S.$": "$.event.source"}, "note": {"S.$": "$.event.note"}}}
-    values = {":status": {"S": status}, ":channel_status": {"S.$": f"States.Format('{{}}#{status}', $.channel)"},
-              ":now": NOW, **({":token": TOKEN} if wait else {}), ":entry": {"L": [entry]}}
-    return _update(f"SET #status = :status, channel_status = :channel_status, updated_at = :now{token}, "
-                   f"timeline = list_append(timeline, :entry) REMOVE {removed}", values,
-                   ExpressionAttributeNames={"#status": "status"})
+    entry = {
+        "M": {
+            "at": NOW,
+            "status": {"S": status},
+            "event": {"S.$": "$.event.event"},
+            "source": {"S.$": "$.event.source"},
+            "note": {"S.$": "$.event.note"},
+        }
+    }
+    values = {
+        ":status": {"S": status},
+        ":channel_status": {"S.$": f"States.Format('{{}}#{status}', $.channel)"},
+        ":now": NOW,
+        **({":token": TOKEN} if wait else {}),
+        ":entry": {"L": [entry]},
+    }
+    return _update(
+        f"SET #status = :status, channel_status = :channel_status, updated_at = :now{token}, "
+        f"timeline = list_append(timeline, :entry) REMOVE {removed}",
+        values,
+        ExpressionAttributeNames={"#status": "status"},
+    )
 
 
 def _timeout(state: dict[str, Any], workflow: Workflow, name: str) -> dict[str, Any]:
@@ -116,20 +175,47 @@ def _timeout(state: dict[str, Any], workflow: Workflow, name: str) -> dict[str, 
 
 
 def _lambda(action: str, workflow: Workflow, status: str, *, wait: bool) -> dict[str, Any]:
-    payload = {"action": action, "workflow": workflow.name, "status": status, "order_id.$": "$.order_id",
-               "event.$": "$.event", "channel.$": "$.channel", **({"task_token.$": "$$.Task.Token"} if wait else {})}
-    return {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke" + (".waitForTaskToken" if wait else ""),
-            "Parameters": {"FunctionName": "${LifecycleTasksFunctionArn}", "Payload": payload}}
+    payload = {
+        "action": action,
+        "workflow": workflow.name,
+        "status": status,
+        "order_id.$": "$.order_id",
+        "event.$": "$.event",
+        "channel.$": "$.channel",
+        **({"task_token.$": "$$.Task.Token"} if wait else {}),
+    }
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke" + (".waitForTaskToken" if wait else ""),
+        "Parameters": {"FunctionName": "${LifecycleTasksFunctionArn}", "Payload": payload},
+    }
 
 
 def _announce(workflow: Workflow, name: str, status: Status) -> dict[str, Any]:
     """On-entry actions go on the bus; the services that act on them (notifications, couriers, tasks) listen."""
-    detail = {"order_id.$": "$.order_id", "channel.$": "$.channel", "workflow": workflow.name, "status": name,
-              "actions": status.actions}
-    state = {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
-             "Parameters": {"Entries": [{"EventBusName": "${EventBusName}", "Source": "oms-hub.lifecycle",
-                                         "DetailType": "OrderStatusEntered", "Detail": detail}]},
-             "ResultPath": None, "Next": state_name("", name)}
+    detail = {
+        "order_id.$": "$.order_id",
+        "channel.$": "$.channel",
+        "workflow": workflow.name,
+        "status": name,
+        "actions": status.actions,
+    }
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {
+            "Entries": [
+                {
+                    "EventBusName": "${EventBusName}",
+                    "Source": "oms-hub.lifecycle",
+                    "DetailType": "OrderStatusEntered",
+                    "Detail": detail,
+                }
+            ]
+        },
+        "ResultPath": None,
+        "Next": state_name("", name),
+    }
     return _caught(state, EVENTS_RETRY)
 
 
@@ -141,35 +227,55 @@ def _entering(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
         states[state_name("Announce", name)] = _announce(workflow, name, status)
     enter = state_name("", name)
     if status.stock == "reserve":
-        reserve = {**_lambda("retry_reservation", workflow, name, wait=False),
-                   "ResultSelector": {"status.$": "$.Payload.status"}, "ResultPath": "$.reservation",
-                   "Next": state_name("AfterReserving", name)}
+        reserve = {
+            **_lambda("retry_reservation", workflow, name, wait=False),
+            "ResultSelector": {"status.$": "$.Payload.status"},
+            "ResultPath": "$.reservation",
+            "Next": state_name("AfterReserving", name),
+        }
         states[enter] = _caught(reserve, LAMBDA_RETRY)
         states[state_name("AfterReserving", name)] = {
-            "Type": "Choice", "Comment": "Still on hold while anything is missing.",
-            "Choices": [{"Variable": "$.reservation.status", "StringEquals": name,
-                         "Next": state_name("Await", name)}],
-            "Default": state_name("Await", "on_hold")}
+            "Type": "Choice",
+            "Comment": "Still on hold while anything is missing.",
+            "Choices": [{"Variable": "$.reservation.status", "StringEquals": name, "Next": state_name("Await", name)}],
+            "Default": state_name("Await", "on_hold"),
+        }
         return states
     if status.stock in ("consume", "release") or status.payment:
         action = status.stock or status.payment
         if status.terminal:
-            state = {**_lambda(action, workflow, name, wait=False),
-                     "ResultSelector": {"status.$": "$.Payload.status"}, "ResultPath": "$.result", "End": True}
+            state = {
+                **_lambda(action, workflow, name, wait=False),
+                "ResultSelector": {"status.$": "$.Payload.status"},
+                "ResultPath": "$.result",
+                "End": True,
+            }
             states[enter] = _caught(state, LAMBDA_RETRY)
         else:
-            state = {**_lambda(action, workflow, name, wait=True), "ResultPath": "$.event",
-                     "Next": state_name("Route", name)}
+            state = {
+                **_lambda(action, workflow, name, wait=True),
+                "ResultPath": "$.event",
+                "Next": state_name("Route", name),
+            }
             states[enter] = _caught(_timeout(state, workflow, name), LAMBDA_RETRY, state_name("Timeout", name))
         return states
     if status.terminal:
-        state = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
-                 "Parameters": _status_update(name, wait=False), "ResultPath": None, "End": True}
+        state = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
+            "Parameters": _status_update(name, wait=False),
+            "ResultPath": None,
+            "End": True,
+        }
         states[enter] = _caught(state, DYNAMO_RETRY)
     else:
-        state = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
-                 "Parameters": _status_update(name, wait=True), "ResultPath": "$.event",
-                 "Next": state_name("Route", name)}
+        state = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
+            "Parameters": _status_update(name, wait=True),
+            "ResultPath": "$.event",
+            "Next": state_name("Route", name),
+        }
         states[enter] = _caught(_timeout(state, workflow, name), DYNAMO_RETRY, state_name("Timeout", name))
     return states
 
@@ -187,29 +293,51 @@ def _waiting(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
     await_ = state_name("Await", name)
     timeout = state_name("Timeout", name)
     states: dict[str, dict[str, Any]] = {
-        route: {"Type": "Choice",
-                "Choices": [{"Variable": "$.event.event", "StringEquals": event, "Next": _entry_of(workflow, target)}
-                            for event, target in status.events.items()],
-                "Default": await_},
-        await_: _caught(_timeout({"Type": "Task",
-                                  "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
-                                  "Parameters": _update("SET task_token = :token REMOVE pending_event",
-                                                        {":token": TOKEN}),
-                                  "ResultPath": "$.event", "Next": route}, workflow, name),
-                        DYNAMO_RETRY, timeout),
+        route: {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.event.event", "StringEquals": event, "Next": _entry_of(workflow, target)}
+                for event, target in status.events.items()
+            ],
+            "Default": await_,
+        },
+        await_: _caught(
+            _timeout(
+                {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
+                    "Parameters": _update("SET task_token = :token REMOVE pending_event", {":token": TOKEN}),
+                    "ResultPath": "$.event",
+                    "Next": route,
+                },
+                workflow,
+                name,
+            ),
+            DYNAMO_RETRY,
+            timeout,
+        ),
     }
     if status.on_timeout == "flag":
-        flag = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
-                "Comment": "The KPI passed: show it to an operator and keep waiting for the next event.",
-                "Parameters": _update("SET attention = :attention, updated_at = :now REMOVE task_token, pending_event",
-                                      {":attention": {"S": status.attention}, ":now": NOW}),
-                "ResultPath": None, "Next": await_}
+        flag = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
+            "Comment": "The KPI passed: show it to an operator and keep waiting for the next event.",
+            "Parameters": _update(
+                "SET attention = :attention, updated_at = :now REMOVE task_token, pending_event",
+                {":attention": {"S": status.attention}, ":now": NOW},
+            ),
+            "ResultPath": None,
+            "Next": await_,
+        }
         states[timeout] = _caught(flag, DYNAMO_RETRY)
     else:
-        states[timeout] = {"Type": "Pass", "Comment": f"The KPI of {name} passed: the deadline sends {status.on_timeout}.",
-                           "Result": {"event": status.on_timeout, "source": "deadline",
-                                      "note": f"the {name} deadline passed"},
-                           "ResultPath": "$.event", "Next": _entry_of(workflow, status.events[status.on_timeout])}
+        states[timeout] = {
+            "Type": "Pass",
+            "Comment": f"The KPI of {name} passed: the deadline sends {status.on_timeout}.",
+            "Result": {"event": status.on_timeout, "source": "deadline", "note": f"the {name} deadline passed"},
+            "ResultPath": "$.event",
+            "Next": _entry_of(workflow, status.events[status.on_timeout]),
+        }
     return states
 
 
@@ -219,33 +347,61 @@ def _recovery(workflow: Workflow) -> dict[str, dict[str, Any]]:
     choices = [{"Variable": "$.recovery.event", "StringEquals": "retry", "Next": clear}]
     states: dict[str, dict[str, Any]] = {}
     if "cancel" in workflow.events():
-        choices.append({"Variable": "$.recovery.event", "StringEquals": "cancel",
-                        "Next": "RecoveryCancel"})
+        choices.append({"Variable": "$.recovery.event", "StringEquals": "cancel", "Next": "RecoveryCancel"})
         states["RecoveryCancel"] = {
-            "Type": "Pass", "Comment": "The operator's cancel becomes the event the cancel step records.",
-            "InputPath": "$.recovery", "ResultPath": "$.event", "Next": _entry_of(workflow, workflow.event_target("cancel"))}
+            "Type": "Pass",
+            "Comment": "The operator's cancel becomes the event the cancel step records.",
+            "InputPath": "$.recovery",
+            "ResultPath": "$.event",
+            "Next": _entry_of(workflow, workflow.event_target("cancel")),
+        }
     states[failed] = {
-        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
         "Comment": "A step failed after its retries: show it on the order and wait for an operator.",
-        "Parameters": _update("SET attention = :attention, last_error = :error, updated_at = :now, task_token = :token "
-                              "REMOVE pending_event",
-                              {":attention": {"S": "lifecycle_failed"}, ":error": {"S.$": "$.error.Error"},
-                               ":now": NOW, ":token": TOKEN}),
-        "Retry": DYNAMO_RETRY, "ResultPath": "$.recovery", "TimeoutSeconds": 2592000,
+        "Parameters": _update(
+            "SET attention = :attention, last_error = :error, updated_at = :now, task_token = :token "
+            "REMOVE pending_event",
+            {":attention": {"S": "lifecycle_failed"}, ":error": {"S.$": "$.error.Error"}, ":now": NOW, ":token": TOKEN},
+        ),
+        "Retry": DYNAMO_RETRY,
+        "ResultPath": "$.recovery",
+        "TimeoutSeconds": 2592000,
         "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "LifecycleFailed"}],
-        "Next": route}
+        "Next": route,
+    }
     states[route] = {"Type": "Choice", "Choices": choices, "Default": failed}
-    states[clear] = {**_caught({"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
-                                "Parameters": _update("SET updated_at = :now REMOVE attention, last_error, pending_event",
-                                                      {":now": NOW}),
-                                "ResultPath": None, "Next": again}, DYNAMO_RETRY)}
+    states[clear] = {
+        **_caught(
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
+                "Parameters": _update(
+                    "SET updated_at = :now REMOVE attention, last_error, pending_event", {":now": NOW}
+                ),
+                "ResultPath": None,
+                "Next": again,
+            },
+            DYNAMO_RETRY,
+        )
+    }
     states[clear]["Catch"][-1]["Next"] = failed
     states[again] = {
-        "Type": "Choice", "Comment": "Run again the step the last accepted event led to (every step is idempotent).",
-        "Choices": [{"Not": {"Variable": "$.event", "IsPresent": True}, "Next": START},
-                    *({"Variable": "$.event.event", "StringEquals": event,
-                       "Next": _entry_of(workflow, workflow.event_target(event))} for event in workflow.events())],
-        "Default": START}
+        "Type": "Choice",
+        "Comment": "Run again the step the last accepted event led to (every step is idempotent).",
+        "Choices": [
+            {"Not": {"Variable": "$.event", "IsPresent": True}, "Next": START},
+            *(
+                {
+                    "Variable": "$.event.event",
+                    "StringEquals": event,
+                    "Next": _entry_of(workflow, workflow.event_target(event)),
+                }
+                for event in workflow.events()
+            ),
+        ],
+        "Default": START,
+    }
     return states
 
 
@@ -261,16 +417,31 @@ def _graph(workflow: Workflow) -> dict[str, dict[str, Any]]:
 
 
 def build_asl(workflow: Workflow) -> dict[str, Any]:
-    start = {"Type": "Choice", "Comment": "Intake wrote the first status with the reservations.",
-             "Choices": [{"Variable": "$.status", "StringEquals": status, "Next": state_name("Await", status)}
-                         for status in workflow.start_statuses() if status != "reserved"],
-             "Default": state_name("Await", "reserved")}
-    states = {START: start, **_graph(workflow),
-              "LifecycleFailed": {"Type": "Fail", "Error": "LifecycleStepFailed",
-                                  "Cause": "a lifecycle step failed and the failure could not be recorded on the order"}}
-    return {"Comment": f"{workflow.name} lifecycle: {workflow.description} Generated by `oms-hub workflows build` "
-                       f"from workflows/{workflow.name}.yaml: edit that, not this file.",
-            "StartAt": START, "States": states}
+    start = {
+        "Type": "Choice",
+        "Comment": "Intake wrote the first status with the reservations.",
+        "Choices": [
+            {"Variable": "$.status", "StringEquals": status, "Next": state_name("Await", status)}
+            for status in workflow.start_statuses()
+            if status != "reserved"
+        ],
+        "Default": state_name("Await", "reserved"),
+    }
+    states = {
+        START: start,
+        **_graph(workflow),
+        "LifecycleFailed": {
+            "Type": "Fail",
+            "Error": "LifecycleStepFailed",
+            "Cause": "a lifecycle step failed and the failure could not be recorded on the order",
+        },
+    }
+    return {
+        "Comment": f"{workflow.name} lifecycle: {workflow.description} Generated by `oms-hub workflows build` "
+        f"from workflows/{workflow.name}.yaml: edit that, not this file.",
+        "StartAt": START,
+        "States": states,
+    }
 
 
 def _template_block(workflows: list[Workflow]) -> str:
@@ -313,8 +484,7 @@ def _with_block(template: str, block: str) -> str:
 def rendered(directory: Path = SOURCES) -> dict[Path, str]:
     """What the build writes: path -> text."""
     workflows = load_sources(directory)
-    files = {CATALOG: catalog_json(workflows),
-             TEMPLATE: _with_block(TEMPLATE.read_text(), _template_block(workflows))}
+    files = {CATALOG: catalog_json(workflows), TEMPLATE: _with_block(TEMPLATE.read_text(), _template_block(workflows))}
     for workflow in workflows:
         files[asl_path(workflow.name)] = json.dumps(build_asl(workflow), indent=2) + "\n"
     return files

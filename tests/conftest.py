@@ -18,7 +18,7 @@ os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
 # automatic flush at 100 metrics fails.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "OmsHub")
 
-from oms_local.runtime import LocalHub  # noqa: E402  (after the log level is set)
+from oms_local.runtime import LocalHub
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -41,8 +41,16 @@ class Api:
         self.hub = hub
         self.api_key = hub.api_key if api_key is None else api_key
 
-    def call(self, method: str, path: str, body: Any = None, *, query: str = "", raw: bytes | None = None,
-             headers: dict[str, str] | None = None) -> Answer:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: str = "",
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
         sent = {"content-type": "application/json", **(headers or {})}
         if self.api_key:
             sent["x-api-key"] = self.api_key
@@ -90,9 +98,15 @@ class Api:
         """On-hand, reserved and available as stored (the ground truth for invariants)."""
         import boto3
 
-        item = boto3.client("dynamodb").get_item(
-            TableName=os.environ["STOCK_TABLE"], Key={"sku": {"S": sku}, "location_id": {"S": location_id}},
-            ConsistentRead=True).get("Item")
+        item = (
+            boto3.client("dynamodb")
+            .get_item(
+                TableName=os.environ["STOCK_TABLE"],
+                Key={"sku": {"S": sku}, "location_id": {"S": location_id}},
+                ConsistentRead=True,
+            )
+            .get("Item")
+        )
         if not item:
             return {"on_hand": 0, "reserved": 0, "available": 0}
         return {k: int(item[k]["N"]) for k in ("on_hand", "reserved", "available")}
@@ -109,8 +123,9 @@ def api(hub: LocalHub) -> Api:
     return Api(hub)
 
 
-def courier_order(external_id: str = "web-1001", *, channel: str = "web", lines: list[dict[str, Any]] | None = None,
-                  **overrides: Any) -> dict[str, Any]:
+def courier_order(
+    external_id: str = "web-1001", *, channel: str = "web", lines: list[dict[str, Any]] | None = None, **overrides: Any
+) -> dict[str, Any]:
     order = load_event("order_courier.json")
     order.update(channel=channel, external_id=external_id)
     if lines is not None:
@@ -121,8 +136,10 @@ def courier_order(external_id: str = "web-1001", *, channel: str = "web", lines:
 
 def one_warehouse(api: Api, sku_units: int = 4) -> Api:
     """The smallest working hub: warehouse wh-1 (courier), channel web, `sku_units` of SKU-A."""
-    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
-                                          "capabilities": ["courier"]}).status == 200
+    assert (
+        api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse", "capabilities": ["courier"]}).status
+        == 200
+    )
     assert api.put("/v1/channels/web", {"kind": "web", "name": "Site"}).status == 200
     assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": sku_units}]}).status == 200
     return api
@@ -131,12 +148,26 @@ def one_warehouse(api: Api, sku_units: int = 4) -> Api:
 @pytest.fixture
 def shop(api: Api) -> Api:
     """One warehouse (10 x SKU-A, 5 x SKU-B), one store (3 x SKU-A), and the web channel with no rules."""
-    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
-                                          "capabilities": ["courier", "post"]}).status == 200
-    assert api.put("/v1/locations/store-1", {"name": "Store", "kind": "store",
-                                             "capabilities": ["courier", "click_collect", "reserve_in_store"]}).status == 200
+    assert (
+        api.put(
+            "/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse", "capabilities": ["courier", "post"]}
+        ).status
+        == 200
+    )
+    assert (
+        api.put(
+            "/v1/locations/store-1",
+            {"name": "Store", "kind": "store", "capabilities": ["courier", "click_collect", "reserve_in_store"]},
+        ).status
+        == 200
+    )
     assert api.put("/v1/channels/web", {"kind": "web", "name": "Site"}).status == 200
-    assert api.put("/v1/stock/wh-1", {"mode": "snapshot", "items": [{"sku": "SKU-A", "on_hand": 10},
-                                                                    {"sku": "SKU-B", "on_hand": 5}]}).status == 200
+    assert (
+        api.put(
+            "/v1/stock/wh-1",
+            {"mode": "snapshot", "items": [{"sku": "SKU-A", "on_hand": 10}, {"sku": "SKU-B", "on_hand": 5}]},
+        ).status
+        == 200
+    )
     assert api.put("/v1/stock/store-1", {"mode": "snapshot", "items": [{"sku": "SKU-A", "on_hand": 3}]}).status == 200
     return api

@@ -52,15 +52,25 @@ def _json_media_type(content_type: str) -> bool:
     media, *params = [part.strip().lower() for part in content_type.split(";")]
     if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
         return False
-    charsets = [value.strip().strip('"') for name, _, value in (p.partition("=") for p in params)
-                if name.strip() == "charset"]
+    charsets = [
+        value.strip().strip('"') for name, _, value in (p.partition("=") for p in params) if name.strip() == "charset"
+    ]
     return all(charset in ("utf-8", "utf8") for charset in charsets)
 
 
 def _unsupported(content_type: str) -> RequestUnsupportedContentType:
-    return RequestUnsupportedContentType("Unsupported content type", errors=[{
-        "type": "unsupported_content_type", "loc": ("body",), "msg": f"Unsupported content type: {content_type}",
-        "input": {}, "ctx": {}}])
+    return RequestUnsupportedContentType(
+        "Unsupported content type",
+        errors=[
+            {
+                "type": "unsupported_content_type",
+                "loc": ("body",),
+                "msg": f"Unsupported content type: {content_type}",
+                "input": {},
+                "ctx": {},
+            }
+        ],
+    )
 
 
 def _invalid_body(message: str) -> RequestValidationError:
@@ -85,8 +95,17 @@ def json_request_body(event: APIGatewayProxyEvent) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body", error.pos), "msg": "JSON decode error",
-                                       "input": {}, "ctx": {"error": error.msg}}]) from None
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", error.pos),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": error.msg},
+                }
+            ]
+        ) from None
 
 
 class _JsonBodies(OpenAPIRequestValidationMiddleware):
@@ -107,8 +126,11 @@ GATEWAY_ERRORS = {
     "401": "Missing or invalid x-api-key; nothing changed",
     "429": "Too many requests for the caller's usage plan; retry later",
 }
-_ERROR_SCHEMA = {"type": "object", "required": ["error", "message"],
-                 "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+}
 
 
 # Powertools routes a path parameter only if its characters are word characters or URI-safe ones: any
@@ -132,14 +154,16 @@ def declare_transport_errors(openapi_json: str) -> str:
             if "{" in path:
                 answers["404"] = UNROUTABLE
             for status, description in answers.items():
-                operation.setdefault("responses", {}).setdefault(status, {
-                    "description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}})
+                operation.setdefault("responses", {}).setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+                )
     return json.dumps(document)
 
 
 def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body),
-                    headers=headers)
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers
+    )
 
 
 def install_error_contract(app: APIGatewayRestResolver) -> None:
@@ -152,13 +176,13 @@ def install_error_contract(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
         details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid")} for e in error.errors()]
-        return error_response(422, {"error": "validation_error", "message": "the request is not valid",
-                                    "details": details})
+        return error_response(
+            422, {"error": "validation_error", "message": "the request is not valid", "details": details}
+        )
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _not_json(_: RequestUnsupportedContentType) -> Response:
-        return error_response(415, {"error": "unsupported_media_type",
-                                    "message": "send the body as application/json"})
+        return error_response(415, {"error": "unsupported_media_type", "message": "send the body as application/json"})
 
     @app.exception_handler(HubError)
     def _hub(error: HubError) -> Response:
@@ -174,5 +198,7 @@ def install_error_contract(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(Exception)
     def _unexpected(_: Exception) -> Response:
         logger.exception("unhandled error")
-        return error_response(HTTPStatus.INTERNAL_SERVER_ERROR,
-                              {"error": "internal_error", "message": "unexpected error; it has been logged"})
+        return error_response(
+            HTTPStatus.INTERNAL_SERVER_ERROR,
+            {"error": "internal_error", "message": "unexpected error; it has been logged"},
+        )

@@ -52,13 +52,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def batch_get(client: Any, table: str, keys: Iterable[Mapping[str, Any]], *, consistent: bool = False,
-              projection: str | None = None, names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def batch_get(
+    client: Any,
+    table: str,
+    keys: Iterable[Mapping[str, Any]],
+    *,
+    consistent: bool = False,
+    projection: str | None = None,
+    names: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """Every existing item of `keys` (plain dicts), in chunks of 100, retrying unprocessed keys."""
     key_list = [to_item(k) for k in keys]
     found: list[dict[str, Any]] = []
     for start in range(0, len(key_list), BATCH_GET_LIMIT):
-        request: dict[str, Any] = {"Keys": key_list[start:start + BATCH_GET_LIMIT], "ConsistentRead": consistent}
+        request: dict[str, Any] = {"Keys": key_list[start : start + BATCH_GET_LIMIT], "ConsistentRead": consistent}
         if projection:
             request["ProjectionExpression"] = projection
         if names:
@@ -67,8 +74,12 @@ def batch_get(client: Any, table: str, keys: Iterable[Mapping[str, Any]], *, con
     return found
 
 
-@retry(retry=retry_if_result(bool), stop=stop_after_attempt(8), wait=wait_exponential_jitter(multiplier=0.05, max=2, jitter=0.05),
-       retry_error_callback=lambda state: _raise_unprocessed())
+@retry(
+    retry=retry_if_result(bool),
+    stop=stop_after_attempt(8),
+    wait=wait_exponential_jitter(multiplier=0.05, max=2, jitter=0.05),
+    retry_error_callback=lambda state: _raise_unprocessed(),
+)
 def _batch_get_once(client: Any, request: dict[str, Any], found: list[dict[str, Any]]) -> dict[str, Any]:
     """One BatchGetItem; `request` is left holding the unprocessed keys, which tenacity retries."""
     answer = client.batch_get_item(RequestItems=request)
@@ -86,11 +97,15 @@ def batch_put(client: Any, table: str, items: Iterable[Mapping[str, Any]]) -> No
     Unconditional: only for records no concurrent writer keeps an invariant on (marks, ledgers)."""
     requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
     for start in range(0, len(requests), BATCH_WRITE_LIMIT):
-        _batch_write_once(client, {table: requests[start:start + BATCH_WRITE_LIMIT]})
+        _batch_write_once(client, {table: requests[start : start + BATCH_WRITE_LIMIT]})
 
 
-@retry(retry=retry_if_result(bool), stop=stop_after_attempt(8), wait=wait_exponential_jitter(multiplier=0.05, max=2, jitter=0.05),
-       retry_error_callback=lambda state: _raise_unprocessed())
+@retry(
+    retry=retry_if_result(bool),
+    stop=stop_after_attempt(8),
+    wait=wait_exponential_jitter(multiplier=0.05, max=2, jitter=0.05),
+    retry_error_callback=lambda state: _raise_unprocessed(),
+)
 def _batch_write_once(client: Any, pending: dict[str, Any]) -> dict[str, Any]:
     """One BatchWriteItem; `pending` is left holding the unprocessed requests, which tenacity retries."""
     unprocessed = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
@@ -112,8 +127,7 @@ class CancellationReason:
 def cancellation_reasons(error: Any) -> list[CancellationReason]:
     """The per-item outcome of a cancelled TransactWriteItems, in request order."""
     reasons = error.response.get("CancellationReasons") or []
-    return [CancellationReason(r.get("Code", "None"), from_item(r["Item"]) if r.get("Item") else None)
-            for r in reasons]
+    return [CancellationReason(r.get("Code", "None"), from_item(r["Item"]) if r.get("Item") else None) for r in reasons]
 
 
 def update_if(client: Any, **request: Any) -> dict[str, Any] | None:

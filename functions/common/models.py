@@ -8,8 +8,21 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import (AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl,
-                      IPvAnyNetwork, StrictInt, TypeAdapter, WithJsonSchema, field_validator, model_validator)
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    IPvAnyNetwork,
+    StrictInt,
+    TypeAdapter,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 # Characters that make no sense in ids and names and can spoof or break what operators read: C0/C1 controls,
 # DEL and the bidirectional marks, embeddings, overrides and isolates. Free text may keep tab and line breaks.
@@ -77,9 +90,12 @@ def _day_in_window(day: date) -> date:
     return day
 
 
-Day = Annotated[date, BeforeValidator(_day), AfterValidator(_day_in_window),
-                WithJsonSchema({"anyOf": [{"type": "string", "format": "date"},
-                                          {"type": "string", "format": "date-time"}]})]
+Day = Annotated[
+    date,
+    BeforeValidator(_day),
+    AfterValidator(_day_in_window),
+    WithJsonSchema({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}),
+]
 
 
 class DeliveryMethod(StrEnum):
@@ -127,7 +143,8 @@ class LocationIn(BaseModel):
     capabilities: list[DeliveryMethod] = Field(default_factory=list)
     active: bool = Field(True, description="A paused location (false) offers nothing online and is never sourced.")
     working_hours: dict[Weekday, OpeningHours] = Field(
-        default_factory=dict, description="Days not listed are closed; an empty map means open around the clock.")
+        default_factory=dict, description="Days not listed are closed; an empty map means open around the clock."
+    )
     processing_minutes: StrictInt = Field(120, ge=0, le=10_080, description="Working time to pick and pack an order.")
     cutoff: time | None = Field(None, description="Local time after which a new order starts the next working day.")
     hold_hours: StrictInt = Field(48, ge=1, le=720, description="How long a reserve-in-store hold keeps its units.")
@@ -191,16 +208,22 @@ class ChannelRules(BaseModel):
     safety_stock: Units = Field(0, description="Units kept back at every location.")
     stock_share: Number = Field(1.0, ge=0, le=1, description="Share of the rest offered, rounded down.")
     max_units: Units | None = Field(None, description="Allocation: at most this many units per SKU in total.")
-    max_share: Number | None = Field(None, ge=0, le=1,
-                                    description="Allocation: at most this share of the SKU's free units "
-                                                "at the channel's locations, rounded down.")
+    max_share: Number | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Allocation: at most this share of the SKU's free units at the channel's locations, rounded down.",
+    )
     min_presentable: Units = Field(0, description="Offer nothing when the total is below this.")
-    excluded_locations: list[Identifier] = Field(default_factory=list, max_length=MAX_RULE_OVERRIDES,
-                                                 description="Locations this channel never sells from.")
-    locations: dict[Identifier, LocationRules] = Field(default_factory=dict, max_length=MAX_RULE_OVERRIDES,
-                                                       description="Overrides per location.")
-    skus: dict[Sku, SkuRules] = Field(default_factory=dict, max_length=MAX_RULE_OVERRIDES,
-                                      description="Overrides per SKU (win over the location's).")
+    excluded_locations: list[Identifier] = Field(
+        default_factory=list, max_length=MAX_RULE_OVERRIDES, description="Locations this channel never sells from."
+    )
+    locations: dict[Identifier, LocationRules] = Field(
+        default_factory=dict, max_length=MAX_RULE_OVERRIDES, description="Overrides per location."
+    )
+    skus: dict[Sku, SkuRules] = Field(
+        default_factory=dict, max_length=MAX_RULE_OVERRIDES, description="Overrides per SKU (win over the location's)."
+    )
 
     _share = field_validator("stock_share", "max_share")(_round_share)
 
@@ -226,21 +249,40 @@ PartnerUrl = Annotated[HttpUrl, AfterValidator(_short_url)]
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$",
-                      description='web, app, callcenter, ozon, wildberries, yandex_market, ...')
+    kind: str = Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="web, app, callcenter, ozon, wildberries, yandex_market, ...",
+    )
     name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     secret: str | None = Field(None, min_length=8, max_length=256, description="Never echoed back.")
     rules: ChannelRules = Field(default_factory=ChannelRules)
-    allow_split: bool = Field(False, description="Orders may ship from several locations when no single one has "
-                                                 "every line (docs/sourcing.md).")
+    allow_split: bool = Field(
+        False,
+        description="Orders may ship from several locations when no single one has every line (docs/sourcing.md).",
+    )
     allowed_ips: list[IPvAnyNetwork] = Field(
-        default_factory=list, max_length=50,
-        description="Partner pushes are taken only from these networks (e.g. Yandex Market's published ranges); empty = any.")
-    api_url: PartnerUrl | None = Field(None, description="Base URL of the partner's API for the hub's own calls "
-                                                         f"(at most {MAX_URL} characters once normalised).")
-    credentials: dict[Annotated[str, Field(min_length=1, max_length=128, pattern=ONE_LINE)],
-                      Annotated[str, Field(min_length=1, max_length=512, pattern=ONE_LINE)]] | None = Field(
-        None, max_length=10, description="Partner API credentials (e.g. Client-Id, Api-Key); stored in SSM, never echoed.")
+        default_factory=list,
+        max_length=50,
+        description="Partner pushes are taken only from these networks (e.g. Yandex Market's published ranges); empty = any.",
+    )
+    api_url: PartnerUrl | None = Field(
+        None,
+        description="Base URL of the partner's API for the hub's own calls "
+        f"(at most {MAX_URL} characters once normalised).",
+    )
+    credentials: (
+        dict[
+            Annotated[str, Field(min_length=1, max_length=128, pattern=ONE_LINE)],
+            Annotated[str, Field(min_length=1, max_length=512, pattern=ONE_LINE)],
+        ]
+        | None
+    ) = Field(
+        None,
+        max_length=10,
+        description="Partner API credentials (e.g. Client-Id, Api-Key); stored in SSM, never echoed.",
+    )
 
 
 class Channel(BaseModel):
@@ -263,7 +305,6 @@ def _timezones() -> set[str]:
     return available_timezones()
 
 
-
 class TransitDays(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -283,8 +324,9 @@ class CarrierIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
-    delivery_methods: Annotated[list[DeliveryMethod], AfterValidator(lambda methods: list(dict.fromkeys(methods))),
-                                Field(min_length=1)]
+    delivery_methods: Annotated[
+        list[DeliveryMethod], AfterValidator(lambda methods: list(dict.fromkeys(methods))), Field(min_length=1)
+    ]
     transit_days: TransitDays
     active: bool = Field(True, description="An inactive carrier is never used for a promise.")
 

@@ -16,4 +16,3 @@ tracer = Tracer(auto_patch=False)
 def count(metric: str, value: float = 1) -> None:
     """One metric per business event (OrderCreated, OrderOnHold, ...)."""
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
-

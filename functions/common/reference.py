@@ -19,7 +19,7 @@ from common import aws, secrets
 from common.config import settings
 from common.dynamo import from_item, to_item
 from common.errors import Unprocessable
-from common.models import Carrier, CarrierIn, Channel, ChannelIn, ChannelRules, Location, LocationIn
+from common.models import Carrier, CarrierIn, Channel, ChannelIn, Location, LocationIn
 from common.observability import count, logger
 
 M = TypeVar("M", bound=BaseModel)
@@ -34,8 +34,11 @@ def _all(kind: str, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
         if cached and not fresh and now - cached[0] < settings().config_cache_seconds:
             return cached[1]
     records: dict[str, dict[str, Any]] = {}
-    request: dict[str, Any] = {"TableName": settings().config_table, "KeyConditionExpression": "kind = :k",
-                               "ExpressionAttributeValues": {":k": {"S": kind}}}
+    request: dict[str, Any] = {
+        "TableName": settings().config_table,
+        "KeyConditionExpression": "kind = :k",
+        "ExpressionAttributeValues": {":k": {"S": kind}},
+    }
     while True:
         page = aws.dynamodb().query(**request)
         for item in page["Items"]:
@@ -50,8 +53,9 @@ def _all(kind: str, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
 
 
 def _put(kind: str, record_id: str, data: dict[str, Any]) -> None:
-    aws.dynamodb().put_item(TableName=settings().config_table,
-                            Item=to_item({"kind": kind, "id": record_id, "data": data}))
+    aws.dynamodb().put_item(
+        TableName=settings().config_table, Item=to_item({"kind": kind, "id": record_id, "data": data})
+    )
     forget()
 
 
@@ -61,8 +65,10 @@ def _as_read(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as invalid:
-        raise Unprocessable(f"the {model.__name__.lower()} cannot be stored as given", details=[
-            {"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in invalid.errors()]) from None
+        raise Unprocessable(
+            f"the {model.__name__.lower()} cannot be stored as given",
+            details=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in invalid.errors()],
+        ) from None
 
 
 def forget() -> None:
@@ -83,8 +89,10 @@ def _read_one(kind: str, record_id: str, data: dict[str, Any], read: Callable[[s
         return read(record_id, data)
     except ValidationError as invalid:
         count("ReferenceRecordUnreadable")
-        logger.error("stored reference record cannot be read; replace it with a PUT",
-                     extra={"kind": kind, "id": record_id, "fields": [list(e["loc"]) for e in invalid.errors()]})
+        logger.error(
+            "stored reference record cannot be read; replace it with a PUT",
+            extra={"kind": kind, "id": record_id, "fields": [list(e["loc"]) for e in invalid.errors()]},
+        )
         return None
 
 
@@ -138,8 +146,13 @@ def credentials(channel_id: str) -> dict[str, str]:
 
 
 def _channel(channel_id: str, data: dict[str, Any]) -> Channel:
-    return Channel.model_validate({**{k: v for k, v in data.items() if k in Channel.model_fields},
-                                   "channel_id": channel_id, "rules": data.get("rules") or {}})
+    return Channel.model_validate(
+        {
+            **{k: v for k, v in data.items() if k in Channel.model_fields},
+            "channel_id": channel_id,
+            "rules": data.get("rules") or {},
+        }
+    )
 
 
 def carriers() -> list[Carrier]:

@@ -44,8 +44,7 @@ def generated_secret(name: str) -> str:
     if value is not None:
         return value
     try:
-        aws.ssm().put_parameter(Name=name, Value=random_source.token_urlsafe(32), Type="SecureString",
-                                Overwrite=False)
+        aws.ssm().put_parameter(Name=name, Value=random_source.token_urlsafe(32), Type="SecureString", Overwrite=False)
     except ClientError as error:
         if error.response["Error"]["Code"] != "ParameterAlreadyExists":
             raise

@@ -13,8 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from tenacity import (RetryCallState, Retrying, retry_if_exception, stop_after_attempt,
-                      wait_random_exponential)
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from common.config import settings
 from common.errors import HubError
@@ -69,13 +68,15 @@ def _wait(state: RetryCallState) -> float:
 
 class Acquirer:
     def __init__(self, base_url: str, api_key: str, client: httpx.Client | None = None) -> None:
-        self._client = client or httpx.Client(base_url=base_url, timeout=httpx.Timeout(5.0, connect=2.0),
-                                              headers={"Authorization": f"Bearer {api_key}"})
+        self._client = client or httpx.Client(
+            base_url=base_url, timeout=httpx.Timeout(5.0, connect=2.0), headers={"Authorization": f"Bearer {api_key}"}
+        )
 
     def _post(self, path: str, body: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         try:
-            for attempt in Retrying(retry=retry_if_exception(_retryable), wait=_wait,
-                                    stop=stop_after_attempt(ATTEMPTS), reraise=True):
+            for attempt in Retrying(
+                retry=retry_if_exception(_retryable), wait=_wait, stop=stop_after_attempt(ATTEMPTS), reraise=True
+            ):
                 with attempt:
                     answer = self._client.post(path, json=body, headers={"Idempotency-Key": idempotency_key})
                     answer.raise_for_status()
@@ -85,13 +86,17 @@ class Acquirer:
         raise AssertionError("unreachable")
 
     def payment_link(self, order_id: str, amount: Decimal, attempt: int) -> PaymentLink:
-        answer = self._post("/v1/payments", {"order_id": order_id, "amount": _money(amount)},
-                            idempotency_key=f"{order_id}:link:{attempt}")
+        answer = self._post(
+            "/v1/payments",
+            {"order_id": order_id, "amount": _money(amount)},
+            idempotency_key=f"{order_id}:link:{attempt}",
+        )
         return PaymentLink(payment_id=answer["payment_id"], url=answer["url"])
 
     def refund(self, order_id: str, payment_id: str, amount: Decimal) -> str:
-        answer = self._post("/v1/refunds", {"payment_id": payment_id, "amount": _money(amount)},
-                            idempotency_key=f"{order_id}:refund")
+        answer = self._post(
+            "/v1/refunds", {"payment_id": payment_id, "amount": _money(amount)}, idempotency_key=f"{order_id}:refund"
+        )
         return str(answer["refund_id"])
 
 

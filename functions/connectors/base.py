@@ -28,8 +28,9 @@ class BadPayload(Exception):
     """The partner's message does not match its documented shape (answered 400, nothing changes), or is
     more than the hub takes (413)."""
 
-    def __init__(self, message: str, details: list[dict[str, Any]] | None = None, *, status: int = 400,
-                 code: str = "bad_request") -> None:
+    def __init__(
+        self, message: str, details: list[dict[str, Any]] | None = None, *, status: int = 400, code: str = "bad_request"
+    ) -> None:
         super().__init__(message)
         self.details = details or []
         self.status = status
@@ -37,8 +38,10 @@ class BadPayload(Exception):
 
     @classmethod
     def from_validation(cls, error: ValidationError) -> BadPayload:
-        return cls("the message does not match the partner's documented shape",
-                   [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()])
+        return cls(
+            "the message does not match the partner's documented shape",
+            [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()],
+        )
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,9 @@ class Parser(Protocol):
 
 
 class Poller(Protocol):
-    def __call__(self, base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str],
-                 now: datetime) -> list[Canonical]: ...
+    def __call__(
+        self, base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str], now: datetime
+    ) -> list[Canonical]: ...
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,10 @@ class Connector:
     processed: Callable[[str], Reply] = field(default=lambda now: Reply(200, {"result": True}))
     ping: Callable[[str], Reply] = field(default=lambda now: hub_ping_reply(now))
     error: Callable[[int, str, str, list[dict[str, Any]]], Reply] = field(
-        default=lambda status, code, message, details: Reply(status, {"error": code, "message": message,
-                                                                      "details": details}))
+        default=lambda status, code, message, details: Reply(
+            status, {"error": code, "message": message, "details": details}
+        )
+    )
     # Acknowledge first and process from the partner queue (partners with a short answer deadline).
     queued: bool = False
     # Scheduled pull: (api base URL, credentials, the channel's open external ids, now) -> events.

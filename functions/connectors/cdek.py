@@ -19,24 +19,53 @@ from connectors.registry import register
 # (NOT_DELIVERED, RETURNED_*, POSTOMAT_SEIZED) have no courier-workflow step yet, and REMOVED drops
 # CDEK's shipment, not the hub's order.
 _IN_TRANSIT = (
-    "RECEIVED_AT_SHIPMENT_WAREHOUSE", "READY_TO_SHIP_AT_SENDING_OFFICE", "PASSED_TO_CARRIER_AT_SENDING_OFFICE",
-    "SEND_TO_TRANSIT_OFFICE", "MET_AT_TRANSIT_OFFICE", "ACCEPTED_TO_OFFICE_TRANSIT_WAREHOUSE",
-    "READY_TO_SHIP_IN_TRANSIT_OFFICE", "PASSED_TO_CARRIER_AT_TRANSIT_OFFICE", "SEND_TO_SENDING_OFFICE",
-    "SEND_TO_RECIPIENT_OFFICE", "MET_AT_SENDING_OFFICE", "MET_AT_RECIPIENT_OFFICE", "ACCEPTED_AT_DELIVERY_WAREHOUSE",
-    "ACCEPTED_AT_WAREHOUSE_ON_DEMAND", "ISSUED_FOR_DELIVERY", "ENTERED_TO_OFFICE_TRANSIT_WAREHOUSE",
-    "ENTERED_TO_DELIVERY_WAREHOUSE", "ENTERED_TO_WAREHOUSE_ON_DEMAND", "IN_CUSTOMS_INTERNATIONAL",
-    "SHIPPED_TO_DESTINATION", "PASSED_TO_TRANSIT_CARRIER", "IN_CUSTOMS_LOCAL", "CUSTOMS_COMPLETE",
-    "POSTOMAT_POSTED", "READY_FOR_SHIPMENT_IN_SENDER_CITY", "TAKEN_BY_TRANSPORTER_FROM_SENDER_CIT",
-    "SENT_TO_TRANSIT_CIT", "ACCEPTED_IN_TRANSIT_CIT", "ACCEPTED_AT_TRANSIT_WAREHOUS",
-    "TAKEN_BY_TRANSPORTER_FROM_TRANSIT_CITY", "SENT_TO_RECIPIENT_CITY", "ACCEPTED_IN_RECIPIENT_CITY",
-    "ACCEPTED_AT_PICK_UP_POINT", "TAKEN_BY_COURIER",
+    "RECEIVED_AT_SHIPMENT_WAREHOUSE",
+    "READY_TO_SHIP_AT_SENDING_OFFICE",
+    "PASSED_TO_CARRIER_AT_SENDING_OFFICE",
+    "SEND_TO_TRANSIT_OFFICE",
+    "MET_AT_TRANSIT_OFFICE",
+    "ACCEPTED_TO_OFFICE_TRANSIT_WAREHOUSE",
+    "READY_TO_SHIP_IN_TRANSIT_OFFICE",
+    "PASSED_TO_CARRIER_AT_TRANSIT_OFFICE",
+    "SEND_TO_SENDING_OFFICE",
+    "SEND_TO_RECIPIENT_OFFICE",
+    "MET_AT_SENDING_OFFICE",
+    "MET_AT_RECIPIENT_OFFICE",
+    "ACCEPTED_AT_DELIVERY_WAREHOUSE",
+    "ACCEPTED_AT_WAREHOUSE_ON_DEMAND",
+    "ISSUED_FOR_DELIVERY",
+    "ENTERED_TO_OFFICE_TRANSIT_WAREHOUSE",
+    "ENTERED_TO_DELIVERY_WAREHOUSE",
+    "ENTERED_TO_WAREHOUSE_ON_DEMAND",
+    "IN_CUSTOMS_INTERNATIONAL",
+    "SHIPPED_TO_DESTINATION",
+    "PASSED_TO_TRANSIT_CARRIER",
+    "IN_CUSTOMS_LOCAL",
+    "CUSTOMS_COMPLETE",
+    "POSTOMAT_POSTED",
+    "READY_FOR_SHIPMENT_IN_SENDER_CITY",
+    "TAKEN_BY_TRANSPORTER_FROM_SENDER_CIT",
+    "SENT_TO_TRANSIT_CIT",
+    "ACCEPTED_IN_TRANSIT_CIT",
+    "ACCEPTED_AT_TRANSIT_WAREHOUS",
+    "TAKEN_BY_TRANSPORTER_FROM_TRANSIT_CITY",
+    "SENT_TO_RECIPIENT_CITY",
+    "ACCEPTED_IN_RECIPIENT_CITY",
+    "ACCEPTED_AT_PICK_UP_POINT",
+    "TAKEN_BY_COURIER",
 )
 STATUS_EVENTS: dict[str, str | None] = {
-    "CREATED": None, "REMOVED": None,
+    "CREATED": None,
+    "REMOVED": None,
     **dict.fromkeys(_IN_TRANSIT, "ship"),
-    "DELIVERED": "deliver", "POSTOMAT_RECEIVED": "deliver",
-    "NOT_DELIVERED": None, "RETURNED_TO_SENDER_WAREHOUSE": None, "RETURNED_TO_TRANSIT_WAREHOUSE": None,
-    "RETURNED_TO_DELIVERY_WAREHOUSE": None, "RETURNED_TO_RECIPIENT_CITY_WAREHOUSE": None, "POSTOMAT_SEIZED": None,
+    "DELIVERED": "deliver",
+    "POSTOMAT_RECEIVED": "deliver",
+    "NOT_DELIVERED": None,
+    "RETURNED_TO_SENDER_WAREHOUSE": None,
+    "RETURNED_TO_TRANSIT_WAREHOUSE": None,
+    "RETURNED_TO_DELIVERY_WAREHOUSE": None,
+    "RETURNED_TO_RECIPIENT_CITY_WAREHOUSE": None,
+    "POSTOMAT_SEIZED": None,
 }
 
 
@@ -73,8 +102,15 @@ def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
     a = message.attributes
     if a.is_return:
         return []
-    return [StatusChange(f"status:{message.uuid}:{a.code}:{a.status_date_time.isoformat()}", a.code,
-                         STATUS_EVENTS.get(a.code), a.status_date_time, order_id=a.number)]
+    return [
+        StatusChange(
+            f"status:{message.uuid}:{a.code}:{a.status_date_time.isoformat()}",
+            a.code,
+            STATUS_EVENTS.get(a.code),
+            a.status_date_time,
+            order_id=a.number,
+        )
+    ]
 
 
 CONNECTOR = register(Connector(kind="cdek", parse=parse, processed=lambda now: Reply(200, {})))
@@ -96,9 +132,14 @@ class CdekClient:
     def _bearer(self) -> dict[str, str]:
         with self._lock:
             if self._token is None or time.monotonic() >= self._token[1]:
-                answer = self.http.client.post("/v2/oauth/token", data={
-                    "grant_type": "client_credentials", "client_id": self.credentials["client_id"],
-                    "client_secret": self.credentials["client_secret"]})
+                answer = self.http.client.post(
+                    "/v2/oauth/token",
+                    data={
+                        "grant_type": "client_credentials",
+                        "client_id": self.credentials["client_id"],
+                        "client_secret": self.credentials["client_secret"],
+                    },
+                )
                 if answer.status_code != 200:
                     raise PartnerRejected(f"cdek token: HTTP {answer.status_code}")
                 body = answer.json()

@@ -68,17 +68,28 @@ class PartnerHttp:
     as 10 requests); `parallel` caps requests in flight (Yandex Market: 2 per account); `auth` gives
     headers per request and `reauth` forgets a token the partner no longer accepts."""
 
-    def __init__(self, partner: str, base_url: str, *, headers: Mapping[str, str] | None = None,
-                 limiter: Limiter | None = None, parallel: int | None = None,
-                 costs: Mapping[int, int] | None = None, auth: Callable[[], Mapping[str, str]] | None = None,
-                 reauth: Callable[[], None] | None = None, timeout: float = 10.0, attempts: int = 5,
-                 max_backoff: float = 30.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        partner: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        limiter: Limiter | None = None,
+        parallel: int | None = None,
+        costs: Mapping[int, int] | None = None,
+        auth: Callable[[], Mapping[str, str]] | None = None,
+        reauth: Callable[[], None] | None = None,
+        timeout: float = 10.0,
+        attempts: int = 5,
+        max_backoff: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.partner = partner
-        self.client = httpx.Client(base_url=base_url, headers=dict(headers or {}), timeout=timeout,
-                                   transport=transport)
+        self.client = httpx.Client(base_url=base_url, headers=dict(headers or {}), timeout=timeout, transport=transport)
         self.limiter = limiter
         self.gate: Callable[[], AbstractContextManager[Any]] = (
-            (lambda s=threading.BoundedSemaphore(parallel): s) if parallel else nullcontext)
+            (lambda s=threading.BoundedSemaphore(parallel): s) if parallel else nullcontext
+        )
         self.costs = dict(costs or {})
         self.auth = auth
         self.reauth = reauth
@@ -95,8 +106,12 @@ class PartnerHttp:
 
     def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            for attempt in Retrying(retry=retry_if_exception_type(_Retryable), stop=stop_after_attempt(self.attempts),
-                                    wait=self._wait, reraise=True):
+            for attempt in Retrying(
+                retry=retry_if_exception_type(_Retryable),
+                stop=stop_after_attempt(self.attempts),
+                wait=self._wait,
+                reraise=True,
+            ):
                 with attempt:
                     return self._once(method, path, **kwargs)
         except _Retryable as error:
@@ -123,8 +138,9 @@ class PartnerHttp:
             self.reauth()
             raise _Retryable("token no longer accepted")
         if response.status_code in RETRIED_STATUSES:
-            logger.info("partner call retried", extra={"partner": self.partner, "path": path,
-                                                       "status": response.status_code})
+            logger.info(
+                "partner call retried", extra={"partner": self.partner, "path": path, "status": response.status_code}
+            )
             raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
         if response.status_code >= 400:
             raise PartnerRejected(f"{self.partner} {method} {path}: HTTP {response.status_code}: {response.text[:300]}")

@@ -10,8 +10,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import (Canonical, Connector, MessageTypes, NewOrder, OrderLine, Ping, Reply, ShipByChange,
-                             StatusChange)
+from connectors.base import (
+    Canonical,
+    Connector,
+    MessageTypes,
+    NewOrder,
+    OrderLine,
+    Ping,
+    Reply,
+    ShipByChange,
+    StatusChange,
+)
 from connectors.http import PartnerHttp, PartnerRejected, parsed, per_minute, per_second
 from connectors.registry import register
 
@@ -99,8 +108,9 @@ class CutoffDateChanged(_Message):
     warehouse_id: int | None = None
 
 
-Push = Annotated[Ping_ | NewPosting | PostingCancelled | StateChanged | CutoffDateChanged,
-                 Field(discriminator="message_type")]
+Push = Annotated[
+    Ping_ | NewPosting | PostingCancelled | StateChanged | CutoffDateChanged, Field(discriminator="message_type")
+]
 _push = MessageTypes("message_type", Push)
 
 
@@ -109,8 +119,9 @@ def _lines(products: list[PostingProduct]) -> tuple[OrderLine, ...]:
 
 
 def _status(event_id: str, posting_number: str, state: str, at: datetime | None) -> StatusChange:
-    return StatusChange(event_id=event_id, partner_status=state, event=STATUS_EVENTS.get(state), at=at,
-                        external_id=posting_number)
+    return StatusChange(
+        event_id=event_id, partner_status=state, event=STATUS_EVENTS.get(state), at=at, external_id=posting_number
+    )
 
 
 def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
@@ -125,24 +136,44 @@ def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
         return [NewOrder(message.posting_number, pushed, message.shipment_date, lookup=True)]
     if isinstance(message, (PostingCancelled, StateChanged)):
         at = message.changed_state_date
-        return [_status(f"state:{message.posting_number}:{message.new_state}:{at.isoformat() if at else ''}",
-                        message.posting_number, message.new_state, at)]
+        return [
+            _status(
+                f"state:{message.posting_number}:{message.new_state}:{at.isoformat() if at else ''}",
+                message.posting_number,
+                message.new_state,
+                at,
+            )
+        ]
     if message.new_cutoff_date is None:
         # The cut-off was removed, not moved: the hub keeps the deadline it has (acknowledged, nothing changes).
         return []
-    return [ShipByChange(f"cutoff:{message.posting_number}:{message.new_cutoff_date.isoformat()}",
-                         message.posting_number, message.new_cutoff_date)]
+    return [
+        ShipByChange(
+            f"cutoff:{message.posting_number}:{message.new_cutoff_date.isoformat()}",
+            message.posting_number,
+            message.new_cutoff_date,
+        )
+    ]
 
 
 def _error(status: int, code: str, message: str, details: list[dict[str, Any]]) -> Reply:
     """Ozon's error answer (OzonPushReplyError): its own code vocabulary, the hub's code in the message and
     the details as text. Any 4xx makes Ozon send the push again."""
     ozon_code = "ERROR_PARAMETER_VALUE_MISSED" if status in (400, 413) else "ERROR_UNKNOWN"
-    return Reply(status, {"error": {"code": ozon_code, "message": f"{code}: {message}",
-                                    "details": json.dumps(details, ensure_ascii=False) if details else None}})
+    return Reply(
+        status,
+        {
+            "error": {
+                "code": ozon_code,
+                "message": f"{code}: {message}",
+                "details": json.dumps(details, ensure_ascii=False) if details else None,
+            }
+        },
+    )
 
 
 # ------------------------------------------------------------------ outbound
+
 
 class PostingProduct(_Message):
     """A product of a posting read from the API: the seller's offer id and the price per unit (a decimal
@@ -196,9 +227,13 @@ class OzonClient:
     STOCKS = 100  # (offer, warehouse) pairs per /v2/products/stocks call
 
     def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
-        self.http = PartnerHttp("ozon", base_url, limiter=per_second(50),
-                                headers={"Client-Id": credentials["Client-Id"], "Api-Key": credentials["Api-Key"]},
-                                **options)
+        self.http = PartnerHttp(
+            "ozon",
+            base_url,
+            limiter=per_second(50),
+            headers={"Client-Id": credentials["Client-Id"], "Api-Key": credentials["Api-Key"]},
+            **options,
+        )
         self.stock_calls = per_minute(80)  # stock updates have their own budget, on top of the global one
 
     def set_stocks(self, stocks: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int], list[str]]:
@@ -206,15 +241,25 @@ class OzonClient:
         failures inside a 200: returns the pairs it did not update, with its errors."""
         failed: dict[tuple[str, int], list[str]] = {}
         for start in range(0, len(stocks), self.STOCKS):
-            chunk = stocks[start:start + self.STOCKS]
+            chunk = stocks[start : start + self.STOCKS]
             self.stock_calls.try_acquire("ozon-stocks")
-            answer = self.http.request("POST", "/v2/products/stocks", json={"stocks": [
-                {"offer_id": offer, "stock": max(stock, 0), "warehouse_id": warehouse} for offer, warehouse, stock in chunk]})
+            answer = self.http.request(
+                "POST",
+                "/v2/products/stocks",
+                json={
+                    "stocks": [
+                        {"offer_id": offer, "stock": max(stock, 0), "warehouse_id": warehouse}
+                        for offer, warehouse, stock in chunk
+                    ]
+                },
+            )
             results = {(r.offer_id, r.warehouse_id): r for r in parsed(StocksAnswer, answer.json(), "ozon").result}
             for offer, warehouse, _ in chunk:
                 result = results.get((offer, warehouse))
                 if result is None or not result.updated:
-                    failed[(offer, warehouse)] = [e.message or e.code for e in result.errors] if result else ["not reported"]
+                    failed[(offer, warehouse)] = (
+                        [e.message or e.code for e in result.errors] if result else ["not reported"]
+                    )
         return failed
 
     def unfulfilled(self, now: datetime, days: int = 14) -> list[NewOrder]:
@@ -222,9 +267,16 @@ class OzonClient:
         found: list[NewOrder] = []
         offset = 0
         while True:
-            answer = self.http.request("POST", "/v3/posting/fbs/unfulfilled/list", json={
-                "dir": "ASC", "limit": self.PAGE, "offset": offset,
-                "filter": {"cutoff_from": now.isoformat(), "cutoff_to": (now + timedelta(days=days)).isoformat()}})
+            answer = self.http.request(
+                "POST",
+                "/v3/posting/fbs/unfulfilled/list",
+                json={
+                    "dir": "ASC",
+                    "limit": self.PAGE,
+                    "offset": offset,
+                    "filter": {"cutoff_from": now.isoformat(), "cutoff_to": (now + timedelta(days=days)).isoformat()},
+                },
+            )
             result = answer.json()["result"]
             postings = [parsed(UnfulfilledPosting, p, "ozon") for p in result["postings"]]
             found.extend(NewOrder(p.posting_number, _lines(p.products), p.shipment_date) for p in postings)
@@ -235,10 +287,16 @@ class OzonClient:
     def ship(self, posting_number: str, packages: list[list[tuple[int, int]]]) -> list[str]:
         """Hand a posting over in packages of (Ozon sku, quantity); returns the resulting posting numbers.
         A 200 is not success: each resulting posting's substatus is read back."""
-        answer = self.http.request("POST", "/v4/posting/fbs/ship", json={
-            "posting_number": posting_number,
-            "packages": [{"products": [{"product_id": sku, "quantity": qty} for sku, qty in package]}
-                         for package in packages]})
+        answer = self.http.request(
+            "POST",
+            "/v4/posting/fbs/ship",
+            json={
+                "posting_number": posting_number,
+                "packages": [
+                    {"products": [{"product_id": sku, "quantity": qty} for sku, qty in package]} for package in packages
+                ],
+            },
+        )
         numbers = [r["posting_number"] if isinstance(r, dict) else r for r in answer.json().get("result") or []]
         for number in numbers or [posting_number]:
             if self.posting(number).substatus == "ship_failed":
@@ -250,8 +308,9 @@ class OzonClient:
         return parsed(PostingDetail, answer.get("result") if isinstance(answer, dict) else None, "ozon")
 
 
-def _reconcile(base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str],
-               now: datetime) -> list[Canonical]:
+def _reconcile(
+    base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str], now: datetime
+) -> list[Canonical]:
     """The push can be late or lost: every posting still awaiting the seller becomes an order."""
     client = OzonClient(base_url, credentials)
     try:

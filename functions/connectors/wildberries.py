@@ -18,9 +18,16 @@ from connectors.registry import register
 # workflow that `marketplace` orders run (the hub applies the steps before it it has not seen yet).
 # None: nothing to do in the hub.
 STATUS_EVENTS: dict[str, str | None] = {
-    "waiting": None, "sorted": "ship", "sent_to_carrier": "ship", "accepted_by_carrier": "ship",
-    "ready_for_pickup": "ship", "sold": "deliver",
-    "canceled": "cancel", "canceled_by_client": "cancel", "declined_by_client": "cancel", "defect": "cancel",
+    "waiting": None,
+    "sorted": "ship",
+    "sent_to_carrier": "ship",
+    "accepted_by_carrier": "ship",
+    "ready_for_pickup": "ship",
+    "sold": "deliver",
+    "canceled": "cancel",
+    "canceled_by_client": "cancel",
+    "declined_by_client": "cancel",
+    "defect": "cancel",
     "postponed_delivery": None,
 }
 STATUS_BATCH = 1000  # orders per /api/v3/orders/status call
@@ -59,8 +66,13 @@ class TaskStatus(_Model):
 
     def change(self) -> StatusChange:
         # Polled statuses carry no time: the identity (task, status) dedupes, and a status seen once stays seen.
-        return StatusChange(f"status:{self.id}:{self.supplierStatus}:{self.wbStatus}", self.wbStatus,
-                            STATUS_EVENTS.get(self.wbStatus), None, external_id=str(self.id))
+        return StatusChange(
+            f"status:{self.id}:{self.supplierStatus}:{self.wbStatus}",
+            self.wbStatus,
+            STATUS_EVENTS.get(self.wbStatus),
+            None,
+            external_id=str(self.id),
+        )
 
 
 class Supply(_Model):
@@ -84,8 +96,14 @@ class WildberriesClient:
     """`Authorization: <token>`; 300 requests per minute, and a 409 costs 10 of them."""
 
     def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
-        self.http = PartnerHttp("wildberries", base_url, limiter=per_minute(300), costs={409: 10},
-                                headers={"Authorization": credentials["token"]}, **options)
+        self.http = PartnerHttp(
+            "wildberries",
+            base_url,
+            limiter=per_minute(300),
+            costs={409: 10},
+            headers={"Authorization": credentials["token"]},
+            **options,
+        )
 
     def new_orders(self) -> list[NewOrder]:
         answer = self.http.request("GET", "/api/v3/orders/new").json()
@@ -94,8 +112,9 @@ class WildberriesClient:
     def statuses(self, order_ids: Sequence[int]) -> list[StatusChange]:
         changes: list[StatusChange] = []
         for start in range(0, len(order_ids), STATUS_BATCH):
-            answer = self.http.request("POST", "/api/v3/orders/status",
-                                       json={"orders": list(order_ids[start:start + STATUS_BATCH])}).json()
+            answer = self.http.request(
+                "POST", "/api/v3/orders/status", json={"orders": list(order_ids[start : start + STATUS_BATCH])}
+            ).json()
             changes.extend(parsed(TaskStatus, o, "wildberries").change() for o in answer.get("orders", []))
         return changes
 
@@ -104,12 +123,22 @@ class WildberriesClient:
         taken (unknown fields update nothing), so the amounts are read back: returns those that differ."""
         items = [(chrt, min(max(amount, 0), MAX_AMOUNT)) for chrt, amount in amounts.items()]
         for start in range(0, len(items), STOCKS_BATCH):
-            self.http.request("PUT", f"/api/v3/stocks/{warehouse_id}", json={
-                "stocks": [{"chrtId": chrt, "amount": amount} for chrt, amount in items[start:start + STOCKS_BATCH]]})
+            self.http.request(
+                "PUT",
+                f"/api/v3/stocks/{warehouse_id}",
+                json={
+                    "stocks": [
+                        {"chrtId": chrt, "amount": amount} for chrt, amount in items[start : start + STOCKS_BATCH]
+                    ]
+                },
+            )
         found: dict[int, int] = {}
         for start in range(0, len(items), STOCKS_BATCH):
-            answer = self.http.request("POST", f"/api/v3/stocks/{warehouse_id}", json={
-                "chrtIds": [chrt for chrt, _ in items[start:start + STOCKS_BATCH]]}).json()
+            answer = self.http.request(
+                "POST",
+                f"/api/v3/stocks/{warehouse_id}",
+                json={"chrtIds": [chrt for chrt, _ in items[start : start + STOCKS_BATCH]]},
+            ).json()
             found.update((s.chrtId, s.amount) for s in parsed(Stocks, answer, "wildberries").stocks)
         return {chrt: found.get(chrt) for chrt, amount in items if found.get(chrt) != amount}
 
@@ -118,13 +147,22 @@ class WildberriesClient:
         Adding answers 204 even when nothing changed, so the supply's order ids are read back.
         (The per-order PATCH .../supplies/{id}/orders/{orderId} and GET .../supplies/{id}/orders are
         deprecated and scheduled for removal; these are the replacements Wildberries names.)"""
-        supply = parsed(Supply, self.http.request("POST", "/api/v3/supplies", json={"name": name}).json(),
-                        "wildberries").id
+        supply = parsed(
+            Supply, self.http.request("POST", "/api/v3/supplies", json={"name": name}).json(), "wildberries"
+        ).id
         for start in range(0, len(order_ids), SUPPLY_BATCH):
-            self.http.request("PATCH", f"/api/marketplace/v3/supplies/{supply}/orders",
-                              json={"orders": list(order_ids[start:start + SUPPLY_BATCH])})
-        listed = set(parsed(SupplyOrderIds, self.http.request(
-            "GET", f"/api/marketplace/v3/supplies/{supply}/order-ids").json(), "wildberries").orderIds)
+            self.http.request(
+                "PATCH",
+                f"/api/marketplace/v3/supplies/{supply}/orders",
+                json={"orders": list(order_ids[start : start + SUPPLY_BATCH])},
+            )
+        listed = set(
+            parsed(
+                SupplyOrderIds,
+                self.http.request("GET", f"/api/marketplace/v3/supplies/{supply}/order-ids").json(),
+                "wildberries",
+            ).orderIds
+        )
         missing = sorted(set(order_ids) - listed)
         if missing:
             raise PartnerRejected(f"supply {supply} did not take orders {missing}")
@@ -132,8 +170,7 @@ class WildberriesClient:
         return supply
 
 
-def _poll(base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str],
-          now: datetime) -> list[Canonical]:
+def _poll(base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str], now: datetime) -> list[Canonical]:
     """New assembly tasks, then the statuses of the channel's open ones."""
     client = WildberriesClient(base_url, credentials)
     try:

@@ -11,8 +11,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import (Canonical, Connector, MessageTypes, NewOrder, OrderLine, Ping, Reply, StatusChange,
-                             hub_ping_reply)
+from connectors.base import (
+    Canonical,
+    Connector,
+    MessageTypes,
+    NewOrder,
+    OrderLine,
+    Ping,
+    Reply,
+    StatusChange,
+    hub_ping_reply,
+)
 from connectors.http import PartnerHttp, PartnerRejected
 from connectors.registry import register
 
@@ -21,9 +30,18 @@ from connectors.registry import register
 # e.g. pack before ship). None: nothing to do in the hub (PROCESSING is the seller's own packing, which
 # the hub tracks; returns are not modelled yet).
 STATUS_EVENTS: dict[str, str | None] = {
-    "PLACING": None, "RESERVED": None, "UNPAID": None, "PENDING": None, "PROCESSING": None,
-    "DELIVERY": "ship", "PICKUP": "ship", "DELIVERED": "deliver", "CANCELLED": "cancel",
-    "PARTIALLY_RETURNED": None, "RETURNED": None, "UNKNOWN": None,
+    "PLACING": None,
+    "RESERVED": None,
+    "UNPAID": None,
+    "PENDING": None,
+    "PROCESSING": None,
+    "DELIVERY": "ship",
+    "PICKUP": "ship",
+    "DELIVERED": "deliver",
+    "CANCELLED": "cancel",
+    "PARTIALLY_RETURNED": None,
+    "RETURNED": None,
+    "UNKNOWN": None,
 }
 
 
@@ -67,8 +85,9 @@ class OrderCancelled(_Message):
     cancelledAt: datetime | None = None  # when Market cancelled it: the event's time
 
 
-Notification = Annotated[PingMessage | OrderCreated | OrderStatusUpdated | OrderCancelled,
-                         Field(discriminator="notificationType")]
+Notification = Annotated[
+    PingMessage | OrderCreated | OrderStatusUpdated | OrderCancelled, Field(discriminator="notificationType")
+]
 _notification = MessageTypes("notificationType", Notification)
 
 
@@ -82,11 +101,20 @@ def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
         lines = tuple(OrderLine(i.offerId, i.count, i.price or Decimal(0)) for i in message.items)
         return [NewOrder(str(message.orderId), lines, message.shipmentDate)]
     if isinstance(message, OrderStatusUpdated):
-        return [StatusChange(f"status:{message.orderId}:{message.status}:{message.substatus}:{message.updatedAt.isoformat()}",
-                             message.status, STATUS_EVENTS.get(message.status), message.updatedAt,
-                             external_id=str(message.orderId))]
-    return [StatusChange(f"cancelled:{message.orderId}", "CANCELLED", "cancel", message.cancelledAt,
-                         external_id=str(message.orderId))]
+        return [
+            StatusChange(
+                f"status:{message.orderId}:{message.status}:{message.substatus}:{message.updatedAt.isoformat()}",
+                message.status,
+                STATUS_EVENTS.get(message.status),
+                message.updatedAt,
+                external_id=str(message.orderId),
+            )
+        ]
+    return [
+        StatusChange(
+            f"cancelled:{message.orderId}", "CANCELLED", "cancel", message.cancelledAt, external_id=str(message.orderId)
+        )
+    ]
 
 
 def _error(status: int, code: str, message: str, details: list[dict[str, Any]]) -> Reply:
@@ -98,26 +126,38 @@ def _error(status: int, code: str, message: str, details: list[dict[str, Any]]) 
 
 
 # Market retries a notification that is not answered within 10 s: acknowledge, process from the queue.
-CONNECTOR = register(Connector(kind="yandex_market", parse=parse, routes=frozenset({"notification"}), queued=True,
-                               processed=hub_ping_reply, error=_error))
+CONNECTOR = register(
+    Connector(
+        kind="yandex_market",
+        parse=parse,
+        routes=frozenset({"notification"}),
+        queued=True,
+        processed=hub_ping_reply,
+        error=_error,
+    )
+)
 
 
 class YandexMarketClient:
     """`Api-Key` header; at most 2 requests in flight per account (HTTP 420 beyond)."""
 
     def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
-        self.http = PartnerHttp("yandex_market", base_url, parallel=2, headers={"Api-Key": credentials["Api-Key"]},
-                                **options)
+        self.http = PartnerHttp(
+            "yandex_market", base_url, parallel=2, headers={"Api-Key": credentials["Api-Key"]}, **options
+        )
 
     STOCKS = 2000  # SKUs per PUT offers/stocks call
 
     def update_stocks(self, campaign_id: int, counts: Mapping[str, int], at: datetime) -> None:
         """Available counts by the seller's SKU (offer id), 2000 per call, each stamped with when it was true."""
-        skus = [{"sku": sku, "items": [{"count": max(count, 0), "updatedAt": at.isoformat()}]}
-                for sku, count in counts.items()]
+        skus = [
+            {"sku": sku, "items": [{"count": max(count, 0), "updatedAt": at.isoformat()}]}
+            for sku, count in counts.items()
+        ]
         for start in range(0, len(skus), self.STOCKS):
-            answer = self.http.request("PUT", f"/v2/campaigns/{campaign_id}/offers/stocks",
-                                       json={"skus": skus[start:start + self.STOCKS]}).json()
+            answer = self.http.request(
+                "PUT", f"/v2/campaigns/{campaign_id}/offers/stocks", json={"skus": skus[start : start + self.STOCKS]}
+            ).json()
             if answer.get("status") != "OK":
                 raise PartnerRejected(f"Market did not take the stocks: {answer}")
 
@@ -125,8 +165,9 @@ class YandexMarketClient:
         order: dict[str, Any] = {"status": status}
         if substatus:
             order["substatus"] = substatus
-        answer = self.http.request("PUT", f"/v2/campaigns/{campaign_id}/orders/{order_id}/status",
-                                   json={"order": order}).json()
+        answer = self.http.request(
+            "PUT", f"/v2/campaigns/{campaign_id}/orders/{order_id}/status", json={"order": order}
+        ).json()
         if answer.get("order", {}).get("status") != status:
             raise PartnerRejected(f"order {order_id} is {answer.get('order', {}).get('status')!r}, not {status!r}")
 
@@ -134,8 +175,17 @@ class YandexMarketClient:
         """Batch of at most 30; returns the orders Market did not update, with its reason (item by item)."""
         if len(changes) > 30:
             raise ValueError("Yandex Market takes at most 30 orders per status-update call")
-        answer = self.http.request("POST", f"/v2/campaigns/{campaign_id}/orders/status-update", json={
-            "orders": [{"id": oid, "status": status, **({"substatus": sub} if sub else {})}
-                       for oid, status, sub in changes]}).json()
-        return {o["id"]: o.get("errorDetails") or o.get("updateStatus", "FAILED")
-                for o in answer.get("result", {}).get("orders", []) if o.get("updateStatus") != "OK"}
+        answer = self.http.request(
+            "POST",
+            f"/v2/campaigns/{campaign_id}/orders/status-update",
+            json={
+                "orders": [
+                    {"id": oid, "status": status, **({"substatus": sub} if sub else {})} for oid, status, sub in changes
+                ]
+            },
+        ).json()
+        return {
+            o["id"]: o.get("errorDetails") or o.get("updateStatus", "FAILED")
+            for o in answer.get("result", {}).get("orders", [])
+            if o.get("updateStatus") != "OK"
+        }

@@ -31,8 +31,9 @@ class PromiseRequest(BaseModel):
     lines: list[CartLine] = Field(min_length=1, max_length=MAX_LINES)
     destination: Destination = Field(default_factory=Destination)
     methods: list[DeliveryMethod] | None = Field(None, min_length=1, description="Default: every method.")
-    placed_at: Moment | None = Field(None, description="When the order would be placed (2000-2100, with a UTC "
-                                                       "offset); default now.")
+    placed_at: Moment | None = Field(
+        None, description="When the order would be placed (2000-2100, with a UTC offset); default now."
+    )
 
 
 class Unavailable(BaseModel):

@@ -37,15 +37,21 @@ def promise(request: PromiseRequest, now: datetime) -> PromiseAnswer:
             unavailable.append(Unavailable(method=method, reason="no active location can fulfil it"))
             continue
         plan = plan_reservations(wanted, ranked[method], available, allow_split=channel.allow_split)
-        result = quote(method, [locations[loc] for loc in plan.locations()] if not plan.shortages else [],
-                       carriers, placed_at, store)
+        result = quote(
+            method,
+            [locations[loc] for loc in plan.locations()] if not plan.shortages else [],
+            carriers,
+            placed_at,
+            store,
+        )
         if isinstance(result, Promise):
             options.append(result)
         else:
             unavailable.append(Unavailable(method=method, reason=result))
     options.sort(key=lambda p: (p.earliest, p.latest, p.ready_at))
-    return PromiseAnswer(channel=channel.channel_id, placed_at=utc_text(placed_at), options=options,
-                         unavailable=unavailable)
+    return PromiseAnswer(
+        channel=channel.channel_id, placed_at=utc_text(placed_at), options=options, unavailable=unavailable
+    )
 
 
 def put_carrier(carrier_id: str, carrier: CarrierIn, now: str) -> Carrier:

@@ -45,8 +45,9 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
             elif not write.repeated:
                 errors.append(_below_reserved(sku, StockMode.snapshot, 0, write.before))
     # Channels learn of the rows written through the stock table's stream (handlers/stock_changes.py).
-    result = StockUpdateResult(updated=len(update.items) - listed_errors, errors=errors, batch_id=batch_id,
-                               zeroed=zeroed)
+    result = StockUpdateResult(
+        updated=len(update.items) - listed_errors, errors=errors, batch_id=batch_id, zeroed=zeroed
+    )
     if batch_id is not None:
         stock_batches.finish(location_id, batch_id, update.part, result.model_dump(mode="json"), now)
     count("StockLinesUpdated", result.updated)
@@ -69,12 +70,25 @@ def announce_moves(moves: Iterable[RowMove], now: str) -> None:
     for move in moves:
         groups.setdefault((move.location_id, move.cause, move.batch_id), []).append(move)
     for (location_id, cause, batch_id), group in groups.items():
-        announce(location_id, [(m.sku, m.before, m.after) for m in group], now, cause=cause, batch_id=batch_id,
-                 changed_at=max(m.changed_at for m in group) or now)
+        announce(
+            location_id,
+            [(m.sku, m.before, m.after) for m in group],
+            now,
+            cause=cause,
+            batch_id=batch_id,
+            changed_at=max(m.changed_at for m in group) or now,
+        )
 
 
-def announce(location_id: str, moved: Iterable[tuple[str, int, int]], now: str, *, cause: str,
-             batch_id: str | None, changed_at: str) -> None:
+def announce(
+    location_id: str,
+    moved: Iterable[tuple[str, int, int]],
+    now: str,
+    *,
+    cause: str,
+    batch_id: str | None,
+    changed_at: str,
+) -> None:
     """Mark dirty, per channel, the SKUs whose offer the moves (sku, free before, free after) can change,
     and say so on the bus. Marking twice is marking once, so a batch the stream delivers again is harmless;
     its StockChanged carries the same `at` (the newest row write), which is what consumers dedupe on."""
@@ -82,23 +96,42 @@ def announce(location_id: str, moved: Iterable[tuple[str, int, int]], now: str, 
     if location is None or not location.active:
         return  # a paused location offers nothing, before and after
     channels = reference.channels()
-    marks = [(channel.channel_id, sku) for channel in channels for sku, before, after in moved
-             if changes_channel(channel.rules, sku, location_id, before, after)]
+    marks = [
+        (channel.channel_id, sku)
+        for channel in channels
+        for sku, before, after in moved
+        if changes_channel(channel.rules, sku, location_id, before, after)
+    ]
     if not marks:
         return
     dirty_skus.mark(marks, now)
     skus = sorted({sku for _, sku in marks})
-    publish("StockChanged", [{"location_id": location_id, "skus": skus[start:start + SKUS_PER_EVENT],
-                              "channels": sorted({channel for channel, _ in marks}), "cause": cause, "batch_id": batch_id, "at": changed_at}
-                             for start in range(0, len(skus), SKUS_PER_EVENT)])
+    publish(
+        "StockChanged",
+        [
+            {
+                "location_id": location_id,
+                "skus": skus[start : start + SKUS_PER_EVENT],
+                "channels": sorted({channel for channel, _ in marks}),
+                "cause": cause,
+                "batch_id": batch_id,
+                "at": changed_at,
+            }
+            for start in range(0, len(skus), SKUS_PER_EVENT)
+        ],
+    )
     count("StockChanged", len(skus))
 
 
 def channel_availability(channel_id: str, skus: list[str]) -> list[SkuAvailability]:
     channel = reference.channel(channel_id)
     if channel is None:
-        raise Unprocessable(f"unknown channel {channel_id!r}",
-                            details=[{"loc": ["query", "channel"], "msg": "unknown channel"}])
-    active = [loc.location_id for loc in reference.locations().values()
-              if loc.active and loc.location_id not in channel.rules.excluded_locations]
+        raise Unprocessable(
+            f"unknown channel {channel_id!r}", details=[{"loc": ["query", "channel"], "msg": "unknown channel"}]
+        )
+    active = [
+        loc.location_id
+        for loc in reference.locations().values()
+        if loc.active and loc.location_id not in channel.rules.excluded_locations
+    ]
     return availability(skus, stock_table.stock_rows(skus, active), active, channel.rules)

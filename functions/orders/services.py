@@ -7,27 +7,59 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from tenacity import (RetryError, Retrying, retry_if_exception_type, stop_after_attempt, stop_after_delay,
-                      wait_fixed, wait_random_exponential)
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_fixed,
+    wait_random_exponential,
+)
 
 from common import reference
-from common.errors import (Conflict, InsufficientStock, InvalidTransition, NotFound, OrderBusy, StockContention,
-                           Unprocessable)
+from common.errors import (
+    Conflict,
+    InsufficientStock,
+    InvalidTransition,
+    NotFound,
+    OrderBusy,
+    StockContention,
+    Unprocessable,
+)
 from common.models import Channel, Location
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_table
 from orders.domain.fulfilment import describe as describe_short_pick
 from orders.domain.fulfilment import plan_short_pick
-from orders.domain.models import (Allocation, Delivery, Order, OrderEventIn, OrderIn, PaymentCallbackIn, Return,
-                                  ReturnIn, ShortPickIn, Task, order_total)
+from orders.domain.models import (
+    Allocation,
+    Delivery,
+    Order,
+    OrderEventIn,
+    OrderIn,
+    PaymentCallbackIn,
+    Return,
+    ReturnIn,
+    ShortPickIn,
+    Task,
+    order_total,
+)
 from orders.domain.promise import Promise, quote
-from orders.domain.records import (describe_shortages, execution_input, merge_allocations, new_order,
-                                   shortage_task, shortage_task_id, status_fields, timeline_entry)
+from orders.domain.records import (
+    describe_shortages,
+    execution_input,
+    merge_allocations,
+    new_order,
+    shortage_task,
+    shortage_task_id,
+    status_fields,
+    timeline_entry,
+)
 from orders.domain.returns import check_return
 from orders.domain.returns import describe as describe_return
-from orders.domain.sourcing import (candidate_locations, destination_of, explain, plan_reservations,
-                                    rank_candidates)
+from orders.domain.sourcing import candidate_locations, destination_of, explain, plan_reservations, rank_candidates
 from orders.domain.substitution import SubstitutionIn, net_changes, substitute_lines
 from orders.domain.workflow import AWAITING_PAYMENT, EXPIRE, LIFECYCLE_FAILED, workflow, workflow_for
 
@@ -39,8 +71,11 @@ T = TypeVar("T")
 def _with_fresh_stock(attempt: Callable[[], T]) -> T:
     """Re-read and re-plan when stock moved under us; contention that outlasts a few tries is a 503."""
     try:
-        for step in Retrying(retry=retry_if_exception_type(order_table.StockMoved), stop=stop_after_attempt(8),
-                             wait=wait_random_exponential(multiplier=0.01, max=0.2)):
+        for step in Retrying(
+            retry=retry_if_exception_type(order_table.StockMoved),
+            stop=stop_after_attempt(8),
+            wait=wait_random_exponential(multiplier=0.01, max=0.2),
+        ):
             with step:
                 return attempt()
     except RetryError:
@@ -51,17 +86,21 @@ def _with_fresh_stock(attempt: Callable[[], T]) -> T:
 
 # ------------------------------------------------------------------ intake
 
-def known_references(channel_id: str, location_id: str | None,
-                     location_field: list[str]) -> tuple[Channel, dict[str, Location]]:
+
+def known_references(
+    channel_id: str, location_id: str | None, location_field: list[str]
+) -> tuple[Channel, dict[str, Location]]:
     """The channel and the locations a request sources from; 422 when it names ones that do not exist."""
     channel = reference.channel(channel_id)
     if channel is None:
-        raise Unprocessable(f"unknown channel {channel_id!r}",
-                            details=[{"loc": ["body", "channel"], "msg": "unknown channel"}])
+        raise Unprocessable(
+            f"unknown channel {channel_id!r}", details=[{"loc": ["body", "channel"], "msg": "unknown channel"}]
+        )
     locations = reference.locations()
     if location_id is not None and location_id not in locations:
-        raise Unprocessable(f"unknown location {location_id!r}",
-                            details=[{"loc": location_field, "msg": "unknown location"}])
+        raise Unprocessable(
+            f"unknown location {location_id!r}", details=[{"loc": location_field, "msg": "unknown location"}]
+        )
     return channel, locations
 
 
@@ -69,10 +108,14 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     """Create the order with its reservations, or return the one this (channel, external_id) already made."""
     chosen = order_in.delivery.location_id
     channel, locations = known_references(order_in.channel, chosen, ["body", "delivery", "location_id"])
-    if order_in.payment.status == "pending" and AWAITING_PAYMENT not in workflow_for(
-            order_in.delivery.method, order_in.channel).statuses:
-        raise Unprocessable(f"{order_in.delivery.method.value} orders cannot wait for a payment",
-                            details=[{"loc": ["body", "payment", "status"], "msg": "no payment wait in this workflow"}])
+    if (
+        order_in.payment.status == "pending"
+        and AWAITING_PAYMENT not in workflow_for(order_in.delivery.method, order_in.channel).statuses
+    ):
+        raise Unprocessable(
+            f"{order_in.delivery.method.value} orders cannot wait for a payment",
+            details=[{"loc": ["body", "payment", "status"], "msg": "no payment wait in this workflow"}],
+        )
     ranked = rank_candidates(locations, order_in.delivery.method, chosen, destination_of(order_in.delivery))
     candidates = [c.location_id for c in ranked]
     wanted = order_in.quantities()
@@ -80,9 +123,14 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     def attempt() -> dict[str, Any]:
         free = stock_table.physical_available(wanted, candidates)
         plan = plan_reservations(wanted, candidates, free, allow_split=channel.allow_split)
-        order = new_order(order_in, plan, explain(plan, ranked, channel.channel_id),
-                          None if plan.shortages else _promise(order_in.delivery, plan.locations(), locations, now),
-                          now, locations[chosen].hold_hours if chosen else None)
+        order = new_order(
+            order_in,
+            plan,
+            explain(plan, ranked, channel.channel_id),
+            None if plan.shortages else _promise(order_in.delivery, plan.locations(), locations, now),
+            now,
+            locations[chosen].hold_hours if chosen else None,
+        )
         order_table.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 
@@ -97,15 +145,27 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     count("OrderCreated")
     if order["shortages"]:
         count("OrderOnHold")
-    logger.info("order accepted", extra={"order_id": order["order_id"], "channel": order["channel"],
-                                         "status": order["status"], "lines": len(order["lines"])})
+    logger.info(
+        "order accepted",
+        extra={
+            "order_id": order["order_id"],
+            "channel": order["channel"],
+            "status": order["status"],
+            "lines": len(order["lines"]),
+        },
+    )
     return Order.model_validate(order), True
 
 
 def _promise(delivery: Delivery, sources: list[str], locations: dict[str, Location], now: str) -> Promise | None:
     """The delivery promise of goods reserved at `sources` (docs/sourcing.md); none if it cannot be made."""
-    promised = quote(delivery.method, [locations[loc] for loc in sources if loc in locations], reference.carriers(),
-                     datetime.fromisoformat(now), delivery.location_id)
+    promised = quote(
+        delivery.method,
+        [locations[loc] for loc in sources if loc in locations],
+        reference.carriers(),
+        datetime.fromisoformat(now),
+        delivery.location_id,
+    )
     return promised if isinstance(promised, Promise) else None
 
 
@@ -118,6 +178,7 @@ def _restart_if_lost(order: dict[str, Any]) -> None:
 
 # ------------------------------------------------------------------ queries
 
+
 def get_order(order_id: str) -> Order:
     order = order_table.get_order(order_id)
     if order is None:
@@ -127,11 +188,14 @@ def get_order(order_id: str) -> Order:
 
 def list_orders(status: str | None, channel: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     page = order_table.list_orders(status, channel, limit, cursor)
-    return {"items": [Order.model_validate(o).model_dump(mode="json") for o in page.items],
-            "next_cursor": page.next_cursor}
+    return {
+        "items": [Order.model_validate(o).model_dump(mode="json") for o in page.items],
+        "next_cursor": page.next_cursor,
+    }
 
 
 # ------------------------------------------------------------------ operator events
+
 
 class _NotReady(Exception):
     """The lifecycle has not reached its next wait yet, or another event took the token first."""
@@ -139,8 +203,9 @@ class _NotReady(Exception):
 
 def _poll(read: Callable[[], T], seconds: float = 3) -> T:
     """Call `read` until it stops raising _NotReady, for a few seconds at most."""
-    for step in Retrying(retry=retry_if_exception_type(_NotReady), stop=stop_after_delay(seconds),
-                         wait=wait_fixed(0.05), reraise=True):
+    for step in Retrying(
+        retry=retry_if_exception_type(_NotReady), stop=stop_after_delay(seconds), wait=wait_fixed(0.05), reraise=True
+    ):
         with step:
             return read()
     raise AssertionError("unreachable")
@@ -148,6 +213,7 @@ def _poll(read: Callable[[], T], seconds: float = 3) -> T:
 
 def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, Any]:
     """Validate the event against the order's workflow and resume its execution with it."""
+
     def attempt() -> dict[str, Any]:
         order = order_table.get_order(order_id)
         if order is None:
@@ -159,9 +225,12 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
         flow = workflow(order["workflow"])
         if event_in.event == EXPIRE and source != SWEEPER:
             # A hold ends by its own time; an operator or a partner who wants the units back cancels.
-            raise InvalidTransition("event 'expire' is sent only by the hold sweeper when a hold runs out; "
-                                    "send 'cancel' to release the units now", status=status,
-                                    allowed_events=sorted(set(flow.transitions.get(status, {})) - {EXPIRE}))
+            raise InvalidTransition(
+                "event 'expire' is sent only by the hold sweeper when a hold runs out; "
+                "send 'cancel' to release the units now",
+                status=status,
+                allowed_events=sorted(set(flow.transitions.get(status, {})) - {EXPIRE}),
+            )
         next_status = flow.next_status(status, event_in.event, recovering=recovering)
         token = order.get("task_token")
         if not token or not order_table.claim_token(order_id, token, status, event_in.event):
@@ -181,14 +250,17 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
     except _NotReady as busy:
         raise OrderBusy("the order is still applying a previous event; retry shortly", status=busy.args[0]) from None
     count(f"OrderEvent_{event_in.event}")
-    logger.info("order event accepted", extra={"order_id": order_id, "event": event_in.event,
-                                               "next_status": accepted["next_status"]})
+    logger.info(
+        "order event accepted",
+        extra={"order_id": order_id, "event": event_in.event, "next_status": accepted["next_status"]},
+    )
     return accepted
 
 
 def _applied_anyway(order_id: str, next_status: str) -> None:
     """The token was gone: either an SDK retry of a SendTaskSuccess that did go through, or the step
     ended first (its deadline passed). The lifecycle settles the order either way; tell which."""
+
     def settled() -> dict[str, Any]:
         order = order_table.get_order(order_id) or {}
         if order.get("pending_event"):
@@ -200,11 +272,14 @@ def _applied_anyway(order_id: str, next_status: str) -> None:
     except _NotReady:
         order = {}
     if order.get("status") != next_status:
-        raise Conflict("the order's step ended before this event arrived (its deadline passed); reload it",
-                       status=order.get("status"))
+        raise Conflict(
+            "the order's step ended before this event arrived (its deadline passed); reload it",
+            status=order.get("status"),
+        )
 
 
 # ------------------------------------------------------------------ operator substitutions
+
 
 def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
     """Replace or drop a line of an order on hold, re-reserving at once; once nothing is missing the
@@ -232,13 +307,23 @@ def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
         entry = timeline_entry(now, "on_hold", {"event": "substitute", "source": source, "note": note})
         changes = net_changes(order.allocations, allocations)
         committed = order_table.change_reservations(
-            order_id, changes, seen_at=order.updated_at,
-            set_fields={"lines": [line.model_dump() for line in lines], "updated_at": now,
-                        "total": order_total(lines),
-                        "allocations": [a.model_dump() for a in allocations], "shortages": shortages,
-                        "last_substitution": change.key()},
-            timeline_entry=entry, task_id=shortage_task_id(order_id), shortages=shortages,
-            expires_at=current.get("hold_expires_at"), now=now)
+            order_id,
+            changes,
+            seen_at=order.updated_at,
+            set_fields={
+                "lines": [line.model_dump() for line in lines],
+                "updated_at": now,
+                "total": order_total(lines),
+                "allocations": [a.model_dump() for a in allocations],
+                "shortages": shortages,
+                "last_substitution": change.key(),
+            },
+            timeline_entry=entry,
+            task_id=shortage_task_id(order_id),
+            shortages=shortages,
+            expires_at=current.get("hold_expires_at"),
+            now=now,
+        )
         if not committed:
             raise order_table.StockMoved()  # the order changed since it was read: judge the request again
         count("OrderSubstitution")
@@ -249,8 +334,10 @@ def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
         try:
             post_event(order_id, OrderEventIn(event="reserve", note=f"substitution: {change.describe()}"), source)
         except OrderBusy as busy:  # the lifecycle is not waiting yet (e.g. an order created a moment ago)
-            raise OrderBusy("the substitution is recorded; send the same request again to resume the order",
-                            status=busy.extra.get("status")) from None
+            raise OrderBusy(
+                "the substitution is recorded; send the same request again to resume the order",
+                status=busy.extra.get("status"),
+            ) from None
     return get_order(order_id)
 
 
@@ -266,17 +353,23 @@ def _reserve_replacement(order: Order, change: SubstitutionIn, kept: list[Alloca
             available[(a.sku, a.location_id)] += a.qty
     plan = plan_reservations({new.sku: new.qty}, candidates, available, allow_split=allow_split)
     if plan.shortages:
-        raise InsufficientStock(f"only {new.qty - plan.shortages[0].missing} of {new.qty} x {new.sku} can be "
-                                f"reserved for this order", sku=new.sku, wanted=new.qty,
-                                available=new.qty - plan.shortages[0].missing)
+        raise InsufficientStock(
+            f"only {new.qty - plan.shortages[0].missing} of {new.qty} x {new.sku} can be reserved for this order",
+            sku=new.sku,
+            wanted=new.qty,
+            available=new.qty - plan.shortages[0].missing,
+        )
     return plan.allocations
+
+
 def move_ship_by(order_id: str, ship_by: str, source: str, now: str) -> None:
     """The channel moved the hand-over deadline: the order's SLA deadline follows it."""
     order = order_table.get_order(order_id)
     if order is None:
         raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
-    entry = timeline_entry(now, order["status"], {"event": "ship_by_changed", "source": source,
-                                                  "note": f"ship by {ship_by}"})
+    entry = timeline_entry(
+        now, order["status"], {"event": "ship_by_changed", "source": source, "note": f"ship by {ship_by}"}
+    )
     if not order_table.set_ship_by(order_id, ship_by, entry):
         raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
     count("OrderShipByMoved")
@@ -284,14 +377,18 @@ def move_ship_by(order_id: str, ship_by: str, source: str, now: str) -> None:
 
 def list_tasks(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
     page = order_table.list_tasks(state, limit, cursor)
-    return {"items": [Task.model_validate(t).model_dump(mode="json") for t in page.items],
-            "next_cursor": page.next_cursor}
+    return {
+        "items": [Task.model_validate(t).model_dump(mode="json") for t in page.items],
+        "next_cursor": page.next_cursor,
+    }
 
 
 # ------------------------------------------------------------------ lifecycle steps (state machine tasks)
 
+
 def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[str, str]:
     """Reserve what an on-hold order still misses; it becomes `reserved` once nothing is missing."""
+
     def attempt() -> dict[str, str]:
         order = order_table.get_order(order_id)
         if order is None or order["status"] != "on_hold":
@@ -299,20 +396,34 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
         missing = {s["sku"]: s["missing"] for s in order["shortages"]}
         held = Order.model_validate(order)
         candidates, allow_split = _sourcing_for_more(held)
-        plan = plan_reservations(missing, candidates, stock_table.physical_available(missing, candidates),
-                                 allow_split=allow_split)
+        plan = plan_reservations(
+            missing, candidates, stock_table.physical_available(missing, candidates), allow_split=allow_split
+        )
         status = "on_hold" if plan.shortages else "reserved"
         entry = timeline_entry(now, status, {**event, "note": describe_shortages(plan.shortages) or event.get("note")})
         allocations = merge_allocations(order["allocations"], plan.allocations)
-        promise = None if plan.shortages else _promise(
-            held.delivery, list(dict.fromkeys(a["location_id"] for a in allocations)), reference.locations(), now)
+        promise = (
+            None
+            if plan.shortages
+            else _promise(
+                held.delivery, list(dict.fromkeys(a["location_id"] for a in allocations)), reference.locations(), now
+            )
+        )
         committed = order_table.add_reservations(
-            order_id, plan.allocations, expect="on_hold", now=now, timeline_entry=entry,
+            order_id,
+            plan.allocations,
+            expect="on_hold",
+            now=now,
+            timeline_entry=entry,
             expires_at=order.get("hold_expires_at"),
-            set_fields={**status_fields(order["channel"], status, now), "allocations": allocations,
-                        "shortages": [s.model_dump() for s in plan.shortages],
-                        "promise": promise.model_dump(mode="json") if promise else None},
-            close_task=None if plan.shortages else shortage_task_id(order_id))
+            set_fields={
+                **status_fields(order["channel"], status, now),
+                "allocations": allocations,
+                "shortages": [s.model_dump() for s in plan.shortages],
+                "promise": promise.model_dump(mode="json") if promise else None,
+            },
+            close_task=None if plan.shortages else shortage_task_id(order_id),
+        )
         return {"status": status if committed else order_table.get_order(order_id)["status"]}
 
     return _with_fresh_stock(attempt)
@@ -323,24 +434,37 @@ def _sourcing_for_more(order: Order, held: set[str] | None = None) -> tuple[list
     shipments keeps the order at the location that already holds (`held`, by default all) of it."""
     channel = reference.channel(order.channel)
     allow_split = bool(channel and channel.allow_split)
-    ranked = candidate_locations(reference.locations(), order.delivery.method, order.delivery.location_id,
-                                 destination_of(order.delivery))
+    ranked = candidate_locations(
+        reference.locations(), order.delivery.method, order.delivery.location_id, destination_of(order.delivery)
+    )
     held = {a.location_id for a in order.allocations} if held is None else held
     if held and not allow_split:
         ranked = [loc for loc in ranked if loc in held]
     return ranked, allow_split
 
 
-def consume(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
-            task_token: str | None, now: str) -> dict[str, str]:
+def consume(
+    order_id: str,
+    channel: str,
+    workflow_name: str,
+    status: str,
+    event: dict[str, Any],
+    task_token: str | None,
+    now: str,
+) -> dict[str, str]:
     """Into a status that takes the reserved units out of on-hand (shipped, collected, sold). A waiting
     status gets the task token in the same write."""
+
     def attempt() -> dict[str, str]:
         done = order_table.finish_reservations(
-            order_id, "consumed", expect=workflow(workflow_name).sources_of("consume"), now=now,
+            order_id,
+            "consumed",
+            expect=workflow(workflow_name).sources_of("consume"),
+            now=now,
             timeline_entry=timeline_entry(now, status, event),
             set_fields={**status_fields(channel, status, now), **({"task_token": task_token} if task_token else {})},
-            remove=["pending_event", "attention"] if task_token else ["task_token", "pending_event", "attention"])
+            remove=["pending_event", "attention"] if task_token else ["task_token", "pending_event", "attention"],
+        )
         if not done and task_token:  # a retry of a step that already ran: just hand over the new token
             order_table.set_task_token(order_id, task_token, status)
         return {"status": status}
@@ -350,8 +474,9 @@ def consume(order_id: str, channel: str, workflow_name: str, status: str, event:
     return result
 
 
-def release(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
-            now: str) -> dict[str, str]:
+def release(
+    order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any], now: str
+) -> dict[str, str]:
     """Into a status that gives every held unit back to free stock (cancelled, expired, returned_to_stock);
     an open shortage task is closed, and a paid order is refunded."""
 
@@ -360,11 +485,15 @@ def release(order_id: str, channel: str, workflow_name: str, status: str, event:
         if order is None or order["status"] == status:
             return order or {}
         order_table.finish_reservations(
-            order_id, "released", expect=workflow(workflow_name).sources_of("release"), now=now,
+            order_id,
+            "released",
+            expect=workflow(workflow_name).sources_of("release"),
+            now=now,
             timeline_entry=timeline_entry(now, status, event),
             set_fields=status_fields(channel, status, now),
             remove=["task_token", "pending_event", "attention", "last_error"],
-            close_task=shortage_task_id(order_id) if order["shortages"] else None)
+            close_task=shortage_task_id(order_id) if order["shortages"] else None,
+        )
         return order_table.get_order(order_id) or {}
 
     order = _with_fresh_stock(attempt)
@@ -375,12 +504,15 @@ def release(order_id: str, channel: str, workflow_name: str, status: str, event:
 
 # ------------------------------------------------------------------ returns
 
+
 def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, Any], bool]:
     """Record a full or partial return; its units go back on hand at the chosen location. The same
     return_id again answers the recorded return and changes nothing."""
     if request.location_id not in reference.locations():
-        raise Unprocessable(f"unknown location {request.location_id!r}",
-                            details=[{"loc": ["body", "location_id"], "msg": "unknown location"}])
+        raise Unprocessable(
+            f"unknown location {request.location_id!r}",
+            details=[{"loc": ["body", "location_id"], "msg": "unknown location"}],
+        )
 
     def attempt() -> tuple[dict[str, Any], bool]:
         order = order_table.get_order(order_id)
@@ -393,10 +525,14 @@ def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, 
         merged: dict[str, int] = {}
         for line in request.lines:
             merged[line.sku] = merged.get(line.sku, 0) + line.qty
-        record = Return(**request.model_dump(exclude={"lines"}), at=now,
-                        lines=[{"sku": sku, "qty": qty} for sku, qty in merged.items()]).model_dump()
-        entry = timeline_entry(now, order["status"], {"event": "return", "source": "operator",
-                                                      "note": describe_return(request)})
+        record = Return(
+            **request.model_dump(exclude={"lines"}),
+            at=now,
+            lines=[{"sku": sku, "qty": qty} for sku, qty in merged.items()],
+        ).model_dump()
+        entry = timeline_entry(
+            now, order["status"], {"event": "return", "source": "operator", "note": describe_return(request)}
+        )
         order_table.record_return(order_id, record, entry, read_at=order["updated_at"], now=now)
         return record, True
 
@@ -408,19 +544,29 @@ def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, 
 
 # ------------------------------------------------------------------ partial fulfilment
 
+
 def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
     """Units found missing at picking are written off at their location; the order carries on with the rest."""
+
     def attempt() -> None:
         order = order_table.get_order(order_id)
         if order is None:
             raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
         plan = plan_short_pick(order, workflow(order["workflow"]), request)
-        entry = timeline_entry(now, order["status"], {"event": "short_pick", "source": "operator",
-                                                      "note": describe_short_pick(request)})
+        entry = timeline_entry(
+            now, order["status"], {"event": "short_pick", "source": "operator", "note": describe_short_pick(request)}
+        )
         order_table.write_off(
-            order_id, request.location_id, plan.written_off, order["allocations"],
+            order_id,
+            request.location_id,
+            plan.written_off,
+            order["allocations"],
             set_fields={"lines": plan.lines, "allocations": plan.allocations, "total": plan.total, "updated_at": now},
-            entry=entry, status=order["status"], read_at=order["updated_at"], now=now)
+            entry=entry,
+            status=order["status"],
+            read_at=order["updated_at"],
+            now=now,
+        )
 
     _with_fresh_stock(attempt)
     count("OrderShortPicked")
@@ -429,8 +575,10 @@ def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
 
 # ------------------------------------------------------------------ payments
 
-def request_payment_link(order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any],
-                         task_token: str, now: str) -> dict[str, str]:
+
+def request_payment_link(
+    order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any], task_token: str, now: str
+) -> dict[str, str]:
     """The payment did not come in time: ask the acquirer for a new link, record it with the status."""
     order = order_table.get_order(order_id)
     if order is None:
@@ -440,10 +588,17 @@ def request_payment_link(order_id: str, channel: str, workflow_name: str, status
 
     link = acquirer.acquirer().payment_link(order_id, Decimal(str(order["total"])), attempt)
     moved = order_table.update_order(
-        order_id, expect=workflow(workflow_name).sources_into(status), timeline_entry=timeline_entry(now, status, event),
-        set_fields={**status_fields(channel, status, now), "task_token": task_token,
-                    "payment.link_url": link.url, "payment.payment_id": link.payment_id},
-        remove=["pending_event", "attention"])
+        order_id,
+        expect=workflow(workflow_name).sources_into(status),
+        timeline_entry=timeline_entry(now, status, event),
+        set_fields={
+            **status_fields(channel, status, now),
+            "task_token": task_token,
+            "payment.link_url": link.url,
+            "payment.payment_id": link.payment_id,
+        },
+        remove=["pending_event", "attention"],
+    )
     if not moved:  # a retry of a step that already ran: just hand over the new token
         order_table.set_task_token(order_id, task_token, status)
     count("PaymentLinkRequested")
@@ -467,8 +622,11 @@ def payment_settled(provider: str, callback: PaymentCallbackIn, now: str) -> dic
     count("PaymentSucceeded")
     flow = workflow(order["workflow"])
     if "pay" in flow.transitions.get(order["status"], {}):
-        post_event(callback.order_id, OrderEventIn(event="pay", note=f"paid {callback.amount} ({callback.payment_id})"),
-                   f"acquirer:{provider}")
+        post_event(
+            callback.order_id,
+            OrderEventIn(event="pay", note=f"paid {callback.amount} ({callback.payment_id})"),
+            f"acquirer:{provider}",
+        )
     elif order["status"] in flow.terminal_statuses and flow.statuses[order["status"]].stock == "release":
         _refund_if_paid(order_table.get_order(callback.order_id) or {}, now)
     return {**answer, "applied": True}

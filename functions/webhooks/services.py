@@ -19,8 +19,18 @@ from common.clock import utc_now, utc_text
 from common.errors import HubError, InvalidTransition, Unprocessable
 from common.models import Channel
 from common.observability import count, logger
-from connectors.base import (BadPayload, Canonical, Connector, NewOrder, PartnerLookupFailed, Ping, Reply, ShipByChange,
-                             StatusChange, parse_json)
+from connectors.base import (
+    BadPayload,
+    Canonical,
+    Connector,
+    NewOrder,
+    PartnerLookupFailed,
+    Ping,
+    Reply,
+    ShipByChange,
+    StatusChange,
+    parse_json,
+)
 from connectors.http import PartnerError
 from connectors.registry import connector_for
 from orders import services as orders
@@ -48,8 +58,10 @@ REFUSED = Outcome(refused=1)
 
 # ------------------------------------------------------------------ webhooks
 
-def receive(channel_id: str, route: str, raw: bytes, *, token: str | None, signature: str | None,
-            source_ip: str) -> Reply:
+
+def receive(
+    channel_id: str, route: str, raw: bytes, *, token: str | None, signature: str | None, source_ip: str
+) -> Reply:
     """One partner push: authenticate, parse the partner's own shape, apply (or queue), answer its way."""
     now = utc_now()
     channel = reference.channel(channel_id)
@@ -58,8 +70,10 @@ def receive(channel_id: str, route: str, raw: bytes, *, token: str | None, signa
         # The same answer as a wrong secret: a caller cannot probe which channels exist.
         count("WebhookUnauthorized")
         return _error(connector, 401, "unauthorized", "unknown channel or wrong credentials")
-    if not (source_allowed(source_ip, channel.allowed_ips)
-            and authentic(reference.webhook_secret(channel_id), token=token, signature=signature, body=raw)):
+    if not (
+        source_allowed(source_ip, channel.allowed_ips)
+        and authentic(reference.webhook_secret(channel_id), token=token, signature=signature, body=raw)
+    ):
         count("WebhookUnauthorized")
         logger.warning("webhook refused", extra={"channel": channel_id, "source_ip": source_ip})
         return _error(connector, 401, "unauthorized", "unknown channel or wrong credentials")
@@ -87,8 +101,7 @@ def receive(channel_id: str, route: str, raw: bytes, *, token: str | None, signa
     return connector.processed(now)
 
 
-def _error(connector: Connector | None, status: int, code: str, message: str,
-           details: list | None = None) -> Reply:
+def _error(connector: Connector | None, status: int, code: str, message: str, details: list | None = None) -> Reply:
     if connector is None:
         return Reply(status, {"error": code, "message": message})
     return connector.error(status, code, message, details or [])
@@ -106,6 +119,7 @@ def process_queued(body: str) -> Outcome:
 
 # ------------------------------------------------------------------ applying canonical events
 
+
 def apply(channel: Channel, connector: Connector, events: Iterable[Canonical], *, polled: bool = False) -> Outcome:
     """A push's events raise what they cannot take (the partner is answered 4xx and sends it again); a poll
     refuses such an event alone, so one posting the hub can never take does not stop the rest of the poll."""
@@ -118,11 +132,20 @@ def apply(channel: Channel, connector: Connector, events: Iterable[Canonical], *
         except HubError as error:
             if not polled or error.status >= 500:
                 raise
-            logger.warning("polled partner event refused", extra={"channel": channel.channel_id,
-                                                                  "event_id": event.event_id, "error": error.code})
+            logger.warning(
+                "polled partner event refused",
+                extra={"channel": channel.channel_id, "event_id": event.event_id, "error": error.code},
+            )
             outcome = REFUSED
-        count({APPLIED: "PartnerEventApplied", DUPLICATE: "PartnerEventDuplicate", PARKED: "PartnerEventParked",
-               IGNORED: "PartnerEventIgnored", REFUSED: "PartnerEventRefused"}[outcome])
+        count(
+            {
+                APPLIED: "PartnerEventApplied",
+                DUPLICATE: "PartnerEventDuplicate",
+                PARKED: "PartnerEventParked",
+                IGNORED: "PartnerEventIgnored",
+                REFUSED: "PartnerEventRefused",
+            }[outcome]
+        )
         total += outcome
     return total
 
@@ -156,8 +179,10 @@ def _takeable(channel: Channel, connector: Connector, events: Iterable[Canonical
         if isinstance(event, NewOrder) and not event.lookup:
             _wanted(channel, connector, event)
         elif isinstance(event, ShipByChange) and not ship_by_in_range(event.ship_by):
-            raise Unprocessable(f"{connector.kind} ship-by {event.ship_by.isoformat()} is out of range",
-                                details=[{"loc": ["ship_by"], "msg": SHIP_BY_RANGE}])
+            raise Unprocessable(
+                f"{connector.kind} ship-by {event.ship_by.isoformat()} is out of range",
+                details=[{"loc": ["ship_by"], "msg": SHIP_BY_RANGE}],
+            )
 
 
 def _wanted(channel: Channel, connector: Connector, event: NewOrder) -> OrderIn:
@@ -166,23 +191,28 @@ def _wanted(channel: Channel, connector: Connector, event: NewOrder) -> OrderIn:
     try:
         return order_in(channel.channel_id, connector.kind, event)
     except ValidationError as error:
-        raise Unprocessable(f"{connector.kind} order {event.external_id} cannot be taken",
-                            details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()]) from None
+        raise Unprocessable(
+            f"{connector.kind} order {event.external_id} cannot be taken",
+            details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()],
+        ) from None
 
 
 def _completed(channel: Channel, connector: Connector, event: NewOrder) -> NewOrder:
     """The order as the partner holds it, read with the channel's API credentials (as the polls do) before
     it is created: an order is never created with prices the partner did not send."""
     if connector.complete is None or channel.api_url is None or not channel.has_credentials:
-        raise PartnerLookupFailed(f"{connector.kind} order {event.external_id} cannot be read: the channel has "
-                                  "no api_url and credentials")
+        raise PartnerLookupFailed(
+            f"{connector.kind} order {event.external_id} cannot be read: the channel has no api_url and credentials"
+        )
     try:
         return connector.complete(str(channel.api_url).rstrip("/"), reference.credentials(channel.channel_id), event)
     except PartnerError as error:
         count(f"PartnerLookupFailed_{connector.kind}")
         logger.warning("partner order lookup failed", extra={"channel": channel.channel_id, "error": str(error)})
-        raise PartnerLookupFailed(f"{connector.kind} order {event.external_id} could not be read from the "
-                                  f"partner; send it again later ({error})") from None
+        raise PartnerLookupFailed(
+            f"{connector.kind} order {event.external_id} could not be read from the "
+            f"partner; send it again later ({error})"
+        ) from None
 
 
 def _order_id(channel: Channel, event: StatusChange | ShipByChange) -> str:
@@ -246,8 +276,9 @@ def _change(channel: Channel, order_id: str, event: StatusChange | ShipByChange)
         if not steps or (status, steps[0]) == tried:
             return outcome  # there already, past it, or refused from this very status
         try:
-            orders.post_event(order_id, OrderEventIn(event=steps[0], note=f"{channel.kind}: {event.partner_status}"),
-                              source)
+            orders.post_event(
+                order_id, OrderEventIn(event=steps[0], note=f"{channel.kind}: {event.partner_status}"), source
+            )
         except InvalidTransition:
             tried = (status, steps[0])  # moved under us (another event), or the status refuses it: look again
             continue
@@ -291,6 +322,7 @@ def _replay(parked: list[partner_events.Parked]) -> Outcome:
 
 # ------------------------------------------------------------------ scheduled polls
 
+
 def poll_all() -> dict[str, dict[str, int]]:
     """Every channel whose partner is polled (reconcile, or no push at all), then every parked event."""
     results: dict[str, dict[str, int]] = {}
@@ -301,8 +333,12 @@ def poll_all() -> dict[str, dict[str, int]]:
         outcome = Outcome()
         if connector.poll is not None and channel.api_url is not None and channel.has_credentials:
             try:
-                events = connector.poll(str(channel.api_url).rstrip("/"), reference.credentials(channel.channel_id),
-                                        _open_external_ids(channel.channel_id), datetime.now(UTC))
+                events = connector.poll(
+                    str(channel.api_url).rstrip("/"),
+                    reference.credentials(channel.channel_id),
+                    _open_external_ids(channel.channel_id),
+                    datetime.now(UTC),
+                )
             except PartnerError as error:  # one partner down must not stop the others; the next run retries
                 logger.warning("partner poll failed", extra={"channel": channel.channel_id, "error": str(error)})
                 count(f"PartnerPollFailed_{connector.kind}")
@@ -319,7 +355,9 @@ def _open_external_ids(channel_id: str) -> list[str]:
     cursor = None
     while True:
         page = orders.list_orders(None, channel_id, 100, cursor)
-        open_ids.extend(o["external_id"] for o in page["items"] if o["status"] not in workflow(o["workflow"]).terminal_statuses)
+        open_ids.extend(
+            o["external_id"] for o in page["items"] if o["status"] not in workflow(o["workflow"]).terminal_statuses
+        )
         cursor = page["next_cursor"]
         if not cursor:
             return open_ids

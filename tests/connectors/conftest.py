@@ -42,12 +42,21 @@ def fake_ozon() -> Iterator[tuple[FakeOzon, str]]:
 def market(api: Api, fake_ozon: tuple[FakeOzon, str]) -> Api:
     """Warehouse wh-1 ships marketplace and courier orders (10 x SKU-A); channels ozon (its API on the fake,
     where the hub reads each pushed posting's prices), yandex, cdek, web."""
-    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
-                                          "capabilities": ["marketplace", "courier"]}).status == 200
+    assert (
+        api.put(
+            "/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse", "capabilities": ["marketplace", "courier"]}
+        ).status
+        == 200
+    )
     assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 10}]}).status == 200
     for channel, body in {
-        "ozon": {"kind": "ozon", "name": "Ozon FBS", "secret": OZON_TOKEN, "api_url": fake_ozon[1],
-                 "credentials": OZON_CREDENTIALS},
+        "ozon": {
+            "kind": "ozon",
+            "name": "Ozon FBS",
+            "secret": OZON_TOKEN,
+            "api_url": fake_ozon[1],
+            "credentials": OZON_CREDENTIALS,
+        },
         "yandex": {"kind": "yandex_market", "name": "Market", "secret": YM_TOKEN, "allowed_ips": [YM_NETWORK]},
         "cdek": {"kind": "cdek", "name": "CDEK", "secret": CDEK_TOKEN},
         "web": {"kind": "web", "name": "Site"},
@@ -56,8 +65,16 @@ def market(api: Api, fake_ozon: tuple[FakeOzon, str]) -> Api:
     return api
 
 
-def push(hub: LocalHub, channel: str, payload: Any, *, token: str | None = None, path: str = "",
-         headers: dict[str, str] | None = None, source_ip: str = "127.0.0.1") -> Answer:
+def push(
+    hub: LocalHub,
+    channel: str,
+    payload: Any,
+    *,
+    token: str | None = None,
+    path: str = "",
+    headers: dict[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+) -> Answer:
     """POST as the partner does: no API key, the channel's token in the URL (if given). Ozon holds the
     postings it pushes, so a fake Ozon learns each one."""
     try:
@@ -67,8 +84,14 @@ def push(hub: LocalHub, channel: str, payload: Any, *, token: str | None = None,
     if isinstance(sent, dict):
         ozon_pushed(sent)
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    answer = hub.http("POST", f"/v1/webhooks/{channel}{path}", query=f"token={token}" if token is not None else "",
-                      headers={"content-type": "application/json", **(headers or {})}, body=raw, source_ip=source_ip)
+    answer = hub.http(
+        "POST",
+        f"/v1/webhooks/{channel}{path}",
+        query=f"token={token}" if token is not None else "",
+        headers={"content-type": "application/json", **(headers or {})},
+        body=raw,
+        source_ip=source_ip,
+    )
     text = answer.body.decode()
     return Answer(answer.status, answer.headers, json.loads(text) if text else None)
 
@@ -83,6 +106,11 @@ def wildberries_channel(api: Api, channel_id: str = "wb") -> Iterator[FakeWildbe
     """A Wildberries channel whose API is a fake served on 127.0.0.1 (Wildberries is polled, never pushes)."""
     fake = FakeWildberries()
     with serve(fake.app()) as url:
-        assert api.put(f"/v1/channels/{channel_id}", {"kind": "wildberries", "name": "WB", "api_url": url,
-                                                      "credentials": {"token": "wb-token"}}).status == 200
+        assert (
+            api.put(
+                f"/v1/channels/{channel_id}",
+                {"kind": "wildberries", "name": "WB", "api_url": url, "credentials": {"token": "wb-token"}},
+            ).status
+            == 200
+        )
         yield fake

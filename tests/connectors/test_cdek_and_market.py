@@ -51,8 +51,9 @@ def test_cdek_with_a_wrong_token_is_refused(hub: LocalHub, market: Api) -> None:
     assert market.order(order_id)["status"] == "packed"
 
 
-def _market(hub: LocalHub, event: str | dict[str, Any], source_ip: str = YM_ADDRESS, token: str = YM_TOKEN,
-            **overrides: Any) -> Any:
+def _market(
+    hub: LocalHub, event: str | dict[str, Any], source_ip: str = YM_ADDRESS, token: str = YM_TOKEN, **overrides: Any
+) -> Any:
     payload = {**(load_event(event) if isinstance(event, str) else event), **overrides}
     return push(hub, "yandex", payload, token=token, path="/notification", source_ip=source_ip)
 
@@ -92,8 +93,7 @@ def test_market_notifications_are_acknowledged_then_applied_from_the_queue(hub: 
     _wait(lambda: _queue_depth(hub, "PartnerQueue") == 0)
 
 
-def test_market_from_outside_its_published_ranges_or_without_the_token_is_refused(hub: LocalHub,
-                                                                                  market: Api) -> None:
+def test_market_from_outside_its_published_ranges_or_without_the_token_is_refused(hub: LocalHub, market: Api) -> None:
     assert _market(hub, "ym_order_created.json", source_ip="203.0.113.9").status == 401
     assert _market(hub, "ym_order_created.json", token="wrong-token-00").status == 401
     assert _market(hub, "ym_order_created.json", source_ip="not-an-ip").status == 401
@@ -102,20 +102,30 @@ def test_market_from_outside_its_published_ranges_or_without_the_token_is_refuse
     assert _queue_depth(hub, "PartnerQueue") == 0
 
 
-def test_a_message_that_keeps_failing_goes_to_the_dlq_and_its_batch_mates_are_applied(hub: LocalHub,
-                                                                                      market: Api) -> None:
+def test_a_message_that_keeps_failing_goes_to_the_dlq_and_its_batch_mates_are_applied(
+    hub: LocalHub, market: Api
+) -> None:
     poison = {**load_event("ym_order_created.json"), "orderId": 1, "items": [{"offerId": "no such#sku", "count": 1}]}
     sqs = boto3.client("sqs")
     url = sqs.get_queue_url(QueueName=f"{hub.template.stack}-PartnerQueue")["QueueUrl"]
     # One batch holding both: as the webhook would have queued them.
-    sqs.send_message_batch(QueueUrl=url, Entries=[
-        {"Id": str(n), "MessageBody": json.dumps({"channel_id": "yandex", "body": json.dumps(body),
-                                                  "received_at": "2026-11-25T07:00:00Z"})}
-        for n, body in enumerate([poison, load_event("ym_order_created.json")])])
+    sqs.send_message_batch(
+        QueueUrl=url,
+        Entries=[
+            {
+                "Id": str(n),
+                "MessageBody": json.dumps(
+                    {"channel_id": "yandex", "body": json.dumps(body), "received_at": "2026-11-25T07:00:00Z"}
+                ),
+            }
+            for n, body in enumerate([poison, load_event("ym_order_created.json")])
+        ],
+    )
     _queued_order(market, YM_ORDER, "reserved")
     _wait(lambda: _queue_depth(hub, "PartnerDeadLetterQueue") == 1)
     assert _queue_depth(hub, "PartnerQueue") == 0
-    dead = sqs.receive_message(QueueUrl=sqs.get_queue_url(QueueName=f"{hub.template.stack}-PartnerDeadLetterQueue")
-                               ["QueueUrl"])["Messages"][0]
+    dead = sqs.receive_message(
+        QueueUrl=sqs.get_queue_url(QueueName=f"{hub.template.stack}-PartnerDeadLetterQueue")["QueueUrl"]
+    )["Messages"][0]
     assert json.loads(json.loads(dead["Body"])["body"])["orderId"] == 1
     assert [o["order_id"] for o in market.get("/v1/orders", "channel=yandex").body["items"]] == [YM_ORDER]

@@ -54,8 +54,15 @@ def test_an_older_status_after_a_newer_one_changes_nothing(hub: LocalHub, market
     ozon(hub, "ozon_new_posting.json")
     market.wait_for(ORDER, "reserved")
     # Newer: Ozon took it into delivery at 09:00 (the hub tracks the packing itself, so no step here) ...
-    assert ozon(hub, "ozon_state_changed.json", new_state="posting_transferring_to_delivery",
-                changed_state_date="2026-11-25T09:00:00Z").status == 200
+    assert (
+        ozon(
+            hub,
+            "ozon_state_changed.json",
+            new_state="posting_transferring_to_delivery",
+            changed_state_date="2026-11-25T09:00:00Z",
+        ).status
+        == 200
+    )
     # ... then a cancellation stamped 07:30 arrives late: it must not cancel the order.
     assert ozon(hub, "ozon_posting_cancelled.json").status == 200
     assert market.wait_for(ORDER, "reserved")["timeline"][-1]["status"] == "reserved"
@@ -63,7 +70,8 @@ def test_an_older_status_after_a_newer_one_changes_nothing(hub: LocalHub, market
 
 
 def test_a_cancellation_before_its_posting_is_parked_and_applied_when_the_posting_arrives(
-        hub: LocalHub, market: Api) -> None:
+    hub: LocalHub, market: Api
+) -> None:
     assert ozon(hub, "ozon_posting_cancelled.json").body == {"result": True}
     assert _orders(market) == []
     ozon(hub, "ozon_new_posting.json")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from decimal import Decimal
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -30,11 +30,33 @@ CDEK = {"client_id": "cdek-id", "client_secret": "cdek-secret"}
 
 def shipment(number: str) -> dict[str, Any]:
     """A CDEK online-store shipment (type 1: each package lists its items) as the spec's AddOrder wants it."""
-    return {"type": 1, "number": number, "tariff_code": 136, "shipment_point": "MSK123",
-            "delivery_point": "MSK456", "recipient": {"name": "Anna", "phones": [{"number": "+79165551234"}]},
-            "packages": [{"number": "1", "weight": 500, "length": 20, "width": 15, "height": 10,
-                          "items": [{"name": "SKU-A", "ware_key": "SKU-A", "payment": {"value": 0},
-                                     "cost": 1390, "weight": 500, "amount": 1}]}]}
+    return {
+        "type": 1,
+        "number": number,
+        "tariff_code": 136,
+        "shipment_point": "MSK123",
+        "delivery_point": "MSK456",
+        "recipient": {"name": "Anna", "phones": [{"number": "+79165551234"}]},
+        "packages": [
+            {
+                "number": "1",
+                "weight": 500,
+                "length": 20,
+                "width": 15,
+                "height": 10,
+                "items": [
+                    {
+                        "name": "SKU-A",
+                        "ware_key": "SKU-A",
+                        "payment": {"value": 0},
+                        "cost": 1390,
+                        "weight": 500,
+                        "amount": 1,
+                    }
+                ],
+            }
+        ],
+    }
 
 
 @pytest.fixture
@@ -84,10 +106,16 @@ def test_ozon_wrong_credentials_are_a_rejection_not_retried(ozon: tuple[FakeOzon
 
 def test_ozon_reconcile_reads_every_page(ozon: tuple[FakeOzon, OzonClient]) -> None:
     fake, client = ozon
-    fake.postings = [{"posting_number": f"p-{n}", "status": "awaiting_packaging",
-                      "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 1, "price": "1390.000000"}]}
-                     for n in range(2500)]
+    fake.postings = [
+        {
+            "posting_number": f"p-{n}",
+            "status": "awaiting_packaging",
+            "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 1, "price": "1390.000000"}],
+        }
+        for n in range(2500)
+    ]
     from datetime import UTC, datetime
+
     found = client.unfulfilled(datetime.now(UTC))
     assert [o.external_id for o in found] == [f"p-{n}" for n in range(2500)]
     assert {o.lines[0].price for o in found} == {Decimal("1390")}  # the listed postings carry their prices
@@ -115,8 +143,15 @@ def test_a_wildberries_409_costs_ten_requests_of_the_budget() -> None:
     fake = FakeWildberries()
     with serve(fake.app()) as url:
         from pyrate_limiter import Duration, Limiter, Rate
-        http = PartnerHttp("wildberries", url, headers={"Authorization": "wb-token"}, costs={409: 10},
-                           limiter=Limiter(Rate(12, Duration.SECOND)), **FAST)
+
+        http = PartnerHttp(
+            "wildberries",
+            url,
+            headers={"Authorization": "wb-token"},
+            costs={409: 10},
+            limiter=Limiter(Rate(12, Duration.SECOND)),
+            **FAST,
+        )
         fake.fail(409)
         with pytest.raises(PartnerRejected):
             http.request("GET", "/api/v3/orders/new")
@@ -137,7 +172,8 @@ def test_yandex_market_never_has_more_than_two_requests_in_flight() -> None:
         assert len(fake.requests) == 16  # no 420, nothing retried
         fake.refused = {2}
         assert client.set_statuses(21621240, [(1, "PROCESSING", "READY_TO_SHIP"), (2, "PROCESSING", None)]) == {
-            2: "status cannot be changed"}
+            2: "status cannot be changed"
+        }
 
 
 def test_cdek_token_is_cached_and_fetched_again_when_it_expires_mid_run() -> None:
@@ -174,8 +210,7 @@ def test_cdek_wrong_client_secret_is_a_rejection() -> None:
         assert fake.orders == []
 
 
-def test_ozon_stocks_go_in_batches_of_100_and_per_pair_failures_come_back(
-        ozon: tuple[FakeOzon, OzonClient]) -> None:
+def test_ozon_stocks_go_in_batches_of_100_and_per_pair_failures_come_back(ozon: tuple[FakeOzon, OzonClient]) -> None:
     fake, client = ozon
     fake.unknown_offers = {"SKU-7"}
     pairs = [(f"SKU-{n}", 22142605386000, n) for n in range(250)]
@@ -209,4 +244,6 @@ def test_cdek_webhook_subscription_is_sent_as_the_spec_has_it() -> None:
     with serve(fake.app()) as url:
         client = CdekClient(url, CDEK, **FAST)
         assert client.subscribe("https://hub.example/v1/webhooks/cdek?token=t0ken-123") == "hook-1"
-        assert fake.webhooks == [{"type": "ORDER_STATUS", "url": "https://hub.example/v1/webhooks/cdek?token=t0ken-123"}]
+        assert fake.webhooks == [
+            {"type": "ORDER_STATUS", "url": "https://hub.example/v1/webhooks/cdek?token=t0ken-123"}
+        ]

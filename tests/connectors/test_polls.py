@@ -32,8 +32,9 @@ def _poll(hub: LocalHub) -> dict:
     return hub.invoke("PartnerPollFunction", SCHEDULED)["channels"]
 
 
-def test_ozon_reconcile_creates_the_posting_the_push_missed_once(hub: LocalHub, market: Api,
-                                                                 ozon_api: FakeOzon) -> None:
+def test_ozon_reconcile_creates_the_posting_the_push_missed_once(
+    hub: LocalHub, market: Api, ozon_api: FakeOzon
+) -> None:
     ozon_api.postings = load_event("ozon_unfulfilled_list.json")["result"]["postings"]
     assert _poll(hub)["ozon"]["applied"] == 1
     order_id = order_id_for("ozon", "24219509-0031-1")
@@ -50,7 +51,8 @@ def test_ozon_reconcile_creates_the_posting_the_push_missed_once(hub: LocalHub, 
 
 
 def test_ozon_down_during_the_poll_changes_nothing_and_the_next_poll_catches_up(
-        hub: LocalHub, market: Api, ozon_api: FakeOzon) -> None:
+    hub: LocalHub, market: Api, ozon_api: FakeOzon
+) -> None:
     ozon_api.postings = load_event("ozon_unfulfilled_list.json")["result"]["postings"]
     ozon_api.fail(500, times=5)
     assert _poll(hub)["ozon"]["applied"] == 0
@@ -58,8 +60,9 @@ def test_ozon_down_during_the_poll_changes_nothing_and_the_next_poll_catches_up(
     assert _poll(hub)["ozon"]["applied"] == 1
 
 
-def test_wildberries_new_tasks_become_orders_and_their_statuses_follow(hub: LocalHub, market: Api,
-                                                                     fake_wb: FakeWildberries) -> None:
+def test_wildberries_new_tasks_become_orders_and_their_statuses_follow(
+    hub: LocalHub, market: Api, fake_wb: FakeWildberries
+) -> None:
     fake_wb.new = load_event("wb_orders_new.json")["orders"]
     assert _poll(hub)["wb"]["applied"] == 1
     order_id = order_id_for("wb", "13833711")
@@ -85,10 +88,14 @@ def test_wildberries_with_a_wrong_token_creates_nothing(hub: LocalHub, market: A
 
 
 def test_a_polled_posting_the_hub_can_never_take_is_refused_alone_and_the_poll_goes_on(
-        hub: LocalHub, market: Api, ozon_api: FakeOzon, fake_wb: FakeWildberries) -> None:
+    hub: LocalHub, market: Api, ozon_api: FakeOzon, fake_wb: FakeWildberries
+) -> None:
     good = load_event("ozon_unfulfilled_list.json")["result"]["postings"][0]
-    bad = {**good, "posting_number": "24219509-0032-1",
-           "products": [{**good["products"][0], "offer_id": "not a hub sku"}]}
+    bad = {
+        **good,
+        "posting_number": "24219509-0032-1",
+        "products": [{**good["products"][0], "offer_id": "not a hub sku"}],
+    }
     ozon_api.postings = [bad, good]
     fake_wb.new = load_event("wb_orders_new.json")["orders"]
     polled = _poll(hub)

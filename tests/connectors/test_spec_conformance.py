@@ -43,8 +43,10 @@ PARSERS = {"ozon": ozon.parse, "cdek": cdek.parse, "yandex_market": yandex_marke
 
 def _examples(partner: str) -> list[tuple[str, dict[str, Any]]]:
     found = list(spec(partner).inbound_examples())
-    return found + [(f"docs-2025-09 swagger example {n}", body)
-                    for n, body in enumerate(spec(partner).inbound.get("docs_2025_09_new_posting_example", []))]
+    return found + [
+        (f"docs-2025-09 swagger example {n}", body)
+        for n, body in enumerate(spec(partner).inbound.get("docs_2025_09_new_posting_example", []))
+    ]
 
 
 EXAMPLES = [(partner, name, body) for partner in ("ozon", "cdek") for name, body in _examples(partner)]
@@ -63,6 +65,7 @@ def test_every_fixture_holds_only_what_the_partner_documents(name: str) -> None:
 
 def test_every_partner_fixture_is_checked() -> None:
     from tests.conftest import EVENTS
+
     partner_files = {p.name for p in EVENTS.glob("*.json")} - {"order_courier.json"}  # the hub's own order
     assert partner_files == set(FIXTURES)
 
@@ -74,7 +77,9 @@ def test_every_documented_push_is_valid_and_parses(partner: str, name: str, body
     events = PARSERS[partner](body, "")
     kind = body.get("message_type") or body.get("type")
     expected: dict[str, list[type]] = {
-        "TYPE_PING": [Ping], "TYPE_NEW_POSTING": [NewOrder], "TYPE_POSTING_CANCELLED": [StatusChange],
+        "TYPE_PING": [Ping],
+        "TYPE_NEW_POSTING": [NewOrder],
+        "TYPE_POSTING_CANCELLED": [StatusChange],
         "TYPE_STATE_CHANGED": [StatusChange],
         # a removed cut-off (new_cutoff_date null) changes nothing
         "TYPE_CUTOFF_DATE_CHANGED": [ShipByChange] if body.get("new_cutoff_date") else [],
@@ -95,7 +100,8 @@ def _reply_kind(status: int, body: Any) -> str:
 
 
 def test_every_documented_ozon_push_is_answered_in_ozons_format_over_http(
-        hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]) -> None:
+    hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]
+) -> None:
     fake, _ = fake_ozon
     fake.offers[147451939] = "SKU-A"  # the posting behind the English docs' push with offer_id ""
     created: dict[str, dict[str, Any]] = {}
@@ -107,21 +113,25 @@ def test_every_documented_ozon_push_is_answered_in_ozons_format_over_http(
         assert answer.status == 200, (name, answer.body)
         assert spec("ozon").reply_violations(_reply_kind(answer.status, answer.body), answer.body) == [], name
         if body["message_type"] == "TYPE_NEW_POSTING":
-            created[name] = market.wait_for(order_id_for("ozon", body["posting_number"]), "reserved"
-                                            if body["products"][0].get("offer_id", "") in ("", "SKU-A") else "on_hold")
+            created[name] = market.wait_for(
+                order_id_for("ozon", body["posting_number"]),
+                "reserved" if body["products"][0].get("offer_id", "") in ("", "SKU-A") else "on_hold",
+            )
     # Lines are the posting's (Ozon's offer ids and prices), whatever the push left empty.
     assert {n: o["lines"] for n, o in created.items()} == {
         "docs-later-ru TYPE_NEW_POSTING": [{"sku": "Товар2", "qty": 1, "price": 1000.0}],
-        "docs-later-en TYPE_NEW_POSTING (offer_id \"\")": [{"sku": "SKU-A", "qty": 1, "price": 1390.0}],
-        "docs note: TYPE_NEW_POSTING in_process_at empty on late payment": [{"sku": "Товар2", "qty": 1,
-                                                                              "price": 1000.0}],
+        'docs-later-en TYPE_NEW_POSTING (offer_id "")': [{"sku": "SKU-A", "qty": 1, "price": 1390.0}],
+        "docs note: TYPE_NEW_POSTING in_process_at empty on late payment": [
+            {"sku": "Товар2", "qty": 1, "price": 1000.0}
+        ],
         "docs-2025-09 swagger example 0": [{"sku": "SKU-A", "qty": 2, "price": 1390.0}],
     }
     assert len(fake.calls("/v3/posting/fbs/get")) == len(created)  # one read per new posting
 
 
 def test_a_pushed_posting_is_priced_from_ozon_once_and_its_duplicate_reads_nothing(
-        hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]) -> None:
+    hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]
+) -> None:
     fake, _ = fake_ozon
     fake.prices["SKU-A"] = "1490.500000"
     pushed = load_event("ozon_new_posting.json")
@@ -134,7 +144,8 @@ def test_a_pushed_posting_is_priced_from_ozon_once_and_its_duplicate_reads_nothi
 
 
 def test_when_ozon_cannot_be_read_the_push_is_refused_as_retryable_and_nothing_is_created(
-        hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]) -> None:
+    hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]
+) -> None:
     fake, _ = fake_ozon
     pushed = load_event("ozon_new_posting.json")
     fake.fail(503, times=ozon.LOOKUP["attempts"])
@@ -151,9 +162,10 @@ def test_when_ozon_cannot_be_read_the_push_is_refused_as_retryable_and_nothing_i
     assert order["lines"] == [{"sku": "SKU-A", "qty": 2, "price": 1390.0}]
 
 
-def test_a_channel_without_ozon_credentials_cannot_take_a_push_and_creates_nothing(hub: LocalHub,
-                                                                                   market: Api) -> None:
-    assert market.put("/v1/channels/ozon-2", {"kind": "ozon", "name": "Ozon, no API", "secret": OZON_TOKEN}).status == 200
+def test_a_channel_without_ozon_credentials_cannot_take_a_push_and_creates_nothing(hub: LocalHub, market: Api) -> None:
+    assert (
+        market.put("/v1/channels/ozon-2", {"kind": "ozon", "name": "Ozon, no API", "secret": OZON_TOKEN}).status == 200
+    )
     refused = push(hub, "ozon-2", load_event("ozon_new_posting.json"), token=OZON_TOKEN)
     assert refused.status == 409 and refused.body["error"]["message"].startswith("partner_unavailable:")
     assert market.get("/v1/orders", "channel=ozon-2").body["items"] == []
@@ -161,7 +173,8 @@ def test_a_channel_without_ozon_credentials_cannot_take_a_push_and_creates_nothi
 
 
 def test_a_posting_whose_offer_ids_ozon_cannot_tell_either_is_refused_and_creates_nothing(
-        hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]) -> None:
+    hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]
+) -> None:
     fake, _ = fake_ozon
     fake.offers.clear()  # Ozon's posting has no offer id for the product either
     pushed = {**load_event("ozon_new_posting.json"), "products": [{"sku": 147451959, "offer_id": "", "quantity": 1}]}
@@ -184,6 +197,7 @@ def test_a_removed_cutoff_keeps_the_deadline(hub: LocalHub, market: Api) -> None
 
 # ------------------------------------------------------------------ Yandex Market
 
+
 def _market(hub: LocalHub, body: dict[str, Any]) -> Any:
     return push(hub, "yandex", body, token=YM_TOKEN, path="/notification", source_ip=YM_ADDRESS)
 
@@ -204,9 +218,19 @@ def test_a_market_cancellation_is_timed_by_its_cancelled_at(hub: LocalHub, marke
         assert _market(hub, {**created, "orderId": order_id}).status == 200
         _settled(market, order_id_for("yandex", str(order_id)), "reserved")
         # Market told at 09:00 that the order is being packed (nothing to do in the hub) ...
-        assert _market(hub, {**load_event("ym_order_status_updated.json"), "orderId": order_id,
-                             "status": "PROCESSING", "substatus": "STARTED",
-                             "updatedAt": "2026-11-25T09:00:00Z"}).status == 200
+        assert (
+            _market(
+                hub,
+                {
+                    **load_event("ym_order_status_updated.json"),
+                    "orderId": order_id,
+                    "status": "PROCESSING",
+                    "substatus": "STARTED",
+                    "updatedAt": "2026-11-25T09:00:00Z",
+                },
+            ).status
+            == 200
+        )
     # ... so a cancellation stamped 08:00 is older news; one stamped 10:00 is not
     assert _market(hub, {**cancelled, "orderId": 1001, "cancelledAt": "2026-11-25T08:00:00Z"}).status == 200
     assert _market(hub, {**cancelled, "orderId": 1002, "cancelledAt": "2026-11-25T10:00:00Z"}).status == 200
@@ -228,8 +252,8 @@ def test_market_answers_are_in_markets_format(hub: LocalHub, market: Api) -> Non
 
 # ------------------------------------------------------------------ CDEK
 
-def test_cdeks_documented_webhook_moves_the_order_even_with_a_numeric_cdek_number(hub: LocalHub,
-                                                                                 market: Api) -> None:
+
+def test_cdeks_documented_webhook_moves_the_order_even_with_a_numeric_cdek_number(hub: LocalHub, market: Api) -> None:
     order_id = market.post("/v1/orders", courier_order("web-88")).body["order_id"]
     for event in ("confirm", "pick", "pack"):
         market.event(order_id, event)
@@ -246,18 +270,19 @@ def test_cdeks_documented_webhook_moves_the_order_even_with_a_numeric_cdek_numbe
 
 # ------------------------------------------------------------------ the fakes enforce the specs
 
+
 def test_a_request_outside_the_spec_is_refused_by_the_fake_and_fails_the_test() -> None:
     fake = FakeWildberries()
-    with pytest.raises(AssertionError, match="deprecated operation"):
-        with serve(fake.app()) as url:
-            http = PartnerHttp("wildberries", url, headers={"Authorization": "wb-token"}, attempts=1)
-            with pytest.raises(PartnerRejected, match="HTTP 400"):
-                http.request("PATCH", "/api/v3/supplies/WB-GI-1/orders/1")  # deprecated, scheduled for removal
-            with pytest.raises(PartnerRejected, match="HTTP 400"):
-                http.request("PATCH", "/api/marketplace/v3/supplies/WB-GI-1/orders",
-                             json={"orders": list(range(1, 102))})  # over the spec's maxItems (100)
-            with pytest.raises(PartnerRejected, match="HTTP 400"):
-                PartnerHttp("wildberries", url, attempts=1).request("GET", "/api/v3/orders/new")  # no token
+    with pytest.raises(AssertionError, match="deprecated operation"), serve(fake.app()) as url:
+        http = PartnerHttp("wildberries", url, headers={"Authorization": "wb-token"}, attempts=1)
+        with pytest.raises(PartnerRejected, match="HTTP 400"):
+            http.request("PATCH", "/api/v3/supplies/WB-GI-1/orders/1")  # deprecated, scheduled for removal
+        with pytest.raises(PartnerRejected, match="HTTP 400"):
+            http.request(
+                "PATCH", "/api/marketplace/v3/supplies/WB-GI-1/orders", json={"orders": list(range(1, 102))}
+            )  # over the spec's maxItems (100)
+        with pytest.raises(PartnerRejected, match="HTTP 400"):
+            PartnerHttp("wildberries", url, attempts=1).request("GET", "/api/v3/orders/new")  # no token
     assert len(fake.violations) == 3
     assert any("maxItems" in v or "longer than 100" in v or "has more than 100" in v for v in fake.violations)
     assert any("security requirements" in v for v in fake.violations)

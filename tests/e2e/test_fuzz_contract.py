@@ -43,10 +43,21 @@ EXAMPLES_PER_OPERATION = int(os.environ.get("OMS_FUZZ_EXAMPLES", "80"))
 STATEFUL_SCENARIOS = max(EXAMPLES_PER_OPERATION, 5)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 HEADER_SAFE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)  # what a header value may carry
-CONTENT_TYPES = ["multipart/form-data", "multipart/form-data; boundary=", "multipart/mixed; boundary=x",
-                 "application/x-www-form-urlencoded", "text/plain", "application/json; charset=latin-1",
-                 "application/json; charset=utf-16", "application/xml", "application/octet-stream", ";", "*/*",
-                 "application/json; charset", "application/"]
+CONTENT_TYPES = [
+    "multipart/form-data",
+    "multipart/form-data; boundary=",
+    "multipart/mixed; boundary=x",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "application/json; charset=latin-1",
+    "application/json; charset=utf-16",
+    "application/xml",
+    "application/octet-stream",
+    ";",
+    "*/*",
+    "application/json; charset",
+    "application/",
+]
 
 
 def _settings(examples: int) -> settings:
@@ -113,8 +124,12 @@ def test_no_input_makes_the_hub_fail(hub: LocalHub, operations: list[Any], mode:
         def fuzz(case: schemathesis.Case) -> None:
             response = case.call(headers=_key(hub, operation))
             # An invalid input may be refused with any declared 4xx; a valid one must be answered as declared.
-            case.validate_response(response, checks=CHECKS if mode is GenerationMode.POSITIVE else
-                                   [not_a_server_error, content_type_conformance, response_schema_conformance])
+            case.validate_response(
+                response,
+                checks=CHECKS
+                if mode is GenerationMode.POSITIVE
+                else [not_a_server_error, content_type_conformance, response_schema_conformance],
+            )
             _is_error_json(response)
 
         fuzz()
@@ -126,15 +141,20 @@ def test_odd_content_types_are_415(hub: LocalHub, operations: list[Any]) -> None
     """Valid bodies sent as something else than JSON (the schema declares only application/json)."""
 
     def run(operation: Any) -> None:
-        @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-               content_type=st.sampled_from(CONTENT_TYPES) | st.text(HEADER_SAFE, max_size=40).map(str.strip))
+        @given(
+            case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+            content_type=st.sampled_from(CONTENT_TYPES) | st.text(HEADER_SAFE, max_size=40).map(str.strip),
+        )
         @_settings(max(EXAMPLES_PER_OPERATION // 2, 10))
         def fuzz(case: schemathesis.Case, content_type: str) -> None:
             response = case.call(headers={**_key(hub, operation), "content-type": content_type})
             assert response.status_code < 500, (content_type, response.status_code, response.text[:300])
             if content_type in CONTENT_TYPES:  # or 404: a path parameter no route takes is refused first
                 assert response.status_code == 415 or (response.status_code == 404 and operation.path_parameters), (
-                    content_type, response.status_code, response.text[:300])
+                    content_type,
+                    response.status_code,
+                    response.text[:300],
+                )
             _is_error_json(response)
 
         fuzz()
@@ -164,9 +184,13 @@ def test_deep_huge_and_broken_bodies_are_4xx(hub: LocalHub, operations: list[Any
         @_settings(2)
         def fuzz(case: schemathesis.Case) -> None:
             for body in bodies:  # sent as they are, not as the JSON string schemathesis would make of them
-                answer = hub.http(case.method, case.formatted_path, query=urlencode(case.query or {}, doseq=True),
-                                  headers={**_key(hub, operation), "content-type": "application/json"},
-                                  body=body.encode())
+                answer = hub.http(
+                    case.method,
+                    case.formatted_path,
+                    query=urlencode(case.query or {}, doseq=True),
+                    headers={**_key(hub, operation), "content-type": "application/json"},
+                    body=body.encode(),
+                )
                 assert 400 <= answer.status < 500, (body[:20], answer.status, answer.body[:300])
                 error = json.loads(answer.body)
                 assert {"error", "message"} <= set(error) or isinstance(error.get("error"), dict), error
@@ -212,12 +236,19 @@ def test_stateful_walks_along_the_inferred_links(hub: LocalHub, schema: OpenApiS
                 case.headers = {**(case.headers or {}), "x-api-key": api_key}
             steps.append(case.operation.label)
 
-        def validate_response(self, response: Any, case: schemathesis.Case, additional_checks: Any = None,
-                              **kwargs: Any) -> None:
+        def validate_response(
+            self, response: Any, case: schemathesis.Case, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
             _is_error_json(response)
 
-    Walk.run(settings=settings(max_examples=STATEFUL_SCENARIOS, stateful_step_count=10, deadline=None,
-                               database=None, suppress_health_check=list(HealthCheck)))
+    Walk.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=10,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
     assert len(steps) >= STATEFUL_SCENARIOS and len(set(steps)) >= 5, steps
-

@@ -29,8 +29,14 @@ def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
     port = _free_port()
     env = {**os.environ, "OMS_API_KEY": KEY, "OMS_LOG_LEVEL": "WARNING"}
     cli = Path(sys.executable).parent / "oms-hub"
-    process = subprocess.Popen([str(cli), "local", "--port", str(port), *args], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [str(cli), "local", "--port", str(port), *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.monotonic() + 90
     seen = []
     while time.monotonic() < deadline:
@@ -66,26 +72,42 @@ def _wait_for(client: httpx.Client, order_id: str, status: str) -> dict:
         time.sleep(0.05)
 
 
-ORDER = {"channel": "site", "customer": {"name": "Oleg"}, "lines": [{"sku": "TSHIRT-M", "qty": 1, "price": 999}],
-         "delivery": {"method": "courier", "address": "Kazan, Baumana 1"}, "payment": {"method": "cod"}}
+ORDER = {
+    "channel": "site",
+    "customer": {"name": "Oleg"},
+    "lines": [{"sku": "TSHIRT-M", "qty": 1, "price": 999}],
+    "delivery": {"method": "courier", "address": "Kazan, Baumana 1"},
+    "payment": {"method": "cod"},
+}
 
 
 def test_storefront_flow_over_http(empty_hub: httpx.Client) -> None:
     client = empty_hub
-    assert client.put("/v1/locations/wh", json={"name": "WH", "kind": "warehouse", "capabilities": ["courier"]}).status_code == 200
+    assert (
+        client.put(
+            "/v1/locations/wh", json={"name": "WH", "kind": "warehouse", "capabilities": ["courier"]}
+        ).status_code
+        == 200
+    )
     assert client.put("/v1/channels/site", json={"kind": "web", "name": "Site"}).status_code == 200
-    imported = client.put("/v1/stock/wh", json={"mode": "snapshot", "items": [{"sku": "TSHIRT-M", "on_hand": 15}]}).json()
+    imported = client.put(
+        "/v1/stock/wh", json={"mode": "snapshot", "items": [{"sku": "TSHIRT-M", "on_hand": 15}]}
+    ).json()
     assert (imported["updated"], imported["errors"]) == (1, [])
 
     with ThreadPoolExecutor(max_workers=20) as pool:
-        answers = list(pool.map(lambda n: client.post("/v1/orders", json={**ORDER, "external_id": f"e2e-{n % 20}"}),
-                                range(40)))
+        answers = list(
+            pool.map(lambda n: client.post("/v1/orders", json={**ORDER, "external_id": f"e2e-{n % 20}"}), range(40))
+        )
     assert sorted({a.status_code for a in answers}) == [200, 201]
     order_ids = {a.json()["order_id"] for a in answers}
     assert len(order_ids) == 20
     statuses = [client.get(f"/v1/orders/{oid}").json()["status"] for oid in order_ids]
     assert statuses.count("reserved") == 15 and statuses.count("on_hold") == 5
-    assert client.get("/v1/availability", params={"channel": "site", "skus": "TSHIRT-M"}).json()["items"][0]["available"] == 0
+    assert (
+        client.get("/v1/availability", params={"channel": "site", "skus": "TSHIRT-M"}).json()["items"][0]["available"]
+        == 0
+    )
 
     reserved = next(oid for oid in order_ids if client.get(f"/v1/orders/{oid}").json()["status"] == "reserved")
     for event in ["confirm", "pick", "pack", "ship", "deliver"]:
@@ -105,7 +127,10 @@ def test_front_door_errors_over_http(empty_hub: httpx.Client) -> None:
     assert anonymous.status_code == 401 and anonymous.json()["error"] == "unauthorized"
     wrong = httpx.get(f"{base}/v1/orders", headers={"x-api-key": "nope"})
     assert wrong.status_code == 401
-    assert empty_hub.post("/v1/orders", content=b"not json", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        empty_hub.post("/v1/orders", content=b"not json", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
     assert empty_hub.get("/v1/orders/ord_missing").status_code == 404
     assert httpx.get(f"{base}/v1/openapi.json").json()["info"]["title"] == "oms-hub"
     assert "swagger" in httpx.get(f"{base}/v1/docs").text.lower()
@@ -114,8 +139,12 @@ def test_front_door_errors_over_http(empty_hub: httpx.Client) -> None:
 def test_default_start_serves_demo_data() -> None:
     process, url = _start()
     try:
-        answer = httpx.get(f"{url}/v1/availability", params={"channel": "web", "skus": "SKU-00001,SKU-00002"},
-                           headers={"x-api-key": KEY}, timeout=30)
+        answer = httpx.get(
+            f"{url}/v1/availability",
+            params={"channel": "web", "skus": "SKU-00001,SKU-00002"},
+            headers={"x-api-key": KEY},
+            timeout=30,
+        )
         assert answer.status_code == 200
         locations = httpx.get(f"{url}/v1/locations", headers={"x-api-key": KEY}).json()["items"]
         assert sorted(loc["kind"] for loc in locations) == ["store", "store", "warehouse"]

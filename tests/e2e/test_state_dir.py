@@ -35,18 +35,32 @@ def _available(client: httpx.Client, channel: str = "site", sku: str = "TSHIRT-M
 
 def _seed(client: httpx.Client, on_hand: int) -> None:
     """A warehouse, the `site` channel and `on_hand` units of TSHIRT-M there."""
-    assert client.put("/v1/locations/wh", json={"name": "WH", "kind": "warehouse",
-                                                "capabilities": ["courier"]}).status_code == 200
+    assert (
+        client.put(
+            "/v1/locations/wh", json={"name": "WH", "kind": "warehouse", "capabilities": ["courier"]}
+        ).status_code
+        == 200
+    )
     assert client.put("/v1/channels/site", json={"kind": "web", "name": "Site"}).status_code == 200
-    assert client.put("/v1/stock/wh", json={"mode": "snapshot",
-                                            "items": [{"sku": "TSHIRT-M", "on_hand": on_hand}]}).status_code == 200
+    assert (
+        client.put(
+            "/v1/stock/wh", json={"mode": "snapshot", "items": [{"sku": "TSHIRT-M", "on_hand": on_hand}]}
+        ).status_code
+        == 200
+    )
 
 
 def _run_failing(*args: str) -> subprocess.CompletedProcess[str]:
     """`oms-hub local` that must refuse to start: it exits by itself (a timeout here means it served)."""
     cli = Path(sys.executable).parent / "oms-hub"
-    return subprocess.run([str(cli), "local", "--port", "1", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "OMS_API_KEY": KEY, "OMS_LOG_LEVEL": "WARNING"}, timeout=90)
+    return subprocess.run(
+        [str(cli), "local", "--port", "1", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMS_API_KEY": KEY, "OMS_LOG_LEVEL": "WARNING"},
+        timeout=90,
+    )
 
 
 def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path: Path) -> None:
@@ -56,8 +70,10 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
     try:
         with _client(url) as client:
             _seed(client, on_hand=5)
-            created = client.post("/v1/orders", json={**ORDER, "external_id": "restart-1", "lines": [
-                {"sku": "TSHIRT-M", "qty": 2, "price": 999}]})
+            created = client.post(
+                "/v1/orders",
+                json={**ORDER, "external_id": "restart-1", "lines": [{"sku": "TSHIRT-M", "qty": 2, "price": 999}]},
+            )
             assert created.status_code == 201, created.text
             order = created.json()
             assert order["status"] == "reserved"
@@ -71,14 +87,17 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
         with _client(url) as client:
             again = client.get(f"/v1/orders/{order['order_id']}")
             assert again.status_code == 200
-            assert {k: again.json()[k] for k in ("status", "lines", "allocations", "timeline")} == \
-                {k: order[k] for k in ("status", "lines", "allocations", "timeline")}
+            assert {k: again.json()[k] for k in ("status", "lines", "allocations", "timeline")} == {
+                k: order[k] for k in ("status", "lines", "allocations", "timeline")
+            }
             assert _available(client) == 3
             assert [c["channel_id"] for c in client.get("/v1/channels").json()["items"]] == ["site"]
 
             # The same order sent again after the restart: the one recorded before, nothing reserved twice.
-            duplicate = client.post("/v1/orders", json={**ORDER, "external_id": "restart-1", "lines": [
-                {"sku": "TSHIRT-M", "qty": 2, "price": 999}]})
+            duplicate = client.post(
+                "/v1/orders",
+                json={**ORDER, "external_id": "restart-1", "lines": [{"sku": "TSHIRT-M", "qty": 2, "price": 999}]},
+            )
             assert duplicate.status_code == 200, duplicate.text
             assert duplicate.json()["order_id"] == order["order_id"]
             assert _available(client) == 3
@@ -143,8 +162,9 @@ def test_demo_data_is_seeded_once_and_never_over_persisted_data(tmp_path: Path) 
         with _client(url) as client:
             assert len(client.get("/v1/locations").json()["items"]) == 3  # the demo, into an empty state dir
             # Far more than the demo ever puts there (at most 60 + 8 + 8): a re-seed would show.
-            changed = client.put("/v1/stock/msk-wh-1", json={"mode": "delta",
-                                                             "items": [{"sku": "SKU-00001", "on_hand": 1000}]})
+            changed = client.put(
+                "/v1/stock/msk-wh-1", json={"mode": "delta", "items": [{"sku": "SKU-00001", "on_hand": 1000}]}
+            )
             assert changed.status_code == 200, changed.text
             offered = _available(client, "web", "SKU-00001")
             assert offered > 800
@@ -172,8 +192,16 @@ def test_unreadable_state_is_a_clear_error_and_is_left_as_it_was(tmp_path: Path)
     assert "serving" not in failed.stdout
     assert broken.read_text().endswith('"OrdersTable": [')  # not replaced by an empty snapshot
 
-    broken.write_text(json.dumps({"format": "oms-hub-local-state", "version": 1, "secrets": {},
-                                  "tables": {"OrdersTable": [{"no_key": {"S": "x"}}]}}))
+    broken.write_text(
+        json.dumps(
+            {
+                "format": "oms-hub-local-state",
+                "version": 1,
+                "secrets": {},
+                "tables": {"OrdersTable": [{"no_key": {"S": "x"}}]},
+            }
+        )
+    )
     failed = _run_failing("--no-demo", "--state-dir", str(state))
     assert failed.returncode == 2 and "OrdersTable row 0 cannot be restored" in failed.stderr, failed.stderr
 

@@ -20,8 +20,16 @@ def test_csv_import_with_progress_line_numbers_and_a_repeat_that_changes_nothing
             assert client.put("/v1/channels/web", json={"kind": "web", "name": "Site"}).status_code == 200
             path = tmp_path / "erp.csv"
             path.write_text("sku,on_hand\n" + "".join(f"E-{n},{n}\n" for n in range(1, 1_201)) + "E-X,many\n")
-            command = [str(Path(sys.executable).parent / "oms-hub"), "stock", "import", str(path), "--location", "st-1",
-                       "--url", url]
+            command = [
+                str(Path(sys.executable).parent / "oms-hub"),
+                "stock",
+                "import",
+                str(path),
+                "--location",
+                "st-1",
+                "--url",
+                url,
+            ]
             env = {**os.environ, "OMS_API_KEY": KEY}
             first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
             assert first.returncode == 1  # one row was not applied
@@ -31,8 +39,9 @@ def test_csv_import_with_progress_line_numbers_and_a_repeat_that_changes_nothing
             assert "2 parts already applied before" in again.stdout
             answer = client.get("/v1/availability", params={"channel": "web", "skus": "E-1,E-1200,E-X"}).json()
             assert [item["available"] for item in answer["items"]] == [1, 1200, 0]
-            wrong_key = subprocess.run(command, cwd=ROOT, env={**env, "OMS_API_KEY": "nope"}, capture_output=True,
-                                       text=True, timeout=60)
+            wrong_key = subprocess.run(
+                command, cwd=ROOT, env={**env, "OMS_API_KEY": "nope"}, capture_output=True, text=True, timeout=60
+            )
             assert wrong_key.returncode == 1 and "HTTP 401" in wrong_key.stderr
     finally:
         process.terminate()

@@ -38,26 +38,38 @@ class FakeAcquirer:
 
     def app(self) -> Starlette:
         async def payments(request: Request) -> JSONResponse:
-            return await self._answer(request, lambda body, n: {"payment_id": f"pay_{n}",
-                                                                "url": f"https://pay.example/{body['order_id']}/{n}"})
+            return await self._answer(
+                request,
+                lambda body, n: {"payment_id": f"pay_{n}", "url": f"https://pay.example/{body['order_id']}/{n}"},
+            )
 
         async def refunds(request: Request) -> JSONResponse:
             return await self._answer(request, lambda body, n: {"refund_id": f"ref_{n}", "status": "succeeded"})
 
-        return Starlette(routes=[Route("/v1/payments", payments, methods=["POST"]),
-                                 Route("/v1/refunds", refunds, methods=["POST"])])
+        return Starlette(
+            routes=[Route("/v1/payments", payments, methods=["POST"]), Route("/v1/refunds", refunds, methods=["POST"])]
+        )
 
     async def _answer(self, request: Request, make: Any) -> JSONResponse:
         body = json.loads(await request.body())
         key = request.headers.get("idempotency-key", "")
-        self.requests.append({"path": request.url.path, "body": body, "idempotency_key": key,
-                              "authorization": request.headers.get("authorization")})
+        self.requests.append(
+            {
+                "path": request.url.path,
+                "body": body,
+                "idempotency_key": key,
+                "authorization": request.headers.get("authorization"),
+            }
+        )
         if request.headers.get("authorization") != f"Bearer {API_KEY}":
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         if self.failures:
             status, retry_after = self.failures.pop(0)
-            return JSONResponse({"error": "try later"}, status_code=status,
-                                headers={"Retry-After": retry_after} if retry_after else None)
+            return JSONResponse(
+                {"error": "try later"},
+                status_code=status,
+                headers={"Retry-After": retry_after} if retry_after else None,
+            )
         if key not in self._answers:
             self._answers[key] = make(body, len(self._answers) + 1)
         return JSONResponse(self._answers[key])
@@ -79,8 +91,9 @@ class Served:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(fake.app(), host="127.0.0.1", port=self.port,
-                                                    log_level="warning", access_log=False))
+        self.server = uvicorn.Server(
+            uvicorn.Config(fake.app(), host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> str:

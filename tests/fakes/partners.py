@@ -41,12 +41,14 @@ class Fake:
     def served(self, app: Any, routes: Starlette | None = None) -> Any:
         """The ASGI app, carrying its fake so that `serve()` can hold the test to the spec at the end. A
         call the fake does not serve is still held to the spec (an operation it lacks, a deprecated one)."""
+
         async def unserved(request: Request) -> Response:
             refused, _ = await self._guard(request)
             return refused or JSONResponse({"message": "not served by the fake"}, 404)
 
-        (routes or app).router.routes.append(Route("/{rest:path}", unserved, methods=["GET", "POST", "PUT", "PATCH",
-                                                                                     "DELETE"]))
+        (routes or app).router.routes.append(
+            Route("/{rest:path}", unserved, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+        )
         app.partner_fake = self
         return app
 
@@ -56,8 +58,9 @@ class Fake:
     def check_answer(self, request: Request, response: Response) -> None:
         raw = bytes(response.body)
         body = json.loads(raw) if raw else None
-        self.violations += spec(self.partner).response_violations(request.method, request.url.path,
-                                                                  response.status_code, body)
+        self.violations += spec(self.partner).response_violations(
+            request.method, request.url.path, response.status_code, body
+        )
 
     def fail(self, status: int | str, times: int = 1, retry_after: float | None = None) -> None:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
@@ -68,10 +71,18 @@ class Fake:
 
     async def _guard(self, request: Request) -> tuple[Response | None, Any]:
         raw = await request.body()
-        body = json.loads(raw) if raw and request.headers.get("content-type", "").startswith("application/json") else raw
+        body = (
+            json.loads(raw) if raw and request.headers.get("content-type", "").startswith("application/json") else raw
+        )
         self.requests.append((request.method, request.url.path, body))
-        problems = spec(self.partner).request_violations(request.method, request.url.path, request.headers,
-                                                         request.query_params, request.headers.get("content-type", ""), raw)
+        problems = spec(self.partner).request_violations(
+            request.method,
+            request.url.path,
+            request.headers,
+            request.query_params,
+            request.headers.get("content-type", ""),
+            raw,
+        )
         if problems:
             self.violations += problems
             return JSONResponse({"message": "; ".join(problems)}, 400), body
@@ -130,21 +141,34 @@ class FakeOzon(Fake):
         products = []
         for product in push.get("products") or []:
             offer = product.get("offer_id") or self.offers.get(product.get("sku", 0), "")
-            products.append({"sku": product.get("sku", 0), "offer_id": offer, "quantity": product.get("quantity", 1),
-                             "name": offer or "product", "price": self.prices.get(offer, "1000.000000"),
-                             "currency_code": "RUB"})
+            products.append(
+                {
+                    "sku": product.get("sku", 0),
+                    "offer_id": offer,
+                    "quantity": product.get("quantity", 1),
+                    "name": offer or "product",
+                    "price": self.prices.get(offer, "1000.000000"),
+                    "currency_code": "RUB",
+                }
+            )
         self.held[push["posting_number"]] = {
-            "posting_number": push["posting_number"], "status": "awaiting_packaging", "substatus": "posting_created",
-            "products": products, **({"shipment_date": push["shipment_date"]} if push.get("shipment_date") else {})}
+            "posting_number": push["posting_number"],
+            "status": "awaiting_packaging",
+            "substatus": "posting_created",
+            "products": products,
+            **({"shipment_date": push["shipment_date"]} if push.get("shipment_date") else {}),
+        }
 
     def app(self) -> Starlette:
         def unfulfilled(request: Request, body: dict[str, Any]) -> Any:
-            page = self.postings[body["offset"]:body["offset"] + body["limit"]]
+            page = self.postings[body["offset"] : body["offset"] + body["limit"]]
             return {"result": {"postings": page, "count": len(self.postings)}}
 
         def ship(request: Request, body: dict[str, Any]) -> Any:
-            numbers = [f"{body['posting_number']}-{n}" if len(body["packages"]) > 1 else body["posting_number"]
-                       for n, _ in enumerate(body["packages"], 1)]
+            numbers = [
+                f"{body['posting_number']}-{n}" if len(body["packages"]) > 1 else body["posting_number"]
+                for n, _ in enumerate(body["packages"], 1)
+            ]
             self.shipped.update(numbers)
             return {"result": numbers}
 
@@ -154,9 +178,15 @@ class FakeOzon(Fake):
                 known = item["offer_id"] not in self.unknown_offers
                 if known:
                     self.stocks[(item["offer_id"], item["warehouse_id"])] = item["stock"]
-                result.append({"offer_id": item["offer_id"], "warehouse_id": item["warehouse_id"], "product_id": 0,
-                               "updated": known, "errors": [] if known else [
-                                   {"code": "NOT_FOUND", "message": "product not found"}]})
+                result.append(
+                    {
+                        "offer_id": item["offer_id"],
+                        "warehouse_id": item["warehouse_id"],
+                        "product_id": 0,
+                        "updated": known,
+                        "errors": [] if known else [{"code": "NOT_FOUND", "message": "product not found"}],
+                    }
+                )
             return {"result": result}
 
         def get(request: Request, body: dict[str, Any]) -> Any:
@@ -167,13 +197,20 @@ class FakeOzon(Fake):
                 return JSONResponse({"code": 5, "message": "posting not found", "details": []}, 404)
             return {"result": self.held[number]}
 
-        return self.served(Starlette(routes=[_route(self, "/v3/posting/fbs/unfulfilled/list", ["POST"], unfulfilled),
-                                             _route(self, "/v4/posting/fbs/ship", ["POST"], ship),
-                                             _route(self, "/v3/posting/fbs/get", ["POST"], get),
-                                             _route(self, "/v2/products/stocks", ["POST"], stocks)]))
+        return self.served(
+            Starlette(
+                routes=[
+                    _route(self, "/v3/posting/fbs/unfulfilled/list", ["POST"], unfulfilled),
+                    _route(self, "/v4/posting/fbs/ship", ["POST"], ship),
+                    _route(self, "/v3/posting/fbs/get", ["POST"], get),
+                    _route(self, "/v2/products/stocks", ["POST"], stocks),
+                ]
+            )
+        )
 
 
 # ------------------------------------------------------------------ Wildberries
+
 
 class FakeWildberries(Fake):
     def __init__(self) -> None:
@@ -193,8 +230,13 @@ class FakeWildberries(Fake):
             return {"orders": self.new}
 
         def status(request: Request, body: dict[str, Any]) -> Any:
-            return {"orders": [{"id": i, "supplierStatus": self.statuses[i][0], "wbStatus": self.statuses[i][1]}
-                               for i in body["orders"] if i in self.statuses]}
+            return {
+                "orders": [
+                    {"id": i, "supplierStatus": self.statuses[i][0], "wbStatus": self.statuses[i][1]}
+                    for i in body["orders"]
+                    if i in self.statuses
+                ]
+            }
 
         def create_supply(request: Request, body: Any) -> Any:
             supply = f"WB-GI-{next(ids)}"
@@ -209,7 +251,9 @@ class FakeWildberries(Fake):
             return {"orderIds": sorted(self.supplies[request.path_params["supply"]])}
 
         def put_stocks(request: Request, body: dict[str, Any]) -> Any:
-            self.stocks.update((s["chrtId"], s["amount"]) for s in body["stocks"] if s["chrtId"] not in self.ignored_chrt)
+            self.stocks.update(
+                (s["chrtId"], s["amount"]) for s in body["stocks"] if s["chrtId"] not in self.ignored_chrt
+            )
             return Response(status_code=204)
 
         def read_stocks(request: Request, body: dict[str, Any]) -> Any:
@@ -219,18 +263,24 @@ class FakeWildberries(Fake):
             self.delivered.append(request.path_params["supply"])
             return Response(status_code=204)
 
-        return self.served(Starlette(routes=[
-            _route(self, "/api/v3/orders/new", ["GET"], new),
-            _route(self, "/api/v3/orders/status", ["POST"], status),
-            _route(self, "/api/v3/supplies", ["POST"], create_supply),
-            _route(self, "/api/marketplace/v3/supplies/{supply}/orders", ["PATCH"], add_orders),
-            _route(self, "/api/marketplace/v3/supplies/{supply}/order-ids", ["GET"], supply_order_ids),
-            _route(self, "/api/v3/supplies/{supply}/deliver", ["PATCH"], deliver),
-            _route(self, "/api/v3/stocks/{warehouse}", ["PUT"], put_stocks),
-            _route(self, "/api/v3/stocks/{warehouse}", ["POST"], read_stocks)]))
+        return self.served(
+            Starlette(
+                routes=[
+                    _route(self, "/api/v3/orders/new", ["GET"], new),
+                    _route(self, "/api/v3/orders/status", ["POST"], status),
+                    _route(self, "/api/v3/supplies", ["POST"], create_supply),
+                    _route(self, "/api/marketplace/v3/supplies/{supply}/orders", ["PATCH"], add_orders),
+                    _route(self, "/api/marketplace/v3/supplies/{supply}/order-ids", ["GET"], supply_order_ids),
+                    _route(self, "/api/v3/supplies/{supply}/deliver", ["PATCH"], deliver),
+                    _route(self, "/api/v3/stocks/{warehouse}", ["PUT"], put_stocks),
+                    _route(self, "/api/v3/stocks/{warehouse}", ["POST"], read_stocks),
+                ]
+            )
+        )
 
 
 # ------------------------------------------------------------------ Yandex Market
+
 
 class FakeYandexMarket(Fake):
     """Answers 420 when more than 2 requests of the account are in flight."""
@@ -247,22 +297,39 @@ class FakeYandexMarket(Fake):
         fake = self
 
         def set_status(request: Request, body: dict[str, Any]) -> Any:
-            return {"order": market_order(int(request.path_params["order"]), body["order"]["status"],
-                                          body["order"].get("substatus", "STARTED"))}
+            return {
+                "order": market_order(
+                    int(request.path_params["order"]),
+                    body["order"]["status"],
+                    body["order"].get("substatus", "STARTED"),
+                )
+            }
 
         def batch(request: Request, body: dict[str, Any]) -> Any:
-            return {"status": "OK", "result": {"orders": [
-                {"id": o["id"], "status": o["status"], "updateStatus": "ERROR" if o["id"] in fake.refused else "OK",
-                 **({"errorDetails": "status cannot be changed"} if o["id"] in fake.refused else {})}
-                for o in body["orders"]]}}
+            return {
+                "status": "OK",
+                "result": {
+                    "orders": [
+                        {
+                            "id": o["id"],
+                            "status": o["status"],
+                            "updateStatus": "ERROR" if o["id"] in fake.refused else "OK",
+                            **({"errorDetails": "status cannot be changed"} if o["id"] in fake.refused else {}),
+                        }
+                        for o in body["orders"]
+                    ]
+                },
+            }
 
         def stocks(request: Request, body: dict[str, Any]) -> Any:
             fake.stocks.update((s["sku"], s["items"][0]["count"]) for s in body["skus"])
             return {"status": "OK"}
 
-        routes = [_route(self, "/v2/campaigns/{campaign}/orders/{order}/status", ["PUT"], set_status),
-                  _route(self, "/v2/campaigns/{campaign}/orders/status-update", ["POST"], batch),
-                  _route(self, "/v2/campaigns/{campaign}/offers/stocks", ["PUT"], stocks)]
+        routes = [
+            _route(self, "/v2/campaigns/{campaign}/orders/{order}/status", ["PUT"], set_status),
+            _route(self, "/v2/campaigns/{campaign}/orders/status-update", ["POST"], batch),
+            _route(self, "/v2/campaigns/{campaign}/offers/stocks", ["PUT"], stocks),
+        ]
         inner = Starlette(routes=routes)
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -286,17 +353,43 @@ class FakeYandexMarket(Fake):
 
 def market_order(order_id: int, status: str, substatus: str) -> dict[str, Any]:
     """An OrderDTO with every field Market's spec requires."""
-    return {"id": order_id, "status": status, "substatus": substatus, "creationDate": "25-11-2026 10:00:00",
-            "currency": "RUR", "itemsTotal": 1390, "deliveryTotal": 0, "buyerItemsTotalBeforeDiscount": 1390,
-            "paymentType": "PREPAID", "paymentMethod": "YANDEX", "fake": False, "taxSystem": "OSN",
-            "items": [{"id": 1, "offerId": "SKU-A", "offerName": "SKU-A", "price": 1390, "buyerPrice": 1390,
-                       "buyerPriceBeforeDiscount": 1390, "count": 1}],
-            "delivery": {"type": "DELIVERY", "serviceName": "Market courier", "deliveryPartnerType": "YANDEX_MARKET",
-                         "dates": {"fromDate": "26-11-2026"}, "deliveryServiceId": 1006360},
-            "buyer": {"type": "PERSON"}}
+    return {
+        "id": order_id,
+        "status": status,
+        "substatus": substatus,
+        "creationDate": "25-11-2026 10:00:00",
+        "currency": "RUR",
+        "itemsTotal": 1390,
+        "deliveryTotal": 0,
+        "buyerItemsTotalBeforeDiscount": 1390,
+        "paymentType": "PREPAID",
+        "paymentMethod": "YANDEX",
+        "fake": False,
+        "taxSystem": "OSN",
+        "items": [
+            {
+                "id": 1,
+                "offerId": "SKU-A",
+                "offerName": "SKU-A",
+                "price": 1390,
+                "buyerPrice": 1390,
+                "buyerPriceBeforeDiscount": 1390,
+                "count": 1,
+            }
+        ],
+        "delivery": {
+            "type": "DELIVERY",
+            "serviceName": "Market courier",
+            "deliveryPartnerType": "YANDEX_MARKET",
+            "dates": {"fromDate": "26-11-2026"},
+            "deliveryServiceId": 1006360,
+        },
+        "buyer": {"type": "PERSON"},
+    }
 
 
 # ------------------------------------------------------------------ CDEK
+
 
 class FakeCdek(Fake):
     """OAuth2 client credentials; `revoke()` makes the current token expire early (mid-run)."""
@@ -322,33 +415,73 @@ class FakeCdek(Fake):
                 return JSONResponse({"error": "invalid_client"}, 401)
             value = f"token-{next(fake.tokens)}"
             fake.valid.add(value)
-            return {"access_token": value, "token_type": "bearer", "expires_in": fake.expires_in,
-                    "scope": "order:all payment:all", "jti": f"jti-{value}"}
+            return {
+                "access_token": value,
+                "token_type": "bearer",
+                "expires_in": fake.expires_in,
+                "scope": "order:all payment:all",
+                "jti": f"jti-{value}",
+            }
 
         def expired(request: Request) -> Response | None:
             if request.headers.get("Authorization", "").removeprefix("Bearer ") in fake.valid:
                 return None
-            return JSONResponse({"requests": [{"type": "AUTH", "date_time": NOW, "state": "INVALID",
-                                               "errors": [{"code": "v2_token_expired", "message": "token expired"}]}]}, 401)
+            return JSONResponse(
+                {
+                    "requests": [
+                        {
+                            "type": "AUTH",
+                            "date_time": NOW,
+                            "state": "INVALID",
+                            "errors": [{"code": "v2_token_expired", "message": "token expired"}],
+                        }
+                    ]
+                },
+                401,
+            )
 
         def create(request: Request, body: dict[str, Any]) -> Any:
             if refused := expired(request):
                 return refused
             if body["number"] in fake.invalid_numbers:
-                return JSONResponse({"entity": {"uuid": "x"}, "requests": [
-                    {"type": "CREATE", "date_time": NOW, "state": "INVALID",
-                     "errors": [{"code": "v2_field_is_empty", "message": "recipient.phones is empty"}]}]}, 202)
+                return JSONResponse(
+                    {
+                        "entity": {"uuid": "x"},
+                        "requests": [
+                            {
+                                "type": "CREATE",
+                                "date_time": NOW,
+                                "state": "INVALID",
+                                "errors": [{"code": "v2_field_is_empty", "message": "recipient.phones is empty"}],
+                            }
+                        ],
+                    },
+                    202,
+                )
             fake.orders.append(body)
-            return JSONResponse({"entity": {"uuid": f"uuid-{len(fake.orders)}"},
-                                 "requests": [{"type": "CREATE", "date_time": NOW, "state": "ACCEPTED"}]}, 202)
+            return JSONResponse(
+                {
+                    "entity": {"uuid": f"uuid-{len(fake.orders)}"},
+                    "requests": [{"type": "CREATE", "date_time": NOW, "state": "ACCEPTED"}],
+                },
+                202,
+            )
 
         def subscribe(request: Request, body: dict[str, Any]) -> Any:
             if refused := expired(request):
                 return refused
             fake.webhooks.append(body)
-            return {"entity": {"uuid": f"hook-{len(fake.webhooks)}"},
-                    "requests": [{"type": "CREATE", "date_time": NOW, "state": "SUCCESSFUL"}]}
+            return {
+                "entity": {"uuid": f"hook-{len(fake.webhooks)}"},
+                "requests": [{"type": "CREATE", "date_time": NOW, "state": "SUCCESSFUL"}],
+            }
 
-        return self.served(Starlette(routes=[_route(self, "/v2/oauth/token", ["POST"], token),
-                                             _route(self, "/v2/orders", ["POST"], create),
-                                             _route(self, "/v2/webhooks", ["POST"], subscribe)]))
+        return self.served(
+            Starlette(
+                routes=[
+                    _route(self, "/v2/oauth/token", ["POST"], token),
+                    _route(self, "/v2/orders", ["POST"], create),
+                    _route(self, "/v2/webhooks", ["POST"], subscribe),
+                ]
+            )
+        )

@@ -6,10 +6,12 @@ from infra.audit import classify, trust_store
 
 
 def test_vulnerabilities_are_reported_with_their_fix() -> None:
-    report = {"dependencies": [
-        {"name": "requests", "version": "2.19.0", "vulns": [{"id": "PYSEC-2018-28", "fix_versions": ["2.20.0"]}]},
-        {"name": "tenacity", "version": "9.2.1", "vulns": []},
-    ]}
+    report = {
+        "dependencies": [
+            {"name": "requests", "version": "2.19.0", "vulns": [{"id": "PYSEC-2018-28", "fix_versions": ["2.20.0"]}]},
+            {"name": "tenacity", "version": "9.2.1", "vulns": []},
+        ]
+    }
     assert classify(report) == (["requests 2.19.0: PYSEC-2018-28 (fixed in 2.20.0)"], [], 2)
 
 

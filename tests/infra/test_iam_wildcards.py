@@ -15,13 +15,15 @@ from infra import template_guards as guards
 # (principal, statement Sid) -> why a wildcard is needed there. A new wildcard fails until it is added
 # here with its reason; an entry no statement needs any more fails too, so the list stays true.
 _TASK_TOKEN = "states:SendTaskSuccess takes a task token, not an ARN: IAM has no resource to name"
-_PER_CHANNEL = ("one SecureString per channel, created when an operator registers the channel: names are not known "
-                "at deploy time, so the grant is scoped to the credentials path")
+_PER_CHANNEL = (
+    "one SecureString per channel, created when an operator registers the channel: names are not known "
+    "at deploy time, so the grant is scoped to the credentials path"
+)
 WILDCARDS_ALLOWED = {
     ("OrdersApiFunction", "ListOrders"): "the four ByCreated/ByStatus/ByChannel/ByChannelStatus indexes of "
-                                         "its own OrdersTable; the list endpoint queries each of them",
+    "its own OrdersTable; the list endpoint queries each of them",
     ("OrdersApiFunction", "StartLifecycle"): "one state machine per workflows/*.yaml, all named "
-                                             "<stack>-lifecycle-<workflow>: a new workflow needs no policy edit",
+    "<stack>-lifecycle-<workflow>: a new workflow needs no policy edit",
     ("OrdersApiFunction", "ResumeLifecycle"): _TASK_TOKEN,
     ("HoldSweeperFunction", "ResumeLifecycle"): _TASK_TOKEN,
     ("WebhooksApiFunction", "ResumeLifecycle"): _TASK_TOKEN,
@@ -31,16 +33,21 @@ WILDCARDS_ALLOWED = {
     ("WebhooksApiFunction", "ReadChannelSecrets"): _PER_CHANNEL,
     ("PartnerPollFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
     ("OrdersApiFunction", "AcquirerSecrets"): "the acquirer's API key and webhook secret per provider, under "
-                                              "<stack>/acquirer/",
+    "<stack>/acquirer/",
     ("LifecycleTasksFunction", "AcquirerSecrets"): "the acquirer's API key per provider, under <stack>/acquirer/",
     ("LifecycleStateMachineRole", "DeliverLogsAndTraces"): "CloudWatch Logs delivery and X-Ray APIs have no "
-                                                           "resource-level permissions",
+    "resource-level permissions",
 }
 # SAM policy templates that scope themselves to the one resource they are given (by !Ref).
-SCOPED_POLICY_TEMPLATES = {"LambdaInvokePolicy": "FunctionName", "SQSPollerPolicy": "QueueName",
-                           "SQSSendMessagePolicy": "QueueName", "DynamoDBReadPolicy": "TableName",
-                           "DynamoDBCrudPolicy": "TableName", "EventBridgePutEventsPolicy": "EventBusName",
-                           "StepFunctionsExecutionPolicy": "StateMachineName"}
+SCOPED_POLICY_TEMPLATES = {
+    "LambdaInvokePolicy": "FunctionName",
+    "SQSPollerPolicy": "QueueName",
+    "SQSSendMessagePolicy": "QueueName",
+    "DynamoDBReadPolicy": "TableName",
+    "DynamoDBCrudPolicy": "TableName",
+    "EventBridgePutEventsPolicy": "EventBusName",
+    "StepFunctionsExecutionPolicy": "StateMachineName",
+}
 PRINCIPALS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
 
@@ -55,11 +62,17 @@ def _has_wildcard(value: Any) -> bool:
 
 def _policies(template: guards.Template) -> list[tuple[str, Any]]:
     """Every policy of a function or state machine, and the inline policies of roles the template declares."""
-    sam = [(name, policy) for kind in PRINCIPALS for name, resource in guards.resources(template, kind).items()
-           for policy in resource.get("Properties", {}).get("Policies", [])]
-    roles = [(name, {"Statement": policy["PolicyDocument"]["Statement"]})
-             for name, role in guards.resources(template, "AWS::IAM::Role").items()
-             for policy in role.get("Properties", {}).get("Policies", [])]
+    sam = [
+        (name, policy)
+        for kind in PRINCIPALS
+        for name, resource in guards.resources(template, kind).items()
+        for policy in resource.get("Properties", {}).get("Policies", [])
+    ]
+    roles = [
+        (name, {"Statement": policy["PolicyDocument"]["Statement"]})
+        for name, role in guards.resources(template, "AWS::IAM::Role").items()
+        for policy in role.get("Properties", {}).get("Policies", [])
+    ]
     return sam + roles
 
 
@@ -71,21 +84,27 @@ def wildcard_problems(template: guards.Template) -> tuple[list[str], set[tuple[s
             problems.append(f"{principal}: managed policy {policy!r} (name the actions and resources instead)")
             continue
         if "Statement" not in policy:
-            (name, args), = policy.items()
+            ((name, args),) = policy.items()
             argument = SCOPED_POLICY_TEMPLATES.get(name)
             if argument is None or guards.target(args.get(argument)) not in template["Resources"]:
-                problems.append(f"{principal}: policy template {name} is not scoped to one of this template's resources")
+                problems.append(
+                    f"{principal}: policy template {name} is not scoped to one of this template's resources"
+                )
             continue
         for statement in policy["Statement"]:
             sid = statement.get("Sid", "<no Sid>")
-            wild = [field for field in ("Action", "Resource") if any(_has_wildcard(v) for v in _listed(statement[field]))]
+            wild = [
+                field for field in ("Action", "Resource") if any(_has_wildcard(v) for v in _listed(statement[field]))
+            ]
             if not wild:
                 continue
             if (principal, sid) in WILDCARDS_ALLOWED:
                 needed.add((principal, sid))
             else:
-                problems.append(f"{principal}: statement {sid} has a wildcard {'/'.join(wild)} that is not on "
-                                "WILDCARDS_ALLOWED (name the resource, or add it there with the reason IAM cannot)")
+                problems.append(
+                    f"{principal}: statement {sid} has a wildcard {'/'.join(wild)} that is not on "
+                    "WILDCARDS_ALLOWED (name the resource, or add it there with the reason IAM cannot)"
+                )
     return problems, needed
 
 
@@ -99,10 +118,12 @@ def test_no_wildcard_outside_the_reasoned_allow_list() -> None:
 def test_a_new_wildcard_is_caught() -> None:
     template = guards.load()
     template["Resources"]["OrdersApiFunction"]["Properties"]["Policies"].append(
-        {"Statement": [{"Sid": "Everything", "Effect": "Allow", "Action": ["dynamodb:*"], "Resource": "*"}]})
+        {"Statement": [{"Sid": "Everything", "Effect": "Allow", "Action": ["dynamodb:*"], "Resource": "*"}]}
+    )
     template["Resources"]["InventoryApiFunction"]["Properties"]["Policies"].append("AmazonDynamoDBFullAccess")
     template["Resources"]["LifecycleTasksFunction"]["Properties"]["Policies"].append(
-        {"SQSPollerPolicy": {"QueueName": "*"}})
+        {"SQSPollerPolicy": {"QueueName": "*"}}
+    )
     problems, _ = wildcard_problems(template)
     assert problems == [
         "OrdersApiFunction: statement Everything has a wildcard Action/Resource that is not on WILDCARDS_ALLOWED "
@@ -121,10 +142,16 @@ def invoke_problems(template: guards.Template) -> list[str]:
         role = guards.target(props.get("Role"))
         if role in template["Resources"]:  # a role of the template's own, shared by the lifecycle machines
             policies += [p["PolicyDocument"] for p in template["Resources"][role]["Properties"].get("Policies", [])]
-        invoked = {guards.target(p["LambdaInvokePolicy"]["FunctionName"]) for p in policies
-                   if "LambdaInvokePolicy" in p}
-        invoked |= {guards.target(r) for p in policies for s in p.get("Statement", [])
-                    if any(a.startswith("lambda:") for a in _listed(s["Action"])) for r in _listed(s["Resource"])}
+        invoked = {
+            guards.target(p["LambdaInvokePolicy"]["FunctionName"]) for p in policies if "LambdaInvokePolicy" in p
+        }
+        invoked |= {
+            guards.target(r)
+            for p in policies
+            for s in p.get("Statement", [])
+            if any(a.startswith("lambda:") for a in _listed(s["Action"]))
+            for r in _listed(s["Resource"])
+        }
         problems += [f"{name} may invoke {fn}, which its definition never calls" for fn in sorted(invoked - called)]
     return problems
 
@@ -135,9 +162,17 @@ def test_state_machines_invoke_only_their_own_functions() -> None:
 
 def test_a_state_machine_granted_another_function_is_caught() -> None:
     template = guards.load()
-    statements = template["Resources"]["LifecycleStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    statements.append({"Sid": "Extra", "Effect": "Allow", "Action": ["lambda:InvokeFunction"],
-                       "Resource": {"Fn::GetAtt": ["InventoryApiFunction", "Arn"]}})
+    statements = template["Resources"]["LifecycleStateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"][
+        "Statement"
+    ]
+    statements.append(
+        {
+            "Sid": "Extra",
+            "Effect": "Allow",
+            "Action": ["lambda:InvokeFunction"],
+            "Resource": {"Fn::GetAtt": ["InventoryApiFunction", "Arn"]},
+        }
+    )
     problems = invoke_problems(template)
     assert "OrderLifecycle may invoke InventoryApiFunction, which its definition never calls" in problems
     assert len(problems) == len(guards.resources(template, "AWS::Serverless::StateMachine"))

@@ -12,18 +12,18 @@ import fnmatch
 import os
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from common import secrets
 from oms_local import runtime
 from oms_local.runtime import LocalHub
 from oms_local.template import ACCOUNT
-from common import secrets
 from tests.conftest import Api, courier_order, one_warehouse
 from tests.fakes.acquirer import API_KEY, WEBHOOK_SECRET, FakeAcquirer, Served, signed_callback
 from tests.integration.sourcing_helpers import substitute
@@ -37,10 +37,17 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
     table = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/"
     if service == "dynamodb":
         if operation == "TransactWriteItems":
-            kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
-                     "ConditionCheck": "ConditionCheckItem"}
-            return [(f"dynamodb:{kinds[kind]}", table + body["TableName"])
-                    for item in params["TransactItems"] for kind, body in item.items()]
+            kinds = {
+                "Put": "PutItem",
+                "Update": "UpdateItem",
+                "Delete": "DeleteItem",
+                "ConditionCheck": "ConditionCheckItem",
+            }
+            return [
+                (f"dynamodb:{kinds[kind]}", table + body["TableName"])
+                for item in params["TransactItems"]
+                for kind, body in item.items()
+            ]
         if operation in ("BatchGetItem", "BatchWriteItem"):
             return [(f"dynamodb:{operation}", table + name) for name in params["RequestItems"]]
         arn = table + params["TableName"] + (f"/index/{params['IndexName']}" if params.get("IndexName") else "")
@@ -50,8 +57,10 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
             return [("states:StartExecution", params["stateMachineArn"])]
         return [(f"states:{operation}", "*")]
     if service == "events" and operation == "PutEvents":
-        return [("events:PutEvents", f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{entry['EventBusName']}")
-                for entry in params["Entries"]]
+        return [
+            ("events:PutEvents", f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{entry['EventBusName']}")
+            for entry in params["Entries"]
+        ]
     if service == "ssm":
         return [(f"ssm:{operation}", f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{params['Name']}")]
     if service == "sqs":
@@ -74,8 +83,9 @@ def recorded() -> Iterator[tuple[LocalHub, list[tuple[str, str, str]]]]:
             return  # the test's own set-up calls
         if principal is not None and principal.startswith("event-source:"):
             return  # Lambda's SQS poller: SAM grants it (SQSPollerPolicy) with the event source
-        principal = next((fn.logical_id for fn in hub.template.functions.values() if fn.name == principal),
-                         STATE_MACHINE)
+        principal = next(
+            (fn.logical_id for fn in hub.template.functions.values() if fn.name == principal), STATE_MACHINE
+        )
         for action, resource in _needs(model.service_model.service_name, model.name, params, hub.template.region):
             calls.append((principal, action, resource))
 
@@ -117,8 +127,13 @@ def _scenario(api: Api) -> None:
     for event in ["confirm", "pick", "pack", "ship", "deliver"]:
         api.event(delivered, event)
     api.wait_for(delivered, "delivered")
-    assert api.post(f"/v1/orders/{delivered}/returns", {"return_id": "r-1", "reason": "damaged", "location_id": "wh-1",
-                                                        "lines": [{"sku": "SKU-A", "qty": 1}]}).status == 201
+    assert (
+        api.post(
+            f"/v1/orders/{delivered}/returns",
+            {"return_id": "r-1", "reason": "damaged", "location_id": "wh-1", "lines": [{"sku": "SKU-A", "qty": 1}]},
+        ).status
+        == 201
+    )
     held = api.post("/v1/orders", courier_order("iam-2", lines=[{"sku": "SKU-B", "qty": 3, "price": 1}])).body
     api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-B", "on_hand": 5}]})
     api.event(held["order_id"], "reserve")
@@ -130,13 +145,18 @@ def _scenario(api: Api) -> None:
     api.get("/v1/tasks", "state=closed")
     api.get("/v1/workflows")
     # Sourcing: an operator's substitutions (the task updated, then closed) and the delivery promise.
-    lines = [{"sku": "SKU-A", "qty": 1, "price": 1}, {"sku": "SKU-B", "qty": 9, "price": 1},
-             {"sku": "SKU-C", "qty": 9, "price": 1}]
+    lines = [
+        {"sku": "SKU-A", "qty": 1, "price": 1},
+        {"sku": "SKU-B", "qty": 9, "price": 1},
+        {"sku": "SKU-C", "qty": 9, "price": 1},
+    ]
     substituted = api.post("/v1/orders", courier_order("iam-8", lines=lines)).body["order_id"]
     substitute(api, substituted, {"sku": "SKU-B"})
     substitute(api, substituted, {"sku": "SKU-C"})
     api.wait_for(substituted, "reserved")
-    api.put("/v1/carriers/fast", {"name": "Fast", "delivery_methods": ["courier"], "transit_days": {"min": 1, "max": 2}})
+    api.put(
+        "/v1/carriers/fast", {"name": "Fast", "delivery_methods": ["courier"], "transit_days": {"min": 1, "max": 2}}
+    )
     api.get("/v1/carriers")
     cart = {"channel": "web", "lines": [{"sku": "SKU-A", "qty": 1}]}
     assert api.post("/v1/delivery-promise", cart).status == 200
@@ -153,16 +173,25 @@ def _scenario(api: Api) -> None:
     # Another workflow's machine, and a status whose on-entry actions go on the bus.
     api.put("/v1/locations/pp-wh", {"name": "PP", "kind": "warehouse", "capabilities": ["pickup_point"]})
     api.put("/v1/stock/pp-wh", {"items": [{"sku": "SKU-C", "on_hand": 1}]})
-    parcel = api.post("/v1/orders", courier_order("iam-4", lines=[{"sku": "SKU-C", "qty": 1, "price": 1}],
-                                                  delivery={"method": "pickup_point"})).body["order_id"]
+    parcel = api.post(
+        "/v1/orders",
+        courier_order("iam-4", lines=[{"sku": "SKU-C", "qty": 1, "price": 1}], delivery={"method": "pickup_point"}),
+    ).body["order_id"]
     for event in ["confirm", "pick", "pack", "ship", "arrive"]:
         api.event(parcel, event)
     api.wait_for(parcel, "at_pickup_point")
     # Payments: the signed callback pays a pending order; cancelling it refunds through the acquirer.
     api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 2}]})
     prepaid = api.post("/v1/orders", courier_order("iam-5", payment={"method": "prepaid", "status": "pending"})).body
-    raw, headers = signed_callback({"event_id": "e1", "payment_id": "pay_9", "order_id": prepaid["order_id"],
-                                    "status": "succeeded", "amount": 3980})
+    raw, headers = signed_callback(
+        {
+            "event_id": "e1",
+            "payment_id": "pay_9",
+            "order_id": prepaid["order_id"],
+            "status": "succeeded",
+            "amount": 3980,
+        }
+    )
     assert api.call("POST", "/v1/payments/acquirer/callback", raw=raw, headers=headers).status == 200
     api.wait_for(prepaid["order_id"], "confirmed")
     api.event(prepaid["order_id"], "cancel")
@@ -184,8 +213,8 @@ def _scenario(api: Api) -> None:
 def _partner_scenario(hub: LocalHub, api: Api) -> None:
     """Every connector entry point (webhook, partner queue, scheduled poll) taking new, short, cancelled
     and early (parked) orders, with few locations (BatchGetItem of stock) and then many (Query per SKU)."""
-    from tests.connectors.conftest import OZON_TOKEN, YM_TOKEN, ozon, push
     from tests.conftest import load_event
+    from tests.connectors.conftest import OZON_TOKEN, YM_TOKEN, ozon, push
     from tests.fakes.partners import FakeOzon, FakeWildberries
     from tests.fakes.server import serve
 
@@ -194,32 +223,52 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
     url = ozon_api.enter_context(serve(fake.app()))
     api.put("/v1/locations/mp-1", {"name": "MP", "kind": "warehouse", "capabilities": ["marketplace"]})
     api.put("/v1/stock/mp-1", {"items": [{"sku": "SKU-A", "on_hand": 50}]})
-    api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "secret": OZON_TOKEN, "api_url": url,
-                                  "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"}})
+    api.put(
+        "/v1/channels/ozon",
+        {
+            "kind": "ozon",
+            "name": "Ozon",
+            "secret": OZON_TOKEN,
+            "api_url": url,
+            "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"},
+        },
+    )
     api.put("/v1/channels/yandex", {"kind": "yandex_market", "name": "YM", "secret": YM_TOKEN})
 
     def posting(number: str, qty: int = 1) -> dict[str, Any]:
-        return {**load_event("ozon_new_posting.json"), "posting_number": number,
-                "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": qty}]}
+        return {
+            **load_event("ozon_new_posting.json"),
+            "posting_number": number,
+            "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": qty}],
+        }
 
     def listed(number: str, qty: int = 1) -> dict[str, Any]:  # as unfulfilled/list has it: priced
         pushed = posting(number, qty)
-        return {**pushed, "status": "awaiting_packaging",
-                "products": [{**p, "price": "1390.000000"} for p in pushed["products"]]}
+        return {
+            **pushed,
+            "status": "awaiting_packaging",
+            "products": [{**p, "price": "1390.000000"} for p in pushed["products"]],
+        }
 
     def market(body: dict[str, Any]) -> None:
         assert push(hub, "yandex", body, token=YM_TOKEN, path="/notification").status == 200
 
     def ym_order(order_id: int, qty: int = 1) -> dict[str, Any]:
-        return {**load_event("ym_order_created.json"), "orderId": order_id, "items": [{"offerId": "SKU-A", "count": qty}]}
+        return {
+            **load_event("ym_order_created.json"),
+            "orderId": order_id,
+            "items": [{"offerId": "SKU-A", "count": qty}],
+        }
 
     def ym_cancel(order_id: int) -> dict[str, Any]:
         return {**load_event("ym_order_status_updated.json"), "orderId": order_id}
 
     def settled(channel: str, count: int) -> None:
         deadline = time.monotonic() + 15
-        while len([o for o in api.get("/v1/orders", f"channel={channel}").body["items"]
-                   if not o.get("pending_event")]) < count:
+        while (
+            len([o for o in api.get("/v1/orders", f"channel={channel}").body["items"] if not o.get("pending_event")])
+            < count
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.05)
 
@@ -242,10 +291,19 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
     settled("yandex", 3)
     # scheduled poll: a posting the push missed, with a cancellation already parked for it
     with ozon_api, serve(wb.app()) as wb_url:
-        api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "api_url": url,
-                                      "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"}})
-        api.put("/v1/channels/wb", {"kind": "wildberries", "name": "WB", "api_url": wb_url,
-                                    "credentials": {"token": "wb-token"}})
+        api.put(
+            "/v1/channels/ozon",
+            {
+                "kind": "ozon",
+                "name": "Ozon",
+                "api_url": url,
+                "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"},
+            },
+        )
+        api.put(
+            "/v1/channels/wb",
+            {"kind": "wildberries", "name": "WB", "api_url": wb_url, "credentials": {"token": "wb-token"}},
+        )
         ozon(hub, {**load_event("ozon_posting_cancelled.json"), "posting_number": "p-4"})
         fake.postings = [listed("p-4"), listed("p-5", qty=500)]
         wb.new = load_event("wb_orders_new.json")["orders"]
@@ -278,7 +336,6 @@ def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             for action in statement["Action"]:
                 for pattern in resources:
-                    if not any(p == principal and a == action and fnmatch.fnmatchcase(r, pattern)
-                               for p, a, r in calls):
+                    if not any(p == principal and a == action and fnmatch.fnmatchcase(r, pattern) for p, a, r in calls):
                         unused.append((principal, statement.get("Sid"), action, pattern))
     assert not unused, "grants no call needs (least privilege):\n" + "\n".join(map(str, unused))

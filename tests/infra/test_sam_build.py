@@ -22,8 +22,9 @@ def built() -> dict[str, Any]:
 
 
 def test_built_template_keeps_every_resource(built) -> None:
-    assert {n: r["Type"] for n, r in built["Resources"].items()} == \
-        {n: r["Type"] for n, r in guards.load()["Resources"].items()}
+    assert {n: r["Type"] for n, r in built["Resources"].items()} == {
+        n: r["Type"] for n, r in guards.load()["Resources"].items()
+    }
 
 
 def test_every_function_is_built_with_its_handler_and_arm64_dependencies(built) -> None:

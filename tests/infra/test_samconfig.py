@@ -27,7 +27,9 @@ def test_stage_overrides_are_parameters_the_template_accepts(stage) -> None:
         assert name in parameters, f"{stage}: {name} is not a template parameter"
         spec = parameters[name]
         if "AllowedPattern" in spec:
-            assert re.fullmatch(spec["AllowedPattern"], value), f"{stage}: {name}={value!r} fails {spec['AllowedPattern']}"
+            assert re.fullmatch(spec["AllowedPattern"], value), (
+                f"{stage}: {name}={value!r} fails {spec['AllowedPattern']}"
+            )
         if "AllowedValues" in spec:
             assert value in {str(v) for v in spec["AllowedValues"]}, f"{stage}: {name}={value!r} not allowed"
 

@@ -31,8 +31,12 @@ def ozon_posting(hub: LocalHub, posting: str, sku: str = "SKU-A") -> Answer:
 def ozon_state(hub: LocalHub, posting: str, state: str, at: str) -> Answer:
     """TYPE_STATE_CHANGED, or TYPE_POSTING_CANCELLED for posting_canceled (as Ozon sends a cancellation)."""
     name = "ozon_posting_cancelled.json" if state == "posting_canceled" else "ozon_state_changed.json"
-    return push(hub, "ozon", {**load_event(name), "posting_number": posting, "new_state": state,
-                              "changed_state_date": at}, token=OZON_TOKEN)
+    return push(
+        hub,
+        "ozon",
+        {**load_event(name), "posting_number": posting, "new_state": state, "changed_state_date": at},
+        token=OZON_TOKEN,
+    )
 
 
 def market_notify(hub: LocalHub, body: dict[str, Any]) -> Answer:
@@ -44,12 +48,22 @@ def market_notify(hub: LocalHub, body: dict[str, Any]) -> Answer:
 def market_created(hub: LocalHub, order_id: int, sku: str = "SKU-A") -> Answer:
     """A 1-unit order of `sku`."""
     body = load_event("ym_order_created.json")
-    return market_notify(hub, {**body, "orderId": order_id, "items": [{**body["items"][0], "offerId": sku, "count": 1}]})
+    return market_notify(
+        hub, {**body, "orderId": order_id, "items": [{**body["items"][0], "offerId": sku, "count": 1}]}
+    )
 
 
 def market_status(hub: LocalHub, order_id: int, status: str, at: str) -> Answer:
-    return market_notify(hub, {**load_event("ym_order_status_updated.json"), "orderId": order_id, "status": status,
-                               "substatus": None, "updatedAt": at})
+    return market_notify(
+        hub,
+        {
+            **load_event("ym_order_status_updated.json"),
+            "orderId": order_id,
+            "status": status,
+            "substatus": None,
+            "updatedAt": at,
+        },
+    )
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
@@ -115,8 +129,10 @@ def busy() -> HubError:
 # What each final status of a 1-unit order means for its SKU's row at wh-1 (on_hand, reserved, available),
 # the row holding ON_HAND units before the order.
 STOCK_AFTER = {
-    "reserved": (ON_HAND, 1, ON_HAND - 1), "packed": (ON_HAND, 1, ON_HAND - 1),
-    "shipped": (ON_HAND - 1, 0, ON_HAND - 1), "delivered": (ON_HAND - 1, 0, ON_HAND - 1),
+    "reserved": (ON_HAND, 1, ON_HAND - 1),
+    "packed": (ON_HAND, 1, ON_HAND - 1),
+    "shipped": (ON_HAND - 1, 0, ON_HAND - 1),
+    "delivered": (ON_HAND - 1, 0, ON_HAND - 1),
     "cancelled": (ON_HAND, 0, ON_HAND),
 }
 

@@ -13,9 +13,12 @@ from tests.conftest import Api, courier_order
 @pytest.mark.parametrize("key", ["", "wrong-key"])
 def test_missing_or_wrong_api_key_is_401_and_changes_nothing(shop: Api, key: str) -> None:
     intruder = Api(shop.hub, api_key=key)
-    for method, path, body in [("POST", "/v1/orders", courier_order()), ("GET", "/v1/orders", None),
-                               ("PUT", "/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 0}]}),
-                               ("PUT", "/v1/channels/evil", {"kind": "web", "name": "Evil"})]:
+    for method, path, body in [
+        ("POST", "/v1/orders", courier_order()),
+        ("GET", "/v1/orders", None),
+        ("PUT", "/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 0}]}),
+        ("PUT", "/v1/channels/evil", {"kind": "web", "name": "Evil"}),
+    ]:
         answer = intruder.call(method, path, body)
         assert answer.status == 401, (method, path)
         assert answer.body == {"error": "unauthorized", "message": "missing or invalid x-api-key"}
@@ -35,8 +38,16 @@ def test_openapi_schema_covers_every_function_and_is_public(api: Api) -> None:
     public = Api(api.hub, api_key="")
     schema = public.get("/v1/openapi.json").body
     paths = set(schema["paths"])
-    assert {"/v1/orders", "/v1/orders/{order_id}", "/v1/orders/{order_id}/events", "/v1/locations/{location_id}",
-            "/v1/channels/{channel_id}", "/v1/stock/{location_id}", "/v1/availability", "/v1/workflows"} <= paths
+    assert {
+        "/v1/orders",
+        "/v1/orders/{order_id}",
+        "/v1/orders/{order_id}/events",
+        "/v1/locations/{location_id}",
+        "/v1/channels/{channel_id}",
+        "/v1/stock/{location_id}",
+        "/v1/availability",
+        "/v1/workflows",
+    } <= paths
     # every route the template wires is described, and nothing else
     template_paths = {r.path for r in api.hub.template.routes} - {"/v1/openapi.json", "/v1/docs"}
     assert template_paths == paths
@@ -57,7 +68,11 @@ def test_listing_filters_and_paginates_newest_first(shop: Api) -> None:
     shop.put("/v1/channels/app", {"kind": "app", "name": "App"})
     ids = []
     for n in range(5):
-        ids.append(shop.post("/v1/orders", courier_order(f"web-{n}", lines=[{"sku": "SKU-B", "qty": 1, "price": 1}])).body["order_id"])
+        ids.append(
+            shop.post("/v1/orders", courier_order(f"web-{n}", lines=[{"sku": "SKU-B", "qty": 1, "price": 1}])).body[
+                "order_id"
+            ]
+        )
     app_order = shop.post("/v1/orders", courier_order("app-1", channel="app")).body["order_id"]
     shop.event(ids[0], "cancel")
     shop.wait_for(ids[0], "cancelled")
@@ -75,7 +90,9 @@ def test_listing_filters_and_paginates_newest_first(shop: Api) -> None:
     assert len(shop.get("/v1/orders").body["items"]) == 6
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "cursor=garbage", "cursor=eyJpIjoiQnlTdGF0dXMiLCJrIjp7fX0"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=101", "limit=x", "cursor=garbage", "cursor=eyJpIjoiQnlTdGF0dXMiLCJrIjp7fX0"]
+)
 def test_listing_bad_query_is_422(api: Api, query: str) -> None:
     answer = api.get("/v1/orders", query)
     assert answer.status == 422, answer.body
@@ -87,8 +104,12 @@ def test_logs_carry_no_personal_data(shop: Api, caplog: pytest.LogCaptureFixture
     shop.post("/v1/orders", order)
     logged = " ".join(json.dumps(record.__dict__, default=str) for record in caplog.records)
     assert "order accepted" in logged and "ord_" in logged
-    for personal in (order["customer"]["name"], order["customer"]["phone"], order["customer"]["email"],
-                     order["delivery"]["address"]):
+    for personal in (
+        order["customer"]["name"],
+        order["customer"]["phone"],
+        order["customer"]["email"],
+        order["delivery"]["address"],
+    ):
         assert personal not in logged
 
 
@@ -125,8 +146,16 @@ def test_tasks_page_with_a_cursor(shop: Api) -> None:
     second = shop.get("/v1/tasks", f"limit=2&cursor={first['next_cursor']}").body
     ids = [t["task_id"] for t in first["items"] + second["items"]]
     assert len(ids) == 3 == len(set(ids)) and second["next_cursor"] is None
-    assert set(first["items"][0]) == {"task_id", "kind", "state", "order_id", "channel", "shortages",
-                                      "created_at", "updated_at"}
+    assert set(first["items"][0]) == {
+        "task_id",
+        "kind",
+        "state",
+        "order_id",
+        "channel",
+        "shortages",
+        "created_at",
+        "updated_at",
+    }
     assert shop.get("/v1/tasks", f"state=closed&cursor={first['next_cursor']}").status == 422
 
 
@@ -135,7 +164,9 @@ def test_a_body_that_is_not_json_by_its_content_type_is_415_and_changes_nothing(
     """Found by the contract fuzzer: powertools refuses the body before validation, which was a 500."""
     for path in ["/v1/orders", "/v1/stock/wh-1"]:
         method = "POST" if path == "/v1/orders" else "PUT"
-        answer = shop.call(method, path, raw=json.dumps(courier_order()).encode(), headers={"content-type": content_type})
+        answer = shop.call(
+            method, path, raw=json.dumps(courier_order()).encode(), headers={"content-type": content_type}
+        )
         assert answer.status == 415, (path, answer.body)
         assert answer.body["error"] == "unsupported_media_type"
     assert shop.get("/v1/orders").body["items"] == []

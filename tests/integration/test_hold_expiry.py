@@ -12,13 +12,19 @@ SWEEP = "HoldSweeperFunction.Sweep"
 
 
 def _in_store(external_id: str, qty: int = 2, **extra: object) -> dict:
-    return courier_order(external_id, lines=[{"sku": "SKU-A", "qty": qty, "price": 1}],
-                         delivery={"method": "reserve_in_store", "location_id": "store-1"}, **extra)
+    return courier_order(
+        external_id,
+        lines=[{"sku": "SKU-A", "qty": qty, "price": 1}],
+        delivery={"method": "reserve_in_store", "location_id": "store-1"},
+        **extra,
+    )
 
 
 def test_reserve_in_store_holds_for_the_location_hold_hours_then_expires(shop: Api, hub: LocalHub) -> None:
-    shop.put("/v1/locations/store-1", {"name": "Store", "kind": "store", "hold_hours": 24,
-                                       "capabilities": ["reserve_in_store"]})
+    shop.put(
+        "/v1/locations/store-1",
+        {"name": "Store", "kind": "store", "hold_hours": 24, "capabilities": ["reserve_in_store"]},
+    )
     order = shop.post("/v1/orders", _in_store("rs-1")).body
     expires = datetime.fromisoformat(order["hold_expires_at"].replace("Z", "+00:00"))
     assert timedelta(hours=23, minutes=59) < expires - datetime.now(UTC) <= timedelta(hours=24)
@@ -26,8 +32,9 @@ def test_reserve_in_store_holds_for_the_location_hold_hours_then_expires(shop: A
     assert hub.fire_schedules(SWEEP)[SWEEP] == {"expired": 0, "moved_on": 0, "busy": 0}  # not yet
     assert shop.order(order["order_id"])["status"] == "reserved"
     later = expires + timedelta(seconds=1)
-    assert hub.fire_schedules(SWEEP, at=later)[SWEEP] == {"expired": 0, "moved_on": 0, "busy": 0}, \
+    assert hub.fire_schedules(SWEEP, at=later)[SWEEP] == {"expired": 0, "moved_on": 0, "busy": 0}, (
         "the sweeper reads its own clock, not the event's time"
+    )
 
 
 def test_a_hold_the_order_asked_for_expires_and_releases_the_stock(shop: Api, hub: LocalHub) -> None:
@@ -55,8 +62,9 @@ def test_a_hold_the_order_asked_for_expires_and_releases_the_stock(shop: Api, hu
 
 def test_an_on_hold_order_expires_too(shop: Api, hub: LocalHub) -> None:
     soon = (datetime.now(UTC) + timedelta(milliseconds=200)).isoformat()
-    order = shop.post("/v1/orders", courier_order("short-1", hold_until=soon,
-                                                  lines=[{"sku": "SKU-A", "qty": 20, "price": 1}])).body
+    order = shop.post(
+        "/v1/orders", courier_order("short-1", hold_until=soon, lines=[{"sku": "SKU-A", "qty": 20, "price": 1}])
+    ).body
     assert order["status"] == "on_hold"
     time.sleep(0.3)
     assert hub.fire_schedules(SWEEP)[SWEEP]["expired"] == 1

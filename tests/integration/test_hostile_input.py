@@ -22,8 +22,15 @@ from orders.domain.models import MAX_LINES, MAX_MONEY, MAX_QTY, Order, OrderIn, 
 from orders.domain.records import new_order
 from orders.domain.sourcing import ReservationPlan, Rule
 from tests.conftest import Api, courier_order, load_event
-from tests.connectors.conftest import OZON_CREDENTIALS, OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN, push
-from tests.connectors.conftest import fake_ozon  # noqa: F401  (a fixture: Ozon's Seller API, where prices are read)
+from tests.connectors.conftest import (
+    OZON_CREDENTIALS,
+    OZON_TOKEN,
+    YM_ADDRESS,
+    YM_NETWORK,
+    YM_TOKEN,
+    fake_ozon,  # noqa: F401  (a fixture: Ozon's Seller API, where prices are read)
+    push,
+)
 from tests.fakes.partners import FakeOzon
 
 TOP_PRICE = 999_999_999_999.99  # the largest price a line takes (Money: 14 digits, 2 decimals)
@@ -47,20 +54,28 @@ def _refused(answer: Any, status: int = 422, error: str = "validation_error") ->
 
 # ------------------------------------------------------------------ poison orders
 
-@pytest.mark.parametrize("lines", [
-    [{"sku": "SKU-A", "qty": 1, "price": TOP_PRICE}, {"sku": "SKU-B", "qty": 1, "price": TOP_PRICE}],
-    [{"sku": "SKU-A", "qty": 10_000, "price": TOP_PRICE}],
-    [{"sku": "SKU-A", "qty": 2, "price": TOP_PRICE}],
-], ids=["two-lines-at-the-top-price", "max-qty-at-the-top-price", "line-total-over-the-bound"])
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [{"sku": "SKU-A", "qty": 1, "price": TOP_PRICE}, {"sku": "SKU-B", "qty": 1, "price": TOP_PRICE}],
+        [{"sku": "SKU-A", "qty": 10_000, "price": TOP_PRICE}],
+        [{"sku": "SKU-A", "qty": 2, "price": TOP_PRICE}],
+    ],
+    ids=["two-lines-at-the-top-price", "max-qty-at-the-top-price", "line-total-over-the-bound"],
+)
 def test_an_order_whose_total_the_hub_cannot_hold_is_refused_and_nothing_is_written(
-        shop: Api, lines: list[dict[str, Any]]) -> None:
+    shop: Api, lines: list[dict[str, Any]]
+) -> None:
     stock = {sku: shop.stock(sku, "wh-1") for sku in ("SKU-A", "SKU-B")}
     body = courier_order("poison-1", lines=lines)
     answer = shop.post("/v1/orders", body)
     _refused(answer)
     assert any("total" in detail["msg"] for detail in answer.body["details"]), answer.body
-    assert shop.get(f"/v1/orders/{OrderIn.model_validate({**body, 'lines': [lines[0] | {'qty': 1}]}).order_id()}"
-                    ).status == 404
+    assert (
+        shop.get(f"/v1/orders/{OrderIn.model_validate({**body, 'lines': [lines[0] | {'qty': 1}]}).order_id()}").status
+        == 404
+    )
     assert _readable(shop, "channel=web", "status=reserved", "status=on_hold") == []
     assert {sku: shop.stock(sku, "wh-1") for sku in ("SKU-A", "SKU-B")} == stock
     assert shop.get("/v1/tasks").body["items"] == []
@@ -75,16 +90,25 @@ def test_an_order_at_the_top_price_is_taken_and_stays_readable(shop: Api) -> Non
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(1, MAX_QTY), st.decimals(0, MAX_MONEY, places=2, allow_nan=False)),
-                min_size=1, max_size=MAX_LINES))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, MAX_QTY), st.decimals(0, MAX_MONEY, places=2, allow_nan=False)),
+        min_size=1,
+        max_size=MAX_LINES,
+    )
+)
 def test_every_order_the_write_model_takes_is_readable_once_stored(lines: list[tuple[int, Decimal]]) -> None:
-    body = {**load_event("order_courier.json"),
-            "lines": [{"sku": f"SKU-{n}", "qty": qty, "price": price} for n, (qty, price) in enumerate(lines)]}
+    body = {
+        **load_event("order_courier.json"),
+        "lines": [{"sku": f"SKU-{n}", "qty": qty, "price": price} for n, (qty, price) in enumerate(lines)],
+    }
     try:
         order_in = OrderIn.model_validate(body)
     except ValueError:
         return  # refused at the door: nothing stored
-    record = new_order(order_in, ReservationPlan([], [], Rule.single_location), "test", None, "2026-12-01T10:00:00.000Z")
+    record = new_order(
+        order_in, ReservationPlan([], [], Rule.single_location), "test", None, "2026-12-01T10:00:00.000Z"
+    )
     stored = from_item(to_item(record))  # as DynamoDB gives it back
     shown = Order.model_validate(stored)
     assert shown.total == sum(Decimal(str(p)) * q for q, p in lines)
@@ -92,6 +116,7 @@ def test_every_order_the_write_model_takes_is_readable_once_stored(lines: list[t
 
 
 # ------------------------------------------------------------------ the same orders from partners
+
 
 @pytest.fixture
 def partner_hub() -> Iterator[LocalHub]:
@@ -102,13 +127,33 @@ def partner_hub() -> Iterator[LocalHub]:
 @pytest.fixture
 def market(partner_hub: LocalHub, fake_ozon: tuple[FakeOzon, str]) -> Api:  # noqa: F811
     api = Api(partner_hub)
-    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
-                                          "capabilities": ["marketplace", "courier"]}).status == 200
+    assert (
+        api.put(
+            "/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse", "capabilities": ["marketplace", "courier"]}
+        ).status
+        == 200
+    )
     assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 10}]}).status == 200
-    assert api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon FBS", "secret": OZON_TOKEN,
-                                         "api_url": fake_ozon[1], "credentials": OZON_CREDENTIALS}).status == 200
-    assert api.put("/v1/channels/yandex", {"kind": "yandex_market", "name": "Market", "secret": YM_TOKEN,
-                                           "allowed_ips": [YM_NETWORK]}).status == 200
+    assert (
+        api.put(
+            "/v1/channels/ozon",
+            {
+                "kind": "ozon",
+                "name": "Ozon FBS",
+                "secret": OZON_TOKEN,
+                "api_url": fake_ozon[1],
+                "credentials": OZON_CREDENTIALS,
+            },
+        ).status
+        == 200
+    )
+    assert (
+        api.put(
+            "/v1/channels/yandex",
+            {"kind": "yandex_market", "name": "Market", "secret": YM_TOKEN, "allowed_ips": [YM_NETWORK]},
+        ).status
+        == 200
+    )
     return api
 
 
@@ -120,12 +165,17 @@ def _queue_depth(hub: LocalHub, logical_id: str) -> int:
 
 
 def test_an_ozon_posting_whose_total_overflows_is_refused_in_ozons_format(
-        partner_hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]) -> None:  # noqa: F811
+    partner_hub: LocalHub, market: Api, fake_ozon: tuple[FakeOzon, str]
+) -> None:
     # Each line fits (10,000 x 99,999,999 < 10^12), the two together do not; Ozon writes prices with 6 decimals.
     fake_ozon[0].prices.update({"SKU-A": "99999999.000000", "SKU-B": "99999999.000000"})
-    posting = {**load_event("ozon_new_posting.json"),
-               "products": [{"sku": 1, "offer_id": "SKU-A", "quantity": 10_000},
-                            {"sku": 2, "offer_id": "SKU-B", "quantity": 10_000}]}
+    posting = {
+        **load_event("ozon_new_posting.json"),
+        "products": [
+            {"sku": 1, "offer_id": "SKU-A", "quantity": 10_000},
+            {"sku": 2, "offer_id": "SKU-B", "quantity": 10_000},
+        ],
+    }
     for _ in range(2):  # Ozon's retry gets the same clear refusal, not a 500
         answer = push(partner_hub, "ozon", posting, token=OZON_TOKEN)
         assert answer.status == 422, answer.body
@@ -135,13 +185,18 @@ def test_an_ozon_posting_whose_total_overflows_is_refused_in_ozons_format(
     assert market.stock("SKU-A", "wh-1") == {"on_hand": 10, "reserved": 0, "available": 10}
 
 
-@pytest.mark.parametrize("items", [
-    [{"offerId": "SKU-A", "count": 2, "price": TOP_PRICE}],
-    [{"offerId": "SKU-A", "count": 10_001, "price": 1}],
-    [{"offerId": "no such#sku", "count": 1, "price": 1}],
-], ids=["total-over-the-bound", "qty-over-the-bound", "not-a-hub-sku"])
-def test_a_market_order_the_hub_cannot_take_is_refused_before_it_is_queued(partner_hub: LocalHub, market: Api,
-                                                                          items: list[dict[str, Any]]) -> None:
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{"offerId": "SKU-A", "count": 2, "price": TOP_PRICE}],
+        [{"offerId": "SKU-A", "count": 10_001, "price": 1}],
+        [{"offerId": "no such#sku", "count": 1, "price": 1}],
+    ],
+    ids=["total-over-the-bound", "qty-over-the-bound", "not-a-hub-sku"],
+)
+def test_a_market_order_the_hub_cannot_take_is_refused_before_it_is_queued(
+    partner_hub: LocalHub, market: Api, items: list[dict[str, Any]]
+) -> None:
     created = {**load_event("ym_order_created.json"), "items": items}
     answer = push(partner_hub, "yandex", created, token=YM_TOKEN, path="/notification", source_ip=YM_ADDRESS)
     assert answer.status == 422, answer.body
@@ -156,18 +211,25 @@ def test_a_market_order_the_hub_cannot_take_is_refused_before_it_is_queued(partn
 
 
 def test_a_substitution_that_would_overflow_the_total_is_refused(shop: Api) -> None:
-    order = shop.post("/v1/orders", courier_order(lines=[{"sku": "SKU-A", "qty": 1, "price": TOP_PRICE - 100},
-                                                         {"sku": "SKU-B", "qty": 7, "price": 5}])).body
+    order = shop.post(
+        "/v1/orders",
+        courier_order(
+            lines=[{"sku": "SKU-A", "qty": 1, "price": TOP_PRICE - 100}, {"sku": "SKU-B", "qty": 7, "price": 5}]
+        ),
+    ).body
     assert order["status"] == "on_hold", order
     before = (shop.order(order["order_id"]), shop.stock("SKU-A", "wh-1"), shop.stock("SKU-B", "wh-1"))
-    answer = shop.post(f"/v1/orders/{order['order_id']}/substitutions",
-                       {"sku": "SKU-B", "replacement": {"sku": "SKU-B", "qty": 5, "price": 100}})
+    answer = shop.post(
+        f"/v1/orders/{order['order_id']}/substitutions",
+        {"sku": "SKU-B", "replacement": {"sku": "SKU-B", "qty": 5, "price": 100}},
+    )
     _refused(answer)
     assert (shop.order(order["order_id"]), shop.stock("SKU-A", "wh-1"), shop.stock("SKU-B", "wh-1")) == before
     assert len(_readable(shop, "channel=web", "status=on_hold")) == 1
 
 
 # ------------------------------------------------------------------ reference data: written as it is read
+
 
 def test_a_channel_url_that_grows_past_the_limit_when_normalised_is_refused(api: Api) -> None:
     assert api.put("/v1/channels/web", {"kind": "web", "name": "Site", "api_url": "https://a.example/"}).status == 200
@@ -179,24 +241,40 @@ def test_a_channel_url_that_grows_past_the_limit_when_normalised_is_refused(api:
     assert api.get("/v1/availability", "channel=web&skus=SKU-A").status == 200
 
 
-@pytest.mark.parametrize("rules", [
-    {"safety_stock": 1e40}, {"safety_stock": 10**10}, {"safety_stock": True}, {"safety_stock": "1"},
-    {"max_units": 1e40}, {"min_presentable": 10**12}, {"stock_share": True},
-    {"locations": {"wh-1": {"safety_stock": 1e40}}}, {"skus": {"SKU-A": {"max_units": 10**30}}},
-    {"skus": {"SKU-A": {"max_share": True}}},
-])
-def test_channel_rules_out_of_range_are_refused_and_the_channel_stays_readable(shop: Api,
-                                                                               rules: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"safety_stock": 1e40},
+        {"safety_stock": 10**10},
+        {"safety_stock": True},
+        {"safety_stock": "1"},
+        {"max_units": 1e40},
+        {"min_presentable": 10**12},
+        {"stock_share": True},
+        {"locations": {"wh-1": {"safety_stock": 1e40}}},
+        {"skus": {"SKU-A": {"max_units": 10**30}}},
+        {"skus": {"SKU-A": {"max_share": True}}},
+    ],
+)
+def test_channel_rules_out_of_range_are_refused_and_the_channel_stays_readable(
+    shop: Api, rules: dict[str, Any]
+) -> None:
     before = shop.get("/v1/channels").body
     _refused(shop.put("/v1/channels/web", {"kind": "web", "name": "Site", "rules": rules}))
     assert shop.get("/v1/channels").body == before
     assert shop.get("/v1/availability", "channel=web&skus=SKU-A").status == 200
 
 
-@pytest.mark.parametrize("location", [
-    {"processing_minutes": 1e40}, {"hold_hours": True}, {"lat": True, "lon": 1}, {"name": "Store\u202e"},
-    {"city": "Moscow\x00"},
-])
+@pytest.mark.parametrize(
+    "location",
+    [
+        {"processing_minutes": 1e40},
+        {"hold_hours": True},
+        {"lat": True, "lon": 1},
+        {"name": "Store\u202e"},
+        {"city": "Moscow\x00"},
+    ],
+)
 def test_location_fields_out_of_range_are_refused(shop: Api, location: dict[str, Any]) -> None:
     before = shop.get("/v1/locations").body
     _refused(shop.put("/v1/locations/store-1", {"name": "Store", "kind": "store", **location}))
@@ -217,8 +295,10 @@ def test_the_substitution_answers_match_the_declared_schema(shop: Api) -> None:
         declared = responses[str(status)]["content"]["application/json"]["schema"]
         Draft202012Validator({**declared, "components": schema["components"]}).validate(body)
 
-    order = shop.post("/v1/orders", courier_order(lines=[{"sku": "SKU-A", "qty": 1, "price": 10},
-                                                         {"sku": "SKU-B", "qty": 7, "price": 5}])).body
+    order = shop.post(
+        "/v1/orders",
+        courier_order(lines=[{"sku": "SKU-A", "qty": 1, "price": 10}, {"sku": "SKU-B", "qty": 7, "price": 5}]),
+    ).body
     path = f"/v1/orders/{order['order_id']}/substitutions"
     short = shop.post(path, {"sku": "SKU-B", "replacement": {"sku": "SKU-B", "qty": 50}})
     assert short.status == 409
@@ -230,25 +310,36 @@ def test_the_substitution_answers_match_the_declared_schema(shop: Api) -> None:
     assert done.status == 200, done.body
     check(200, done.body)
     picks = schema["paths"]["/v1/orders/{order_id}/short-picks"]["post"]["responses"]
-    assert "200" in picks and picks["409"]["content"]["application/json"]["schema"] == responses["409"][
-        "content"]["application/json"]["schema"]
+    assert (
+        "200" in picks
+        and picks["409"]["content"]["application/json"]["schema"]
+        == responses["409"]["content"]["application/json"]["schema"]
+    )
 
 
 # ------------------------------------------------------------------ numbers and times out of range
 
-@pytest.mark.parametrize("placed_at", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z",
-                                       "2101-01-01T00:00:00Z"])
+
+@pytest.mark.parametrize(
+    "placed_at", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2101-01-01T00:00:00Z"]
+)
 def test_a_delivery_promise_for_a_time_out_of_range_is_refused(shop: Api, placed_at: str) -> None:
-    answer = shop.post("/v1/delivery-promise", {"channel": "web", "lines": [{"sku": "SKU-A", "qty": 1}],
-                                                "placed_at": placed_at})
+    answer = shop.post(
+        "/v1/delivery-promise", {"channel": "web", "lines": [{"sku": "SKU-A", "qty": 1}], "placed_at": placed_at}
+    )
     _refused(answer)
     assert answer.body["details"][0]["loc"][-1] == "placed_at"
 
 
-@pytest.mark.parametrize("field,value", [
-    ("ship_by", "9999-12-31T23:59:59Z"), ("ship_by", "0001-01-01T00:00:00+01:00"),
-    ("hold_until", "0001-01-01T00:00:00+01:00"), ("hold_until", "9999-12-31T23:59:59-01:00"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("ship_by", "9999-12-31T23:59:59Z"),
+        ("ship_by", "0001-01-01T00:00:00+01:00"),
+        ("hold_until", "0001-01-01T00:00:00+01:00"),
+        ("hold_until", "9999-12-31T23:59:59-01:00"),
+    ],
+)
 def test_order_times_out_of_range_are_refused_and_nothing_is_written(shop: Api, field: str, value: str) -> None:
     stock = shop.stock("SKU-A", "wh-1")
     _refused(shop.post("/v1/orders", courier_order("times-1", **{field: value})))
@@ -257,20 +348,33 @@ def test_order_times_out_of_range_are_refused_and_nothing_is_written(shop: Api, 
 
 
 def test_a_promise_and_an_order_in_the_window_still_work(shop: Api) -> None:
-    assert shop.post("/v1/delivery-promise", {"channel": "web", "lines": [{"sku": "SKU-A", "qty": 1}],
-                                              "placed_at": "2026-12-01T10:00:00+03:00"}).status == 200
+    assert (
+        shop.post(
+            "/v1/delivery-promise",
+            {"channel": "web", "lines": [{"sku": "SKU-A", "qty": 1}], "placed_at": "2026-12-01T10:00:00+03:00"},
+        ).status
+        == 200
+    )
     answer = shop.post("/v1/orders", courier_order("times-2", ship_by="2026-12-24T10:00:00+03:00"))
     assert answer.status == 201 and answer.body["ship_by"] == "2026-12-24T07:00:00.000Z"
 
 
 # ------------------------------------------------------------------ too lenient
 
-@pytest.mark.parametrize("line", [
-    {"sku": "SKU-A", "qty": True, "price": 1}, {"sku": "SKU-A", "qty": "1", "price": 1},
-    {"sku": "SKU-A", "qty": 1.5, "price": 1}, {"sku": "SKU-A", "qty": 1e40, "price": 1},
-    {"sku": "SKU-A", "qty": 1, "price": True}, {"sku": "SKU-A", "qty": 1, "price": "1"},
-    {"sku": "SKU-A\u202e", "qty": 1, "price": 1}, {"sku": "SKU-\x00A", "qty": 1, "price": 1},
-])
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"sku": "SKU-A", "qty": True, "price": 1},
+        {"sku": "SKU-A", "qty": "1", "price": 1},
+        {"sku": "SKU-A", "qty": 1.5, "price": 1},
+        {"sku": "SKU-A", "qty": 1e40, "price": 1},
+        {"sku": "SKU-A", "qty": 1, "price": True},
+        {"sku": "SKU-A", "qty": 1, "price": "1"},
+        {"sku": "SKU-A\u202e", "qty": 1, "price": 1},
+        {"sku": "SKU-\x00A", "qty": 1, "price": 1},
+    ],
+)
 def test_quantities_and_prices_are_numbers_not_booleans_or_text(shop: Api, line: dict[str, Any]) -> None:
     stock = shop.stock("SKU-A", "wh-1")
     _refused(shop.post("/v1/orders", courier_order("lenient-1", lines=[line])))
@@ -283,8 +387,9 @@ def test_control_and_bidi_characters_are_refused_in_ids_and_names(shop: Api, cha
     stock = shop.stock("SKU-A", "wh-1")
     _refused(shop.post("/v1/orders", courier_order(f"site-{char}-1")))
     _refused(shop.post("/v1/orders", courier_order("site-2", customer={"name": f"Anna{char}"})))
-    _refused(shop.post("/v1/orders", courier_order("site-3", delivery={"method": "courier",
-                                                                        "address": f"Moscow{char} 7"})))
+    _refused(
+        shop.post("/v1/orders", courier_order("site-3", delivery={"method": "courier", "address": f"Moscow{char} 7"}))
+    )
     assert _readable(shop, "channel=web") == []
     assert shop.stock("SKU-A", "wh-1") == stock
     before = shop.get("/v1/channels").body
@@ -293,18 +398,24 @@ def test_control_and_bidi_characters_are_refused_in_ids_and_names(shop: Api, cha
 
 
 def test_line_breaks_stay_allowed_in_free_text(shop: Api) -> None:
-    answer = shop.post("/v1/orders", courier_order("site-4", delivery={"method": "courier",
-                                                                        "address": "Moscow\nTverskaya 7\tapt 12"}))
+    answer = shop.post(
+        "/v1/orders", courier_order("site-4", delivery={"method": "courier", "address": "Moscow\nTverskaya 7\tapt 12"})
+    )
     assert answer.status == 201, answer.body
     shop.event(answer.body["order_id"], "confirm", note="called the customer:\nall fine")
 
 
-@pytest.mark.parametrize("expected_at", ["2026-12-10T10:00:00", "2026-12-10T00:00:00", "2026-12-10 10:00",
-                                         "9999-12-31", "0001-01-01", True, 1_700_000_000])
+@pytest.mark.parametrize(
+    "expected_at",
+    ["2026-12-10T10:00:00", "2026-12-10T00:00:00", "2026-12-10 10:00", "9999-12-31", "0001-01-01", True, 1_700_000_000],
+)
 def test_a_naive_or_out_of_range_expected_arrival_is_refused(shop: Api, expected_at: Any) -> None:
     before = shop.stock("SKU-A", "wh-1")
-    _refused(shop.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1,
-                                                                     "expected_at": expected_at}]}))
+    _refused(
+        shop.put(
+            "/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1, "expected_at": expected_at}]}
+        )
+    )
     assert shop.stock("SKU-A", "wh-1") == before
 
 
@@ -316,10 +427,16 @@ def test_stock_quantities_are_strict_integers(shop: Api, on_hand: Any) -> None:
 
 
 def test_an_expected_arrival_as_a_date_or_an_aware_time_is_taken(shop: Api) -> None:
-    assert shop.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-D", "on_hand": 0, "expected_at": "2026-12-10"}]}
-                    ).status == 200
-    assert shop.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-E", "on_hand": 0,
-                                                  "expected_at": "2026-12-11T01:00:00+03:00"}]}).status == 200
+    assert (
+        shop.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-D", "on_hand": 0, "expected_at": "2026-12-10"}]}).status
+        == 200
+    )
+    assert (
+        shop.put(
+            "/v1/stock/wh-1", {"items": [{"sku": "SKU-E", "on_hand": 0, "expected_at": "2026-12-11T01:00:00+03:00"}]}
+        ).status
+        == 200
+    )
     items = shop.get("/v1/availability", "channel=web&skus=SKU-D,SKU-E").body["items"]
     assert [i.get("expected_at") for i in items] == ["2026-12-10", "2026-12-10"]  # the UTC day
 
@@ -337,8 +454,9 @@ def test_expire_is_the_sweepers_event_not_an_api_callers(shop: Api) -> None:
 
 
 @pytest.mark.parametrize("cutoff", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2101-01-01T00:00:00Z"])
-def test_an_ozon_cutoff_out_of_range_is_refused_and_the_deadline_kept(partner_hub: LocalHub, market: Api,
-                                                                    cutoff: str) -> None:
+def test_an_ozon_cutoff_out_of_range_is_refused_and_the_deadline_kept(
+    partner_hub: LocalHub, market: Api, cutoff: str
+) -> None:
     posting = load_event("ozon_new_posting.json")
     assert push(partner_hub, "ozon", posting, token=OZON_TOKEN).status == 200
     order_id = order_id_for("ozon", posting["posting_number"])
@@ -352,14 +470,29 @@ def test_an_ozon_cutoff_out_of_range_is_refused_and_the_deadline_kept(partner_hu
     assert market.order(order_id) == before
 
 
-def test_a_reference_record_stored_before_the_bounds_is_left_out_not_a_500_and_a_put_repairs_it(
-        shop: Api) -> None:
+def test_a_reference_record_stored_before_the_bounds_is_left_out_not_a_500_and_a_put_repairs_it(shop: Api) -> None:
     # As a hub deployed before the write model matched the read model could hold it.
     config = f"{shop.hub.template.stack}-ConfigTable"
-    poisoned = {"kind": "web", "name": "Old", "rules": {}, "has_secret": False, "api_url": "https://a.example/" + "a" * 3000}
-    boto3.client("dynamodb").put_item(TableName=config, Item=to_item({"kind": "channel", "id": "old", "data": poisoned}))
-    boto3.client("dynamodb").put_item(TableName=config, Item=to_item(
-        {"kind": "location", "id": "old-store", "data": {"name": "Old", "kind": "store", "processing_minutes": 10**9}}))
+    poisoned = {
+        "kind": "web",
+        "name": "Old",
+        "rules": {},
+        "has_secret": False,
+        "api_url": "https://a.example/" + "a" * 3000,
+    }
+    boto3.client("dynamodb").put_item(
+        TableName=config, Item=to_item({"kind": "channel", "id": "old", "data": poisoned})
+    )
+    boto3.client("dynamodb").put_item(
+        TableName=config,
+        Item=to_item(
+            {
+                "kind": "location",
+                "id": "old-store",
+                "data": {"name": "Old", "kind": "store", "processing_minutes": 10**9},
+            }
+        ),
+    )
     reference.forget()  # the warm functions' config cache (CONFIG_CACHE_SECONDS) would hide the new rows
     channels = shop.get("/v1/channels")
     assert channels.status == 200 and "old" not in [c["channel_id"] for c in channels.body["items"]]

@@ -16,11 +16,10 @@ from typing import Any
 import boto3
 import pytest
 
+from connectors.registry import connector_for
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
-from tests.conftest import Api, courier_order, load_event
-from connectors.registry import connector_for
-from tests.conftest import Answer
+from tests.conftest import Answer, Api, courier_order, load_event
 from tests.connectors.conftest import OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN
 
 DEPTH = 1000
@@ -55,8 +54,12 @@ def hub() -> Iterator[LocalHub]:
 def world(hub: LocalHub) -> Api:
     """wh-1 (courier and marketplace, 1,000 x SKU-A), channels web, ozon and yandex, one web order."""
     api = Api(hub)
-    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
-                                          "capabilities": ["courier", "marketplace"]}).status == 200
+    assert (
+        api.put(
+            "/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse", "capabilities": ["courier", "marketplace"]}
+        ).status
+        == 200
+    )
     assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 1000}]}).status == 200
     for channel, body in {
         "web": {"kind": "web", "name": "Site"},
@@ -81,10 +84,15 @@ def _snapshot(api: Api) -> dict[str, Any]:
 
 
 def _read_all(api: Api) -> dict[str, Any]:
-    return {"orders": [(o["order_id"], o["status"]) for o in api.get("/v1/orders", "limit=100").body["items"]],
-            "stock": api.stock("SKU-A", "wh-1"), "locations": api.get("/v1/locations").body,
-            "channels": api.get("/v1/channels").body, "carriers": api.get("/v1/carriers").body,
-            "order": api.order(ORDER)["timeline"], "queued": _partner_queue_depth(api.hub)}
+    return {
+        "orders": [(o["order_id"], o["status"]) for o in api.get("/v1/orders", "limit=100").body["items"]],
+        "stock": api.stock("SKU-A", "wh-1"),
+        "locations": api.get("/v1/locations").body,
+        "channels": api.get("/v1/channels").body,
+        "carriers": api.get("/v1/carriers").body,
+        "order": api.order(ORDER)["timeline"],
+        "queued": _partner_queue_depth(api.hub),
+    }
 
 
 def _partner_queue_depth(hub: LocalHub) -> int:
@@ -98,12 +106,25 @@ def _is_error(body: Any) -> bool:
     return isinstance(body, dict) and isinstance(body.get("error"), str) and isinstance(body.get("message"), str)
 
 
-def push(hub: LocalHub, channel: str, raw: bytes | dict[str, Any], *, token: str, path: str = "",
-         source_ip: str = "127.0.0.1") -> Answer:
+def push(
+    hub: LocalHub,
+    channel: str,
+    raw: bytes | dict[str, Any],
+    *,
+    token: str,
+    path: str = "",
+    source_ip: str = "127.0.0.1",
+) -> Answer:
     """POST as the partner does: no API key, the channel's token in the URL, the body as given."""
     body = raw if isinstance(raw, bytes) else json.dumps(raw).encode()
-    answer = hub.http("POST", f"/v1/webhooks/{channel}{path}", query=f"token={token}",
-                      headers={"content-type": "application/json"}, body=body, source_ip=source_ip)
+    answer = hub.http(
+        "POST",
+        f"/v1/webhooks/{channel}{path}",
+        query=f"token={token}",
+        headers={"content-type": "application/json"},
+        body=body,
+        source_ip=source_ip,
+    )
     return Answer(answer.status, answer.headers, json.loads(answer.body) if answer.body else None)
 
 
@@ -114,8 +135,11 @@ def _shape(body: Any) -> Any:
 def _partners_error(kind: str, answer: Answer, status: int) -> bool:
     """The answer is `status` in the partner's own error format (as its connector writes errors)."""
     expected = connector_for(kind).error(status, "some_code", "some message", []).body
-    return answer.status == status and _shape(answer.body).keys() == _shape(expected).keys() and all(
-        not isinstance(value, dict) or set(value) <= set(answer.body[key]) for key, value in expected.items())
+    return (
+        answer.status == status
+        and _shape(answer.body).keys() == _shape(expected).keys()
+        and all(not isinstance(value, dict) or set(value) <= set(answer.body[key]) for key, value in expected.items())
+    )
 
 
 def _ozon_error(body: Any) -> bool:
@@ -123,6 +147,7 @@ def _ozon_error(body: Any) -> bool:
 
 
 # ------------------------------------------------------------------ nesting
+
 
 @pytest.mark.parametrize("shape", sorted(DEEP_BODIES))
 def test_deeply_nested_json_on_every_write_route_is_refused_and_changes_nothing(world: Api, shape: str) -> None:
@@ -154,32 +179,55 @@ def test_nesting_within_the_limit_is_read_as_before(hub: LocalHub, world: Api) -
 
 # ------------------------------------------------------------------ content types and encodings
 
-@pytest.mark.parametrize("content_type", [
-    "multipart/form-data", "multipart/form-data; boundary=", "multipart/mixed", "application/x-www-form-urlencoded",
-    "application/json; charset=latin-1", "application/json; charset=utf-16", "text/plain; charset=utf-8",
-    "application/octet-stream", ";;;", "application/json\x00", "application/jsonp"])
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",
+        "multipart/form-data; boundary=",
+        "multipart/mixed",
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin-1",
+        "application/json; charset=utf-16",
+        "text/plain; charset=utf-8",
+        "application/octet-stream",
+        ";;;",
+        "application/json\x00",
+        "application/jsonp",
+    ],
+)
 def test_a_body_sent_as_anything_but_json_is_415_and_changes_nothing(world: Api, content_type: str) -> None:
     before = _snapshot(world)
     for method, path in WRITES:
-        answer = world.call(method, path, raw=json.dumps(courier_order("ct-1")).encode(),
-                            headers={"content-type": content_type})
+        answer = world.call(
+            method, path, raw=json.dumps(courier_order("ct-1")).encode(), headers={"content-type": content_type}
+        )
         assert answer.status == 415, (content_type, method, path, answer.status, answer.body)
         assert answer.body["error"] == "unsupported_media_type"
     assert _snapshot(world) == before
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=UTF-8",
-                                          "Application/JSON;charset=\"utf-8\"", "application/merge-patch+json"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=UTF-8",
+        'Application/JSON;charset="utf-8"',
+        "application/merge-patch+json",
+    ],
+)
 def test_json_in_utf8_by_any_spelling_is_taken(world: Api, content_type: str) -> None:
-    answer = world.call("POST", "/v1/orders", raw=json.dumps(courier_order("ct-ok")).encode(),
-                        headers={"content-type": content_type})
+    answer = world.call(
+        "POST", "/v1/orders", raw=json.dumps(courier_order("ct-ok")).encode(), headers={"content-type": content_type}
+    )
     assert answer.status in (200, 201), (content_type, answer.body)
 
 
 def test_a_write_without_a_content_type_is_read_as_json(world: Api) -> None:
     """Callers that send no Content-Type at all were served before: they still are."""
-    answer = world.hub.http("POST", "/v1/orders", headers={"x-api-key": world.hub.api_key},
-                            body=json.dumps(courier_order("no-ct")).encode())
+    answer = world.hub.http(
+        "POST", "/v1/orders", headers={"x-api-key": world.hub.api_key}, body=json.dumps(courier_order("no-ct")).encode()
+    )
     assert answer.status == 201, answer.body
 
 
@@ -193,13 +241,22 @@ def test_empty_or_broken_bodies_are_422_and_change_nothing(world: Api, raw: byte
     assert _snapshot(world) == before
 
 
-def _gateway_event(hub: LocalHub, method: str, path: str, raw: str, *, base64_encoded: bool, query: str = "",
-                   content_type: str = "application/json") -> dict[str, Any]:
+def _gateway_event(
+    hub: LocalHub,
+    method: str,
+    path: str,
+    raw: str,
+    *,
+    base64_encoded: bool,
+    query: str = "",
+    content_type: str = "application/json",
+) -> dict[str, Any]:
     """The proxy event API Gateway sends when it hands the body over base64-encoded (a binary media type)."""
     route, params = hub._match(method, path)
     assert route is not None
-    event = hub._proxy_event(route, method, path, params, query, {"content-type": content_type,
-                                                                  "x-api-key": hub.api_key}, b"", "127.0.0.1")
+    event = hub._proxy_event(
+        route, method, path, params, query, {"content-type": content_type, "x-api-key": hub.api_key}, b"", "127.0.0.1"
+    )
     event.update(body=raw, isBase64Encoded=base64_encoded)
     return event
 
@@ -213,19 +270,29 @@ def test_base64_bodies_are_decoded_and_broken_ones_refused(hub: LocalHub, world:
     """API Gateway base64-encodes a body of a binary media type; the functions must read it, and refuse
     one that is not base64 or not UTF-8 once decoded, without a 5xx."""
     good = base64.b64encode(json.dumps(courier_order("b64-1")).encode()).decode()
-    status, body = _invoke(hub, "OrdersApiFunction", _gateway_event(hub, "POST", "/v1/orders", good, base64_encoded=True))
+    status, body = _invoke(
+        hub, "OrdersApiFunction", _gateway_event(hub, "POST", "/v1/orders", good, base64_encoded=True)
+    )
     assert status == 201, body
     before = _snapshot(world)
-    for raw in ["%%%not base64%%%", base64.b64encode(b'{"channel": "\xff\xfe"}').decode(),
-                base64.b64encode(DEEP_BODIES["array"]).decode()]:
-        status, body = _invoke(hub, "OrdersApiFunction", _gateway_event(hub, "POST", "/v1/orders", raw,
-                                                                        base64_encoded=True))
+    for raw in [
+        "%%%not base64%%%",
+        base64.b64encode(b'{"channel": "\xff\xfe"}').decode(),
+        base64.b64encode(DEEP_BODIES["array"]).decode(),
+    ]:
+        status, body = _invoke(
+            hub, "OrdersApiFunction", _gateway_event(hub, "POST", "/v1/orders", raw, base64_encoded=True)
+        )
         assert 400 <= status < 500 and _is_error(body), (raw[:20], status, body)
-        status, body = _invoke(hub, "InventoryApiFunction", _gateway_event(hub, "PUT", "/v1/stock/wh-1", raw,
-                                                                           base64_encoded=True))
+        status, body = _invoke(
+            hub, "InventoryApiFunction", _gateway_event(hub, "PUT", "/v1/stock/wh-1", raw, base64_encoded=True)
+        )
         assert 400 <= status < 500 and _is_error(body), (raw[:20], status, body)
-        status, body = _invoke(hub, "WebhooksApiFunction", _gateway_event(
-            hub, "POST", "/v1/webhooks/ozon", raw, base64_encoded=True, query=f"token={OZON_TOKEN}"))
+        status, body = _invoke(
+            hub,
+            "WebhooksApiFunction",
+            _gateway_event(hub, "POST", "/v1/webhooks/ozon", raw, base64_encoded=True, query=f"token={OZON_TOKEN}"),
+        )
         assert 400 <= status < 500 and (_ozon_error(body) or _is_error(body)), (raw[:20], status, body)
     assert _snapshot(world) == before
 
@@ -233,13 +300,17 @@ def test_base64_bodies_are_decoded_and_broken_ones_refused(hub: LocalHub, world:
 def test_a_webhook_body_that_is_not_utf8_is_400_in_the_partners_format(hub: LocalHub, world: Api) -> None:
     before = _snapshot(world)
     raw = base64.b64encode(b'{"message_type": "TYPE_PING", "time": "\xff"}').decode()
-    status, body = _invoke(hub, "WebhooksApiFunction", _gateway_event(
-        hub, "POST", "/v1/webhooks/ozon", raw, base64_encoded=True, query=f"token={OZON_TOKEN}"))
+    status, body = _invoke(
+        hub,
+        "WebhooksApiFunction",
+        _gateway_event(hub, "POST", "/v1/webhooks/ozon", raw, base64_encoded=True, query=f"token={OZON_TOKEN}"),
+    )
     assert status == 400 and _ozon_error(body), body
     assert _snapshot(world) == before
 
 
 # ------------------------------------------------------------------ size
+
 
 def _market_notification(padding: int, order: int = 7002) -> bytes:
     """A valid ORDER_CREATED notification grown by a field Market may add and the hub ignores."""
@@ -248,17 +319,25 @@ def _market_notification(padding: int, order: int = 7002) -> bytes:
 
 @pytest.mark.parametrize("padding", [300 * 1024, 1024 * 1024 + 1])
 def test_a_market_notification_bigger_than_the_queue_takes_is_413_and_nothing_is_queued(
-        hub: LocalHub, world: Api, padding: int) -> None:
+    hub: LocalHub, world: Api, padding: int
+) -> None:
     before = _snapshot(world)
-    answer = push(hub, "yandex", _market_notification(padding), token=YM_TOKEN, path="/notification",
-                  source_ip=YM_ADDRESS)
+    answer = push(
+        hub, "yandex", _market_notification(padding), token=YM_TOKEN, path="/notification", source_ip=YM_ADDRESS
+    )
     assert _partners_error("yandex_market", answer, 413), answer
     assert _snapshot(world) == before
 
 
 def test_a_market_notification_that_fits_the_queue_is_still_taken(hub: LocalHub, world: Api) -> None:
-    answer = push(hub, "yandex", _market_notification(200 * 1024, order=7003), token=YM_TOKEN,
-                  path="/notification", source_ip=YM_ADDRESS)
+    answer = push(
+        hub,
+        "yandex",
+        _market_notification(200 * 1024, order=7003),
+        token=YM_TOKEN,
+        path="/notification",
+        source_ip=YM_ADDRESS,
+    )
     assert answer.status == 200, answer.body
     _wait_for_order(world, order_id_for("yandex", "7003"))
 
@@ -290,6 +369,7 @@ def test_an_api_body_over_a_mebibyte_is_413_and_changes_nothing(world: Api) -> N
 
 
 # ------------------------------------------------------------------ cursors
+
 
 def _pages(api: Api, path: str, query: str, key: str) -> list[str]:
     seen: list[str] = []
@@ -326,8 +406,16 @@ def test_a_forged_or_altered_cursor_is_422(world: Api) -> None:
     key = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     # Pointing the same signature at another start key, the key alone, a truncated or flipped signature.
     moved = {**key, "k": {**key["k"], "created_key": {"S": "9999"}}}
-    for forged in [f"{_b64(moved)}.{signature}", payload, _b64(moved), f"{payload}.", f"{payload}.{signature[:-2]}",
-                   f"{payload}.{signature[::-1]}", f".{signature}", f"{payload}.{signature}.{signature}"]:
+    for forged in [
+        f"{_b64(moved)}.{signature}",
+        payload,
+        _b64(moved),
+        f"{payload}.",
+        f"{payload}.{signature[:-2]}",
+        f"{payload}.{signature[::-1]}",
+        f".{signature}",
+        f"{payload}.{signature}.{signature}",
+    ]:
         answer = world.get("/v1/orders", f"limit=1&cursor={forged}")
         assert answer.status == 422, (forged, answer.body)
         assert answer.body["details"] == [{"loc": ["query", "cursor"], "msg": "invalid cursor"}]
@@ -346,6 +434,7 @@ def test_cursors_are_signed_with_a_key_from_ssm_not_from_code(hub: LocalHub, wor
     assert stored["Value"] not in cursor
     ssm.put_parameter(Name=name, Value="another-key-" + "k" * 32, Type="SecureString", Overwrite=True)
     from common import secrets
+
     secrets.forget()  # a warm function would see the new key once its cache expires
     assert world.get("/v1/orders", f"limit=1&cursor={cursor}").status == 422
     fresh = world.get("/v1/orders", "limit=1").body["next_cursor"]

@@ -55,12 +55,16 @@ def test_forty_concurrent_orders_never_oversell_fifteen_units(api: Api) -> None:
 
 
 def test_order_short_of_stock_is_on_hold_with_partial_reservation_and_a_task(shop: Api) -> None:
-    order = shop.post("/v1/orders", courier_order(lines=[{"sku": "SKU-A", "qty": 2, "price": 10},
-                                                         {"sku": "SKU-B", "qty": 7, "price": 5}])).body
+    order = shop.post(
+        "/v1/orders",
+        courier_order(lines=[{"sku": "SKU-A", "qty": 2, "price": 10}, {"sku": "SKU-B", "qty": 7, "price": 5}]),
+    ).body
     assert order["status"] == "on_hold"
     assert order["shortages"] == [{"sku": "SKU-B", "missing": 2}]
-    assert {(a["sku"], a["location_id"], a["qty"]) for a in order["allocations"]} == {("SKU-A", "wh-1", 2),
-                                                                                      ("SKU-B", "wh-1", 5)}
+    assert {(a["sku"], a["location_id"], a["qty"]) for a in order["allocations"]} == {
+        ("SKU-A", "wh-1", 2),
+        ("SKU-B", "wh-1", 5),
+    }
     assert shop.stock("SKU-B", "wh-1") == {"on_hand": 5, "reserved": 5, "available": 0}
     assert "missing SKU-B x2" in order["timeline"][0]["note"]
     tasks = shop.get("/v1/tasks").body["items"]
@@ -68,33 +72,42 @@ def test_order_short_of_stock_is_on_hold_with_partial_reservation_and_a_task(sho
 
 
 def test_whole_order_is_sourced_from_one_location_when_possible(shop: Api) -> None:
-    shop.put("/v1/stock/store-1", {"mode": "snapshot", "items": [{"sku": "SKU-A", "on_hand": 3},
-                                                               {"sku": "SKU-B", "on_hand": 9}]})
-    order = shop.post("/v1/orders", courier_order(lines=[{"sku": "SKU-A", "qty": 3, "price": 1},
-                                                         {"sku": "SKU-B", "qty": 6, "price": 1}])).body
+    shop.put(
+        "/v1/stock/store-1",
+        {"mode": "snapshot", "items": [{"sku": "SKU-A", "on_hand": 3}, {"sku": "SKU-B", "on_hand": 9}]},
+    )
+    order = shop.post(
+        "/v1/orders",
+        courier_order(lines=[{"sku": "SKU-A", "qty": 3, "price": 1}, {"sku": "SKU-B", "qty": 6, "price": 1}]),
+    ).body
     assert {a["location_id"] for a in order["allocations"]} == {"store-1"}
 
 
 def test_reserve_in_store_uses_only_the_chosen_store(shop: Api) -> None:
-    body = courier_order(delivery={"method": "reserve_in_store", "location_id": "store-1"},
-                         lines=[{"sku": "SKU-A", "qty": 4, "price": 1}])
+    body = courier_order(
+        delivery={"method": "reserve_in_store", "location_id": "store-1"},
+        lines=[{"sku": "SKU-A", "qty": 4, "price": 1}],
+    )
     order = shop.post("/v1/orders", body).body
     assert order["status"] == "on_hold"
     assert order["allocations"] == [{"sku": "SKU-A", "location_id": "store-1", "qty": 3}]
     assert order["shortages"] == [{"sku": "SKU-A", "missing": 1}]
 
 
-@pytest.mark.parametrize(("mutate", "loc"), [
-    (lambda o: o.pop("customer"), ["body", "customer"]),
-    (lambda o: o["lines"][0].update(qty=0), ["body", "lines", 0, "qty"]),
-    (lambda o: o["lines"][0].update(price=-1), ["body", "lines", 0, "price"]),
-    (lambda o: o.update(lines=[]), ["body", "lines"]),
-    (lambda o: o["delivery"].update(method="teleport"), ["body", "delivery", "method"]),
-    (lambda o: o["payment"].update(method="barter"), ["body", "payment", "method"]),
-    (lambda o: o["customer"].update(email="not-an-email"), ["body", "customer", "email"]),
-    (lambda o: o.update(unexpected=True), ["body", "unexpected"]),
-    (lambda o: o["lines"][0].update(qty="two"), ["body", "lines", 0, "qty"]),
-])
+@pytest.mark.parametrize(
+    ("mutate", "loc"),
+    [
+        (lambda o: o.pop("customer"), ["body", "customer"]),
+        (lambda o: o["lines"][0].update(qty=0), ["body", "lines", 0, "qty"]),
+        (lambda o: o["lines"][0].update(price=-1), ["body", "lines", 0, "price"]),
+        (lambda o: o.update(lines=[]), ["body", "lines"]),
+        (lambda o: o["delivery"].update(method="teleport"), ["body", "delivery", "method"]),
+        (lambda o: o["payment"].update(method="barter"), ["body", "payment", "method"]),
+        (lambda o: o["customer"].update(email="not-an-email"), ["body", "customer", "email"]),
+        (lambda o: o.update(unexpected=True), ["body", "unexpected"]),
+        (lambda o: o["lines"][0].update(qty="two"), ["body", "lines", 0, "qty"]),
+    ],
+)
 def test_invalid_order_is_422_with_field_path_and_changes_nothing(shop: Api, mutate, loc) -> None:
     body = courier_order()
     mutate(body)
@@ -140,8 +153,10 @@ def test_concurrent_intakes_race_in_dynamodb_and_the_conditions_decide(api: Api)
 
     one_warehouse(api, sku_units=0)
     api.put("/v1/stock/wh-1", {"items": [{"sku": "HOT", "on_hand": 15}]})
-    orders = [OrderIn.model_validate(courier_order(f"race-{n % 30}", lines=[{"sku": "HOT", "qty": 1, "price": 1}]))
-              for n in range(40)]
+    orders = [
+        OrderIn.model_validate(courier_order(f"race-{n % 30}", lines=[{"sku": "HOT", "qty": 1, "price": 1}]))
+        for n in range(40)
+    ]
     with ThreadPoolExecutor(max_workers=40) as pool:
         results = list(pool.map(lambda order: services.accept_order(order, utc_now()), orders))
     created = {order.order_id: order.status for order, is_new in results if is_new}

@@ -39,8 +39,13 @@ def test_courier_happy_path_runs_the_state_machine_to_the_end(shop: Api) -> None
     shop.event(order_id, "deliver", note="left with the concierge")
     order = shop.wait_for(order_id, "delivered")
     assert [(t["status"], t["event"]) for t in order["timeline"]] == [
-        ("reserved", "create"), ("confirmed", "confirm"), ("picked", "pick"), ("packed", "pack"),
-        ("shipped", "ship"), ("delivered", "deliver")]
+        ("reserved", "create"),
+        ("confirmed", "confirm"),
+        ("picked", "pick"),
+        ("packed", "pack"),
+        ("shipped", "ship"),
+        ("delivered", "deliver"),
+    ]
     assert order["timeline"][1]["source"] == "operator:op-7"
     assert order["timeline"][-1]["note"] == "left with the concierge"
     assert _execution(order_id)["status"] == "SUCCEEDED"
@@ -153,8 +158,11 @@ def test_a_step_that_keeps_failing_waits_for_an_operator_to_retry_or_cancel() ->
 
         def set_reserved(units: int) -> None:  # someone edits `reserved` behind the hub's back
             boto3.client("dynamodb").update_item(
-                TableName=os.environ["STOCK_TABLE"], Key=stock_key, UpdateExpression="SET reserved = :r",
-                ExpressionAttributeValues={":r": {"N": str(units)}})
+                TableName=os.environ["STOCK_TABLE"],
+                Key=stock_key,
+                UpdateExpression="SET reserved = :r",
+                ExpressionAttributeValues={":r": {"N": str(units)}},
+            )
 
         def wait_for_attention(order_id: str) -> dict:
             deadline = time.monotonic() + 10
@@ -211,8 +219,11 @@ def test_reservations_split_over_many_locations_are_released_in_chunks(api: Api)
     assert len(reserved["allocations"]) == 80
     api.event(order["order_id"], "cancel")
     api.wait_for(order["order_id"], "cancelled", timeout=10)
-    assert all(api.stock(sku, wh) == {"on_hand": 1, "reserved": 0, "available": 1} for sku in skus[:3]
-               for wh in ("wh-1", "wh-2"))
+    assert all(
+        api.stock(sku, wh) == {"on_hand": 1, "reserved": 0, "available": 1}
+        for sku in skus[:3]
+        for wh in ("wh-1", "wh-2")
+    )
     assert sum(api.stock(sku, wh)["reserved"] for sku in skus for wh in ("wh-1", "wh-2")) == 0
 
 

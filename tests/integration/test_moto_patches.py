@@ -14,7 +14,8 @@ from oms_local.runtime import LocalHub
 
 
 def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_still_refused(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with LocalHub():
         pass  # every template definition validated once in this process
     parsed: list[str] = []
@@ -30,8 +31,13 @@ def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_s
         sfn = boto3.client("stepfunctions")
         role = "arn:aws:iam::123456789012:role/lifecycle"
         with pytest.raises(ClientError) as refused:
-            sfn.create_state_machine(name="broken", roleArn=role, definition=json.dumps(
-                {"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": True, "Bogus": 1}}}))
+            sfn.create_state_machine(
+                name="broken",
+                roleArn=role,
+                definition=json.dumps(
+                    {"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": True, "Bogus": 1}}}
+                ),
+            )
         assert "ASLParserException" in refused.value.response["Error"]["Message"]  # moto's InvalidDefinition
         valid = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
         sfn.create_state_machine(name="fresh", roleArn=role, definition=valid)
@@ -40,6 +46,7 @@ def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_s
 
 def _backend() -> Any:
     from moto.dynamodb.models import dynamodb_backends
+
     return dynamodb_backends["123456789012"]["eu-central-1"]
 
 
@@ -48,19 +55,39 @@ def test_a_cancelled_transaction_changes_no_item_writes_no_stream_record_and_kee
         ddb = boto3.client("dynamodb")
         stock = f"{hub.template.stack}-StockTable"
         row = {"sku": {"S": "SKU-T"}, "location_id": {"S": "wh"}}
-        ddb.put_item(TableName=stock, Item={**row, "on_hand": {"N": "5"}, "reserved": {"N": "0"},
-                                            "available": {"N": "5"}})
+        ddb.put_item(
+            TableName=stock, Item={**row, "on_hand": {"N": "5"}, "reserved": {"N": "0"}, "available": {"N": "5"}}
+        )
         table = _backend().tables[stock]
         records = len(table.stream_shard.items)
         with pytest.raises(ClientError) as cancelled:
-            ddb.transact_write_items(TransactItems=[
-                {"Update": {"TableName": stock, "Key": row, "UpdateExpression": "SET available = available - :q, "
-                            "reserved = reserved + :q", "ExpressionAttributeValues": {":q": {"N": "2"}}}},
-                {"Put": {"TableName": stock, "Item": {"sku": {"S": "SKU-NEW"}, "location_id": {"S": "wh"},
-                                                      "on_hand": {"N": "1"}}}},
-                {"Update": {"TableName": stock, "Key": {"sku": {"S": "SKU-T"}, "location_id": {"S": "store"}},
-                            "UpdateExpression": "SET on_hand = :x", "ConditionExpression": "attribute_exists(sku)",
-                            "ExpressionAttributeValues": {":x": {"N": "1"}}}}])
+            ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": stock,
+                            "Key": row,
+                            "UpdateExpression": "SET available = available - :q, reserved = reserved + :q",
+                            "ExpressionAttributeValues": {":q": {"N": "2"}},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": stock,
+                            "Item": {"sku": {"S": "SKU-NEW"}, "location_id": {"S": "wh"}, "on_hand": {"N": "1"}},
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": stock,
+                            "Key": {"sku": {"S": "SKU-T"}, "location_id": {"S": "store"}},
+                            "UpdateExpression": "SET on_hand = :x",
+                            "ConditionExpression": "attribute_exists(sku)",
+                            "ExpressionAttributeValues": {":x": {"N": "1"}},
+                        }
+                    },
+                ]
+            )
         assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
         assert ddb.get_item(TableName=stock, Key=row, ConsistentRead=True)["Item"]["available"] == {"N": "5"}
         assert "Item" not in ddb.get_item(TableName=stock, Key={"sku": {"S": "SKU-NEW"}, "location_id": {"S": "wh"}})
@@ -75,19 +102,41 @@ def test_a_transaction_cancelled_by_a_condition_names_the_item_and_undoes_the_ea
         a = {"sku": {"S": "SKU-A"}, "location_id": {"S": "wh"}}
         b = {"sku": {"S": "SKU-B"}, "location_id": {"S": "wh"}}
         for key, units in ((a, "5"), (b, "1")):
-            ddb.put_item(TableName=stock, Item={**key, "on_hand": {"N": units}, "reserved": {"N": "0"},
-                                                "available": {"N": units}})
+            ddb.put_item(
+                TableName=stock,
+                Item={**key, "on_hand": {"N": units}, "reserved": {"N": "0"}, "available": {"N": units}},
+            )
         take = "SET available = available - :q, reserved = reserved + :q"
         with pytest.raises(ClientError) as cancelled:
-            ddb.transact_write_items(TransactItems=[
-                {"Update": {"TableName": stock, "Key": key, "UpdateExpression": take,
-                            "ConditionExpression": "available >= :q", "ExpressionAttributeValues": {":q": {"N": "2"}}}}
-                for key in (a, b)])
+            ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": stock,
+                            "Key": key,
+                            "UpdateExpression": take,
+                            "ConditionExpression": "available >= :q",
+                            "ExpressionAttributeValues": {":q": {"N": "2"}},
+                        }
+                    }
+                    for key in (a, b)
+                ]
+            )
         reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
         assert reasons == ["None", "ConditionalCheckFailed"]
         for key, units in ((a, "5"), (b, "1")):
             item = ddb.get_item(TableName=stock, Key=key, ConsistentRead=True)["Item"]
             assert (item["available"], item["reserved"]) == ({"N": units}, {"N": "0"})
-        ddb.transact_write_items(TransactItems=[{"Update": {"TableName": stock, "Key": a, "UpdateExpression": take,
-                                                            "ExpressionAttributeValues": {":q": {"N": "2"}}}}])
+        ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": stock,
+                        "Key": a,
+                        "UpdateExpression": take,
+                        "ExpressionAttributeValues": {":q": {"N": "2"}},
+                    }
+                }
+            ]
+        )
         assert ddb.get_item(TableName=stock, Key=a, ConsistentRead=True)["Item"]["available"] == {"N": "3"}

@@ -15,13 +15,25 @@ from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from orders.domain.workflow import workflow
 from tests.conftest import Api, load_event
+
 # The partners' channels as tests/connectors sets them up (wh-1 with 10 x SKU-A, Ozon's API on a fake).
 from tests.connectors.conftest import fake_ozon, market, wildberries_channel  # noqa: F401
 from tests.fakes.partners import FakeWildberries
+from tests.integration.partner_helpers import (
+    STOCK_AFTER,
+    FailFirst,
+    busy,
+    market_created,
+    market_status,
+    ozon_posting,
+    ozon_state,
+    queue_depth,
+    queue_drained,
+    settled,
+    stock_of,
+    sweep,
+)
 from tests.support.partner_specs import SPECS
-from tests.integration.partner_helpers import (STOCK_AFTER, FailFirst, busy, market_created, market_status,
-                                               ozon_posting, ozon_state, queue_depth, queue_drained, settled,
-                                               stock_of, sweep)
 
 POSTING = "24219509-0101-1"
 OZON_ORDER = order_id_for("ozon", POSTING)
@@ -43,8 +55,10 @@ def fail_first(monkeypatch: pytest.MonkeyPatch) -> FailFirst:
 
 # ------------------------------------------------------------------ a failed attempt records nothing
 
+
 def test_a_market_cancellation_whose_first_attempt_crashes_is_applied_by_the_queue_retry(
-        hub: LocalHub, market: Api, fail_first: FailFirst) -> None:
+    hub: LocalHub, market: Api, fail_first: FailFirst
+) -> None:
     market_created(hub, YM_ID)
     settled(market, YM_ORDER, "reserved")
     fail_first.arm("cancel", RuntimeError("the lifecycle call timed out"))
@@ -58,7 +72,8 @@ def test_a_market_cancellation_whose_first_attempt_crashes_is_applied_by_the_que
 
 
 def test_an_ozon_cancellation_refused_once_is_applied_when_ozon_retries(
-        hub: LocalHub, market: Api, fail_first: FailFirst) -> None:
+    hub: LocalHub, market: Api, fail_first: FailFirst
+) -> None:
     assert ozon_posting(hub, POSTING).status == 200
     settled(market, OZON_ORDER, "reserved")
     fail_first.arm("cancel", RuntimeError("the lifecycle call timed out"))
@@ -71,7 +86,8 @@ def test_an_ozon_cancellation_refused_once_is_applied_when_ozon_retries(
 
 
 def test_a_newer_status_parked_while_the_order_was_busy_wins_over_an_older_one_that_comes_later(
-        hub: LocalHub, market: Api, fail_first: FailFirst) -> None:
+    hub: LocalHub, market: Api, fail_first: FailFirst
+) -> None:
     market_created(hub, YM_ID)
     settled(market, YM_ORDER, "reserved")
     fail_first.arm("pack", busy())  # the lifecycle is not waiting yet: the event is parked
@@ -91,29 +107,36 @@ def test_a_newer_status_parked_while_the_order_was_busy_wins_over_an_older_one_t
 
 # ------------------------------------------------------------------ skipped steps, reversed order
 
+
 def test_ozon_delivered_while_the_hub_has_it_packed_ships_then_delivers_and_older_statuses_change_nothing(
-        hub: LocalHub, market: Api) -> None:
+    hub: LocalHub, market: Api
+) -> None:
     ozon_posting(hub, POSTING)
     settled(market, OZON_ORDER, "reserved")
     market.event(OZON_ORDER, "pack")
     settled(market, OZON_ORDER, "packed")
     assert ozon_state(hub, POSTING, "posting_delivered", "2026-11-27T12:00:00Z").body == {"result": True}
     delivered = settled(market, OZON_ORDER, "delivered")
-    assert [(e["event"], e["source"]) for e in delivered["timeline"][-2:]] == [("ship", "partner:ozon"),
-                                                                               ("deliver", "partner:ozon")]
+    assert [(e["event"], e["source"]) for e in delivered["timeline"][-2:]] == [
+        ("ship", "partner:ozon"),
+        ("deliver", "partner:ozon"),
+    ]
     assert stock_of(market) == STOCK_AFTER["delivered"]
     # The older ones, late; the same one again; a cancellation after delivery: nothing changes.
-    for state, at in [("posting_transferring_to_delivery", "2026-11-25T09:00:00Z"),
-                      ("posting_in_carriage", "2026-11-26T09:00:00Z"),
-                      ("posting_delivered", "2026-11-27T12:00:00Z"),
-                      ("posting_canceled", "2026-11-28T09:00:00Z")]:
+    for state, at in [
+        ("posting_transferring_to_delivery", "2026-11-25T09:00:00Z"),
+        ("posting_in_carriage", "2026-11-26T09:00:00Z"),
+        ("posting_delivered", "2026-11-27T12:00:00Z"),
+        ("posting_canceled", "2026-11-28T09:00:00Z"),
+    ]:
         assert ozon_state(hub, POSTING, state, at).status == 200
     assert market.order(OZON_ORDER)["timeline"] == delivered["timeline"]
     assert stock_of(market) == STOCK_AFTER["delivered"]
 
 
 def test_market_delivered_before_delivery_takes_a_reserved_order_through_pack_and_ship(
-        hub: LocalHub, market: Api) -> None:
+    hub: LocalHub, market: Api
+) -> None:
     market_created(hub, YM_ID)
     settled(market, YM_ORDER, "reserved")
     market_status(hub, YM_ID, "DELIVERED", "2026-11-27T12:00:00Z")
@@ -146,7 +169,8 @@ def fake_wb(market: Api) -> Iterator[FakeWildberries]:  # noqa: F811
 
 
 def test_wildberries_statuses_polled_for_a_reserved_order_ship_then_deliver_it(
-        hub: LocalHub, market: Api, fake_wb: FakeWildberries) -> None:  # noqa: F811
+    hub: LocalHub, market: Api, fake_wb: FakeWildberries
+) -> None:
     fake_wb.new = load_event("wb_orders_new.json")["orders"]
     assert sweep(hub)["wb"]["applied"] == 1
     order_id = order_id_for("wb", "13833711")
@@ -167,6 +191,7 @@ def test_wildberries_statuses_polled_for_a_reserved_order_ship_then_deliver_it(
 
 
 # ------------------------------------------------------------------ the status tables
+
 
 @pytest.mark.parametrize("module", [ozon, yandex_market, wildberries, cdek], ids=lambda m: m.__name__)
 def test_every_status_of_the_partners_vocabulary_is_mapped_and_no_other(module: object) -> None:

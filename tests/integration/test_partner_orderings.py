@@ -27,13 +27,28 @@ from orders.domain.workflow import workflow
 from tests.conftest import Api
 from tests.connectors.conftest import fake_ozon, market, wildberries_channel  # noqa: F401
 from tests.fakes.partners import FakeWildberries
-from tests.integration.partner_helpers import (FailFirst, busy, market_created, market_status, ozon_posting,
-                                               ozon_state, queue_drained, settled, stock_of, sweep, wait_until)
+from tests.integration.partner_helpers import (
+    FailFirst,
+    busy,
+    market_created,
+    market_status,
+    ozon_posting,
+    ozon_state,
+    queue_drained,
+    settled,
+    stock_of,
+    sweep,
+    wait_until,
+)
 
 MARKETPLACE = workflow("marketplace")
 EXAMPLES = 8
-PROPERTY = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 HUB_EVENTS = ("pack", "ship", "deliver", "cancel")
 NEW = "new"  # the order's own creation message, in the fuzzed sequence
 _ids = itertools.count(1)
@@ -64,8 +79,11 @@ def histories(table: dict[str, str | None]) -> st.SearchStrategy[list[str]]:
     its way forward (ship-ish, then deliver-ish: each stage may be skipped) or a cancellation."""
     grouped = _by_event(table)
     quiet = st.lists(st.sampled_from(grouped[None]), max_size=1)
-    forward = st.tuples(quiet, st.lists(st.sampled_from(grouped["ship"]), max_size=2, unique=True),
-                        st.lists(st.sampled_from(grouped["deliver"]), max_size=1))
+    forward = st.tuples(
+        quiet,
+        st.lists(st.sampled_from(grouped["ship"]), max_size=2, unique=True),
+        st.lists(st.sampled_from(grouped["deliver"]), max_size=1),
+    )
     cancelled = st.tuples(quiet, st.just([]), st.lists(st.sampled_from(grouped["cancel"]), min_size=1, max_size=1))
     return st.one_of(forward, cancelled).map(lambda parts: [s for part in parts for s in part])
 
@@ -103,22 +121,32 @@ def _arm(fail_first: FailFirst, failures: dict[str, str]) -> None:
         fail_first.arm(event, RuntimeError("injected crash") if kind == "crash" else busy())
 
 
-def _converged(hub: LocalHub, api: Api, fail_first: FailFirst, order_id: str, status: str,
-               before: tuple[int, int, int]) -> None:
+def _converged(
+    hub: LocalHub, api: Api, fail_first: FailFirst, order_id: str, status: str, before: tuple[int, int, int]
+) -> None:
     """Failures not met yet are dropped; the queue drains (a failed message is redelivered), the sweep
     applies what is parked until nothing is left; then the order and its stock row are what `status` says."""
     fail_first.armed.clear()
     queue_drained(hub)
     # A replay may find the lifecycle between two steps again: it stays parked for the next sweep.
-    wait_until(lambda: all(r["parked"] == r["applied"] == r["ignored"] == 0 for r in sweep(hub).values()),
-               what="a sweep with nothing parked")
+    wait_until(
+        lambda: all(r["parked"] == r["applied"] == r["ignored"] == 0 for r in sweep(hub).values()),
+        what="a sweep with nothing parked",
+    )
     order = settled(api, order_id, status)
     change = tuple(after - was for after, was in zip(stock_of(api), before, strict=True))
     assert change == stock_change(status), f"{status}: stock moved by {change}"
     # Each step once, in the workflow's order: no duplicate, nothing undone.
     steps = [e["event"] for e in order["timeline"] if e.get("event") in HUB_EVENTS]
-    assert steps == {"reserved": [], "shipped": ["pack", "ship"], "delivered": ["pack", "ship", "deliver"],
-                     "cancelled": ["cancel"]}[status], order["timeline"]
+    assert (
+        steps
+        == {
+            "reserved": [],
+            "shipped": ["pack", "ship"],
+            "delivered": ["pack", "ship", "deliver"],
+            "cancelled": ["cancel"],
+        }[status]
+    ), order["timeline"]
 
 
 def _times(count: int) -> list[str]:
@@ -133,31 +161,44 @@ def fail_first(monkeypatch: pytest.MonkeyPatch) -> FailFirst:
 
 # ------------------------------------------------------------------ Ozon push
 
+
 @PROPERTY
 @given(plan=plans(ozon.STATUS_EVENTS))
-def test_ozon_push_orderings_converge_on_the_newest_status(hub: LocalHub, stocked: Api, fail_first: FailFirst,
-                                                          plan: Plan) -> None:
+def test_ozon_push_orderings_converge_on_the_newest_status(
+    hub: LocalHub, stocked: Api, fail_first: FailFirst, plan: Plan
+) -> None:
     posting = f"90{next(_ids):06d}-0001-1"
     before = stock_of(stocked)
     times = _times(len(plan.history))
     _arm(fail_first, plan.failures)
     for message in plan.arrivals:
         for _attempt in range(3):  # Ozon sends a push again until it is answered 200
-            answer = (ozon_posting(hub, posting) if message == NEW
-                      else ozon_state(hub, posting, plan.history[message], times[message]))  # type: ignore[index]
+            answer = (
+                ozon_posting(hub, posting)
+                if message == NEW
+                else ozon_state(hub, posting, plan.history[message], times[message])
+            )  # type: ignore[index]
             if answer.status == 200:
                 break
         assert answer.status == 200, answer.body
-    _converged(hub, stocked, fail_first, order_id_for("ozon", posting),
-               expected_status(ozon.STATUS_EVENTS, plan.history), before)
+    _converged(
+        hub,
+        stocked,
+        fail_first,
+        order_id_for("ozon", posting),
+        expected_status(ozon.STATUS_EVENTS, plan.history),
+        before,
+    )
 
 
 # ------------------------------------------------------------------ Yandex Market notifications (queue)
 
+
 @PROPERTY
 @given(plan=plans(yandex_market.STATUS_EVENTS))
-def test_market_notification_orderings_converge_on_the_newest_status(hub: LocalHub, stocked: Api,
-                                                                    fail_first: FailFirst, plan: Plan) -> None:
+def test_market_notification_orderings_converge_on_the_newest_status(
+    hub: LocalHub, stocked: Api, fail_first: FailFirst, plan: Plan
+) -> None:
     market_order = 880000000 + next(_ids)
     before = stock_of(stocked)
     times = _times(len(plan.history))
@@ -167,11 +208,18 @@ def test_market_notification_orderings_converge_on_the_newest_status(hub: LocalH
             market_created(hub, market_order)
         else:
             market_status(hub, market_order, plan.history[message], times[message])  # type: ignore[index]
-    _converged(hub, stocked, fail_first, order_id_for("yandex", str(market_order)),
-               expected_status(yandex_market.STATUS_EVENTS, plan.history), before)
+    _converged(
+        hub,
+        stocked,
+        fail_first,
+        order_id_for("yandex", str(market_order)),
+        expected_status(yandex_market.STATUS_EVENTS, plan.history),
+        before,
+    )
 
 
 # ------------------------------------------------------------------ Wildberries poll
+
 
 @pytest.fixture
 def fake_wb(stocked: Api) -> Iterator[FakeWildberries]:
@@ -192,11 +240,20 @@ def _poll(hub: LocalHub) -> None:
 
 
 @PROPERTY
-@given(history=histories(wildberries.STATUS_EVENTS), repeats=st.lists(st.integers(1, 2), min_size=4, max_size=4),
-       failures=st.dictionaries(st.sampled_from(HUB_EVENTS), st.sampled_from(["crash", "busy"]), max_size=2))
+@given(
+    history=histories(wildberries.STATUS_EVENTS),
+    repeats=st.lists(st.integers(1, 2), min_size=4, max_size=4),
+    failures=st.dictionaries(st.sampled_from(HUB_EVENTS), st.sampled_from(["crash", "busy"]), max_size=2),
+)
 def test_wildberries_polled_statuses_converge_on_the_newest_status(
-        hub: LocalHub, stocked: Api, fake_wb: FakeWildberries, fail_first: FailFirst, history: list[str],
-        repeats: list[int], failures: dict[str, str]) -> None:
+    hub: LocalHub,
+    stocked: Api,
+    fake_wb: FakeWildberries,
+    fail_first: FailFirst,
+    history: list[str],
+    repeats: list[int],
+    failures: dict[str, str],
+) -> None:
     # Polls see the current status only: a status the partner moved past between two polls is skipped,
     # and one seen by two polls is a duplicate.
     task_id = 13900000 + next(_ids)
@@ -209,5 +266,11 @@ def test_wildberries_polled_statuses_converge_on_the_newest_status(
         fake_wb.statuses[task_id] = ("complete", status)
         for _ in range(times + 1):  # one more run than asked: a crashed run is caught up by the next
             _poll(hub)
-    _converged(hub, stocked, fail_first, order_id_for("wb", str(task_id)),
-               expected_status(wildberries.STATUS_EVENTS, history), before)
+    _converged(
+        hub,
+        stocked,
+        fail_first,
+        order_id_for("wb", str(task_id)),
+        expected_status(wildberries.STATUS_EVENTS, history),
+        before,
+    )

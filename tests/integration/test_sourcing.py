@@ -12,22 +12,45 @@ TVERSKAYA = {"method": "courier", "address": "Moscow, Tverskaya 7", "city": "Mos
 @pytest.fixture
 def moscow(api: Api) -> Api:
     """Three courier locations around Moscow, each with SKU-A and SKU-B; a split-friendly channel too."""
-    places = {"store-arbat": ("store", 55.7520, 37.5925), "wh-podolsk": ("warehouse", 55.4312, 37.5453),
-              "store-paused": ("store", 55.7577, 37.6131)}
+    places = {
+        "store-arbat": ("store", 55.7520, 37.5925),
+        "wh-podolsk": ("warehouse", 55.4312, 37.5453),
+        "store-paused": ("store", 55.7577, 37.6131),
+    }
     for location_id, (kind, lat, lon) in places.items():
-        assert api.put(f"/v1/locations/{location_id}", {
-            "name": location_id, "kind": kind, "city": "Moscow", "lat": lat, "lon": lon,
-            "capabilities": ["courier"], "active": location_id != "store-paused"}).status == 200
-        assert api.put(f"/v1/stock/{location_id}", {"items": [{"sku": "SKU-A", "on_hand": 5},
-                                                              {"sku": "SKU-B", "on_hand": 5}]}).status == 200
+        assert (
+            api.put(
+                f"/v1/locations/{location_id}",
+                {
+                    "name": location_id,
+                    "kind": kind,
+                    "city": "Moscow",
+                    "lat": lat,
+                    "lon": lon,
+                    "capabilities": ["courier"],
+                    "active": location_id != "store-paused",
+                },
+            ).status
+            == 200
+        )
+        assert (
+            api.put(
+                f"/v1/stock/{location_id}", {"items": [{"sku": "SKU-A", "on_hand": 5}, {"sku": "SKU-B", "on_hand": 5}]}
+            ).status
+            == 200
+        )
     assert api.put("/v1/channels/web", {"kind": "web", "name": "Site"}).status == 200
     assert api.put("/v1/channels/app", {"kind": "app", "name": "App", "allow_split": True}).status == 200
     return api
 
 
 def test_the_nearest_active_location_with_every_line_takes_the_order_and_says_why(moscow: Api) -> None:
-    answer = moscow.post("/v1/orders", courier_order(delivery=TVERSKAYA, lines=[{"sku": "SKU-A", "qty": 2, "price": 1},
-                                                                                 {"sku": "SKU-B", "qty": 1, "price": 1}]))
+    answer = moscow.post(
+        "/v1/orders",
+        courier_order(
+            delivery=TVERSKAYA, lines=[{"sku": "SKU-A", "qty": 2, "price": 1}, {"sku": "SKU-B", "qty": 1, "price": 1}]
+        ),
+    )
     assert answer.status == 201, answer.body
     order = answer.body
     assert {a["location_id"] for a in order["allocations"]} == {"store-arbat"}  # store-paused is nearer
@@ -40,8 +63,12 @@ def test_the_nearest_active_location_with_every_line_takes_the_order_and_says_wh
 
 def test_a_location_with_every_line_beats_a_nearer_one_with_some(moscow: Api) -> None:
     moscow.put("/v1/stock/store-arbat", {"items": [{"sku": "SKU-B", "on_hand": 0}]})
-    order = moscow.post("/v1/orders", courier_order(delivery=TVERSKAYA, lines=[{"sku": "SKU-A", "qty": 1, "price": 1},
-                                                                                {"sku": "SKU-B", "qty": 1, "price": 1}])).body
+    order = moscow.post(
+        "/v1/orders",
+        courier_order(
+            delivery=TVERSKAYA, lines=[{"sku": "SKU-A", "qty": 1, "price": 1}, {"sku": "SKU-B", "qty": 1, "price": 1}]
+        ),
+    ).body
     assert order["status"] == "reserved" and order["sourcing"]["locations"] == ["wh-podolsk"]
 
 
@@ -58,26 +85,38 @@ def test_an_order_no_single_location_can_take_splits_only_where_the_channel_allo
 
     split = moscow.post("/v1/orders", courier_order("app-1", channel="app", delivery=TVERSKAYA, lines=lines)).body
     assert split["status"] == "reserved"
-    assert sorted((a["sku"], a["location_id"]) for a in split["allocations"]) == [("SKU-A", "store-arbat"),
-                                                                                  ("SKU-B", "wh-podolsk")]
+    assert sorted((a["sku"], a["location_id"]) for a in split["allocations"]) == [
+        ("SKU-A", "store-arbat"),
+        ("SKU-B", "wh-podolsk"),
+    ]
     assert split["sourcing"]["rule"] == "split" and set(split["sourcing"]["locations"]) == {"store-arbat", "wh-podolsk"}
     assert moscow.stock("SKU-B", "wh-podolsk") == {"on_hand": 5, "reserved": 2, "available": 3}
 
 
 def test_without_coordinates_the_customers_city_and_then_warehouses_come_first(moscow: Api) -> None:
-    moscow.put("/v1/locations/store-spb", {"name": "SPb", "kind": "store", "city": "Saint Petersburg",
-                                           "capabilities": ["courier"]})
+    moscow.put(
+        "/v1/locations/store-spb",
+        {"name": "SPb", "kind": "store", "city": "Saint Petersburg", "capabilities": ["courier"]},
+    )
     moscow.put("/v1/stock/store-spb", {"items": [{"sku": "SKU-A", "on_hand": 5}]})
     spb = {"method": "courier", "address": "Nevsky 1", "city": "Saint Petersburg"}
-    assert moscow.post("/v1/orders", courier_order("web-spb", delivery=spb)).body["sourcing"]["locations"] == ["store-spb"]
+    assert moscow.post("/v1/orders", courier_order("web-spb", delivery=spb)).body["sourcing"]["locations"] == [
+        "store-spb"
+    ]
     anywhere = {"method": "courier", "address": "somewhere"}
     assert moscow.post("/v1/orders", courier_order("web-x", delivery=anywhere)).body["sourcing"]["locations"] == [
-        "wh-podolsk"]
+        "wh-podolsk"
+    ]
 
 
-@pytest.mark.parametrize("delivery", [
-    {**TVERSKAYA, "lon": None}, {**TVERSKAYA, "lat": 91}, {**TVERSKAYA, "city": ""},
-])
+@pytest.mark.parametrize(
+    "delivery",
+    [
+        {**TVERSKAYA, "lon": None},
+        {**TVERSKAYA, "lat": 91},
+        {**TVERSKAYA, "city": ""},
+    ],
+)
 def test_bad_customer_coordinates_are_422_and_change_nothing(moscow: Api, delivery: dict) -> None:
     answer = moscow.post("/v1/orders", courier_order(delivery={k: v for k, v in delivery.items() if v is not None}))
     assert answer.status == 422 and answer.body["error"] == "validation_error"

@@ -66,8 +66,11 @@ def test_an_order_whose_step_had_failed_still_waits_for_the_operator(tmp_path: P
     _edit_order(tmp_path, order_id, failed)
     with running(tmp_path) as api:
         order = api.order(order_id)
-        assert (order["status"], order["attention"], order["last_error"]) == ("reserved", "lifecycle_failed",
-                                                                             "StockContention")
+        assert (order["status"], order["attention"], order["last_error"]) == (
+            "reserved",
+            "lifecycle_failed",
+            "StockContention",
+        )
         refused = api.post(f"/v1/orders/{order_id}/events", {"event": "confirm"})
         assert refused.status == 409, refused.body  # only retry or cancel while it is flagged
         assert api.order(order_id)["status"] == "reserved"
@@ -83,8 +86,18 @@ def test_an_order_whose_step_had_failed_still_waits_for_the_operator(tmp_path: P
 
 def test_channel_secrets_survive_a_restart(tmp_path: Path) -> None:
     with running(tmp_path) as api:
-        assert api.put("/v1/channels/mp", {"kind": "ozon", "name": "Ozon", "secret": "s3cret-webhook-key",
-                                           "credentials": {"client_id": "1", "api_key": "k"}}).status == 200
+        assert (
+            api.put(
+                "/v1/channels/mp",
+                {
+                    "kind": "ozon",
+                    "name": "Ozon",
+                    "secret": "s3cret-webhook-key",
+                    "credentials": {"client_id": "1", "api_key": "k"},
+                },
+            ).status
+            == 200
+        )
         names = _secret_names(api)
         assert names, "the channel stored no secret"
     with running(tmp_path) as api:
@@ -124,7 +137,8 @@ def test_a_save_interrupted_by_a_crash_leaves_the_last_snapshot(tmp_path: Path) 
 
 
 def test_lifecycle_machines_are_the_template_ones_without_a_state_dir_and_gain_only_an_entry_with_one(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     machines: dict[bool, dict[str, dict[str, Any]]] = {}
     for with_state in (False, True):
         with LocalHub(state_dir=tmp_path if with_state else None) as hub:
@@ -148,11 +162,15 @@ def test_lifecycle_machines_are_the_template_ones_without_a_state_dir_and_gain_o
         assert resumable["StartAt"] == plain["StartAt"]
         start = resumable["States"]["StartFromStatus"]
         # Intake's executions never send the marker status, so they take the same choices as before.
-        assert start["Choices"][0] == {"Variable": "$.status", "StringEquals": "resume-after-restart",
-                                       "Next": "ResumeAt"}
+        assert start["Choices"][0] == {
+            "Variable": "$.status",
+            "StringEquals": "resume-after-restart",
+            "Next": "ResumeAt",
+        }
         assert start["Choices"][1:] == plain["States"]["StartFromStatus"]["Choices"]
-        assert {k: v for k, v in resumable["States"].items() if k not in added | {"StartFromStatus"}} == \
-            {k: v for k, v in plain["States"].items() if k != "StartFromStatus"}
+        assert {k: v for k, v in resumable["States"].items() if k not in added | {"StartFromStatus"}} == {
+            k: v for k, v in plain["States"].items() if k != "StartFromStatus"
+        }
 
 
 def test_a_duplicate_order_after_a_restart_reserves_nothing_more(tmp_path: Path) -> None:
@@ -177,13 +195,18 @@ def test_an_event_is_applied_while_another_machine_starts_an_execution(api: Api)
     whenever such an execution came first, as every restart's resumed executions and any intake do."""
     import os
 
-    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
-                                          "capabilities": ["courier", "post"]}).status == 200
+    assert (
+        api.put(
+            "/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse", "capabilities": ["courier", "post"]}
+        ).status
+        == 200
+    )
     assert api.put("/v1/channels/web", {"kind": "web", "name": "Site"}).status == 200
     assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 5}]}).status == 200
     line = [{"sku": "SKU-A", "qty": 1, "price": 10}]
-    by_post = api.post("/v1/orders", courier_order("post-1", lines=line,
-                                                   delivery={"method": "post", "address": "Kazan, Baumana 1"}))
+    by_post = api.post(
+        "/v1/orders", courier_order("post-1", lines=line, delivery={"method": "post", "address": "Kazan, Baumana 1"})
+    )
     assert by_post.status == 201 and by_post.body["workflow"] == "post", by_post.body
     table = boto3.client("dynamodb", region_name=api.hub.template.region)
     key = {"pk": {"S": f"ORDER#{by_post.body['order_id']}"}}

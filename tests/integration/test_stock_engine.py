@@ -23,9 +23,15 @@ def _dirty(api: Api, channel: str) -> set[str]:
     """The channel's dirty SKUs, once the stock stream has delivered every write so far."""
     api.hub.settle()
     ddb = boto3.client("dynamodb")
-    return {item["sku"]["S"] for shard in range(16)
-            for item in ddb.query(TableName=os.environ["DIRTY_SKUS_TABLE"], KeyConditionExpression="channel_shard = :p",
-                                  ExpressionAttributeValues={":p": {"S": f"{channel}#{shard:02d}"}})["Items"]}
+    return {
+        item["sku"]["S"]
+        for shard in range(16)
+        for item in ddb.query(
+            TableName=os.environ["DIRTY_SKUS_TABLE"],
+            KeyConditionExpression="channel_shard = :p",
+            ExpressionAttributeValues={":p": {"S": f"{channel}#{shard:02d}"}},
+        )["Items"]
+    }
 
 
 def _clear_dirty(api: Api) -> None:
@@ -69,8 +75,12 @@ def chain(api: Api) -> Api:
 
 
 def test_each_rule_over_http(chain: Api) -> None:
-    rules = {"safety_stock": 1, "stock_share": 0.5, "excluded_locations": ["s3"],
-             "locations": {"wh-1": {"safety_stock": 0, "stock_share": 1}}}
+    rules = {
+        "safety_stock": 1,
+        "stock_share": 0.5,
+        "excluded_locations": ["s3"],
+        "locations": {"wh-1": {"safety_stock": 0, "stock_share": 1}},
+    }
     assert chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "rules": rules}).status == 200
     item = _offer(chain, "ozon", "SKU-A")["SKU-A"]
     # wh-1: 10 (its own rules); s1, s2: (10 - 1) * 0.5 = 4; s3 excluded
@@ -81,8 +91,10 @@ def test_each_rule_over_http(chain: Api) -> None:
     assert _offer(chain, "ozon", "SKU-A")["SKU-A"]["available"] == 12
     chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon", "rules": {**rules, "max_share": 0.25}})
     assert _offer(chain, "ozon", "SKU-A")["SKU-A"]["available"] == 7  # 25 % of 30 free at wh-1, s1, s2
-    chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon",
-                                    "rules": {"min_presentable": 5, "skus": {"SKU-A": {"min_presentable": 41}}}})
+    chain.put(
+        "/v1/channels/ozon",
+        {"kind": "ozon", "name": "Ozon", "rules": {"min_presentable": 5, "skus": {"SKU-A": {"min_presentable": 41}}}},
+    )
     assert _offer(chain, "ozon", "SKU-A")["SKU-A"]["available"] == 0  # 40 < 41
     chain.put("/v1/locations/s1", {"name": "s1", "kind": "store", "active": False})
     web = _offer(chain, "web", "SKU-A")["SKU-A"]
@@ -90,16 +102,20 @@ def test_each_rule_over_http(chain: Api) -> None:
 
 
 def test_the_old_rules_shape_still_works_and_bad_rules_are_422(chain: Api) -> None:
-    answer = chain.put("/v1/channels/app", {"kind": "app", "name": "App", "rules": {"safety_stock": 2, "stock_share": 0.9}})
+    answer = chain.put(
+        "/v1/channels/app", {"kind": "app", "name": "App", "rules": {"safety_stock": 2, "stock_share": 0.9}}
+    )
     assert answer.status == 200 and answer.body["rules"]["safety_stock"] == 2
     assert _offer(chain, "app", "SKU-A")["SKU-A"]["available"] == 28  # 4 x (10 - 2) * 0.9 = 4 x 7
-    for rules, loc in [({"max_units": -1}, ["body", "rules", "max_units"]),
-                       ({"max_share": 2}, ["body", "rules", "max_share"]),
-                       ({"min_presentable": -3}, ["body", "rules", "min_presentable"]),
-                       ({"excluded_locations": ["bad id"]}, ["body", "rules", "excluded_locations", 0]),
-                       ({"skus": {"bad sku": {}}}, ["body", "rules", "skus", "bad sku", "[key]"]),
-                       ({"locations": {"s1": {"stock_share": 7}}}, ["body", "rules", "locations", "s1", "stock_share"]),
-                       ({"skus": {"A": {"unknown": 1}}}, ["body", "rules", "skus", "A", "unknown"])]:
+    for rules, loc in [
+        ({"max_units": -1}, ["body", "rules", "max_units"]),
+        ({"max_share": 2}, ["body", "rules", "max_share"]),
+        ({"min_presentable": -3}, ["body", "rules", "min_presentable"]),
+        ({"excluded_locations": ["bad id"]}, ["body", "rules", "excluded_locations", 0]),
+        ({"skus": {"bad sku": {}}}, ["body", "rules", "skus", "bad sku", "[key]"]),
+        ({"locations": {"s1": {"stock_share": 7}}}, ["body", "rules", "locations", "s1", "stock_share"]),
+        ({"skus": {"A": {"unknown": 1}}}, ["body", "rules", "skus", "A", "unknown"]),
+    ]:
         refused = chain.put("/v1/channels/app", {"kind": "app", "name": "App", "rules": rules})
         assert refused.status == 422 and loc in [d["loc"] for d in refused.body["details"]], (rules, refused.body)
     assert _offer(chain, "app", "SKU-A")["SKU-A"]["available"] == 28  # unchanged
@@ -127,8 +143,9 @@ def test_snapshot_zeroes_unlisted_skus_only_when_asked(chain: Api) -> None:
     chain.put("/v1/stock/s1", {"batch_id": "b1", "items": [{"sku": "SKU-B", "on_hand": 5}]})
     assert chain.stock("SKU-A", "s1")["on_hand"] == 10  # not asked: left alone
     chain.post("/v1/orders", courier_order("z-1", lines=[{"sku": "SKU-C", "qty": 1, "price": 1}]))
-    answer = chain.put("/v1/stock/s1", {"batch_id": "b2", "zero_unlisted": True,
-                                        "items": [{"sku": "SKU-B", "on_hand": 6}]}).body
+    answer = chain.put(
+        "/v1/stock/s1", {"batch_id": "b2", "zero_unlisted": True, "items": [{"sku": "SKU-B", "on_hand": 6}]}
+    ).body
     assert chain.stock("SKU-B", "s1")["on_hand"] == 6
     reserved_at_s1 = chain.stock("SKU-C", "s1")["reserved"]
     assert chain.stock("SKU-A", "s1")["on_hand"] == 0
@@ -140,15 +157,16 @@ def test_snapshot_zeroes_unlisted_skus_only_when_asked(chain: Api) -> None:
 
 
 def test_bad_imports_are_422_and_change_nothing(chain: Api) -> None:
-    for body, loc in [({"items": [{"sku": "SKU-A", "on_hand": -1}]}, ["body"]),
-                      ({"mode": "delta", "zero_unlisted": True, "batch_id": "x", "items": [{"sku": "A", "on_hand": 1}]},
-                       ["body"]),
-                      ({"zero_unlisted": True, "items": [{"sku": "A", "on_hand": 1}]}, ["body"]),
-                      ({"batch_id": "has space", "items": [{"sku": "A", "on_hand": 1}]}, ["body", "batch_id"]),
-                      ({"items": [{"sku": "A", "on_hand": 1, "expected_at": "soon"}]}, ["body", "items", 0, "expected_at"]),
-                      ({"part": -1, "items": [{"sku": "A", "on_hand": 1}]}, ["body", "part"])]:
+    for body, loc in [
+        ({"items": [{"sku": "SKU-A", "on_hand": -1}]}, ["body"]),
+        ({"mode": "delta", "zero_unlisted": True, "batch_id": "x", "items": [{"sku": "A", "on_hand": 1}]}, ["body"]),
+        ({"zero_unlisted": True, "items": [{"sku": "A", "on_hand": 1}]}, ["body"]),
+        ({"batch_id": "has space", "items": [{"sku": "A", "on_hand": 1}]}, ["body", "batch_id"]),
+        ({"items": [{"sku": "A", "on_hand": 1, "expected_at": "soon"}]}, ["body", "items", 0, "expected_at"]),
+        ({"part": -1, "items": [{"sku": "A", "on_hand": 1}]}, ["body", "part"]),
+    ]:
         answer = chain.put("/v1/stock/s1", body)
-        assert answer.status == 422 and any(d["loc"][:len(loc)] == loc for d in answer.body["details"]), answer.body
+        assert answer.status == 422 and any(d["loc"][: len(loc)] == loc for d in answer.body["details"]), answer.body
     assert chain.put("/v1/stock/nowhere", {"items": [{"sku": "A", "on_hand": 1}]}).status == 404
     assert chain.stock("A", "s1") == {"on_hand": 0, "reserved": 0, "available": 0}
     assert chain.stock("SKU-A", "s1")["on_hand"] == 10
@@ -165,15 +183,18 @@ def test_expected_arrival_shows_while_out_of_stock(chain: Api) -> None:
 
 
 def test_changes_mark_dirty_per_channel_and_emit_stock_changed(chain: Api, stock_events: Any) -> None:
-    chain.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon",
-                                    "rules": {"safety_stock": 5, "excluded_locations": ["s2"]}})
+    chain.put(
+        "/v1/channels/ozon",
+        {"kind": "ozon", "name": "Ozon", "rules": {"safety_stock": 5, "excluded_locations": ["s2"]}},
+    )
     _clear_dirty(chain)
     stock_events()
     chain.put("/v1/stock/s1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})  # 10 -> 11
     assert _dirty(chain, "web") == {"SKU-A"} and _dirty(chain, "ozon") == {"SKU-A"}
     events = stock_events()
-    assert [(e["location_id"], e["skus"], e["channels"], e["cause"]) for e in events] == \
-        [("s1", ["SKU-A"], ["ozon", "web"], "import")]
+    assert [(e["location_id"], e["skus"], e["channels"], e["cause"]) for e in events] == [
+        ("s1", ["SKU-A"], ["ozon", "web"], "import")
+    ]
     _clear_dirty(chain)
     chain.put("/v1/stock/s2", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})  # ozon excludes s2
     assert _dirty(chain, "web") == {"SKU-A"} and _dirty(chain, "ozon") == set()
@@ -195,7 +216,8 @@ def test_changes_mark_dirty_per_channel_and_emit_stock_changed(chain: Api, stock
 
 
 def test_an_announcement_that_fails_is_retried_from_the_stream_and_loses_no_marks(
-        chain: Api, stock_events: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    chain: Api, stock_events: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The import has committed; the dirty marks fail for a while. The stream delivers the batch again
     until they land: the ERP's request is not failed for it, and nothing is applied twice."""
     from inventory.adapters import dirty_skus
@@ -230,16 +252,18 @@ def test_every_writer_of_a_stock_row_is_announced_returns_included(chain: Api, s
     location = order["allocations"][0]["location_id"]
     _clear_dirty(chain)
     stock_events()
-    answer = chain.post(f"/v1/orders/{order['order_id']}/returns",
-                        {"return_id": "r-1", "reason": "damaged", "location_id": location,
-                         "lines": [{"sku": "SKU-A", "qty": 1}]})
+    answer = chain.post(
+        f"/v1/orders/{order['order_id']}/returns",
+        {"return_id": "r-1", "reason": "damaged", "location_id": location, "lines": [{"sku": "SKU-A", "qty": 1}]},
+    )
     assert answer.status == 201, answer.body
     assert _dirty(chain, "web") == {"SKU-A"}
     assert [(e["location_id"], e["skus"], e["cause"]) for e in stock_events()] == [(location, ["SKU-A"], "stock")]
 
 
 def test_a_batch_that_keeps_failing_goes_to_the_failure_queue_with_its_range(
-        chain: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    chain: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from inventory.adapters import dirty_skus
 
     def down(*args: Any, **kwargs: Any) -> None:

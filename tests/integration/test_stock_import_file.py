@@ -14,8 +14,9 @@ from tests.conftest import Api
 
 @pytest.fixture
 def client(shop: Api) -> httpx.Client:
-    return httpx.Client(transport=HubTransport(shop.hub), base_url="http://hub",
-                        headers={"x-api-key": shop.hub.api_key})
+    return httpx.Client(
+        transport=HubTransport(shop.hub), base_url="http://hub", headers={"x-api-key": shop.hub.api_key}
+    )
 
 
 def _csv(tmp_path: Path, text: str, name: str = "stock.csv") -> Path:
@@ -24,8 +25,9 @@ def _csv(tmp_path: Path, text: str, name: str = "stock.csv") -> Path:
     return path
 
 
-def test_a_big_file_goes_in_parts_and_the_same_file_again_changes_nothing(shop: Api, client: httpx.Client,
-                                                                         tmp_path: Path) -> None:
+def test_a_big_file_goes_in_parts_and_the_same_file_again_changes_nothing(
+    shop: Api, client: httpx.Client, tmp_path: Path
+) -> None:
     rows = "".join(f"BULK-{n},{n % 7}\n" for n in range(1_200))
     path = _csv(tmp_path, "sku,on_hand\n" + rows)
     report = import_file(client, path, "wh-1", progress=False)
@@ -39,18 +41,22 @@ def test_a_big_file_goes_in_parts_and_the_same_file_again_changes_nothing(shop: 
     assert shop.stock("BULK-3", "wh-1")["on_hand"] == 3 + 5
 
 
-def test_malformed_rows_are_reported_by_line_and_the_rest_applied(shop: Api, client: httpx.Client,
-                                                                 tmp_path: Path) -> None:
-    path = _csv(tmp_path, "sku,on_hand,expected_at\n"
-                          "OK-1,4,\n"             # line 2
-                          "OK-2,x,\n"             # 3: not a number
-                          "bad sku,1,\n"          # 4: bad sku
-                          "OK-3,-2,\n"            # 5: negative in a snapshot
-                          "OK-4,0,2026-13-01\n"   # 6: bad date
-                          "OK-1,9,\n"             # 7: listed twice
-                          "OK-5,1\n"              # 8: short row is fine (expected_at empty)
-                          "OK-6,1,,extra\n"       # 9: too many columns
-                          "OK-7,0,2026-12-24\n")  # 10
+def test_malformed_rows_are_reported_by_line_and_the_rest_applied(
+    shop: Api, client: httpx.Client, tmp_path: Path
+) -> None:
+    path = _csv(
+        tmp_path,
+        "sku,on_hand,expected_at\n"
+        "OK-1,4,\n"  # line 2
+        "OK-2,x,\n"  # 3: not a number
+        "bad sku,1,\n"  # 4: bad sku
+        "OK-3,-2,\n"  # 5: negative in a snapshot
+        "OK-4,0,2026-13-01\n"  # 6: bad date
+        "OK-1,9,\n"  # 7: listed twice
+        "OK-5,1\n"  # 8: short row is fine (expected_at empty)
+        "OK-6,1,,extra\n"  # 9: too many columns
+        "OK-7,0,2026-12-24\n",
+    )  # 10
     report = import_file(client, path, "wh-1", progress=False)
     assert [line for line, _, _ in report.errors] == [3, 4, 5, 6, 7, 9]
     assert "on_hand" in report.errors[0][2] and "first on line 2" in report.errors[4][2]
@@ -62,16 +68,23 @@ def test_malformed_rows_are_reported_by_line_and_the_rest_applied(shop: Api, cli
 
 
 def test_rows_the_hub_refuses_are_reported_with_their_line(shop: Api, client: httpx.Client, tmp_path: Path) -> None:
-    shop.post("/v1/orders", {"channel": "web", "external_id": "r-1", "customer": {"name": "A"},
-                             "lines": [{"sku": "SKU-B", "qty": 5, "price": 1}],
-                             "delivery": {"method": "post", "address": "x"}, "payment": {"method": "cod"}})
+    shop.post(
+        "/v1/orders",
+        {
+            "channel": "web",
+            "external_id": "r-1",
+            "customer": {"name": "A"},
+            "lines": [{"sku": "SKU-B", "qty": 5, "price": 1}],
+            "delivery": {"method": "post", "address": "x"},
+            "payment": {"method": "cod"},
+        },
+    )
     path = _csv(tmp_path, "sku,on_hand\nSKU-A,1\nSKU-B,2\n")
     report = import_file(client, path, "wh-1", progress=False)
     assert report.applied == 1 and [(line, sku) for line, sku, _ in report.errors] == [(3, "SKU-B")]
 
 
-def test_zero_unlisted_applies_nothing_when_a_row_is_malformed(shop: Api, client: httpx.Client,
-                                                              tmp_path: Path) -> None:
+def test_zero_unlisted_applies_nothing_when_a_row_is_malformed(shop: Api, client: httpx.Client, tmp_path: Path) -> None:
     bad = _csv(tmp_path, "sku,on_hand\nSKU-A,2\nSKU-Z,?\n")
     report = import_file(client, bad, "wh-1", zero_unlisted=True, progress=False)
     assert report.errors and report.applied == 0

@@ -56,16 +56,28 @@ class StockUnderLoad(RuleBasedStateMachine):
         answer = self.api.put(f"/v1/stock/{loc}", {"mode": "delta", "items": [{"sku": sku, "on_hand": delta}]})
         assert answer.status == 200 and answer.body["updated"] + len(answer.body["errors"]) == 1
 
-    @rule(loc=st.sampled_from(LOCATIONS), batch_id=st.sampled_from(BATCH_IDS), mode=st.sampled_from(["snapshot", "delta"]),
-          units=st.dictionaries(st.sampled_from(SKUS), st.integers(0, 6), min_size=1), negative=st.booleans(),
-          zero_unlisted=st.booleans())
-    def import_batch(self, loc: str, batch_id: str, mode: str, units: dict[str, int], negative: bool,
-                     zero_unlisted: bool) -> None:
+    @rule(
+        loc=st.sampled_from(LOCATIONS),
+        batch_id=st.sampled_from(BATCH_IDS),
+        mode=st.sampled_from(["snapshot", "delta"]),
+        units=st.dictionaries(st.sampled_from(SKUS), st.integers(0, 6), min_size=1),
+        negative=st.booleans(),
+        zero_unlisted=st.booleans(),
+    )
+    def import_batch(
+        self, loc: str, batch_id: str, mode: str, units: dict[str, int], negative: bool, zero_unlisted: bool
+    ) -> None:
         """A batch with an id; an id seen before at this location is the ERP sending the same batch again."""
         sign = -1 if mode == "delta" and negative else 1
-        body = self.batches.setdefault((loc, batch_id), {
-            "mode": mode, "batch_id": batch_id, "zero_unlisted": zero_unlisted and mode == "snapshot",
-            "items": [{"sku": sku, "on_hand": sign * n} for sku, n in units.items()]})
+        body = self.batches.setdefault(
+            (loc, batch_id),
+            {
+                "mode": mode,
+                "batch_id": batch_id,
+                "zero_unlisted": zero_unlisted and mode == "snapshot",
+                "items": [{"sku": sku, "on_hand": sign * n} for sku, n in units.items()],
+            },
+        )
         repeated = "sent" in body
         body["sent"] = True
         before = self._stock()
@@ -74,8 +86,11 @@ class StockUnderLoad(RuleBasedStateMachine):
         if repeated:
             assert self._stock() == before, "a batch applied twice changed the stock"
 
-    @rule(external_id=st.sampled_from(EXTERNAL_IDS),
-          lines=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 4), min_size=1), holds=st.booleans())
+    @rule(
+        external_id=st.sampled_from(EXTERNAL_IDS),
+        lines=st.dictionaries(st.sampled_from(SKUS), st.integers(1, 4), min_size=1),
+        holds=st.booleans(),
+    )
     def place_order(self, external_id: str, lines: dict[str, int], holds: bool) -> None:
         body = courier_order(external_id, lines=[{"sku": s, "qty": q, "price": 1} for s, q in lines.items()])
         if holds:  # an unpaid order: its hold runs out at once, the next sweep expires it
@@ -126,8 +141,10 @@ class StockUnderLoad(RuleBasedStateMachine):
     def _stock(self) -> dict:
         for order_id in self.orders.values():
             self._settle(order_id)
-        return {(i["sku"]["S"], i["location_id"]["S"]): (i["on_hand"]["N"], i["reserved"]["N"])
-                for i in boto3.client("dynamodb").scan(TableName=os.environ["STOCK_TABLE"], ConsistentRead=True)["Items"]}
+        return {
+            (i["sku"]["S"], i["location_id"]["S"]): (i["on_hand"]["N"], i["reserved"]["N"])
+            for i in boto3.client("dynamodb").scan(TableName=os.environ["STOCK_TABLE"], ConsistentRead=True)["Items"]
+        }
 
     def _settle(self, order_id: str) -> None:
         """Until the lifecycle has applied the last accepted event (its next wait clears pending_event)."""
@@ -141,8 +158,10 @@ class StockUnderLoad(RuleBasedStateMachine):
         for order_id in self.orders.values():
             self._settle(order_id)
         ddb = boto3.client("dynamodb")
-        stock = {(i["sku"]["S"], i["location_id"]["S"]): {k: int(i[k]["N"]) for k in ("on_hand", "reserved", "available")}
-                 for i in ddb.scan(TableName=os.environ["STOCK_TABLE"], ConsistentRead=True)["Items"]}
+        stock = {
+            (i["sku"]["S"], i["location_id"]["S"]): {k: int(i[k]["N"]) for k in ("on_hand", "reserved", "available")}
+            for i in ddb.scan(TableName=os.environ["STOCK_TABLE"], ConsistentRead=True)["Items"]
+        }
         held: Counter[tuple[str, str]] = Counter()
         held_by_order: dict[str, Counter[tuple[str, str]]] = {}
         for r in ddb.scan(TableName=os.environ["RESERVATIONS_TABLE"], ConsistentRead=True)["Items"]:
@@ -163,6 +182,7 @@ class StockUnderLoad(RuleBasedStateMachine):
                 assert not held_by_order.get(order_id), (order_id, order["status"])
 
 
-StockUnderLoad.TestCase.settings = settings(max_examples=8, stateful_step_count=12, deadline=None,
-                                            suppress_health_check=list(HealthCheck))
+StockUnderLoad.TestCase.settings = settings(
+    max_examples=8, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+)
 test_stock_invariants_hold_under_any_interleaving = StockUnderLoad.TestCase

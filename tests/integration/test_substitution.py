@@ -16,8 +16,12 @@ SHORT_OF_B = [{"sku": "SKU-A", "qty": 2, "price": 10}, {"sku": "SKU-B", "qty": 7
 def held(shop: Api) -> tuple[Api, str]:
     """An order on hold at wh-1: A x2 and B x5 held, B x2 missing; wh-1 also has 4 x SKU-C."""
     assert shop.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-C", "on_hand": 4}]}).status == 200
-    assert shop.put("/v1/carriers/fast", {"name": "Fast", "delivery_methods": ["courier"],
-                                          "transit_days": {"min": 1, "max": 2}}).status == 200
+    assert (
+        shop.put(
+            "/v1/carriers/fast", {"name": "Fast", "delivery_methods": ["courier"], "transit_days": {"min": 1, "max": 2}}
+        ).status
+        == 200
+    )
     order = shop.post("/v1/orders", courier_order(lines=SHORT_OF_B)).body
     assert order["promise"] is None  # nothing is promised while stock is missing
     assert order["status"] == "on_hold" and order["shortages"] == [{"sku": "SKU-B", "missing": 2}]
@@ -103,18 +107,22 @@ def test_the_order_stays_on_hold_while_another_line_is_short(shop: Api) -> None:
     assert shop.stock("SKU-A", "wh-1")["reserved"] == 0 and shop.stock("SKU-B", "wh-1")["reserved"] == 0
 
 
-@pytest.mark.parametrize(("body", "status", "error"), [
-    ({"sku": "SKU-B", "replacement": {"sku": "SKU-C", "qty": 5}}, 409, "insufficient_stock"),  # 4 on hand
-    ({"sku": "SKU-B", "replacement": {"sku": "NOPE", "qty": 1}}, 409, "insufficient_stock"),
-    ({"sku": "SKU-X", "replacement": {"sku": "SKU-C", "qty": 1}}, 422, "validation_error"),
-    ({"sku": "SKU-B", "replacement": {"sku": "SKU-A", "qty": 1}}, 422, "validation_error"),
-    ({"sku": "SKU-B", "replacement": {"sku": "SKU-C", "qty": 0}}, 422, "validation_error"),
-    ({"sku": "SKU-B", "replacement": {"sku": "SKU-C"}}, 422, "validation_error"),
-    ({"replacement": {"sku": "SKU-C", "qty": 1}}, 422, "validation_error"),
-    ({"sku": "SKU-B", "surprise": 1}, 422, "validation_error"),
-])
-def test_invalid_substitutions_are_4xx_and_change_nothing(held: tuple[Api, str], body: dict, status: int,
-                                                          error: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "status", "error"),
+    [
+        ({"sku": "SKU-B", "replacement": {"sku": "SKU-C", "qty": 5}}, 409, "insufficient_stock"),  # 4 on hand
+        ({"sku": "SKU-B", "replacement": {"sku": "NOPE", "qty": 1}}, 409, "insufficient_stock"),
+        ({"sku": "SKU-X", "replacement": {"sku": "SKU-C", "qty": 1}}, 422, "validation_error"),
+        ({"sku": "SKU-B", "replacement": {"sku": "SKU-A", "qty": 1}}, 422, "validation_error"),
+        ({"sku": "SKU-B", "replacement": {"sku": "SKU-C", "qty": 0}}, 422, "validation_error"),
+        ({"sku": "SKU-B", "replacement": {"sku": "SKU-C"}}, 422, "validation_error"),
+        ({"replacement": {"sku": "SKU-C", "qty": 1}}, 422, "validation_error"),
+        ({"sku": "SKU-B", "surprise": 1}, 422, "validation_error"),
+    ],
+)
+def test_invalid_substitutions_are_4xx_and_change_nothing(
+    held: tuple[Api, str], body: dict, status: int, error: str
+) -> None:
     api, order_id = held
     before = _state(api, order_id)
     answer = api.post(f"/v1/orders/{order_id}/substitutions", body)
@@ -131,7 +139,8 @@ def test_unknown_order_and_the_only_line_are_refused(shop: Api) -> None:
 
 
 def test_a_substitution_the_lifecycle_could_not_take_yet_is_resumed_by_its_repeat(
-        held: tuple[Api, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    held: tuple[Api, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from common.errors import OrderBusy
     from orders import services
 

@@ -22,8 +22,9 @@ from urllib.parse import parse_qsl
 import jsonschema_rs
 
 # shared/ lies beside the repository (as in every checkout and in CI); OMS_PARTNER_SPECS points elsewhere.
-SPECS = Path(os.environ.get("OMS_PARTNER_SPECS",
-                            Path(__file__).resolve().parents[2].parent / "shared" / "partners" / "specs"))
+SPECS = Path(
+    os.environ.get("OMS_PARTNER_SPECS", Path(__file__).resolve().parents[2].parent / "shared" / "partners" / "specs")
+)
 PARTNERS = ("ozon", "wildberries", "yandex_market", "cdek")
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -122,8 +123,10 @@ class PartnerSpec:
 
     def violations(self, schema: Any, instance: Any, where: str, strict: bool = False) -> list[str]:
         """`strict`: also no field the spec does not document (for fixtures standing for real messages)."""
-        return [f"{where} {'/'.join(map(str, e.instance_path)) or '(root)'}: {e.message}"
-                for e in self._validator(schema, strict).iter_errors(instance)]
+        return [
+            f"{where} {'/'.join(map(str, e.instance_path)) or '(root)'}: {e.message}"
+            for e in self._validator(schema, strict).iter_errors(instance)
+        ]
 
     # ------------------------------------------------------------ requests and answers
 
@@ -135,8 +138,15 @@ class PartnerSpec:
                 return op, dict(zip(names, match.groups(), strict=True))
         return None
 
-    def request_violations(self, method: str, path: str, headers: Mapping[str, str], query: Mapping[str, str],
-                           content_type: str, raw: bytes) -> list[str]:
+    def request_violations(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        query: Mapping[str, str],
+        content_type: str,
+        raw: bytes,
+    ) -> list[str]:
         where = f"{self.partner} {method} {path}"
         found = self.operation(method, path)
         if found is None:
@@ -149,7 +159,8 @@ class PartnerSpec:
         for param in op.parameters:
             name, place, schema = param["name"], param["in"], param.get("schema", {})
             value = {"path": path_params, "query": query, "header": lower}[place].get(
-                name.lower() if place == "header" else name)
+                name.lower() if place == "header" else name
+            )
             if value is None:
                 if param.get("required"):
                     problems.append(f"{where}: {place} parameter {name} is required")
@@ -185,13 +196,16 @@ class PartnerSpec:
             return [f"{where}: the operation takes no body, got {raw[:80]!r}"] if raw.strip() else []
         if not raw:
             return [f"{where}: the body is required"] if spec_body.get("required") else []
-        media = content_type.split(";")[0].strip().lower()
+        media = content_type.split(";", maxsplit=1)[0].strip().lower()
         content = spec_body.get("content", {})
         if media not in content:
             return [f"{where}: content type {media!r} is not one of {sorted(content)}"]
         try:
-            body = (dict(parse_qsl(raw.decode(), keep_blank_values=True)) if media == "application/x-www-form-urlencoded"
-                    else json.loads(raw))
+            body = (
+                dict(parse_qsl(raw.decode(), keep_blank_values=True))
+                if media == "application/x-www-form-urlencoded"
+                else json.loads(raw)
+            )
         except (ValueError, UnicodeDecodeError):
             return [f"{where}: the body is not {media}"]
         return self.violations(content[media].get("schema", {}), body, f"{where} body")
@@ -236,8 +250,9 @@ class PartnerSpec:
         problems = self.violations(self.schema(schema), body, f"{self.partner} push {kind}", strict)
         if "schema" in self.inbound:  # the envelope, for its discriminator's own enum
             envelope = self.document["components"]["schemas"][self.inbound["schema"]]
-            problems += self.violations({k: v for k, v in envelope.items() if k != "oneOf"}, body,
-                                        f"{self.partner} push envelope")
+            problems += self.violations(
+                {k: v for k, v in envelope.items() if k != "oneOf"}, body, f"{self.partner} push envelope"
+            )
         return problems
 
     def reply_violations(self, kind: str, body: Any) -> list[str]:

@@ -35,9 +35,12 @@ def test_inactive_locations_offer_nothing_and_unknown_skus_are_zero() -> None:
 
 
 def test_sku_override_wins_over_location_override_which_wins_over_the_channel() -> None:
-    rules = ChannelRules(safety_stock=1, stock_share=0.5,
-                         locations={"s1": LocationRules(safety_stock=0, stock_share=1)},
-                         skus={"A": SkuRules(stock_share=0.9)})
+    rules = ChannelRules(
+        safety_stock=1,
+        stock_share=0.5,
+        locations={"s1": LocationRules(safety_stock=0, stock_share=1)},
+        skus={"A": SkuRules(stock_share=0.9)},
+    )
     assert offered(10, rules, "B", "s2") == 4  # channel: (10 - 1) * 0.5
     assert offered(10, rules, "B", "s1") == 10  # location: (10 - 0) * 1
     assert offered(10, rules, "A", "s1") == 9  # location's safety stock, SKU's share
@@ -95,11 +98,18 @@ def test_a_change_matters_to_a_channel_only_when_its_offer_can_move() -> None:
 
 
 rule_sets = st.builds(
-    ChannelRules, safety_stock=st.integers(0, 20), stock_share=st.decimals(0, 1, places=2).map(float),
-    max_units=st.none() | st.integers(0, 200), max_share=st.none() | st.decimals(0, 1, places=2).map(float),
-    min_presentable=st.integers(0, 30), excluded_locations=st.lists(st.sampled_from(["s1", "s2", "s3"])),
-    skus=st.dictionaries(st.just("A"), st.builds(SkuRules, safety_stock=st.none() | st.integers(0, 20),
-                                                   max_units=st.none() | st.integers(0, 200))))
+    ChannelRules,
+    safety_stock=st.integers(0, 20),
+    stock_share=st.decimals(0, 1, places=2).map(float),
+    max_units=st.none() | st.integers(0, 200),
+    max_share=st.none() | st.decimals(0, 1, places=2).map(float),
+    min_presentable=st.integers(0, 30),
+    excluded_locations=st.lists(st.sampled_from(["s1", "s2", "s3"])),
+    skus=st.dictionaries(
+        st.just("A"),
+        st.builds(SkuRules, safety_stock=st.none() | st.integers(0, 20), max_units=st.none() | st.integers(0, 200)),
+    ),
+)
 
 
 @given(rules=rule_sets, free=st.dictionaries(st.sampled_from(["s1", "s2", "s3"]), st.integers(-50, 500)))

@@ -16,7 +16,11 @@ from webhooks.domain.inbound import authentic, order_in, source_allowed
 
 def test_every_partner_module_is_registered_under_its_kind() -> None:
     assert {connector_for(kind).kind for kind in ("ozon", "wildberries", "yandex_market", "cdek")} == {
-        "ozon", "wildberries", "yandex_market", "cdek"}
+        "ozon",
+        "wildberries",
+        "yandex_market",
+        "cdek",
+    }
     assert len(MODULES) == 4 and connector_for("web") is None
 
 
@@ -49,8 +53,15 @@ def test_the_same_posting_has_the_same_identity_from_push_and_poll() -> None:
     assert pushed.event_id == polled.event_id
 
 
-@pytest.mark.parametrize("body", [{}, {"message_type": 5}, {"message_type": "TYPE_NEW_POSTING"},
-                                  {**load_event("ozon_new_posting.json"), "products": [{"sku": 1}]}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"message_type": 5},
+        {"message_type": "TYPE_NEW_POSTING"},
+        {**load_event("ozon_new_posting.json"), "products": [{"sku": 1}]},
+    ],
+)
 def test_ozon_shapes_that_do_not_match_are_bad_payloads(body: dict) -> None:
     with pytest.raises(BadPayload):
         ozon.parse(body, "")

@@ -17,7 +17,9 @@ def test_order_id_is_stable_per_channel_and_external_id() -> None:
 
 
 def test_same_sku_on_two_lines_is_reserved_once() -> None:
-    order = OrderIn.model_validate(courier_order(lines=[{"sku": "A", "qty": 1, "price": 1}, {"sku": "A", "qty": 2, "price": 0}]))
+    order = OrderIn.model_validate(
+        courier_order(lines=[{"sku": "A", "qty": 1, "price": 1}, {"sku": "A", "qty": 2, "price": 0}])
+    )
     assert order.quantities() == {"A": 3}
 
 

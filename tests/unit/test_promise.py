@@ -10,15 +10,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.models import Carrier, DeliveryMethod, Location
-from orders.domain.promise import WEEKDAYS, Promise, delivery_window, processing_starts, quote, ready_at, Transit
+from orders.domain.promise import WEEKDAYS, Promise, Transit, delivery_window, processing_starts, quote, ready_at
 
 WEEKDAYS_10_19 = {day: {"opens": "10:00", "closes": "19:00"} for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def _location(zone: str, hours: dict | None = None, minutes: int = 120, cutoff: str | None = None,
-              location_id: str = "loc") -> Location:
-    return Location(location_id=location_id, name=location_id, kind="store", capabilities=["courier"],
-                    timezone=zone, working_hours=hours or {}, processing_minutes=minutes, cutoff=cutoff)
+def _location(
+    zone: str, hours: dict | None = None, minutes: int = 120, cutoff: str | None = None, location_id: str = "loc"
+) -> Location:
+    return Location(
+        location_id=location_id,
+        name=location_id,
+        kind="store",
+        capabilities=["courier"],
+        timezone=zone,
+        working_hours=hours or {},
+        processing_minutes=minutes,
+        cutoff=cutoff,
+    )
 
 
 def _utc(text: str) -> datetime:
@@ -75,18 +84,23 @@ def test_working_hours_are_local_on_both_sides_of_a_dst_change() -> None:
 
 
 def test_an_order_split_over_locations_is_ready_when_the_last_one_is() -> None:
-    fast, slow = _location("Europe/Moscow", minutes=10, location_id="fast"), _location("Asia/Vladivostok",
-                                                                                         minutes=600, location_id="slow")
+    fast, slow = (
+        _location("Europe/Moscow", minutes=10, location_id="fast"),
+        _location("Asia/Vladivostok", minutes=600, location_id="slow"),
+    )
     window = delivery_window([fast, slow], _utc("2026-01-09T12:00"), Transit(2, 3))
     assert window.ready_at == _utc("2026-01-09T22:00")
     assert (window.earliest, window.latest) == (date(2026, 1, 12), date(2026, 1, 13))  # Sat 08:00 local + 2..3
 
 
 CARRIERS = [
-    Carrier(carrier_id="slowpost", name="Post", delivery_methods=["courier", "post"], transit_days={"min": 3, "max": 7}),
+    Carrier(
+        carrier_id="slowpost", name="Post", delivery_methods=["courier", "post"], transit_days={"min": 3, "max": 7}
+    ),
     Carrier(carrier_id="fast", name="Fast", delivery_methods=["courier"], transit_days={"min": 1, "max": 2}),
-    Carrier(carrier_id="off", name="Off", delivery_methods=["courier"], transit_days={"min": 0, "max": 0},
-            active=False),
+    Carrier(
+        carrier_id="off", name="Off", delivery_methods=["courier"], transit_days={"min": 0, "max": 0}, active=False
+    ),
 ]
 
 
@@ -106,8 +120,18 @@ def test_a_quote_uses_the_fastest_active_carrier_and_no_carrier_for_a_pickup_at_
 
 # ------------------------------------------------------------------ properties against a minute-by-minute oracle
 
-ZONES = ["UTC", "Europe/Moscow", "Asia/Vladivostok", "Europe/Kaliningrad", "Europe/Berlin", "America/New_York",
-         "America/Los_Angeles", "Pacific/Kiritimati", "Pacific/Pago_Pago", "Asia/Kolkata"]
+ZONES = [
+    "UTC",
+    "Europe/Moscow",
+    "Asia/Vladivostok",
+    "Europe/Kaliningrad",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "Asia/Kolkata",
+]
 
 
 @st.composite
@@ -117,14 +141,18 @@ def locations(draw: st.DrawFn) -> Location:
     if not round_the_clock:
         for day in draw(st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True)):
             opens = draw(st.integers(0, 21))
-            hours[day] = {"opens": time(opens).isoformat(), "closes": time(draw(st.integers(opens + 2, 23))).isoformat()}
+            hours[day] = {
+                "opens": time(opens).isoformat(),
+                "closes": time(draw(st.integers(opens + 2, 23))).isoformat(),
+            }
     cutoff = draw(st.none() | st.integers(0, 23).map(lambda h: time(h).isoformat()))
     return _location(draw(st.sampled_from(ZONES)), hours, draw(st.integers(0, 480)), cutoff)
 
 
 # Minute-aligned instants around DST changes, month ends and year ends.
 placements = st.datetimes(min_value=datetime(2025, 12, 25), max_value=datetime(2026, 11, 5)).map(
-    lambda d: d.replace(second=0, microsecond=0, tzinfo=UTC))
+    lambda d: d.replace(second=0, microsecond=0, tzinfo=UTC)
+)
 
 
 def _oracle(location: Location, placed: datetime) -> datetime:

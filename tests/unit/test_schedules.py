@@ -20,17 +20,20 @@ def _at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("expression", "after", "expected"), [
-    ("rate(5 minutes)", "2026-11-25T10:00:30", "2026-11-25T10:05:30"),
-    ("rate(1 hour)", "2026-11-25T10:00:00", "2026-11-25T11:00:00"),
-    ("rate(2 days)", "2026-11-25T10:00:00", "2026-11-27T10:00:00"),
-    ("cron(0/15 * * * ? *)", "2026-11-25T10:07:10", "2026-11-25T10:15:00"),
-    ("cron(30 2 * * ? *)", "2026-11-25T10:00:00", "2026-11-26T02:30:00"),
-    # AWS counts days of the week 1-7 from Sunday: 2 is Monday (2026-11-30), 6#1 the first Friday.
-    ("cron(0 9 ? * 2 *)", "2026-11-25T10:00:00", "2026-11-30T09:00:00"),
-    ("cron(0 9 ? * 6#1 *)", "2026-11-25T10:00:00", "2026-12-04T09:00:00"),
-    ("cron(0 9 ? * MON-FRI *)", "2026-11-27T10:00:00", "2026-11-30T09:00:00"),
-])
+@pytest.mark.parametrize(
+    ("expression", "after", "expected"),
+    [
+        ("rate(5 minutes)", "2026-11-25T10:00:30", "2026-11-25T10:05:30"),
+        ("rate(1 hour)", "2026-11-25T10:00:00", "2026-11-25T11:00:00"),
+        ("rate(2 days)", "2026-11-25T10:00:00", "2026-11-27T10:00:00"),
+        ("cron(0/15 * * * ? *)", "2026-11-25T10:07:10", "2026-11-25T10:15:00"),
+        ("cron(30 2 * * ? *)", "2026-11-25T10:00:00", "2026-11-26T02:30:00"),
+        # AWS counts days of the week 1-7 from Sunday: 2 is Monday (2026-11-30), 6#1 the first Friday.
+        ("cron(0 9 ? * 2 *)", "2026-11-25T10:00:00", "2026-11-30T09:00:00"),
+        ("cron(0 9 ? * 6#1 *)", "2026-11-25T10:00:00", "2026-12-04T09:00:00"),
+        ("cron(0 9 ? * MON-FRI *)", "2026-11-27T10:00:00", "2026-11-30T09:00:00"),
+    ],
+)
 def test_rate_and_cron_expressions(expression: str, after: str, expected: str) -> None:
     assert Schedule("s", "F", expression, None).next_after(_at(after)) == _at(expected)
 
@@ -43,7 +46,8 @@ def test_expressions_the_runtime_cannot_run_fail_loudly(expression: str) -> None
 
 def test_schedule_and_schedule_v2_events_are_read_and_disabled_ones_skipped(tmp_path: Path) -> None:
     text = (ROOT / "template.yaml").read_text()
-    extra = textwrap.indent(textwrap.dedent("""
+    extra = textwrap.indent(
+        textwrap.dedent("""
         Reconcile:
           Type: AWS::Serverless::Function
           Properties:
@@ -52,7 +56,9 @@ def test_schedule_and_schedule_v2_events_are_read_and_disabled_ones_skipped(tmp_
               Hourly: {Type: ScheduleV2, Properties: {ScheduleExpression: "cron(0 * * * ? *)", Input: '{"scope": "all"}'}}
               Paused: {Type: ScheduleV2, Properties: {ScheduleExpression: "rate(1 hour)", State: DISABLED}}
               Off: {Type: Schedule, Properties: {Schedule: "rate(1 hour)", Enabled: false}}
-        """), "  ")
+        """),
+        "  ",
+    )
     (tmp_path / "template.yaml").write_text(text.replace("\nOutputs:", extra + "\nOutputs:"))
     (tmp_path / "state_machines").symlink_to(ROOT / "state_machines")
     schedules = {s.name: s for s in load(tmp_path / "template.yaml").schedules}
@@ -75,14 +81,18 @@ def test_fire_schedules_sends_the_scheduled_event_and_the_clock_fires_on_time(mo
 
         hub._handlers["HoldSweeperFunction"] = spy
         assert hub.fire_schedules("HoldSweeperFunction.Sweep") == {
-            "HoldSweeperFunction.Sweep": {"expired": 0, "moved_on": 0, "busy": 0}}
+            "HoldSweeperFunction.Sweep": {"expired": 0, "moved_on": 0, "busy": 0}
+        }
         assert seen[0]["detail-type"] == "Scheduled Event" and seen[0]["source"] == "aws.events"
         with pytest.raises(KeyError):
             hub.fire_schedules("Nope.Never")
         assert fired.acquire(timeout=0)
         # The clock fires each schedule at its next time, again and again (every 0.2 s here).
-        monkeypatch.setattr(local_template.Schedule, "next_after",
-                            lambda self, moment: max(moment, datetime.now(UTC)) + timedelta(seconds=0.2))
+        monkeypatch.setattr(
+            local_template.Schedule,
+            "next_after",
+            lambda self, moment: max(moment, datetime.now(UTC)) + timedelta(seconds=0.2),
+        )
         hub.start_clock()
         assert fired.acquire(timeout=5) and fired.acquire(timeout=5)
     assert len(seen) >= 3

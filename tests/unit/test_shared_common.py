@@ -27,15 +27,23 @@ def test_signature_accepts_only_the_hmac_of_the_exact_body() -> None:
 
 
 def test_working_hours_must_close_after_they_open() -> None:
-    store = LocationIn.model_validate({"name": "S", "kind": "store", "working_hours": {
-        "mon": {"opens": "10:00", "closes": "22:00"}}, "cutoff": "18:00"})
+    store = LocationIn.model_validate(
+        {
+            "name": "S",
+            "kind": "store",
+            "working_hours": {"mon": {"opens": "10:00", "closes": "22:00"}},
+            "cutoff": "18:00",
+        }
+    )
     assert store.working_hours["mon"].closes.hour == 22
     with pytest.raises(ValidationError):
-        LocationIn.model_validate({"name": "S", "kind": "store",
-                                   "working_hours": {"mon": {"opens": "22:00", "closes": "10:00"}}})
+        LocationIn.model_validate(
+            {"name": "S", "kind": "store", "working_hours": {"mon": {"opens": "22:00", "closes": "10:00"}}}
+        )
     with pytest.raises(ValidationError):
-        LocationIn.model_validate({"name": "S", "kind": "store",
-                                   "working_hours": {"monday": {"opens": "10:00", "closes": "22:00"}}})
+        LocationIn.model_validate(
+            {"name": "S", "kind": "store", "working_hours": {"monday": {"opens": "10:00", "closes": "22:00"}}}
+        )
 
 
 def test_publish_batches_by_ten_and_raises_on_dropped_entries(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,21 +6,32 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from common.models import DeliveryMethod, Location
-from orders.domain.sourcing import (Destination, Rule, candidate_locations, explain, haversine_km, plan_reservations,
-                                   rank_candidates)
+from orders.domain.sourcing import (
+    Destination,
+    Rule,
+    candidate_locations,
+    explain,
+    haversine_km,
+    plan_reservations,
+    rank_candidates,
+)
 
 
 def _location(location_id: str, kind: str, *methods: str, active: bool = True, **where: object) -> Location:
-    return Location(location_id=location_id, name=location_id, kind=kind, capabilities=list(methods), active=active,
-                    **where)
+    return Location(
+        location_id=location_id, name=location_id, kind=kind, capabilities=list(methods), active=active, **where
+    )
 
 
-LOCATIONS = {loc.location_id: loc for loc in [
-    _location("store-b", "store", "courier", "reserve_in_store"),
-    _location("wh-z", "warehouse", "courier"),
-    _location("store-a", "store", "courier", "click_collect"),
-    _location("store-paused", "store", "courier", active=False),
-]}
+LOCATIONS = {
+    loc.location_id: loc
+    for loc in [
+        _location("store-b", "store", "courier", "reserve_in_store"),
+        _location("wh-z", "warehouse", "courier"),
+        _location("store-a", "store", "courier", "click_collect"),
+        _location("store-paused", "store", "courier", active=False),
+    ]
+}
 
 
 def test_candidates_prefer_the_chosen_location_then_warehouses_and_skip_paused_or_incapable() -> None:
@@ -32,8 +43,9 @@ def test_candidates_prefer_the_chosen_location_then_warehouses_and_skip_paused_o
 
 
 def test_one_location_takes_the_whole_order_when_it_can() -> None:
-    plan = plan_reservations({"A": 2, "B": 1}, ["wh", "s1"], {("A", "wh"): 5, ("A", "s1"): 5, ("B", "s1"): 1},
-                             allow_split=False)
+    plan = plan_reservations(
+        {"A": 2, "B": 1}, ["wh", "s1"], {("A", "wh"): 5, ("A", "s1"): 5, ("B", "s1"): 1}, allow_split=False
+    )
     assert [(a.sku, a.location_id, a.qty) for a in plan.allocations] == [("A", "s1", 2), ("B", "s1", 1)]
     assert plan.shortages == []
 
@@ -53,8 +65,7 @@ def test_a_short_sku_takes_what_the_best_location_has() -> None:
 
 @given(
     wanted=st.dictionaries(st.sampled_from("ABCD"), st.integers(1, 20), min_size=1),
-    stock=st.dictionaries(st.tuples(st.sampled_from("ABCD"), st.sampled_from(["l1", "l2", "l3"])),
-                          st.integers(-3, 25)),
+    stock=st.dictionaries(st.tuples(st.sampled_from("ABCD"), st.sampled_from(["l1", "l2", "l3"])), st.integers(-3, 25)),
     allow_split=st.booleans(),
 )
 def test_a_plan_never_takes_more_than_is_free_and_accounts_for_every_unit(wanted, stock, allow_split) -> None:
@@ -71,13 +82,16 @@ def test_a_plan_never_takes_more_than_is_free_and_accounts_for_every_unit(wanted
 
 # Moscow, Tverskaya 7 and three locations at known distances from it.
 TVERSKAYA = Destination(lat=55.7576, lon=37.6130, city="Moscow")
-CITY = {loc.location_id: loc for loc in [
-    _location("wh-podolsk", "warehouse", "courier", lat=55.4312, lon=37.5453, city="Podolsk"),
-    _location("store-arbat", "store", "courier", lat=55.7520, lon=37.5925, city="Moscow"),
-    _location("store-nocoords", "store", "courier", city="Moscow"),
-    _location("store-spb", "store", "courier", lat=59.9343, lon=30.3351, city="Saint Petersburg"),
-    _location("store-closed", "store", "courier", lat=55.7577, lon=37.6131, city="Moscow", active=False),
-]}
+CITY = {
+    loc.location_id: loc
+    for loc in [
+        _location("wh-podolsk", "warehouse", "courier", lat=55.4312, lon=37.5453, city="Podolsk"),
+        _location("store-arbat", "store", "courier", lat=55.7520, lon=37.5925, city="Moscow"),
+        _location("store-nocoords", "store", "courier", city="Moscow"),
+        _location("store-spb", "store", "courier", lat=59.9343, lon=30.3351, city="Saint Petersburg"),
+        _location("store-closed", "store", "courier", lat=55.7577, lon=37.6131, city="Moscow", active=False),
+    ]
+}
 
 
 def test_haversine_matches_known_distances() -> None:
@@ -92,9 +106,17 @@ def test_candidates_are_ranked_by_distance_then_city_then_kind_and_paused_ones_n
     assert 1.0 < ranked[0].distance_km < 1.8 and ranked[-1].distance_km is None
     # No customer coordinates: same city first, then warehouses before stores, then id.
     assert candidate_locations(CITY, DeliveryMethod.courier, None, Destination(city=" moscow ")) == [
-        "store-arbat", "store-nocoords", "wh-podolsk", "store-spb"]
+        "store-arbat",
+        "store-nocoords",
+        "wh-podolsk",
+        "store-spb",
+    ]
     assert candidate_locations(CITY, DeliveryMethod.courier, None) == [
-        "wh-podolsk", "store-arbat", "store-nocoords", "store-spb"]
+        "wh-podolsk",
+        "store-arbat",
+        "store-nocoords",
+        "store-spb",
+    ]
     # The customer's chosen location always comes first.
     assert candidate_locations(CITY, DeliveryMethod.courier, "store-spb", TVERSKAYA)[0] == "store-spb"
 
@@ -102,8 +124,13 @@ def test_candidates_are_ranked_by_distance_then_city_then_kind_and_paused_ones_n
 def test_the_nearest_location_with_every_line_wins_and_the_reason_says_so() -> None:
     ranked = rank_candidates(CITY, DeliveryMethod.courier, None, TVERSKAYA)
     ids = [c.location_id for c in ranked]
-    stock = {("A", "store-arbat"): 1, ("A", "wh-podolsk"): 9, ("B", "wh-podolsk"): 9, ("A", "store-spb"): 9,
-             ("B", "store-spb"): 9}
+    stock = {
+        ("A", "store-arbat"): 1,
+        ("A", "wh-podolsk"): 9,
+        ("B", "wh-podolsk"): 9,
+        ("A", "store-spb"): 9,
+        ("B", "store-spb"): 9,
+    }
     plan = plan_reservations({"A": 2, "B": 1}, ids, stock, allow_split=False)
     assert plan.rule is Rule.single_location and plan.locations() == ["wh-podolsk"]
     reason = explain(plan, ranked, "web")
@@ -116,8 +143,11 @@ def test_without_split_the_order_stays_whole_where_most_units_are() -> None:
     assert plan.rule is Rule.single_location_short
     assert [(a.sku, a.location_id, a.qty) for a in plan.allocations] == [("A", "l1", 2)]  # tie: better rank
     assert [(s.sku, s.missing) for s in plan.shortages] == [("B", 1)]
-    assert "does not allow split" in explain(plan, rank_candidates(
-        {i: _location(i, "store", "courier") for i in ("l1", "l2")}, DeliveryMethod.courier, None), "web")
+    assert "does not allow split" in explain(
+        plan,
+        rank_candidates({i: _location(i, "store", "courier") for i in ("l1", "l2")}, DeliveryMethod.courier, None),
+        "web",
+    )
     none = plan_reservations({"A": 2}, ["l1"], {}, allow_split=False)
     assert none.rule is Rule.no_stock and none.allocations == [] and none.locations() == []
 

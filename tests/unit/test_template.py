@@ -12,13 +12,22 @@ LOCAL = load(ROOT / "template.yaml")
 
 
 def test_every_route_has_a_function_and_only_docs_and_signed_callbacks_are_public() -> None:
-    assert {r.function for r in LOCAL.routes} == {"OrdersApiFunction", "InventoryApiFunction", "DeliveryApiFunction",
-                                                  "WebhooksApiFunction"}
+    assert {r.function for r in LOCAL.routes} == {
+        "OrdersApiFunction",
+        "InventoryApiFunction",
+        "DeliveryApiFunction",
+        "WebhooksApiFunction",
+    }
     public = {r.path for r in LOCAL.routes if not r.api_key_required}
     # Partners and the acquirer cannot send the hub's API key: webhooks authenticate with the channel's own
     # secret, the payment callback with its HMAC signature (tests/integration/workflows/test_payments.py).
-    assert public == {"/v1/openapi.json", "/v1/docs", "/v1/payments/{provider}/callback", "/v1/webhooks/{channel_id}",
-                      "/v1/webhooks/{channel_id}/notification"}
+    assert public == {
+        "/v1/openapi.json",
+        "/v1/docs",
+        "/v1/payments/{provider}/callback",
+        "/v1/webhooks/{channel_id}",
+        "/v1/webhooks/{channel_id}/notification",
+    }
     assert {r.function for r in LOCAL.routes if r.path.startswith("/v1/webhooks/")} == {"WebhooksApiFunction"}
 
 
@@ -64,11 +73,19 @@ def test_domain_modules_import_no_aws_or_environment() -> None:
     import subprocess
     import sys
 
-    modules = [f"{p.parent.parent.name}.domain.{p.stem}" for p in (ROOT / "functions").glob("*/domain/*.py")
-               if p.stem != "__init__"] + ["common.models"]
-    code = ("import sys; " + "; ".join(f"import {m}" for m in modules)
-            + "; leaked = {'boto3', 'botocore', 'common.aws', 'common.config'} & set(sys.modules); print(sorted(leaked))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "functions", capture_output=True, text=True, check=True)
+    modules = [
+        f"{p.parent.parent.name}.domain.{p.stem}"
+        for p in (ROOT / "functions").glob("*/domain/*.py")
+        if p.stem != "__init__"
+    ] + ["common.models"]
+    code = (
+        "import sys; "
+        + "; ".join(f"import {m}" for m in modules)
+        + "; leaked = {'boto3', 'botocore', 'common.aws', 'common.config'} & set(sys.modules); print(sorted(leaked))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT / "functions", capture_output=True, text=True, check=True
+    )
     assert done.stdout.strip() == "[]", done.stdout
 
 
@@ -84,6 +101,7 @@ def test_an_intrinsic_the_local_runtime_cannot_resolve_fails_loudly(tmp_path: Pa
         "      CodeUri: .\n"
         "      Environment:\n"
         "        Variables:\n"
-        "          MODE: !If [IsProd, a, b]\n")
+        "          MODE: !If [IsProd, a, b]\n"
+    )
     with pytest.raises(ValueError, match="Fn::If"):
         load(tmp_path / "template.yaml")

@@ -57,8 +57,12 @@ def test_the_contracts_courier_lifecycle() -> None:
         "on_hold": {"reserve": "reserved", "cancel": "cancelled", "expire": "expired"},
         "reserved": {"confirm": "confirmed", "cancel": "cancelled", "expire": "expired"},
         # only for prepaid orders whose payment is pending at intake
-        "awaiting_payment": {"pay": "confirmed", "remind": "payment_reminded", "cancel": "cancelled",
-                             "expire": "expired"},
+        "awaiting_payment": {
+            "pay": "confirmed",
+            "remind": "payment_reminded",
+            "cancel": "cancelled",
+            "expire": "expired",
+        },
         "payment_reminded": {"pay": "confirmed", "cancel": "cancelled", "expire": "expired"},
         "confirmed": {"pick": "picked", "cancel": "cancelled"},
         "picked": {"pack": "packed", "cancel": "cancelled"},
@@ -66,8 +70,15 @@ def test_the_contracts_courier_lifecycle() -> None:
         "shipped": {"deliver": "delivered"},
     }
     assert COURIER.statuses["shipped"].stock == "consume"
-    assert COURIER.sources_of("release") == ["awaiting_payment", "confirmed", "on_hold", "packed", "payment_reminded",
-                                             "picked", "reserved"]
+    assert COURIER.sources_of("release") == [
+        "awaiting_payment",
+        "confirmed",
+        "on_hold",
+        "packed",
+        "payment_reminded",
+        "picked",
+        "reserved",
+    ]
 
 
 def test_every_workflow_route_is_a_choice_of_its_graph() -> None:
@@ -103,8 +114,12 @@ def test_next_status_and_invalid_transition() -> None:
     assert COURIER.next_status("reserved", "expire") == "expired"
     with pytest.raises(InvalidTransition) as refused:
         COURIER.next_status("shipped", "cancel")
-    assert refused.value.body() == {"error": "invalid_transition", "message": "event 'cancel' is not allowed in status 'shipped'",
-                                    "status": "shipped", "allowed_events": ["deliver"]}
+    assert refused.value.body() == {
+        "error": "invalid_transition",
+        "message": "event 'cancel' is not allowed in status 'shipped'",
+        "status": "shipped",
+        "allowed_events": ["deliver"],
+    }
     assert set(COURIER.terminal_statuses) == {"delivered", "cancelled", "expired"}
 
 
@@ -125,27 +140,36 @@ def test_every_hold_accepts_expire_and_releases() -> None:
 
 def test_each_delivery_method_has_a_workflow_and_a_channel_may_have_its_own() -> None:
     assert {m: catalog().for_order(m, "web").name for m in DeliveryMethod} == {
-        "courier": "courier", "pickup_point": "pickup_point", "post": "post", "click_collect": "click_collect",
-        "reserve_in_store": "reserve_in_store", "ship_from_store": "ship_from_store", "marketplace": "marketplace"}
+        "courier": "courier",
+        "pickup_point": "pickup_point",
+        "post": "post",
+        "click_collect": "click_collect",
+        "reserve_in_store": "reserve_in_store",
+        "ship_from_store": "ship_from_store",
+        "marketplace": "marketplace",
+    }
 
 
 def _courier_source() -> dict:
     return yaml.safe_load((build.SOURCES / "courier.yaml").read_text())
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["statuses"]["picked"].pop("kpi"), "needs a `kpi`"),
-    (lambda d: d["statuses"]["picked"]["events"].update(pack="nowhere"), "undeclared statuses"),
-    (lambda d: d["statuses"]["reserved"]["events"].pop("expire"), "must accept `expire`"),
-    (lambda d: d["statuses"]["picked"].update(on_timeout="teleport"), "neither `flag` nor one of its events"),
-    (lambda d: d["statuses"]["picked"]["events"].update(cancel="delivered"), "leads to both"),
-    (lambda d: d["statuses"]["cancelled"].update(kpi="1d"), "terminal status has no KPI"),
-    (lambda d: d["statuses"]["picked"].update(deadline_from="ship_by"), "only on reserved/on_hold"),
-    (lambda d: d["statuses"]["picked"].update(kpi="400d"), "longer than a Standard execution"),
-    (lambda d: d["statuses"]["picked"].update(kpi="soon"), "String should match pattern"),
-    (lambda d: d["statuses"]["packed"].update(stock="release"), "must be terminal"),
-    (lambda d: d["statuses"].pop("on_hold"), "declare it"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["statuses"]["picked"].pop("kpi"), "needs a `kpi`"),
+        (lambda d: d["statuses"]["picked"]["events"].update(pack="nowhere"), "undeclared statuses"),
+        (lambda d: d["statuses"]["reserved"]["events"].pop("expire"), "must accept `expire`"),
+        (lambda d: d["statuses"]["picked"].update(on_timeout="teleport"), "neither `flag` nor one of its events"),
+        (lambda d: d["statuses"]["picked"]["events"].update(cancel="delivered"), "leads to both"),
+        (lambda d: d["statuses"]["cancelled"].update(kpi="1d"), "terminal status has no KPI"),
+        (lambda d: d["statuses"]["picked"].update(deadline_from="ship_by"), "only on reserved/on_hold"),
+        (lambda d: d["statuses"]["picked"].update(kpi="400d"), "longer than a Standard execution"),
+        (lambda d: d["statuses"]["picked"].update(kpi="soon"), "String should match pattern"),
+        (lambda d: d["statuses"]["packed"].update(stock="release"), "must be terminal"),
+        (lambda d: d["statuses"].pop("on_hold"), "declare it"),
+    ],
+)
 def test_the_schema_refuses_a_workflow_the_machine_could_not_run(edit, message) -> None:
     source = _courier_source()
     edit(source)
@@ -169,6 +193,7 @@ def test_a_channel_adds_a_status_with_yaml_only(tmp_path: Path) -> None:
     assert graph["RouteLabelled"]["Choices"][0]["Next"] == "Shipped"
     assert build.build_asl(workflows["courier"]) == json.loads(build.asl_path("courier").read_text())  # unchanged
     from orders.domain.workflow import Catalog
+
     both = Catalog(workflows=workflows)
     assert both.for_order(DeliveryMethod.courier, "app").name == "courier_app"
     assert both.for_order(DeliveryMethod.courier, "web").name == "courier"

@@ -20,8 +20,11 @@ app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
 
 
-@app.post("/v1/delivery-promise", tags=["delivery"],
-          summary="Earliest delivery date range per delivery method for a cart and a destination")
+@app.post(
+    "/v1/delivery-promise",
+    tags=["delivery"],
+    summary="Earliest delivery date range per delivery method for a cart and a destination",
+)
 def post_delivery_promise(body: Annotated[PromiseRequest, Body()]) -> PromiseAnswer:
     return services.promise(body, datetime.now(UTC))
 

@@ -26,5 +26,8 @@ def shard_of(channel_id: str, sku: str) -> str:
 def mark(channel_skus: Iterable[tuple[str, str]], now: str) -> None:
     """Mark each (channel, sku) dirty; marking twice is the same as once (the newest marked_at wins)."""
     unique = dict.fromkeys(channel_skus)
-    batch_put(aws.dynamodb(), settings().dirty_skus_table,
-              [{"channel_shard": shard_of(channel, sku), "sku": sku, "marked_at": now} for channel, sku in unique])
+    batch_put(
+        aws.dynamodb(),
+        settings().dirty_skus_table,
+        [{"channel_shard": shard_of(channel, sku), "sku": sku, "marked_at": now} for channel, sku in unique],
+    )

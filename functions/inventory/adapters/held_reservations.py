@@ -30,9 +30,11 @@ def expired_orders(now: str) -> list[str]:
 
 def _expired_on(day: date, now: str) -> Iterator[dict[str, Any]]:
     request: dict[str, Any] = {
-        "TableName": settings().reservations_table, "IndexName": BY_EXPIRY,
+        "TableName": settings().reservations_table,
+        "IndexName": BY_EXPIRY,
         "KeyConditionExpression": "expiry_day = :day AND expires_at <= :now",
-        "ExpressionAttributeValues": {":day": {"S": day.isoformat()}, ":now": {"S": now}}}
+        "ExpressionAttributeValues": {":day": {"S": day.isoformat()}, ":now": {"S": now}},
+    }
     while True:
         page = aws.dynamodb().query(**request)
         yield from page["Items"]
@@ -44,11 +46,15 @@ def _expired_on(day: date, now: str) -> Iterator[dict[str, Any]]:
 def keep(order_id: str) -> None:
     """The order moved on (confirmed, shipped...): its holds no longer expire; take them out of the index."""
     answer = aws.dynamodb().query(
-        TableName=settings().reservations_table, KeyConditionExpression="order_id = :id",
-        FilterExpression="attribute_exists(expiry_day)", ProjectionExpression="reservation_key",
-        ExpressionAttributeValues={":id": {"S": order_id}})
+        TableName=settings().reservations_table,
+        KeyConditionExpression="order_id = :id",
+        FilterExpression="attribute_exists(expiry_day)",
+        ProjectionExpression="reservation_key",
+        ExpressionAttributeValues={":id": {"S": order_id}},
+    )
     for item in answer["Items"]:
         aws.dynamodb().update_item(
             TableName=settings().reservations_table,
             Key={"order_id": {"S": order_id}, "reservation_key": item["reservation_key"]},
-            UpdateExpression="REMOVE expiry_day")
+            UpdateExpression="REMOVE expiry_day",
+        )

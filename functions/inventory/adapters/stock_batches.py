@@ -25,18 +25,26 @@ def _key(location_id: str, batch_id: str, part: int) -> dict[str, Any]:
 def begin(location_id: str, batch_id: str, part: int, now: str) -> dict[str, Any] | None:
     """Claim the part; None to go ahead, else the result it had when it was applied."""
     refused = update_if(
-        aws.dynamodb(), TableName=settings().stock_batches_table, Key=_key(location_id, batch_id, part),
+        aws.dynamodb(),
+        TableName=settings().stock_batches_table,
+        Key=_key(location_id, batch_id, part),
         UpdateExpression="SET #state = :applying, started_at = if_not_exists(started_at, :now), expires_at = :expires",
         ConditionExpression="attribute_not_exists(#state) OR #state = :applying",
         ExpressionAttributeNames={"#state": "state"},
-        ExpressionAttributeValues={":applying": {"S": "applying"}, ":now": {"S": now},
-                                   ":expires": {"N": str(epoch_seconds(now) + KEEP_DAYS * 86_400)}})
+        ExpressionAttributeValues={
+            ":applying": {"S": "applying"},
+            ":now": {"S": now},
+            ":expires": {"N": str(epoch_seconds(now) + KEEP_DAYS * 86_400)},
+        },
+    )
     return None if refused is None else refused.get("result") or {}
 
 
 def finish(location_id: str, batch_id: str, part: int, result: dict[str, Any], now: str) -> None:
     aws.dynamodb().update_item(
-        TableName=settings().stock_batches_table, Key=_key(location_id, batch_id, part),
+        TableName=settings().stock_batches_table,
+        Key=_key(location_id, batch_id, part),
         UpdateExpression="SET #state = :applied, #result = :result, applied_at = :now",
         ExpressionAttributeNames={"#state": "state", "#result": "result"},
-        ExpressionAttributeValues={":applied": {"S": "applied"}, ":result": to_value(result), ":now": {"S": now}})
+        ExpressionAttributeValues={":applied": {"S": "applied"}, ":result": to_value(result), ":now": {"S": now}},
+    )

@@ -39,14 +39,20 @@ def stock_rows(skus: Iterable[str], location_ids: Iterable[str]) -> dict[tuple[s
     if not pairs:
         return {}
     if math.ceil(pairs / BATCH_GET_LIMIT) <= len(sku_list):
-        rows = batch_get(aws.dynamodb(), settings().stock_table,
-                         [{"sku": sku, "location_id": loc} for sku in sku_list for loc in sorted(wanted)],
-                         projection=_PROJECTION)
+        rows = batch_get(
+            aws.dynamodb(),
+            settings().stock_table,
+            [{"sku": sku, "location_id": loc} for sku in sku_list for loc in sorted(wanted)],
+            projection=_PROJECTION,
+        )
     else:
         rows = [row for sku in sku_list for row in _locations_of(sku) if row["location_id"] in wanted]
-    return {(row["sku"], row["location_id"]): StockRow(
-        int(row["available"]), date.fromisoformat(row["expected_at"]) if row.get("expected_at") else None)
-        for row in rows}
+    return {
+        (row["sku"], row["location_id"]): StockRow(
+            int(row["available"]), date.fromisoformat(row["expected_at"]) if row.get("expected_at") else None
+        )
+        for row in rows
+    }
 
 
 def physical_available(skus: Iterable[str], location_ids: Iterable[str]) -> dict[tuple[str, str], int]:
@@ -55,9 +61,12 @@ def physical_available(skus: Iterable[str], location_ids: Iterable[str]) -> dict
 
 
 def _locations_of(sku: str) -> list[dict[str, Any]]:
-    request: dict[str, Any] = {"TableName": settings().stock_table, "KeyConditionExpression": "sku = :sku",
-                               "ProjectionExpression": _PROJECTION,
-                               "ExpressionAttributeValues": {":sku": {"S": sku}}}
+    request: dict[str, Any] = {
+        "TableName": settings().stock_table,
+        "KeyConditionExpression": "sku = :sku",
+        "ProjectionExpression": _PROJECTION,
+        "ExpressionAttributeValues": {":sku": {"S": sku}},
+    }
     return list(_pages(request))
 
 
@@ -80,51 +89,90 @@ class RowWrite:
     repeated: bool = False
 
 
-def set_on_hand(sku: str, location_id: str, on_hand: int, expected_at: date | None, batch_id: str | None,
-                now: str) -> RowWrite:
+def set_on_hand(
+    sku: str, location_id: str, on_hand: int, expected_at: date | None, batch_id: str | None, now: str
+) -> RowWrite:
     """Snapshot one SKU; refused (nothing written) if the units reserved exceed the new on-hand."""
     values = {":on_hand": {"N": str(on_hand)}, ":zero": {"N": "0"}, ":now": {"S": now}}
-    assignments = ["on_hand = :on_hand", "reserved = if_not_exists(reserved, :zero)",
-                   "available = :on_hand - if_not_exists(reserved, :zero)", "updated_at = :now",
-                   "imported_at = :now"]
+    assignments = [
+        "on_hand = :on_hand",
+        "reserved = if_not_exists(reserved, :zero)",
+        "available = :on_hand - if_not_exists(reserved, :zero)",
+        "updated_at = :now",
+        "imported_at = :now",
+    ]
     remove = ""
     if expected_at is None:
         remove = " REMOVE expected_at"
     else:
         assignments.append("expected_at = :expected_at")
         values[":expected_at"] = {"S": expected_at.isoformat()}
-    return _write(sku, location_id, assignments, remove, "(attribute_not_exists(reserved) OR reserved <= :on_hand)",
-                  values, batch_id)
+    return _write(
+        sku,
+        location_id,
+        assignments,
+        remove,
+        "(attribute_not_exists(reserved) OR reserved <= :on_hand)",
+        values,
+        batch_id,
+    )
 
 
-def add_on_hand(sku: str, location_id: str, delta: int, expected_at: date | None, batch_id: str | None,
-                now: str) -> RowWrite:
+def add_on_hand(
+    sku: str, location_id: str, delta: int, expected_at: date | None, batch_id: str | None, now: str
+) -> RowWrite:
     """Add (or remove) units of one SKU; refused (nothing written) if a removal needs more than are free."""
-    values = {":delta": {"N": str(delta)}, ":zero": {"N": "0"}, ":now": {"S": now},
-              ":needed": {"N": str(max(-delta, 0))}}
-    assignments = ["on_hand = if_not_exists(on_hand, :zero) + :delta", "reserved = if_not_exists(reserved, :zero)",
-                   "available = if_not_exists(available, :zero) + :delta", "updated_at = :now",
-                   "imported_at = :now"]
+    values = {
+        ":delta": {"N": str(delta)},
+        ":zero": {"N": "0"},
+        ":now": {"S": now},
+        ":needed": {"N": str(max(-delta, 0))},
+    }
+    assignments = [
+        "on_hand = if_not_exists(on_hand, :zero) + :delta",
+        "reserved = if_not_exists(reserved, :zero)",
+        "available = if_not_exists(available, :zero) + :delta",
+        "updated_at = :now",
+        "imported_at = :now",
+    ]
     if expected_at is not None:
         assignments.append("expected_at = :expected_at")
         values[":expected_at"] = {"S": expected_at.isoformat()}
     # An addition always fits; a removal needs that many free units.
-    return _write(sku, location_id, assignments, "",
-                  "(attribute_not_exists(available) AND :delta >= :zero OR available >= :needed)", values, batch_id)
+    return _write(
+        sku,
+        location_id,
+        assignments,
+        "",
+        "(attribute_not_exists(available) AND :delta >= :zero OR available >= :needed)",
+        values,
+        batch_id,
+    )
 
 
-def _write(sku: str, location_id: str, assignments: list[str], remove: str, condition: str,
-           values: dict[str, Any], batch_id: str | None) -> RowWrite:
+def _write(
+    sku: str,
+    location_id: str,
+    assignments: list[str],
+    remove: str,
+    condition: str,
+    values: dict[str, Any],
+    batch_id: str | None,
+) -> RowWrite:
     if batch_id is not None:
         assignments = [*assignments, "last_batch = :batch"]
         condition += " AND (attribute_not_exists(last_batch) OR last_batch <> :batch)"
         values = {**values, ":batch": {"S": batch_id}}
     try:
         answer = aws.dynamodb().update_item(
-            TableName=settings().stock_table, Key=_key(sku, location_id),
-            UpdateExpression="SET " + ", ".join(assignments) + remove, ConditionExpression=condition,
-            ExpressionAttributeValues=values, ReturnValues="ALL_OLD",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD")
+            TableName=settings().stock_table,
+            Key=_key(sku, location_id),
+            UpdateExpression="SET " + ", ".join(assignments) + remove,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
@@ -136,10 +184,12 @@ def _write(sku: str, location_id: str, assignments: list[str], remove: str, cond
 def unlisted(location_id: str, batch_id: str) -> Iterator[str]:
     """SKUs of the location with units on hand that the batch did not write (sparse reads: keys + 2 fields)."""
     request: dict[str, Any] = {
-        "TableName": settings().stock_table, "IndexName": BY_LOCATION,
+        "TableName": settings().stock_table,
+        "IndexName": BY_LOCATION,
         "KeyConditionExpression": "location_id = :loc",
         "FilterExpression": "on_hand > :zero AND (attribute_not_exists(last_batch) OR last_batch <> :batch)",
-        "ExpressionAttributeValues": {":loc": {"S": location_id}, ":zero": {"N": "0"}, ":batch": {"S": batch_id}}}
+        "ExpressionAttributeValues": {":loc": {"S": location_id}, ":zero": {"N": "0"}, ":batch": {"S": batch_id}},
+    }
     for row in _pages(request):
         yield row["sku"]
 

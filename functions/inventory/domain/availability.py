@@ -64,8 +64,11 @@ def _cap(sku: str, free_total: int, rules: ChannelRules) -> int | None:
     sku_rules = rules.skus.get(sku)
     max_units = sku_rules.max_units if sku_rules and sku_rules.max_units is not None else rules.max_units
     max_share = sku_rules.max_share if sku_rules and sku_rules.max_share is not None else rules.max_share
-    caps = [c for c in (max_units, None if max_share is None else math.floor(free_total * Decimal(str(max_share))))
-            if c is not None]
+    caps = [
+        c
+        for c in (max_units, None if max_share is None else math.floor(free_total * Decimal(str(max_share))))
+        if c is not None
+    ]
     return min(caps) if caps else None
 
 
@@ -89,14 +92,19 @@ def sku_availability(sku: str, stock: Mapping[str, StockRow], rules: ChannelRule
     total = sum(offers.values())
     arrivals = [stock[loc].expected_at for loc in selling if stock[loc].expected_at is not None]
     return SkuAvailability(
-        sku=sku, available=total,
-        locations=[LocationAvailability(location_id=loc, available=offers[loc], expected_at=stock[loc].expected_at)
-                   for loc in selling],
-        expected_at=min(arrivals) if arrivals and total == 0 else None)
+        sku=sku,
+        available=total,
+        locations=[
+            LocationAvailability(location_id=loc, available=offers[loc], expected_at=stock[loc].expected_at)
+            for loc in selling
+        ],
+        expected_at=min(arrivals) if arrivals and total == 0 else None,
+    )
 
 
-def availability(skus: Iterable[str], stock: Mapping[tuple[str, str], StockRow], active_locations: Iterable[str],
-                 rules: ChannelRules) -> list[SkuAvailability]:
+def availability(
+    skus: Iterable[str], stock: Mapping[tuple[str, str], StockRow], active_locations: Iterable[str], rules: ChannelRules
+) -> list[SkuAvailability]:
     """`stock` maps (sku, location_id) to its record; locations not active offer nothing."""
     location_ids = set(active_locations)
     by_sku: dict[str, dict[str, StockRow]] = {}

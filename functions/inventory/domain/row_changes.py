@@ -45,8 +45,16 @@ def row_moves(changes: Iterable[tuple[Image | None, Image | None]]) -> list[RowM
         before = first[key]
         free_before, free_after = _free(before), _free(after)
         if free_before != free_after:
-            moves.append(RowMove(key[0], key[1], free_before, free_after, *_cause(before, after),
-                                 changed_at=str(after.get("updated_at", ""))))
+            moves.append(
+                RowMove(
+                    key[0],
+                    key[1],
+                    free_before,
+                    free_after,
+                    *_cause(before, after),
+                    changed_at=str(after.get("updated_at", "")),
+                )
+            )
     return moves
 
 

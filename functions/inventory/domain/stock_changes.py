@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 from common.models import MAX_UNITS, Day, Identifier, Sku
 
 MAX_LINES = 1000  # per request; a bigger file is sent as several batches (the CLI does this)
-__all__ = ["Sku", "StockMode", "StockLine", "StockUpdate", "StockLineError", "StockUpdateResult", "MAX_LINES"]
+__all__ = ["MAX_LINES", "Sku", "StockLine", "StockLineError", "StockMode", "StockUpdate", "StockUpdateResult"]
 
 
 class StockMode(StrEnum):
@@ -23,11 +23,17 @@ class StockLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Sku
-    on_hand: StrictInt = Field(ge=-MAX_UNITS, le=MAX_UNITS,
-                               description="Snapshot: units on hand (>= 0). Delta: units to add (may be negative).")
-    expected_at: Day | None = Field(None, description="Expected arrival of more units (shown while none are "
-                                                      "offered): a date, or a date-time with a UTC offset (its UTC "
-                                                      "day), 2000-2100. A snapshot line without it clears it.")
+    on_hand: StrictInt = Field(
+        ge=-MAX_UNITS,
+        le=MAX_UNITS,
+        description="Snapshot: units on hand (>= 0). Delta: units to add (may be negative).",
+    )
+    expected_at: Day | None = Field(
+        None,
+        description="Expected arrival of more units (shown while none are "
+        "offered): a date, or a date-time with a UTC offset (its UTC "
+        "day), 2000-2100. A snapshot line without it clears it.",
+    )
 
     @classmethod
     def from_text(cls, row: Mapping[str, str | None]) -> StockLine:
@@ -44,11 +50,19 @@ class StockUpdate(BaseModel):
     items: list[StockLine] = Field(min_length=1, max_length=MAX_LINES)
     mode: StockMode = StockMode.snapshot
     batch_id: Identifier | None = Field(
-        None, description="The ERP's id of this batch: the same batch id again for this location changes nothing.")
-    part: StrictInt = Field(0, ge=0, le=1_000_000, description="A batch too big for one request is sent in parts "
-                                                         "0, 1, 2... under the same batch id.")
-    zero_unlisted: bool = Field(False, description="Snapshot only, on the batch's last part: set every SKU of "
-                                                   "the location that no part of this batch listed to zero.")
+        None, description="The ERP's id of this batch: the same batch id again for this location changes nothing."
+    )
+    part: StrictInt = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="A batch too big for one request is sent in parts 0, 1, 2... under the same batch id.",
+    )
+    zero_unlisted: bool = Field(
+        False,
+        description="Snapshot only, on the batch's last part: set every SKU of "
+        "the location that no part of this batch listed to zero.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> StockUpdate:

@@ -13,8 +13,8 @@ from common import reference
 from common.api import install_error_contract
 from common.clock import utc_now
 from common.errors import NotFound, Unprocessable
-from common.observability import logger, metrics, tracer
 from common.models import Channel, ChannelIn, Identifier, Location, LocationIn, Sku, declared_error
+from common.observability import logger, metrics, tracer
 from inventory.domain.stock_changes import StockUpdate, StockUpdateResult
 from inventory.services import apply_stock_update, channel_availability
 
@@ -44,9 +44,15 @@ def list_channels() -> dict[str, list[Channel]]:
     return {"items": reference.channels()}
 
 
-@app.put("/v1/stock/<location_id>", tags=["stock"], summary="Import stock of one location (snapshot or delta)",
-         responses={200: {"description": "What was applied, and the lines refused"},
-                    404: declared_error("Unknown location")})
+@app.put(
+    "/v1/stock/<location_id>",
+    tags=["stock"],
+    summary="Import stock of one location (snapshot or delta)",
+    responses={
+        200: {"description": "What was applied, and the lines refused"},
+        404: declared_error("Unknown location"),
+    },
+)
 def put_stock(location_id: Annotated[Identifier, Path()], body: Annotated[StockUpdate, Body()]) -> StockUpdateResult:
     if location_id not in reference.locations():
         raise NotFound(f"location {location_id!r} is not registered", location_id=location_id)
@@ -64,8 +70,10 @@ def get_availability(
     try:
         _SKUS.validate_python(sku_list)
     except ValidationError as invalid:
-        raise Unprocessable("a sku is not valid", details=[{"loc": ["query", "skus", *e["loc"]], "msg": e["msg"]}
-                                                         for e in invalid.errors()]) from None
+        raise Unprocessable(
+            "a sku is not valid",
+            details=[{"loc": ["query", "skus", *e["loc"]], "msg": e["msg"]} for e in invalid.errors()],
+        ) from None
     items = channel_availability(channel, sku_list)
     return {"channel": channel, "items": [i.model_dump(mode="json", exclude_none=True) for i in items]}
 

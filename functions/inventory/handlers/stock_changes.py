@@ -25,7 +25,10 @@ from inventory.services import announce_moves
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     records = list(DynamoDBStreamEvent(event).records)
-    moves = row_moves((record.dynamodb.old_image or None, record.dynamodb.new_image or None)
-                      for record in records if record.dynamodb is not None)
+    moves = row_moves(
+        (record.dynamodb.old_image or None, record.dynamodb.new_image or None)
+        for record in records
+        if record.dynamodb is not None
+    )
     announce_moves(moves, utc_now())
     return {"records": len(records), "moves": len(moves)}

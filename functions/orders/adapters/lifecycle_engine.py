@@ -23,12 +23,16 @@ class TaskGone(Exception):
 def start(workflow: str, order_id: str, execution_input: dict[str, Any]) -> None:
     """Idempotent: the same name and input again is accepted by Step Functions, or already exists."""
     try:
-        aws.stepfunctions().start_execution(stateMachineArn=settings().lifecycle_arn_prefix + workflow, name=order_id,
-                                            input=json.dumps(execution_input, sort_keys=True))
+        aws.stepfunctions().start_execution(
+            stateMachineArn=settings().lifecycle_arn_prefix + workflow,
+            name=order_id,
+            input=json.dumps(execution_input, sort_keys=True),
+        )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ExecutionAlreadyExists":
-            raise LifecycleUnavailable("the order is recorded but its lifecycle could not be started; "
-                                       "send the same request again") from error
+            raise LifecycleUnavailable(
+                "the order is recorded but its lifecycle could not be started; send the same request again"
+            ) from error
 
 
 def resume(token: str, output: dict[str, Any]) -> None:

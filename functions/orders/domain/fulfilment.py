@@ -30,9 +30,14 @@ def plan_short_pick(order: dict[str, Any], flow: Workflow, request: ShortPickIn)
     for line in request.lines:
         missing[line.sku] = missing.get(line.sku, 0) + line.missing
     held = {a["sku"]: a["qty"] for a in order["allocations"] if a["location_id"] == request.location_id}
-    details = [{"loc": ["body", "lines", i, "missing"],
-                "msg": f"{request.location_id} holds {held.get(line.sku, 0)} of {line.sku} for this order"}
-               for i, line in enumerate(request.lines) if missing[line.sku] > held.get(line.sku, 0)]
+    details = [
+        {
+            "loc": ["body", "lines", i, "missing"],
+            "msg": f"{request.location_id} holds {held.get(line.sku, 0)} of {line.sku} for this order",
+        }
+        for i, line in enumerate(request.lines)
+        if missing[line.sku] > held.get(line.sku, 0)
+    ]
     if details:
         raise Unprocessable("more units missing than the location holds for the order", details=details)
     lines, left = [], dict(missing)
@@ -42,13 +47,18 @@ def plan_short_pick(order: dict[str, Any], flow: Workflow, request: ShortPickIn)
         if line["qty"] > taken:
             lines.insert(0, {**line, "qty": line["qty"] - taken})
     if not lines:
-        raise Unprocessable("every unit would be missing: cancel the order instead",
-                            details=[{"loc": ["body", "lines"], "msg": "nothing would be left to fulfil"}])
-    allocations = [{**a, "qty": a["qty"] - missing.get(a["sku"], 0)} if a["location_id"] == request.location_id else a
-                   for a in order["allocations"]]
+        raise Unprocessable(
+            "every unit would be missing: cancel the order instead",
+            details=[{"loc": ["body", "lines"], "msg": "nothing would be left to fulfil"}],
+        )
+    allocations = [
+        {**a, "qty": a["qty"] - missing.get(a["sku"], 0)} if a["location_id"] == request.location_id else a
+        for a in order["allocations"]
+    ]
     total = sum((Decimal(str(line["price"])) * line["qty"] for line in lines), start=Decimal(0))
-    return ShortPick(lines=lines, allocations=[a for a in allocations if a["qty"] > 0], total=total,
-                     written_off=missing)
+    return ShortPick(
+        lines=lines, allocations=[a for a in allocations if a["qty"] > 0], total=total, written_off=missing
+    )
 
 
 def describe(request: ShortPickIn) -> str:

@@ -8,12 +8,20 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt, field_validator,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from common.models import CONTROLS, FREE_TEXT, ONE_LINE, DeliveryMethod, Identifier, Moment, Number, a_number
-from orders.domain.promise import Promise
 from inventory.domain.stock_changes import Sku
+from orders.domain.promise import Promise
 
 # Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it (not true, not "1").
 MAX_MONEY = Decimal("999999999999.99")  # 14 digits: also the bound of every sum of money the hub stores
@@ -32,8 +40,12 @@ def _cents(value: Any) -> Any:
     return value
 
 
-Money = Annotated[Decimal, BeforeValidator(_cents), Field(ge=0, le=MAX_MONEY, max_digits=14, decimal_places=2),
-                  PlainSerializer(float, return_type=float, when_used="json")]
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_cents),
+    Field(ge=0, le=MAX_MONEY, max_digits=14, decimal_places=2),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
 
 # An order's total as read back: any stored amount (orders stored before the write side bounded totals
 # must stay readable and cancellable); new ones are at most MAX_MONEY.
@@ -62,8 +74,9 @@ class Customer(BaseModel):
 
     name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()-]{4,24}$")
-    email: str | None = Field(None, max_length=254,
-                              pattern=rf"^[^@\s{CONTROLS}]+@[^@\s{CONTROLS}]+\.[^@\s{CONTROLS}]+$")
+    email: str | None = Field(
+        None, max_length=254, pattern=rf"^[^@\s{CONTROLS}]+@[^@\s{CONTROLS}]+\.[^@\s{CONTROLS}]+$"
+    )
 
 
 class CartLine(BaseModel):
@@ -83,8 +96,9 @@ class Delivery(BaseModel):
     method: DeliveryMethod
     address: str | None = Field(None, min_length=1, max_length=500, pattern=FREE_TEXT)
     location_id: Identifier | None = None
-    city: str | None = Field(None, min_length=1, max_length=100, pattern=ONE_LINE,
-                             description="The customer's city, for sourcing.")
+    city: str | None = Field(
+        None, min_length=1, max_length=100, pattern=ONE_LINE, description="The customer's city, for sourcing."
+    )
     lat: Number | None = Field(None, ge=-90, le=90, description="The customer's coordinates, for sourcing.")
     lon: Number | None = Field(None, ge=-180, le=180)
 
@@ -115,8 +129,10 @@ class Payment(BaseModel):
 
     method: PaymentMethod
     status: Literal["pending", "paid"] | None = Field(
-        None, description="Prepaid only: `pending` makes the order wait for the acquirer's callback "
-                          "(awaiting_payment); absent or `paid`: the channel took the payment already.")
+        None,
+        description="Prepaid only: `pending` makes the order wait for the acquirer's callback "
+        "(awaiting_payment); absent or `paid`: the channel took the payment already.",
+    )
 
     @model_validator(mode="after")
     def _pending_is_prepaid(self) -> Payment:
@@ -142,15 +158,21 @@ class OrderIn(BaseModel):
     channel: Identifier
     external_id: str = Field(min_length=1, max_length=128, pattern=ONE_LINE)
     customer: Customer
-    lines: list[Line] = Field(min_length=1, max_length=MAX_LINES,
-                              description=f"Each line's total and the order's total are at most {MAX_MONEY}.")
+    lines: list[Line] = Field(
+        min_length=1,
+        max_length=MAX_LINES,
+        description=f"Each line's total and the order's total are at most {MAX_MONEY}.",
+    )
     delivery: Delivery
     payment: Payment
     ship_by: Moment | None = Field(
-        None, description="Hand-over deadline set by the channel (a marketplace's ship-by): the order's SLA deadline.")
+        None, description="Hand-over deadline set by the channel (a marketplace's ship-by): the order's SLA deadline."
+    )
     hold_until: Moment | None = Field(
-        None, description="Release the reserved units at this time unless the order has moved on (e.g. an unpaid "
-                          "prepaid order). Reserve-in-store orders get the location's hold_hours without it.")
+        None,
+        description="Release the reserved units at this time unless the order has moved on (e.g. an unpaid "
+        "prepaid order). Reserve-in-store orders get the location's hold_hours without it.",
+    )
 
     @model_validator(mode="after")
     def _storable_total(self) -> OrderIn:
@@ -270,10 +292,13 @@ class Order(BaseModel):
     last_error: str | None = Field(None, description="The error of the lifecycle step that failed, if one did.")
     ship_by: str | None = Field(None, description="The SLA deadline for handing the order over, UTC.")
     returns: list[Return] = Field(default_factory=list, description="Full and partial returns, oldest first.")
-    hold_expires_at: str | None = Field(None, description="When the order's held units are released (status "
-                                                          "`expired`) unless it has moved on, UTC.")
+    hold_expires_at: str | None = Field(
+        None, description="When the order's held units are released (status `expired`) unless it has moved on, UTC."
+    )
     sourcing: Sourcing | None = None
-    promise: Promise | None = Field(None, description="The delivery promise made at intake; none while stock is missing.")
+    promise: Promise | None = Field(
+        None, description="The delivery promise made at intake; none while stock is missing."
+    )
     created_at: str
     updated_at: str
 
@@ -295,8 +320,9 @@ class OrderEventIn(BaseModel):
 
     event: str = Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")
     note: str | None = Field(None, max_length=500, pattern=FREE_TEXT)
-    actor: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$",
-                              description="Operator id, recorded in the timeline.")
+    actor: str | None = Field(
+        None, max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$", description="Operator id, recorded in the timeline."
+    )
 
 
 class Task(BaseModel):

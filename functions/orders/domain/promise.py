@@ -99,8 +99,11 @@ def delivery_window(locations: Sequence[Location], placed_at: datetime, transit:
     ready = {location.location_id: ready_at(location, placed_at) for location in locations}
     last = max(locations, key=lambda location: ready[location.location_id])
     ready_day = ready[last.location_id].astimezone(zone_of(last)).date()
-    return Window(ready[last.location_id], ready_day + timedelta(days=transit.min_days),
-                  ready_day + timedelta(days=transit.max_days))
+    return Window(
+        ready[last.location_id],
+        ready_day + timedelta(days=transit.min_days),
+        ready_day + timedelta(days=transit.max_days),
+    )
 
 
 def needs_carrier(method: DeliveryMethod, sources: Sequence[str], pickup_location: str | None) -> bool:
@@ -113,8 +116,9 @@ class Promise(BaseModel):
 
     method: DeliveryMethod
     location_ids: list[str] = Field(description="Where the goods would be reserved (sourcing rules).")
-    carrier_id: str | None = Field(None, description="The fastest carrier for the method; none for a pickup at "
-                                                     "the store that holds the goods.")
+    carrier_id: str | None = Field(
+        None, description="The fastest carrier for the method; none for a pickup at the store that holds the goods."
+    )
     ready_at: str = Field(description="When processing ends at the last location, UTC.")
     earliest: date = Field(description="Earliest delivery (or pickup) date, in the ready location's time zone.")
     latest: date
@@ -125,8 +129,13 @@ def fastest_carrier(carriers: Sequence[Carrier], method: DeliveryMethod) -> Carr
     return min(serving, key=lambda c: (c.transit_days.max, c.transit_days.min, c.carrier_id), default=None)
 
 
-def quote(method: DeliveryMethod, sources: Sequence[Location], carriers: Sequence[Carrier], placed_at: datetime,
-          pickup_location: str | None) -> Promise | str:
+def quote(
+    method: DeliveryMethod,
+    sources: Sequence[Location],
+    carriers: Sequence[Carrier],
+    placed_at: datetime,
+    pickup_location: str | None,
+) -> Promise | str:
     """The promise for goods reserved at `sources`, or why there is none."""
     if not sources:
         return "no location can take the whole cart"
@@ -137,6 +146,11 @@ def quote(method: DeliveryMethod, sources: Sequence[Location], carriers: Sequenc
             return f"no active carrier is configured for {method.value}"
     transit = Transit(carrier.transit_days.min, carrier.transit_days.max) if carrier else NO_TRANSIT
     window = delivery_window(sources, placed_at, transit)
-    return Promise(method=method, location_ids=[s.location_id for s in sources],
-                   carrier_id=carrier.carrier_id if carrier else None, ready_at=utc_text(window.ready_at),
-                   earliest=window.earliest, latest=window.latest)
+    return Promise(
+        method=method,
+        location_ids=[s.location_id for s in sources],
+        carrier_id=carrier.carrier_id if carrier else None,
+        ready_at=utc_text(window.ready_at),
+        earliest=window.earliest,
+        latest=window.latest,
+    )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import datetime, timedelta
+from typing import Any
 
 from common.clock import utc_text
 from common.models import DeliveryMethod
@@ -15,8 +14,13 @@ from orders.domain.workflow import AWAITING_PAYMENT, workflow, workflow_for
 
 
 def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any]:
-    return {"at": at, "status": status, "event": event.get("event", ""), "source": event.get("source", ""),
-            "note": event.get("note") or ""}
+    return {
+        "at": at,
+        "status": status,
+        "event": event.get("event", ""),
+        "source": event.get("source", ""),
+        "note": event.get("note") or "",
+    }
 
 
 def status_fields(channel: str, status: str, now: str) -> dict[str, str]:
@@ -45,8 +49,14 @@ def hold_expiry(order_in: OrderIn, now: str, hold_hours: int | None) -> str | No
     return None
 
 
-def new_order(order_in: OrderIn, plan: ReservationPlan, reason: str, promise: Promise | None, now: str,
-              hold_hours: int | None = None) -> dict[str, Any]:
+def new_order(
+    order_in: OrderIn,
+    plan: ReservationPlan,
+    reason: str,
+    promise: Promise | None,
+    now: str,
+    hold_hours: int | None = None,
+) -> dict[str, Any]:
     order_id = order_in.order_id()
     status = "on_hold" if plan.shortages else AWAITING_PAYMENT if order_in.payment.status == "pending" else "reserved"
     note = "; ".join(filter(None, [f"sourced: {reason}", describe_shortages(plan.shortages)]))

@@ -29,14 +29,20 @@ def check_return(order: dict[str, Any], flow: Workflow, request: ReturnIn) -> No
     """Raise why this return cannot be accepted; nothing when it can."""
     consumed = {name for name, s in flow.statuses.items() if s.stock == "consume"}
     if order["status"] not in flow.terminal_statuses or not consumed & {t["status"] for t in order["timeline"]}:
-        raise Conflict(f"an order in status {order['status']!r} has nothing to return: its goods have not "
-                       "left stock, or its lifecycle has not ended", status=order["status"])
+        raise Conflict(
+            f"an order in status {order['status']!r} has nothing to return: its goods have not "
+            "left stock, or its lifecycle has not ended",
+            status=order["status"],
+        )
     left = returnable(order)
     wanted: dict[str, int] = {}
     for line in request.lines:
         wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
-    details = [{"loc": ["body", "lines", i, "qty"], "msg": f"at most {max(left.get(line.sku, 0), 0)} left to return"}
-               for i, line in enumerate(request.lines) if wanted[line.sku] > left.get(line.sku, 0)]
+    details = [
+        {"loc": ["body", "lines", i, "qty"], "msg": f"at most {max(left.get(line.sku, 0), 0)} left to return"}
+        for i, line in enumerate(request.lines)
+        if wanted[line.sku] > left.get(line.sku, 0)
+    ]
     if details:
         raise Unprocessable("more units than the order has left to return", details=details)
 

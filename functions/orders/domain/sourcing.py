@@ -74,41 +74,71 @@ def _same_city(a: str | None, b: str | None) -> bool:
     return bool(a and b and a.strip().casefold() == b.strip().casefold())
 
 
-def rank_candidates(locations: Mapping[str, Location], method: DeliveryMethod, chosen_location: str | None,
-                    destination: Destination = Destination()) -> list[Candidate]:
+def rank_candidates(
+    locations: Mapping[str, Location],
+    method: DeliveryMethod,
+    chosen_location: str | None,
+    destination: Destination = Destination(),
+) -> list[Candidate]:
     eligible = [loc for loc in locations.values() if loc.active and method in loc.capabilities]
     if method is DeliveryMethod.reserve_in_store:
         eligible = [loc for loc in eligible if loc.location_id == chosen_location]
     known = destination.lat is not None and destination.lon is not None
     ranked = []
     for loc in eligible:
-        distance = (haversine_km(destination.lat, destination.lon, loc.lat, loc.lon)  # type: ignore[arg-type]
-                    if known and loc.lat is not None and loc.lon is not None else None)
-        ranked.append((Candidate(loc.location_id, distance, _same_city(destination.city, loc.city),
-                                 loc.location_id == chosen_location), loc.kind))
-    ranked.sort(key=lambda pair: (not pair[0].chosen, pair[0].distance_km is None, pair[0].distance_km or 0.0,
-                                  not pair[0].same_city, pair[1] is not LocationKind.warehouse,
-                                  pair[0].location_id))
+        distance = (
+            haversine_km(destination.lat, destination.lon, loc.lat, loc.lon)  # type: ignore[arg-type]
+            if known and loc.lat is not None and loc.lon is not None
+            else None
+        )
+        ranked.append(
+            (
+                Candidate(
+                    loc.location_id,
+                    distance,
+                    _same_city(destination.city, loc.city),
+                    loc.location_id == chosen_location,
+                ),
+                loc.kind,
+            )
+        )
+    ranked.sort(
+        key=lambda pair: (
+            not pair[0].chosen,
+            pair[0].distance_km is None,
+            pair[0].distance_km or 0.0,
+            not pair[0].same_city,
+            pair[1] is not LocationKind.warehouse,
+            pair[0].location_id,
+        )
+    )
     return [candidate for candidate, _ in ranked]
 
 
-def candidate_locations(locations: Mapping[str, Location], method: DeliveryMethod, chosen_location: str | None,
-                        destination: Destination = Destination()) -> list[str]:
+def candidate_locations(
+    locations: Mapping[str, Location],
+    method: DeliveryMethod,
+    chosen_location: str | None,
+    destination: Destination = Destination(),
+) -> list[str]:
     return [c.location_id for c in rank_candidates(locations, method, chosen_location, destination)]
 
 
-def plan_reservations(wanted: Mapping[str, int], candidates: Sequence[str],
-                      available: Mapping[tuple[str, str], int], *, allow_split: bool) -> ReservationPlan:
+def plan_reservations(
+    wanted: Mapping[str, int], candidates: Sequence[str], available: Mapping[tuple[str, str], int], *, allow_split: bool
+) -> ReservationPlan:
     def free(sku: str, loc: str) -> int:
         return max(available.get((sku, loc), 0), 0)
 
     for loc in candidates:
         if all(free(sku, loc) >= qty for sku, qty in wanted.items()):
-            return ReservationPlan([Allocation(sku=sku, location_id=loc, qty=qty) for sku, qty in wanted.items()], [],
-                                   Rule.single_location)
+            return ReservationPlan(
+                [Allocation(sku=sku, location_id=loc, qty=qty) for sku, qty in wanted.items()], [], Rule.single_location
+            )
     if not allow_split:
-        best = max(candidates, key=lambda loc: sum(min(free(sku, loc), qty) for sku, qty in wanted.items()),
-                   default=None)
+        best = max(
+            candidates, key=lambda loc: sum(min(free(sku, loc), qty) for sku, qty in wanted.items()), default=None
+        )
         return _take_what_is_there(wanted, best, free)
 
     allocations: list[Allocation] = []
@@ -127,8 +157,9 @@ def plan_reservations(wanted: Mapping[str, int], candidates: Sequence[str],
     return ReservationPlan(allocations, shortages, Rule.split if allocations else Rule.no_stock)
 
 
-def _take_what_is_there(wanted: Mapping[str, int], location: str | None,
-                        free: Callable[[str, str], int]) -> ReservationPlan:
+def _take_what_is_there(
+    wanted: Mapping[str, int], location: str | None, free: Callable[[str, str], int]
+) -> ReservationPlan:
     allocations: list[Allocation] = []
     shortages: list[Shortage] = []
     for sku, qty in wanted.items():
@@ -155,8 +186,10 @@ def explain(plan: ReservationPlan, candidates: Sequence[Candidate], channel: str
         return f"no single location has every line and channel {channel} allows split shipments: {parts}"
     where = plan.allocations[0].location_id
     units = sum(a.qty for a in plan.allocations)
-    return (f"no single location has every line and channel {channel} does not allow split shipments: "
-            f"{where} can give the most ({units} units)")
+    return (
+        f"no single location has every line and channel {channel} does not allow split shipments: "
+        f"{where} can give the most ({units} units)"
+    )
 
 
 def _why_first(candidate: Candidate) -> str:

@@ -33,9 +33,12 @@ class SubstitutionIn(BaseModel):
 
     sku: Sku = Field(description="The SKU of the line to change.")
     replacement: Replacement | None = Field(None, description="The new line; omitted or null drops the line.")
-    note: str | None = Field(None, max_length=500, pattern=FREE_TEXT, description="E.g. what the customer agreed to on the phone.")
-    actor: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$",
-                              description="Operator id, recorded in the timeline.")
+    note: str | None = Field(
+        None, max_length=500, pattern=FREE_TEXT, description="E.g. what the customer agreed to on the phone."
+    )
+    actor: str | None = Field(
+        None, max_length=64, pattern=r"^[A-Za-z0-9_.@:-]+$", description="Operator id, recorded in the timeline."
+    )
 
     def key(self) -> str:
         """What the substitution asks for (not who or why): a repeat of the last one changes nothing."""
@@ -50,13 +53,15 @@ class SubstitutionIn(BaseModel):
 
 def substitute_lines(lines: Sequence[Line], change: SubstitutionIn) -> list[Line]:
     """The order's lines after the change; 422 when the change does not fit the order."""
+
     def invalid(message: str, loc: list[str | int]) -> Unprocessable:
         return Unprocessable(message, details=[{"loc": ["body", *loc], "msg": message}])
 
     positions = [i for i, line in enumerate(lines) if line.sku == change.sku]
     if len(positions) != 1:
-        raise invalid(f"the order has {'no' if not positions else 'more than one'} line with SKU {change.sku!r}",
-                      ["sku"])
+        raise invalid(
+            f"the order has {'no' if not positions else 'more than one'} line with SKU {change.sku!r}", ["sku"]
+        )
     at = positions[0]
     if change.replacement is None:
         if len(lines) == 1:
@@ -93,5 +98,8 @@ def net_changes(before: Sequence[Allocation], after: Sequence[Allocation]) -> li
         return held
 
     old, new = totals(before), totals(after)
-    return [StockChange(sku, loc, new.get((sku, loc), 0) - old.get((sku, loc), 0), new.get((sku, loc), 0))
-            for sku, loc in dict.fromkeys([*old, *new]) if new.get((sku, loc), 0) != old.get((sku, loc), 0)]
+    return [
+        StockChange(sku, loc, new.get((sku, loc), 0) - old.get((sku, loc), 0), new.get((sku, loc), 0))
+        for sku, loc in dict.fromkeys([*old, *new])
+        if new.get((sku, loc), 0) != old.get((sku, loc), 0)
+    ]

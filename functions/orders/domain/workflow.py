@@ -49,21 +49,29 @@ class Status(BaseModel):
     events: dict[Name, Name] = Field(default_factory=dict, description="event -> next status; none: terminal")
     kpi: Duration | None = Field(None, description="Maximum time in the status; required unless terminal.")
     deadline_from: Literal["ship_by"] | None = Field(
-        None, description="Take the KPI from the order's own deadline (counted from its creation); `kpi` is "
-                          "the fallback for orders without one. Only on the statuses intake writes.")
+        None,
+        description="Take the KPI from the order's own deadline (counted from its creation); `kpi` is "
+        "the fallback for orders without one. Only on the statuses intake writes.",
+    )
     on_timeout: Name | Literal["flag"] = Field(
-        "cancel", description="When the KPI passes: one of this status's events, sent by the deadline, or `flag`"
-                              " (mark the order for an operator and keep waiting).")
+        "cancel",
+        description="When the KPI passes: one of this status's events, sent by the deadline, or `flag`"
+        " (mark the order for an operator and keep waiting).",
+    )
     attention: Name = Field("kpi_breached", description="What `flag` writes on the order.")
     stock: Literal["reserve", "consume", "release"] | None = Field(
-        None, description="On entering: reserve what is missing (from on_hold), take the reserved units out of "
-                          "on-hand (a sale or a shipment), or release them back to free stock.")
+        None,
+        description="On entering: reserve what is missing (from on_hold), take the reserved units out of "
+        "on-hand (a sale or a shipment), or release them back to free stock.",
+    )
     hold: bool = Field(False, description="A hold of reserved stock: must accept `expire`.")
     short_pick: bool = Field(False, description="Pickers may report units missing here; the rest carries on.")
     payment: Literal["request_link"] | None = Field(
-        None, description="On entering: ask the acquirer for a new payment link for the customer.")
+        None, description="On entering: ask the acquirer for a new payment link for the customer."
+    )
     actions: list[Literal["notify_customer", "create_shipment", "open_task"]] = Field(
-        default_factory=list, description="Published on the bus as OrderStatusEntered when the status is entered.")
+        default_factory=list, description="Published on the bus as OrderStatusEntered when the status is entered."
+    )
 
     @property
     def terminal(self) -> bool:
@@ -139,8 +147,9 @@ class Workflow(BaseModel):
 
     def sources_of(self, stock: str) -> list[str]:
         """Statuses from which an event leads into a status with this stock effect, sorted."""
-        return sorted(name for name, s in self.statuses.items()
-                      if any(self.statuses[t].stock == stock for t in s.events.values()))
+        return sorted(
+            name for name, s in self.statuses.items() if any(self.statuses[t].stock == stock for t in s.events.values())
+        )
 
     def path(self, source: str, target: str, *, avoid: frozenset[str] = frozenset()) -> list[str] | None:
         """The shortest list of events that leads from `source` to `target` (empty if they are the same),
@@ -163,7 +172,9 @@ class Workflow(BaseModel):
             # `expire` is the reservation sweeper's, not an operator's choice: not offered to them.
             raise InvalidTransition(
                 f"event {event!r} is not allowed in status {status!r}",
-                status=status, allowed_events=sorted(set(allowed) - {EXPIRE}))
+                status=status,
+                allowed_events=sorted(set(allowed) - {EXPIRE}),
+            )
         return allowed[event]
 
     def recovery_events(self, status: str) -> dict[str, str]:
@@ -226,6 +237,7 @@ def _status_problems(name: str, status: Status, workflow: Workflow) -> list[str]
 
 # ------------------------------------------------------------------ the catalog the functions read
 
+
 class Catalog(BaseModel):
     workflows: dict[str, Workflow]
 
@@ -236,8 +248,9 @@ class Catalog(BaseModel):
         for method in DeliveryMethod:
             general = [w.name for w in self.workflows.values() if method in w.delivery_methods and not w.channels]
             if len(general) != 1:
-                raise ValueError(f"delivery method {method.value!r} needs exactly one workflow for all channels, "
-                                 f"has {general}")
+                raise ValueError(
+                    f"delivery method {method.value!r} needs exactly one workflow for all channels, has {general}"
+                )
         seen: dict[tuple[str, str], str] = {}
         for w in self.workflows.values():
             for method in w.delivery_methods:

@@ -16,13 +16,13 @@ from common.api import checked_json_text, declare_transport_errors, install_erro
 from common.clock import utc_now
 from common.errors import NotFound, Unauthorized, Unprocessable
 from common.models import declared_error as _error
+from common.observability import logger, metrics, tracer
 from common.signatures import signature_matches
 from connectors import acquirer
-from common.observability import logger, metrics, tracer
 from orders import services
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
-from orders.domain.workflow import catalog
 from orders.domain.substitution import SubstitutionIn
+from orders.domain.workflow import catalog
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -31,12 +31,19 @@ app.configure_openapi(security_schemes=SIGNED)
 API_TITLE = "oms-hub"
 
 
-@app.post("/v1/orders", tags=["orders"], summary="Accept an order (idempotent on channel + external_id)",
-          responses={201: {"description": "Created"}, 200: {"description": "Already accepted: the same order"}})
+@app.post(
+    "/v1/orders",
+    tags=["orders"],
+    summary="Accept an order (idempotent on channel + external_id)",
+    responses={201: {"description": "Created"}, 200: {"description": "Already accepted: the same order"}},
+)
 def create_order(body: Annotated[OrderIn, Body()]) -> Response[Order]:
     order, created = services.accept_order(body, utc_now())
-    return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON,
-                    body=order.model_dump(mode="json"))
+    return Response(
+        status_code=201 if created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body=order.model_dump(mode="json"),
+    )
 
 
 @app.get("/v1/orders", tags=["orders"], summary="List orders, newest first")
@@ -49,48 +56,82 @@ def list_orders(
     return services.list_orders(status, channel, limit, cursor)
 
 
-@app.get("/v1/orders/<order_id>", tags=["orders"], summary="One order with its timeline",
-         responses={200: {"description": "The order"}, 404: _error("Unknown order")})
+@app.get(
+    "/v1/orders/<order_id>",
+    tags=["orders"],
+    summary="One order with its timeline",
+    responses={200: {"description": "The order"}, 404: _error("Unknown order")},
+)
 def get_order(order_id: Annotated[str, Path(max_length=64)]) -> Order:
     return services.get_order(order_id)
 
 
-@app.post("/v1/orders/<order_id>/events", tags=["orders"], summary="Apply an operator event (confirm, pick, ...)",
-          responses={202: {"description": "Accepted: the status changes within seconds"},
-                     404: _error("Unknown order"),
-                     409: _error("The current status does not allow the event, or the order is busy")})
-def post_order_event(order_id: Annotated[str, Path(max_length=64)],
-                     body: Annotated[OrderEventIn, Body()]) -> Response[dict[str, Any]]:
+@app.post(
+    "/v1/orders/<order_id>/events",
+    tags=["orders"],
+    summary="Apply an operator event (confirm, pick, ...)",
+    responses={
+        202: {"description": "Accepted: the status changes within seconds"},
+        404: _error("Unknown order"),
+        409: _error("The current status does not allow the event, or the order is busy"),
+    },
+)
+def post_order_event(
+    order_id: Annotated[str, Path(max_length=64)], body: Annotated[OrderEventIn, Body()]
+) -> Response[dict[str, Any]]:
     source = f"operator:{body.actor}" if body.actor else "operator"
     accepted = services.post_event(order_id, body, source)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
-@app.post("/v1/orders/<order_id>/returns", tags=["orders"],
-          summary="Return some or all units of a delivered order; they go back on hand at a chosen location",
-          responses={201: {"description": "Recorded"}, 200: {"description": "This return_id was recorded already"},
-                     404: _error("Unknown order"), 409: _error("The order has nothing to return yet")})
-def post_return(order_id: Annotated[str, Path(max_length=64)],
-                body: Annotated[ReturnIn, Body()]) -> Response[dict[str, Any]]:
+@app.post(
+    "/v1/orders/<order_id>/returns",
+    tags=["orders"],
+    summary="Return some or all units of a delivered order; they go back on hand at a chosen location",
+    responses={
+        201: {"description": "Recorded"},
+        200: {"description": "This return_id was recorded already"},
+        404: _error("Unknown order"),
+        409: _error("The order has nothing to return yet"),
+    },
+)
+def post_return(
+    order_id: Annotated[str, Path(max_length=64)], body: Annotated[ReturnIn, Body()]
+) -> Response[dict[str, Any]]:
     record, created = services.return_items(order_id, body, utc_now())
-    return Response(status_code=201 if created else 200, content_type=content_types.APPLICATION_JSON,
-                    body={"order_id": order_id, "return": record})
+    return Response(
+        status_code=201 if created else 200,
+        content_type=content_types.APPLICATION_JSON,
+        body={"order_id": order_id, "return": record},
+    )
 
 
-@app.post("/v1/orders/<order_id>/short-picks", tags=["orders"],
-          summary="Units not found at picking: written off at the location; the order carries on with the rest",
-          responses={200: {"description": "The order after the write-off"},
-                     404: _error("Unknown order"), 409: _error("The order's status takes no short pick")})
+@app.post(
+    "/v1/orders/<order_id>/short-picks",
+    tags=["orders"],
+    summary="Units not found at picking: written off at the location; the order carries on with the rest",
+    responses={
+        200: {"description": "The order after the write-off"},
+        404: _error("Unknown order"),
+        409: _error("The order's status takes no short pick"),
+    },
+)
 def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotated[ShortPickIn, Body()]) -> Order:
     return services.short_pick(order_id, body, utc_now())
 
 
 # API Gateway takes the acquirer's callback without the API key: its X-Signature authenticates it.
-@app.post("/v1/payments/<provider>/callback", tags=["payments"], security=[{"acquirerSignature": []}],
-          summary="The acquirer's payment callback, signed: X-Signature: sha256=<HMAC-SHA256 of the body>",
-          responses={401: {"description": "Missing or wrong signature: nothing changes"},
-                     404: {"description": "Unknown provider or order"},
-                     413: {"description": "A body larger than the hub takes; nothing changes"}})
+@app.post(
+    "/v1/payments/<provider>/callback",
+    tags=["payments"],
+    security=[{"acquirerSignature": []}],
+    summary="The acquirer's payment callback, signed: X-Signature: sha256=<HMAC-SHA256 of the body>",
+    responses={
+        401: {"description": "Missing or wrong signature: nothing changes"},
+        404: {"description": "Unknown provider or order"},
+        413: {"description": "A body larger than the hub takes; nothing changes"},
+    },
+)
 def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]) -> dict[str, Any]:
     body = raw_body(app.current_event)
     secret = acquirer.webhook_secret(provider)
@@ -101,52 +142,85 @@ def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-
     try:
         callback = PaymentCallbackIn.model_validate_json(checked_json_text(body))
     except ValidationError as invalid:
-        raise Unprocessable("invalid payment callback", details=[
-            {"loc": ["body", *error["loc"]], "msg": error["msg"]} for error in invalid.errors()]) from None
+        raise Unprocessable(
+            "invalid payment callback",
+            details=[{"loc": ["body", *error["loc"]], "msg": error["msg"]} for error in invalid.errors()],
+        ) from None
     return services.payment_settled(provider, callback, utc_now())
-@app.post("/v1/orders/<order_id>/substitutions", tags=["orders"],
-          summary="Replace or drop a line of an order on hold and re-reserve (operator)",
-          responses={200: {"description": "The order after the change"}, 404: _error("Unknown order"),
-                     409: _error("The order is not on hold, or the new SKU lacks stock")})
-def post_substitution(order_id: Annotated[str, Path(max_length=64)],
-                      body: Annotated[SubstitutionIn, Body()]) -> Order:
+
+
+@app.post(
+    "/v1/orders/<order_id>/substitutions",
+    tags=["orders"],
+    summary="Replace or drop a line of an order on hold and re-reserve (operator)",
+    responses={
+        200: {"description": "The order after the change"},
+        404: _error("Unknown order"),
+        409: _error("The order is not on hold, or the new SKU lacks stock"),
+    },
+)
+def post_substitution(order_id: Annotated[str, Path(max_length=64)], body: Annotated[SubstitutionIn, Body()]) -> Order:
     return services.substitute(order_id, body, utc_now())
 
 
 @app.get("/v1/tasks", tags=["operators"], summary="Operator tasks (e.g. orders short of stock), newest first")
-def list_tasks(state: Annotated[Literal["open", "closed"], Query()] = "open",
-               limit: Annotated[int, Query(ge=1, le=100)] = 50,
-               cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None) -> dict[str, Any]:
+def list_tasks(
+    state: Annotated[Literal["open", "closed"], Query()] = "open",
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
+) -> dict[str, Any]:
     return services.list_tasks(state, limit, cursor)
 
 
 @app.get("/v1/workflows", tags=["workflows"], summary="Order lifecycles and the events that move them")
 def list_workflows() -> dict[str, Any]:
-    return {"items": [{
-        "name": w.name,
-        "description": w.description,
-        "delivery_methods": [m.value for m in w.delivery_methods],
-        "channels": w.channels,
-        "initial_statuses": w.start_statuses(),
-        "statuses": list(w.statuses),
-        "terminal_statuses": w.terminal_statuses,
-        "transitions": [{"from": source, "event": event, "to": target}
-                        for source, moves in w.transitions.items() for event, target in moves.items()],
-        "cancellable_statuses": [name for name, s in w.statuses.items() if "cancel" in s.events],
-        "status_details": [{"status": name, "description": s.description, "kpi_seconds": s.timeout_seconds() or None,
-                            "deadline_from": s.deadline_from, "on_timeout": None if s.terminal else s.on_timeout,
-                            "stock": s.stock, "payment": s.payment, "actions": s.actions}
-                           for name, s in w.statuses.items()],
-    } for w in catalog().workflows.values()]}
+    return {
+        "items": [
+            {
+                "name": w.name,
+                "description": w.description,
+                "delivery_methods": [m.value for m in w.delivery_methods],
+                "channels": w.channels,
+                "initial_statuses": w.start_statuses(),
+                "statuses": list(w.statuses),
+                "terminal_statuses": w.terminal_statuses,
+                "transitions": [
+                    {"from": source, "event": event, "to": target}
+                    for source, moves in w.transitions.items()
+                    for event, target in moves.items()
+                ],
+                "cancellable_statuses": [name for name, s in w.statuses.items() if "cancel" in s.events],
+                "status_details": [
+                    {
+                        "status": name,
+                        "description": s.description,
+                        "kpi_seconds": s.timeout_seconds() or None,
+                        "deadline_from": s.deadline_from,
+                        "on_timeout": None if s.terminal else s.on_timeout,
+                        "stock": s.stock,
+                        "payment": s.payment,
+                        "actions": s.actions,
+                    }
+                    for name, s in w.statuses.items()
+                ],
+            }
+            for w in catalog().workflows.values()
+        ]
+    }
 
 
 @functools.cache
 def _merged_openapi() -> str:
     """One schema for the whole API, merged from every function's resolver (done once, on first ask)."""
-    app.configure_openapi_merge(path=str(FilePath(__file__).parents[2]), pattern="*/handlers/api.py",
-                                title=API_TITLE, version="1.0.0", on_conflict="error",
-                                security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header), **SIGNED},
-                                security=[{"apiKey": []}])
+    app.configure_openapi_merge(
+        path=str(FilePath(__file__).parents[2]),
+        pattern="*/handlers/api.py",
+        title=API_TITLE,
+        version="1.0.0",
+        on_conflict="error",
+        security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header), **SIGNED},
+        security=[{"apiKey": []}],
+    )
     return declare_transport_errors(app.get_openapi_merge_json_schema())
 
 

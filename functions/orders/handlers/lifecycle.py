@@ -27,11 +27,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if action == "retry_reservation":
         return services.retry_reservation(order_id, order_event, now)
     if action == "consume":
-        return services.consume(order_id, event["channel"], event["workflow"], event["status"], order_event,
-                                event.get("task_token"), now)
+        return services.consume(
+            order_id, event["channel"], event["workflow"], event["status"], order_event, event.get("task_token"), now
+        )
     if action == "request_link":
-        return services.request_payment_link(order_id, event["channel"], event["workflow"], event["status"],
-                                             order_event, event["task_token"], now)
+        return services.request_payment_link(
+            order_id, event["channel"], event["workflow"], event["status"], order_event, event["task_token"], now
+        )
     if action == "release":
         return services.release(order_id, event["channel"], event["workflow"], event["status"], order_event, now)
     raise ValueError(f"unknown lifecycle action {action!r}")

@@ -42,9 +42,15 @@ def claim(channel_id: str, event_id: str, now: str) -> bool:
     """True the first time this (channel, event identity) is seen; False for a duplicate."""
     try:
         aws.dynamodb().put_item(
-            TableName=_table(), ConditionExpression="attribute_not_exists(pk)",
-            Item={"pk": {"S": f"EVENT#{channel_id}#{event_id}"}, "sk": {"S": "seen"}, "at": {"S": now},
-                  "expires_at": {"N": str(int(time.time()) + SEEN_DAYS * 86400)}})
+            TableName=_table(),
+            ConditionExpression="attribute_not_exists(pk)",
+            Item={
+                "pk": {"S": f"EVENT#{channel_id}#{event_id}"},
+                "sk": {"S": "seen"},
+                "at": {"S": now},
+                "expires_at": {"N": str(int(time.time()) + SEEN_DAYS * 86400)},
+            },
+        )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
@@ -54,31 +60,42 @@ def claim(channel_id: str, event_id: str, now: str) -> bool:
 
 def release(channel_id: str, event_id: str) -> None:
     """Forget a claim whose processing failed, so the partner's retry is processed."""
-    aws.dynamodb().delete_item(TableName=_table(), Key={"pk": {"S": f"EVENT#{channel_id}#{event_id}"},
-                                                        "sk": {"S": "seen"}})
+    aws.dynamodb().delete_item(
+        TableName=_table(), Key={"pk": {"S": f"EVENT#{channel_id}#{event_id}"}, "sk": {"S": "seen"}}
+    )
 
 
 def superseded(order_id: str, channel_id: str, at: datetime) -> bool:
     """True if this channel already told a status of the order as new as `at` or newer: applied (recorded
     by `advance_status`) or parked, waiting to be applied (it converges the order further than `at` would)."""
     mark = _sortable(at)
-    applied = aws.dynamodb().get_item(TableName=_table(), ConsistentRead=True,
-                                      Key={"pk": {"S": f"STATUS#{order_id}"}, "sk": {"S": channel_id}}).get("Item")
+    applied = (
+        aws.dynamodb()
+        .get_item(
+            TableName=_table(), ConsistentRead=True, Key={"pk": {"S": f"STATUS#{order_id}"}, "sk": {"S": channel_id}}
+        )
+        .get("Item")
+    )
     if applied and applied["at"]["S"] >= mark:
         return True
-    return any(p.channel_id == channel_id and p.sort_key.split("#", 1)[0] >= mark
-               for p in parked_for_order(order_id))
+    return any(p.channel_id == channel_id and p.sort_key.split("#", 1)[0] >= mark for p in parked_for_order(order_id))
 
 
 def advance_status(order_id: str, channel_id: str, at: datetime) -> bool:
     """Record `at` as the time of the order's newest status applied from this channel, once it is applied;
     False (and nothing written) if a newer one was recorded meanwhile."""
-    return update_if(
-        aws.dynamodb(), TableName=_table(),
-        Key={"pk": {"S": f"STATUS#{order_id}"}, "sk": {"S": channel_id}},
-        UpdateExpression="SET #at = :at", ConditionExpression="attribute_not_exists(#at) OR #at < :at",
-        ExpressionAttributeNames={"#at": "at"}, ExpressionAttributeValues={":at": {"S": _sortable(at)}},
-    ) is None
+    return (
+        update_if(
+            aws.dynamodb(),
+            TableName=_table(),
+            Key={"pk": {"S": f"STATUS#{order_id}"}, "sk": {"S": channel_id}},
+            UpdateExpression="SET #at = :at",
+            ConditionExpression="attribute_not_exists(#at) OR #at < :at",
+            ExpressionAttributeNames={"#at": "at"},
+            ExpressionAttributeValues={":at": {"S": _sortable(at)}},
+        )
+        is None
+    )
 
 
 def _sortable(at: datetime) -> str:
@@ -88,10 +105,17 @@ def _sortable(at: datetime) -> str:
 def park(channel_id: str, order_id: str, event: StatusChange | ShipByChange, *, reason: str, now: str) -> None:
     at = _sortable(event.at) if event.at else "0" * 20
     body = {"kind": type(event).__name__, **dataclasses.asdict(event)}
-    aws.dynamodb().put_item(TableName=_table(), Item={
-        "pk": {"S": f"PARKED#{order_id}"}, "sk": {"S": f"{at}#{event.event_id}"},
-        "parked_channel": {"S": channel_id}, "event": {"S": json.dumps(body, default=str)},
-        "reason": {"S": reason}, "parked_at": {"S": now}})
+    aws.dynamodb().put_item(
+        TableName=_table(),
+        Item={
+            "pk": {"S": f"PARKED#{order_id}"},
+            "sk": {"S": f"{at}#{event.event_id}"},
+            "parked_channel": {"S": channel_id},
+            "event": {"S": json.dumps(body, default=str)},
+            "reason": {"S": reason},
+            "parked_at": {"S": now},
+        },
+    )
 
 
 def _parked(item: dict[str, Any]) -> Parked:
@@ -106,13 +130,26 @@ def _parked(item: dict[str, Any]) -> Parked:
 
 def parked_for_order(order_id: str) -> list[Parked]:
     """Oldest first."""
-    return [_parked(i) for i in _query({"KeyConditionExpression": "pk = :pk", "ConsistentRead": True,
-                                        "ExpressionAttributeValues": {":pk": {"S": f"PARKED#{order_id}"}}})]
+    return [
+        _parked(i)
+        for i in _query(
+            {
+                "KeyConditionExpression": "pk = :pk",
+                "ConsistentRead": True,
+                "ExpressionAttributeValues": {":pk": {"S": f"PARKED#{order_id}"}},
+            }
+        )
+    ]
 
 
 def parked_for_channel(channel_id: str) -> list[Parked]:
-    items = _query({"IndexName": "ByParkedChannel", "KeyConditionExpression": "parked_channel = :c",
-                    "ExpressionAttributeValues": {":c": {"S": channel_id}}})
+    items = _query(
+        {
+            "IndexName": "ByParkedChannel",
+            "KeyConditionExpression": "parked_channel = :c",
+            "ExpressionAttributeValues": {":c": {"S": channel_id}},
+        }
+    )
     return sorted((_parked(i) for i in items), key=lambda p: (p.order_id, p.sort_key))
 
 
@@ -128,5 +165,6 @@ def _query(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def unpark(parked: Parked) -> None:
-    aws.dynamodb().delete_item(TableName=_table(), Key={"pk": {"S": f"PARKED#{parked.order_id}"},
-                                                        "sk": {"S": parked.sort_key}})
+    aws.dynamodb().delete_item(
+        TableName=_table(), Key={"pk": {"S": f"PARKED#{parked.order_id}"}, "sk": {"S": parked.sort_key}}
+    )

@@ -8,7 +8,6 @@ from typing import Any
 from common import aws
 from common.config import settings
 
-
 # SQS refuses a bigger message (and the whole send with it); the envelope and JSON escaping count too.
 MAX_MESSAGE_BYTES = 256 * 1024
 

@@ -51,8 +51,11 @@ def order_in(channel_id: str, kind: str, new: NewOrder) -> OrderIn:
     """Marketplaces keep the buyer to themselves and collect the money: the order ships through the
     marketplace's own logistics by its ship-by deadline."""
     return OrderIn(
-        channel=channel_id, external_id=new.external_id,
+        channel=channel_id,
+        external_id=new.external_id,
         customer=Customer(name=f"{kind} buyer"),
         lines=[Line(sku=line.sku, qty=line.qty, price=line.price) for line in new.lines],
-        delivery=Delivery(method=DeliveryMethod.marketplace), payment=Payment(method=PaymentMethod.prepaid),
-        ship_by=new.ship_by)
+        delivery=Delivery(method=DeliveryMethod.marketplace),
+        payment=Payment(method=PaymentMethod.prepaid),
+        ship_by=new.ship_by,
+    )

@@ -36,20 +36,35 @@ PUBLIC: list[dict[str, list[str]]] = [{"channelToken": []}]
 
 def _receive(channel_id: str, route: str, token: str | None) -> Response[dict[str, Any]]:
     event = app.current_event
-    reply = services.receive(channel_id, route, raw_body(event),
-                             token=token, signature=event.headers.get("x-signature"),
-                             source_ip=event.request_context.identity.source_ip)
+    reply = services.receive(
+        channel_id,
+        route,
+        raw_body(event),
+        token=token,
+        signature=event.headers.get("x-signature"),
+        source_ip=event.request_context.identity.source_ip,
+    )
     return Response(status_code=reply.status, content_type=content_types.APPLICATION_JSON, body=reply.body)
 
 
-@app.post("/v1/webhooks/<channel_id>", tags=["partner webhooks"], security=PUBLIC, responses=RESPONSES,
-          summary="A partner's push in its native shape (Ozon message_type, CDEK ORDER_STATUS, ...)")
+@app.post(
+    "/v1/webhooks/<channel_id>",
+    tags=["partner webhooks"],
+    security=PUBLIC,
+    responses=RESPONSES,
+    summary="A partner's push in its native shape (Ozon message_type, CDEK ORDER_STATUS, ...)",
+)
 def webhook(channel_id: ChannelId, token: Token = None) -> Response[dict[str, Any]]:
     return _receive(channel_id, "", token)
 
 
-@app.post("/v1/webhooks/<channel_id>/notification", tags=["partner webhooks"], security=PUBLIC, responses=RESPONSES,
-          summary="Yandex Market notifications (acknowledged at once, applied from the partner queue)")
+@app.post(
+    "/v1/webhooks/<channel_id>/notification",
+    tags=["partner webhooks"],
+    security=PUBLIC,
+    responses=RESPONSES,
+    summary="Yandex Market notifications (acknowledged at once, applied from the partner queue)",
+)
 def notification(channel_id: ChannelId, token: Token = None) -> Response[dict[str, Any]]:
     return _receive(channel_id, "notification", token)
 

@@ -16,10 +16,28 @@ from tests.conftest import Api, courier_order
 
 def stock_everywhere(api: Api) -> Api:
     """wh-1 ships (courier, pickup point, post, marketplace), store-1 serves customers in person."""
-    assert api.put("/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse",
-                                          "capabilities": ["courier", "pickup_point", "post", "marketplace"]}).status == 200
-    assert api.put("/v1/locations/store-1", {"name": "Store", "kind": "store", "capabilities": [
-        "click_collect", "reserve_in_store", "ship_from_store"]}).status == 200
+    assert (
+        api.put(
+            "/v1/locations/wh-1",
+            {
+                "name": "Warehouse",
+                "kind": "warehouse",
+                "capabilities": ["courier", "pickup_point", "post", "marketplace"],
+            },
+        ).status
+        == 200
+    )
+    assert (
+        api.put(
+            "/v1/locations/store-1",
+            {
+                "name": "Store",
+                "kind": "store",
+                "capabilities": ["click_collect", "reserve_in_store", "ship_from_store"],
+            },
+        ).status
+        == 200
+    )
     assert api.put("/v1/channels/web", {"kind": "web", "name": "Site"}).status == 200
     assert api.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon"}).status == 200
     for location in ("wh-1", "store-1"):
@@ -35,8 +53,11 @@ def shop(api: Api) -> Api:
 @pytest.fixture
 def timed_hub() -> Iterator[Api]:
     """A hub where the KPIs of the statuses these tests wait out last one second."""
-    timeouts = {"ClickCollectLifecycle": {"ReadyForPickup": 1}, "ReserveInStoreLifecycle": {"Held": 1},
-                "ShipFromStoreLifecycle": {"Confirmed": 1, "AwaitConfirmed": 30}}
+    timeouts = {
+        "ClickCollectLifecycle": {"ReadyForPickup": 1},
+        "ReserveInStoreLifecycle": {"Held": 1},
+        "ShipFromStoreLifecycle": {"Confirmed": 1, "AwaitConfirmed": 30},
+    }
     with LocalHub(state_timeouts=timeouts) as hub:
         yield stock_everywhere(Api(hub))
 
@@ -72,6 +93,8 @@ def execution(order_id: str, workflow: str, settle: float = 5) -> dict[str, Any]
     arn = machine.replace(":stateMachine:", ":execution:") + f":{order_id}"
     sfn = boto3.client("stepfunctions")
     deadline = time.monotonic() + settle
-    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING" and time.monotonic() < deadline:
+    while (described := sfn.describe_execution(executionArn=arn))[
+        "status"
+    ] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.05)
     return described

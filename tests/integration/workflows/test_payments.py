@@ -46,14 +46,21 @@ def shop(acquirer: FakeAcquirer) -> Iterator[Api]:
 def impatient(acquirer: FakeAcquirer) -> Iterator[Api]:
     """A one-second payment wait, then a reminder wait long enough to pay in on a busy machine (one second
     was lost to a slow callback now and then, and the order was cancelled first)."""
-    with LocalHub(retry_time_scale=0.01,
-                  state_timeouts={"OrderLifecycle": {"AwaitAwaitingPayment": 1, "PaymentReminded": 4}}) as hub:
+    with LocalHub(
+        retry_time_scale=0.01, state_timeouts={"OrderLifecycle": {"AwaitAwaitingPayment": 1, "PaymentReminded": 4}}
+    ) as hub:
         yield _connect(hub, acquirer.url)
 
 
 def pay(api: Api, order_id: str, payment_id: str = "pay_1", event_id: str = "evt-1", **changes: Any):
-    body = {"event_id": event_id, "payment_id": payment_id, "order_id": order_id, "status": "succeeded",
-            "amount": 3980.0, **changes}
+    body = {
+        "event_id": event_id,
+        "payment_id": payment_id,
+        "order_id": order_id,
+        "status": "succeeded",
+        "amount": 3980.0,
+        **changes,
+    }
     raw, headers = signed_callback(body)
     return api.call("POST", CALLBACK, raw=raw, headers=headers)
 
@@ -100,8 +107,10 @@ def test_no_payment_in_time_sends_a_new_link_then_cancels_and_releases(impatient
     assert impatient.stock("SKU-A", "wh-1")["reserved"] == 2
     cancelled = impatient.wait_for(order_id, "cancelled", timeout=15)
     assert [(t["status"], t["event"], t["source"]) for t in cancelled["timeline"]] == [
-        ("awaiting_payment", "create", "channel:web"), ("payment_reminded", "remind", "deadline"),
-        ("cancelled", "cancel", "deadline")]
+        ("awaiting_payment", "create", "channel:web"),
+        ("payment_reminded", "remind", "deadline"),
+        ("cancelled", "cancel", "deadline"),
+    ]
     links = acquirer.served("/v1/payments")
     assert len(links) == 3 and {r["idempotency_key"] for r in links} == {f"{order_id}:link:1"}  # 2 retried
     assert cancelled["payment"]["link_url"] == f"https://pay.example/{order_id}/1"
@@ -144,14 +153,17 @@ def test_cash_on_delivery_pay_on_pickup_and_already_paid_skip_the_wait(shop: Api
 def test_pending_is_refused_where_no_payment_is_awaited(shop: Api) -> None:
     cod = shop.post("/v1/orders", courier_order("pay-bad", payment={"method": "cod", "status": "pending"}))
     assert cod.status == 422
-    in_store = shop.post("/v1/orders", courier_order("pay-ris", payment=PENDING,
-                                                     delivery={"method": "reserve_in_store", "location_id": "store-1"}))
+    in_store = shop.post(
+        "/v1/orders",
+        courier_order("pay-ris", payment=PENDING, delivery={"method": "reserve_in_store", "location_id": "store-1"}),
+    )
     assert in_store.status == 422 and in_store.body["details"][0]["loc"] == ["body", "payment", "status"]
     assert shop.get("/v1/orders").body["items"] == []
 
 
 def test_an_acquirer_outage_longer_than_the_clients_retries_is_retried_by_the_state_machine(
-        impatient: Api, acquirer: FakeAcquirer) -> None:
+    impatient: Api, acquirer: FakeAcquirer
+) -> None:
     order_id = impatient.post("/v1/orders", courier_order("pay-6", payment=PENDING)).body["order_id"]
     pay(impatient, order_id)
     impatient.wait_for(order_id, "confirmed")

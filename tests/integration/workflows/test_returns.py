@@ -5,14 +5,25 @@ from __future__ import annotations
 from tests.conftest import Api
 from tests.integration.workflows.conftest import place, walk
 
-DELIVERED = [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed"), ("ship", "shipped"),
-             ("deliver", "delivered")]
+DELIVERED = [
+    ("confirm", "confirmed"),
+    ("pick", "picked"),
+    ("pack", "packed"),
+    ("ship", "shipped"),
+    ("deliver", "delivered"),
+]
 
 
 def _return(api: Api, order_id: str, return_id: str, qty: int, location: str = "store-1", expect: int = 201):
-    answer = api.post(f"/v1/orders/{order_id}/returns", {
-        "return_id": return_id, "reason": "wrong size", "location_id": location,
-        "lines": [{"sku": "SKU-A", "qty": qty}]})
+    answer = api.post(
+        f"/v1/orders/{order_id}/returns",
+        {
+            "return_id": return_id,
+            "reason": "wrong size",
+            "location_id": location,
+            "lines": [{"sku": "SKU-A", "qty": qty}],
+        },
+    )
     assert answer.status == expect, answer.body
     return answer.body
 
@@ -23,7 +34,11 @@ def test_partial_then_full_return_puts_units_back_once(shop: Api) -> None:
     assert shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
 
     first = _return(shop, order_id, "r-1", 1)["return"]
-    assert (first["reason"], first["location_id"], first["lines"]) == ("wrong size", "store-1", [{"sku": "SKU-A", "qty": 1}])
+    assert (first["reason"], first["location_id"], first["lines"]) == (
+        "wrong size",
+        "store-1",
+        [{"sku": "SKU-A", "qty": 1}],
+    )
     assert shop.stock("SKU-A", "store-1") == {"on_hand": 6, "reserved": 0, "available": 6}
     assert _return(shop, order_id, "r-1", 1, expect=200)["return"] == first  # a retry changes nothing
     assert shop.stock("SKU-A", "store-1")["on_hand"] == 6
@@ -37,7 +52,10 @@ def test_partial_then_full_return_puts_units_back_once(shop: Api) -> None:
     order = shop.order(order_id)
     assert order["status"] == "delivered"
     assert [r["return_id"] for r in order["returns"]] == ["r-1", "r-2"]
-    assert [(t["status"], t["event"]) for t in order["timeline"][-2:]] == [("delivered", "return"), ("delivered", "return")]
+    assert [(t["status"], t["event"]) for t in order["timeline"][-2:]] == [
+        ("delivered", "return"),
+        ("delivered", "return"),
+    ]
     assert order["timeline"][-1]["note"] == "wrong size: SKU-A x1"
 
 
@@ -54,14 +72,28 @@ def test_a_return_before_the_goods_left_is_refused_and_changes_nothing(shop: Api
 
 def test_bad_returns(shop: Api) -> None:
     order_id = place(shop, "click_collect", "ret-3")
-    walk(shop, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("ready", "ready_for_pickup"),
-                          ("collect", "collected")])
-    assert _return(shop, order_id, "r-1", 1, location="nowhere", expect=422)["details"][0]["loc"] == ["body", "location_id"]
-    assert shop.post("/v1/orders/ord_missing/returns", {"return_id": "r", "reason": "x", "location_id": "wh-1",
-                                                        "lines": [{"sku": "SKU-A", "qty": 1}]}).status == 404
-    for body in [{}, {"return_id": "r", "reason": "", "location_id": "wh-1", "lines": [{"sku": "SKU-A", "qty": 1}]},
-                 {"return_id": "r", "reason": "x", "location_id": "wh-1", "lines": []},
-                 {"return_id": "r", "reason": "x", "location_id": "wh-1", "lines": [{"sku": "SKU-A", "qty": 0}]}]:
+    walk(
+        shop,
+        order_id,
+        [("confirm", "confirmed"), ("pick", "picked"), ("ready", "ready_for_pickup"), ("collect", "collected")],
+    )
+    assert _return(shop, order_id, "r-1", 1, location="nowhere", expect=422)["details"][0]["loc"] == [
+        "body",
+        "location_id",
+    ]
+    assert (
+        shop.post(
+            "/v1/orders/ord_missing/returns",
+            {"return_id": "r", "reason": "x", "location_id": "wh-1", "lines": [{"sku": "SKU-A", "qty": 1}]},
+        ).status
+        == 404
+    )
+    for body in [
+        {},
+        {"return_id": "r", "reason": "", "location_id": "wh-1", "lines": [{"sku": "SKU-A", "qty": 1}]},
+        {"return_id": "r", "reason": "x", "location_id": "wh-1", "lines": []},
+        {"return_id": "r", "reason": "x", "location_id": "wh-1", "lines": [{"sku": "SKU-A", "qty": 0}]},
+    ]:
         assert shop.post(f"/v1/orders/{order_id}/returns", body).status == 422
     other = {"return_id": "r-9", "reason": "x", "location_id": "wh-1", "lines": [{"sku": "SKU-Z", "qty": 1}]}
     assert shop.post(f"/v1/orders/{order_id}/returns", other).status == 422  # not on the order

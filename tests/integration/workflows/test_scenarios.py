@@ -16,17 +16,33 @@ from tests.integration.workflows.conftest import execution, place, wait_attentio
 
 def test_get_workflows_lists_every_scenario_with_the_old_fields_kept(api: Api) -> None:
     items = {w["name"]: w for w in api.get("/v1/workflows").body["items"]}
-    assert set(items) == {"courier", "pickup_point", "post", "ship_from_store", "click_collect",
-                          "reserve_in_store", "marketplace"}
+    assert set(items) == {
+        "courier",
+        "pickup_point",
+        "post",
+        "ship_from_store",
+        "click_collect",
+        "reserve_in_store",
+        "marketplace",
+    }
     courier = items["courier"]
-    assert {"name", "delivery_methods", "initial_statuses", "statuses", "terminal_statuses", "transitions"} <= set(courier)
+    assert {"name", "delivery_methods", "initial_statuses", "statuses", "terminal_statuses", "transitions"} <= set(
+        courier
+    )
     assert courier["statuses"][:2] == ["on_hold", "reserved"]
     assert {"from": "packed", "event": "ship", "to": "shipped"} in courier["transitions"]
     assert "shipped" not in courier["cancellable_statuses"]
     details = {d["status"]: d for d in items["click_collect"]["status_details"]}
-    assert details["ready_for_pickup"] == {"status": "ready_for_pickup", "kpi_seconds": 259200, "on_timeout": "return",
-                                           "stock": None, "payment": None, "actions": ["notify_customer"], "deadline_from": None,
-                                           "description": details["ready_for_pickup"]["description"]}
+    assert details["ready_for_pickup"] == {
+        "status": "ready_for_pickup",
+        "kpi_seconds": 259200,
+        "on_timeout": "return",
+        "stock": None,
+        "payment": None,
+        "actions": ["notify_customer"],
+        "deadline_from": None,
+        "description": details["ready_for_pickup"]["description"],
+    }
     assert items["marketplace"]["status_details"][1]["deadline_from"] == "ship_by"
 
 
@@ -37,15 +53,32 @@ def test_pickup_point_and_locker(shop: Api) -> None:
     assert shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
     assert shop.event(order_id, "deliver", expect=409).body["allowed_events"] == ["arrive"]
     order = walk(shop, order_id, [("arrive", "at_pickup_point"), ("collect", "collected")])
-    assert [t["status"] for t in order["timeline"]] == ["reserved", "confirmed", "picked", "packed", "shipped",
-                                                         "at_pickup_point", "collected"]
+    assert [t["status"] for t in order["timeline"]] == [
+        "reserved",
+        "confirmed",
+        "picked",
+        "packed",
+        "shipped",
+        "at_pickup_point",
+        "collected",
+    ]
     assert execution(order_id, "pickup_point")["status"] == "SUCCEEDED"
 
 
 def test_russian_post(shop: Api) -> None:
     order_id = place(shop, "post", "post-1")
-    walk(shop, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed"), ("ship", "shipped"),
-                          ("arrive", "at_post_office"), ("deliver", "delivered")])
+    walk(
+        shop,
+        order_id,
+        [
+            ("confirm", "confirmed"),
+            ("pick", "picked"),
+            ("pack", "packed"),
+            ("ship", "shipped"),
+            ("arrive", "at_post_office"),
+            ("deliver", "delivered"),
+        ],
+    )
     assert shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
     assert execution(order_id, "post")["status"] == "SUCCEEDED"
 
@@ -97,8 +130,10 @@ def test_reserve_in_store_hold_expires_by_itself(timed_hub: Api) -> None:
     assert api.stock("SKU-A", "store-1") == {"on_hand": 5, "reserved": 0, "available": 5}
 
 
-@pytest.mark.parametrize("method, steps", [
-    ("courier", []), ("courier", None), ("reserve_in_store", [("confirm", "held")]), ("marketplace", [])])
+@pytest.mark.parametrize(
+    "method, steps",
+    [("courier", []), ("courier", None), ("reserve_in_store", [("confirm", "held")]), ("marketplace", [])],
+)
 def test_the_sweepers_expire_releases_every_hold(shop: Api, method: str, steps: list | None) -> None:
     lines = [{"sku": "SKU-A", "qty": 6 if steps is None else 2, "price": 10}]  # None: more than wh-1 has
     order_id = place(shop, method, f"exp-{method}-{steps is None}", lines=lines)
