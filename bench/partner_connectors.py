@@ -89,9 +89,9 @@ def pushes() -> None:
 def partner_requests() -> None:
     from datetime import UTC, datetime
 
-    from connectors.cdek import CdekClient
-    from connectors.ozon import OzonClient
-    from connectors.wildberries import WildberriesClient
+    from partners.clients.cdek import CdekClient
+    from partners.clients.ozon import OzonClient
+    from partners.clients.wildberries import WildberriesClient
 
     ozon = FakeOzon()
     ozon.postings = [

@@ -35,7 +35,7 @@ import deploy  # noqa: E402  (bench/deploy.py: template and CDK assembly counts)
 import stock  # noqa: E402  (bench/stock.py: the inventory figures)
 
 from common import aws as function_clients  # noqa: E402
-from common import reference  # noqa: E402
+from reference import config_table  # noqa: E402
 
 COURIER_EVENTS = ["confirm", "pick", "pack", "ship", "deliver"]
 CANCEL_EVENTS = ["confirm", "cancel"]
@@ -240,7 +240,7 @@ def intake(bench: Bench) -> str:
     calls = bench.calls
     # A new container: no clients, no channels or locations cached (the demo load warmed this process).
     function_clients.reset()
-    reference.forget()
+    config_table.forget()
     calls.take()
     _, first = bench.create_order("bench-cold")
     cold = calls.take_own()

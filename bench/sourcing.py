@@ -10,7 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from common import aws as function_clients
-from common import reference
+from reference import config_table
 
 if TYPE_CHECKING:
     from run import Bench
@@ -72,7 +72,7 @@ def promise(bench: Bench) -> None:
         "destination": {"lat": 55.7576, "lon": 37.613, "city": "Moscow", "location_id": "msk-store-tverskaya"},
     }
     function_clients.reset()
-    reference.forget()  # a new container: channels, locations and carriers are read once
+    config_table.forget()  # a new container: channels, locations and carriers are read once
     calls.take()
     _answer(bench, "/v1/delivery-promise", body, 200)
     cold = calls.take_own()

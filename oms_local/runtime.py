@@ -501,7 +501,7 @@ class LocalHub:
     @staticmethod
     def _forget_cached_clients() -> None:
         """The functions cache clients, settings and reference data per container; a new hub is a new container."""
-        forget = {"common.aws": "reset", "common.reference": "forget", "common.secrets": "forget"}
+        forget = {"common.aws": "reset", "reference.config_table": "forget", "common.secrets": "forget"}
         for module, function in forget.items():
             if module in sys.modules:  # whichever of them this process has imported so far
                 getattr(sys.modules[module], function)()

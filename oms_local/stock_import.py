@@ -30,7 +30,7 @@ from oms_local.runtime import REPO_ROOT
 if str(REPO_ROOT / "functions") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "functions"))  # the models the API validates with (the Lambda code root)
 
-from inventory.domain.stock_changes import MAX_LINES, StockLine, StockMode
+from inventory.domain.stock_updates import MAX_LINES, StockLine, StockMode
 
 COLUMNS = ("sku", "on_hand", "expected_at")
 

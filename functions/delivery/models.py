@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.models import ONE_LINE, DeliveryMethod, Identifier, Moment, Number
 from orders.domain.models import MAX_LINES, CartLine
-from orders.domain.promise import Promise
+from planning.promise import Promise
 
 
 class Destination(BaseModel):

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from common import reference
 from common.clock import utc_text
 from common.models import Carrier, CarrierIn, DeliveryMethod
 from delivery.models import PromiseAnswer, PromiseRequest, Unavailable
 from inventory.adapters import stock_table
 from orders.domain.models import quantities
-from orders.domain.promise import PICKUP_AT_LOCATION, Promise, quote
-from orders.domain.sourcing import Destination, plan_reservations, rank_candidates
 from orders.services import known_references
+from planning.promise import PICKUP_AT_LOCATION, Promise, quote
+from planning.sourcing import Destination, plan_reservations, rank_candidates
+from reference import config_table
 
 
 def promise(request: PromiseRequest, now: datetime) -> PromiseAnswer:
@@ -25,7 +25,7 @@ def promise(request: PromiseRequest, now: datetime) -> PromiseAnswer:
     wanted = quantities(request.lines)
     available = stock_table.physical_available(wanted, {loc for ids in ranked.values() for loc in ids})
     placed_at = request.placed_at or now
-    carriers = reference.carriers()
+    carriers = config_table.carriers()
 
     options: list[Promise] = []
     unavailable: list[Unavailable] = []
@@ -55,8 +55,8 @@ def promise(request: PromiseRequest, now: datetime) -> PromiseAnswer:
 
 
 def put_carrier(carrier_id: str, carrier: CarrierIn, now: str) -> Carrier:
-    return reference.put_carrier(carrier_id, carrier, now)
+    return config_table.put_carrier(carrier_id, carrier, now)
 
 
 def list_carriers() -> list[Carrier]:
-    return reference.carriers()
+    return config_table.carriers()

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from common import reference
 from common.errors import Unprocessable
 from common.events import publish
 from common.observability import count
 from inventory.adapters import dirty_skus, stock_batches, stock_table
 from inventory.domain.availability import SkuAvailability, availability, changes_channel
 from inventory.domain.row_changes import RowMove
-from inventory.domain.stock_changes import StockLineError, StockMode, StockUpdate, StockUpdateResult
+from inventory.domain.stock_updates import StockLineError, StockMode, StockUpdate, StockUpdateResult
+from reference import config_table
 
 SKUS_PER_EVENT = 500  # keeps one StockChanged well under EventBridge's 256 KB
 
@@ -92,10 +92,10 @@ def announce(
     """Mark dirty, per channel, the SKUs whose offer the moves (sku, free before, free after) can change,
     and say so on the bus. Marking twice is marking once, so a batch the stream delivers again is harmless;
     its StockChanged carries the same `at` (the newest row write), which is what consumers dedupe on."""
-    location = reference.locations().get(location_id)
+    location = config_table.locations().get(location_id)
     if location is None or not location.active:
         return  # a paused location offers nothing, before and after
-    channels = reference.channels()
+    channels = config_table.channels()
     marks = [
         (channel.channel_id, sku)
         for channel in channels
@@ -124,14 +124,14 @@ def announce(
 
 
 def channel_availability(channel_id: str, skus: list[str]) -> list[SkuAvailability]:
-    channel = reference.channel(channel_id)
+    channel = config_table.channel(channel_id)
     if channel is None:
         raise Unprocessable(
             f"unknown channel {channel_id!r}", details=[{"loc": ["query", "channel"], "msg": "unknown channel"}]
         )
     active = [
         loc.location_id
-        for loc in reference.locations().values()
+        for loc in config_table.locations().values()
         if loc.active and loc.location_id not in channel.rules.excluded_locations
     ]
     return availability(skus, stock_table.stock_rows(skus, active), active, channel.rules)

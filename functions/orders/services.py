@@ -17,7 +17,6 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from common import reference
 from common.errors import (
     Conflict,
     InsufficientStock,
@@ -46,7 +45,6 @@ from orders.domain.models import (
     Task,
     order_total,
 )
-from orders.domain.promise import Promise, quote
 from orders.domain.records import (
     describe_shortages,
     execution_input,
@@ -59,9 +57,11 @@ from orders.domain.records import (
 )
 from orders.domain.returns import check_return
 from orders.domain.returns import describe as describe_return
-from orders.domain.sourcing import candidate_locations, destination_of, explain, plan_reservations, rank_candidates
 from orders.domain.substitution import SubstitutionIn, net_changes, substitute_lines
 from orders.domain.workflow import AWAITING_PAYMENT, EXPIRE, LIFECYCLE_FAILED, workflow, workflow_for
+from planning.promise import Promise, quote
+from planning.sourcing import candidate_locations, destination_of, explain, plan_reservations, rank_candidates
+from reference import config_table
 
 SWEEPER = "sweeper"  # the source of the hold sweeper's events
 
@@ -91,12 +91,12 @@ def known_references(
     channel_id: str, location_id: str | None, location_field: list[str]
 ) -> tuple[Channel, dict[str, Location]]:
     """The channel and the locations a request sources from; 422 when it names ones that do not exist."""
-    channel = reference.channel(channel_id)
+    channel = config_table.channel(channel_id)
     if channel is None:
         raise Unprocessable(
             f"unknown channel {channel_id!r}", details=[{"loc": ["body", "channel"], "msg": "unknown channel"}]
         )
-    locations = reference.locations()
+    locations = config_table.locations()
     if location_id is not None and location_id not in locations:
         raise Unprocessable(
             f"unknown location {location_id!r}", details=[{"loc": location_field, "msg": "unknown location"}]
@@ -162,7 +162,7 @@ def _promise(delivery: Delivery, sources: list[str], locations: dict[str, Locati
     promised = quote(
         delivery.method,
         [locations[loc] for loc in sources if loc in locations],
-        reference.carriers(),
+        config_table.carriers(),
         datetime.fromisoformat(now),
         delivery.location_id,
     )
@@ -406,7 +406,7 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
             None
             if plan.shortages
             else _promise(
-                held.delivery, list(dict.fromkeys(a["location_id"] for a in allocations)), reference.locations(), now
+                held.delivery, list(dict.fromkeys(a["location_id"] for a in allocations)), config_table.locations(), now
             )
         )
         committed = order_table.add_reservations(
@@ -432,10 +432,10 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
 def _sourcing_for_more(order: Order, held: set[str] | None = None) -> tuple[list[str], bool]:
     """Where more units of an accepted order may come from: a channel that does not allow split
     shipments keeps the order at the location that already holds (`held`, by default all) of it."""
-    channel = reference.channel(order.channel)
+    channel = config_table.channel(order.channel)
     allow_split = bool(channel and channel.allow_split)
     ranked = candidate_locations(
-        reference.locations(), order.delivery.method, order.delivery.location_id, destination_of(order.delivery)
+        config_table.locations(), order.delivery.method, order.delivery.location_id, destination_of(order.delivery)
     )
     held = {a.location_id for a in order.allocations} if held is None else held
     if held and not allow_split:
@@ -508,7 +508,7 @@ def release(
 def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, Any], bool]:
     """Record a full or partial return; its units go back on hand at the chosen location. The same
     return_id again answers the recorded return and changes nothing."""
-    if request.location_id not in reference.locations():
+    if request.location_id not in config_table.locations():
         raise Unprocessable(
             f"unknown location {request.location_id!r}",
             details=[{"loc": ["body", "location_id"], "msg": "unknown location"}],
@@ -584,7 +584,7 @@ def request_payment_link(
     if order is None:
         return {"status": "missing"}
     attempt = 1 + sum(1 for entry in order["timeline"] if entry["status"] == status)
-    from connectors import acquirer  # httpx and the rate limiter: not on the orders API's cold start
+    from partners.clients import acquirer  # httpx and the rate limiter: not on the orders API's cold start
 
     link = acquirer.acquirer().payment_link(order_id, Decimal(str(order["total"])), attempt)
     moved = order_table.update_order(
@@ -636,7 +636,7 @@ def _refund_if_paid(order: dict[str, Any], now: str) -> None:
     payment = order.get("payment") or {}
     if payment.get("status") != "paid" or payment.get("refund_id"):
         return
-    from connectors import acquirer  # see request_payment_link
+    from partners.clients import acquirer  # see request_payment_link
 
     refund_id = acquirer.acquirer().refund(order["order_id"], payment["payment_id"], Decimal(str(order["total"])))
     order_table.record_refund(order["order_id"], refund_id, now)

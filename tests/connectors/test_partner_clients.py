@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from connectors.cdek import CdekClient
-from connectors.http import PartnerHttp, PartnerRejected, PartnerUnavailable
-from connectors.ozon import OzonClient, ShipFailed
-from connectors.wildberries import WildberriesClient
-from connectors.yandex_market import YandexMarketClient
+from partners.clients.cdek import CdekClient
+from partners.clients.http import PartnerHttp, PartnerRejected, PartnerUnavailable
+from partners.clients.ozon import OzonClient, ShipFailed
+from partners.clients.wildberries import WildberriesClient
+from partners.clients.yandex_market import YandexMarketClient
 from tests.fakes.partners import FakeCdek, FakeOzon, FakeWildberries, FakeYandexMarket
 from tests.fakes.server import serve
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from connectors import cdek, ozon, yandex_market
-from connectors.base import NewOrder, Ping, ShipByChange, StatusChange
-from connectors.http import PartnerHttp, PartnerRejected
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
+from partners.clients import cdek, ozon, yandex_market
+from partners.clients.base import NewOrder, Ping, ShipByChange, StatusChange
+from partners.clients.http import PartnerHttp, PartnerRejected
 from tests.conftest import Api, courier_order, load_event
 from tests.connectors.conftest import CDEK_TOKEN, OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push
 from tests.fakes.partners import FakeOzon, FakeWildberries

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema_rs import Draft202012Validator
 
-from common import reference
 from common.dynamo import from_item, to_item
 from oms_local.runtime import LocalHub
 from orders.domain.models import MAX_LINES, MAX_MONEY, MAX_QTY, Order, OrderIn, order_id_for
 from orders.domain.records import new_order
-from orders.domain.sourcing import ReservationPlan, Rule
+from planning.sourcing import ReservationPlan, Rule
+from reference import config_table
 from tests.conftest import Api, courier_order, load_event
 from tests.connectors.conftest import (
     OZON_CREDENTIALS,
@@ -493,7 +493,7 @@ def test_a_reference_record_stored_before_the_bounds_is_left_out_not_a_500_and_a
             }
         ),
     )
-    reference.forget()  # the warm functions' config cache (CONFIG_CACHE_SECONDS) would hide the new rows
+    config_table.forget()  # the warm functions' config cache (CONFIG_CACHE_SECONDS) would hide the new rows
     channels = shop.get("/v1/channels")
     assert channels.status == 200 and "old" not in [c["channel_id"] for c in channels.body["items"]]
     assert "web" in [c["channel_id"] for c in channels.body["items"]]

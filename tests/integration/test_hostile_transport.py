@@ -16,9 +16,9 @@ from typing import Any
 import boto3
 import pytest
 
-from connectors.registry import connector_for
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
+from partners.clients.registry import connector_for
 from tests.conftest import Answer, Api, courier_order, load_event
 from tests.connectors.conftest import OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN
 

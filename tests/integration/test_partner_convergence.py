@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors import cdek, ozon, wildberries, yandex_market
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from orders.domain.workflow import workflow
+from partners.clients import cdek, ozon, wildberries, yandex_market
 from tests.conftest import Api, load_event
 
 # The partners' channels as tests/connectors sets them up (wh-1 with 10 x SKU-A, Ozon's API on a fake).

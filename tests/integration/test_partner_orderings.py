@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors import ozon, wildberries, yandex_market
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from orders.domain.workflow import workflow
+from partners.clients import ozon, wildberries, yandex_market
 from tests.conftest import Api
 from tests.connectors.conftest import fake_ozon, market, wildberries_channel  # noqa: F401
 from tests.fakes.partners import FakeWildberries

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.acquirer import ATTEMPTS, Acquirer, AcquirerUnavailable
+from partners.clients.acquirer import ATTEMPTS, Acquirer, AcquirerUnavailable
 from tests.fakes.acquirer import API_KEY, FakeAcquirer, Served
 
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from common.models import Carrier, DeliveryMethod, Location
-from orders.domain.promise import WEEKDAYS, Promise, Transit, delivery_window, processing_starts, quote, ready_at
+from planning.promise import WEEKDAYS, Promise, Transit, delivery_window, processing_starts, quote, ready_at
 
 WEEKDAYS_10_19 = {day: {"opens": "10:00", "closes": "19:00"} for day in ("mon", "tue", "wed", "thu", "fri")}
 

@@ -51,7 +51,7 @@ def test_schedule_and_schedule_v2_events_are_read_and_disabled_ones_skipped(tmp_
         Reconcile:
           Type: AWS::Serverless::Function
           Properties:
-            Handler: inventory.handlers.sweeper.handler
+            Handler: orders.handlers.hold_sweeper.handler
             Events:
               Hourly: {Type: ScheduleV2, Properties: {ScheduleExpression: "cron(0 * * * ? *)", Input: '{"scope": "all"}'}}
               Paused: {Type: ScheduleV2, Properties: {ScheduleExpression: "rate(1 hour)", State: DISABLED}}

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from common.models import DeliveryMethod, Location
-from orders.domain.sourcing import (
+from planning.sourcing import (
     Destination,
     Rule,
     candidate_locations,

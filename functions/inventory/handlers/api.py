@@ -9,14 +9,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter, ValidationError
 
-from common import reference
 from common.api import install_error_contract
 from common.clock import utc_now
 from common.errors import NotFound, Unprocessable
 from common.models import Channel, ChannelIn, Identifier, Location, LocationIn, Sku, declared_error
 from common.observability import logger, metrics, tracer
-from inventory.domain.stock_changes import StockUpdate, StockUpdateResult
+from inventory.domain.stock_updates import StockUpdate, StockUpdateResult
 from inventory.services import apply_stock_update, channel_availability
+from reference import config_table
 
 _SKUS = TypeAdapter(list[Sku])
 
@@ -26,22 +26,22 @@ install_error_contract(app)
 
 @app.put("/v1/locations/<location_id>", tags=["reference data"], summary="Create or replace a location")
 def put_location(location_id: Annotated[Identifier, Path()], body: Annotated[LocationIn, Body()]) -> Location:
-    return reference.put_location(location_id, body, utc_now())
+    return config_table.put_location(location_id, body, utc_now())
 
 
 @app.get("/v1/locations", tags=["reference data"], summary="List locations")
 def list_locations() -> dict[str, list[Location]]:
-    return {"items": sorted(reference.locations().values(), key=lambda loc: loc.location_id)}
+    return {"items": sorted(config_table.locations().values(), key=lambda loc: loc.location_id)}
 
 
 @app.put("/v1/channels/<channel_id>", tags=["reference data"], summary="Create or replace a sales channel")
 def put_channel(channel_id: Annotated[Identifier, Path()], body: Annotated[ChannelIn, Body()]) -> Channel:
-    return reference.put_channel(channel_id, body, utc_now())
+    return config_table.put_channel(channel_id, body, utc_now())
 
 
 @app.get("/v1/channels", tags=["reference data"], summary="List sales channels (secrets are never shown)")
 def list_channels() -> dict[str, list[Channel]]:
-    return {"items": reference.channels()}
+    return {"items": config_table.channels()}
 
 
 @app.put(
@@ -54,7 +54,7 @@ def list_channels() -> dict[str, list[Channel]]:
     },
 )
 def put_stock(location_id: Annotated[Identifier, Path()], body: Annotated[StockUpdate, Body()]) -> StockUpdateResult:
-    if location_id not in reference.locations():
+    if location_id not in config_table.locations():
         raise NotFound(f"location {location_id!r} is not registered", location_id=location_id)
     return apply_stock_update(location_id, body, utc_now())
 

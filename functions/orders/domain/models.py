@@ -19,9 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from common.models import CONTROLS, FREE_TEXT, ONE_LINE, DeliveryMethod, Identifier, Moment, Number, a_number
-from inventory.domain.stock_changes import Sku
-from orders.domain.promise import Promise
+from common.models import CONTROLS, FREE_TEXT, ONE_LINE, DeliveryMethod, Identifier, Moment, Number, Sku, a_number
+from planning.promise import Promise
 
 # Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it (not true, not "1").
 MAX_MONEY = Decimal("999999999999.99")  # 14 digits: also the bound of every sum of money the hub stores

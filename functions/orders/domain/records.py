@@ -8,9 +8,9 @@ from typing import Any
 from common.clock import utc_text
 from common.models import DeliveryMethod
 from orders.domain.models import Allocation, OrderIn, Shortage
-from orders.domain.promise import Promise
-from orders.domain.sourcing import ReservationPlan
 from orders.domain.workflow import AWAITING_PAYMENT, workflow, workflow_for
+from planning.promise import Promise
+from planning.sourcing import ReservationPlan
 
 
 def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Unprocessable
-from common.models import FREE_TEXT
-from inventory.domain.stock_changes import Sku
+from common.models import FREE_TEXT, Sku
 from orders.domain.models import Allocation, Line, Money, Qty, check_total
 
 

@@ -18,11 +18,11 @@ from common.errors import NotFound, Unauthorized, Unprocessable
 from common.models import declared_error as _error
 from common.observability import logger, metrics, tracer
 from common.signatures import signature_matches
-from connectors import acquirer
 from orders import services
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
 from orders.domain.substitution import SubstitutionIn
 from orders.domain.workflow import catalog
+from partners.clients import acquirer
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)

@@ -14,12 +14,15 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from common import reference
 from common.clock import utc_now, utc_text
 from common.errors import HubError, InvalidTransition, Unprocessable
 from common.models import Channel
 from common.observability import count, logger
-from connectors.base import (
+from orders import services as orders
+from orders.domain.models import OrderEventIn, OrderIn, order_id_for
+from orders.domain.workflow import EXPIRE, Workflow, workflow
+from partners.adapters import partner_events, partner_queue
+from partners.clients.base import (
     BadPayload,
     Canonical,
     Connector,
@@ -31,13 +34,10 @@ from connectors.base import (
     StatusChange,
     parse_json,
 )
-from connectors.http import PartnerError
-from connectors.registry import connector_for
-from orders import services as orders
-from orders.domain.models import OrderEventIn, OrderIn, order_id_for
-from orders.domain.workflow import EXPIRE, Workflow, workflow
-from webhooks.adapters import partner_events, partner_queue
-from webhooks.domain.inbound import SHIP_BY_RANGE, authentic, order_in, ship_by_in_range, source_allowed
+from partners.clients.http import PartnerError
+from partners.clients.registry import connector_for
+from partners.domain.inbound import SHIP_BY_RANGE, authentic, order_in, ship_by_in_range, source_allowed
+from reference import config_table
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def receive(
 ) -> Reply:
     """One partner push: authenticate, parse the partner's own shape, apply (or queue), answer its way."""
     now = utc_now()
-    channel = reference.channel(channel_id)
+    channel = config_table.channel(channel_id)
     connector = connector_for(channel.kind) if channel else None
     if channel is None or connector is None or route not in connector.routes:
         # The same answer as a wrong secret: a caller cannot probe which channels exist.
@@ -72,7 +72,7 @@ def receive(
         return _error(connector, 401, "unauthorized", "unknown channel or wrong credentials")
     if not (
         source_allowed(source_ip, channel.allowed_ips)
-        and authentic(reference.webhook_secret(channel_id), token=token, signature=signature, body=raw)
+        and authentic(config_table.webhook_secret(channel_id), token=token, signature=signature, body=raw)
     ):
         count("WebhookUnauthorized")
         logger.warning("webhook refused", extra={"channel": channel_id, "source_ip": source_ip})
@@ -110,7 +110,7 @@ def _error(connector: Connector | None, status: int, code: str, message: str, de
 def process_queued(body: str) -> Outcome:
     """One message of the partner queue; raises when it must be retried (the queue redelivers it)."""
     message = partner_queue.message(body)
-    channel = reference.channel(message["channel_id"])
+    channel = config_table.channel(message["channel_id"])
     connector = connector_for(channel.kind) if channel else None
     if channel is None or connector is None:
         raise LookupError(f"channel {message['channel_id']!r} is gone; the message waits in the DLQ")
@@ -205,7 +205,7 @@ def _completed(channel: Channel, connector: Connector, event: NewOrder) -> NewOr
             f"{connector.kind} order {event.external_id} cannot be read: the channel has no api_url and credentials"
         )
     try:
-        return connector.complete(str(channel.api_url).rstrip("/"), reference.credentials(channel.channel_id), event)
+        return connector.complete(str(channel.api_url).rstrip("/"), config_table.credentials(channel.channel_id), event)
     except PartnerError as error:
         count(f"PartnerLookupFailed_{connector.kind}")
         logger.warning("partner order lookup failed", extra={"channel": channel.channel_id, "error": str(error)})
@@ -307,7 +307,7 @@ def sweep_parked(channel_id: str) -> Outcome:
 def _replay(parked: list[partner_events.Parked]) -> Outcome:
     total = Outcome()
     for item in parked:
-        channel = reference.channel(item.channel_id)
+        channel = config_table.channel(item.channel_id)
         if channel is None:
             continue
         partner_events.unpark(item)
@@ -326,7 +326,7 @@ def _replay(parked: list[partner_events.Parked]) -> Outcome:
 def poll_all() -> dict[str, dict[str, int]]:
     """Every channel whose partner is polled (reconcile, or no push at all), then every parked event."""
     results: dict[str, dict[str, int]] = {}
-    for channel in reference.channels():
+    for channel in config_table.channels():
         connector = connector_for(channel.kind)
         if connector is None:
             continue
@@ -335,7 +335,7 @@ def poll_all() -> dict[str, dict[str, int]]:
             try:
                 events = connector.poll(
                     str(channel.api_url).rstrip("/"),
-                    reference.credentials(channel.channel_id),
+                    config_table.credentials(channel.channel_id),
                     _open_external_ids(channel.channel_id),
                     datetime.now(UTC),
                 )

@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.base import BadPayload, Canonical, Connector, Reply, StatusChange
-from connectors.http import PartnerHttp, PartnerRejected
-from connectors.registry import register
+from partners.clients.base import BadPayload, Canonical, Connector, Reply, StatusChange
+from partners.clients.http import PartnerHttp, PartnerRejected
+from partners.clients.registry import register
 
 # CDEK status codes (the spec's whole vocabulary) -> the hub event whose status they imply in the courier
 # workflow (None: nothing to do). Once CDEK holds the parcel it is shipped for the hub; returns

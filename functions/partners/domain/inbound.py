@@ -10,8 +10,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from common.models import EARLIEST, LATEST, DeliveryMethod, Moment
 from common.signatures import signature_matches, token_matches
-from connectors.base import NewOrder
 from orders.domain.models import Customer, Delivery, Line, OrderIn, Payment, PaymentMethod
+from partners.clients.base import NewOrder
 
 
 def authentic(secret: str | None, *, token: str | None, signature: str | None, body: bytes) -> bool:

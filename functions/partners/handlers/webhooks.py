@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.api import install_error_contract, raw_body
 from common.observability import logger, metrics, tracer
-from webhooks import services
+from partners import services
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)

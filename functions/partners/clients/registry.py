@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from connectors.base import Connector
+from partners.clients.base import Connector
 
 MODULES = ("ozon", "wildberries", "yandex_market", "cdek")
 
@@ -19,5 +19,5 @@ def register(connector: Connector) -> Connector:
 def connector_for(kind: str) -> Connector | None:
     if not _connectors:
         for module in MODULES:
-            importlib.import_module(f"connectors.{module}")
+            importlib.import_module(f"partners.clients.{module}")
     return _connectors.get(kind)

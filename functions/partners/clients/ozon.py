@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import (
+from partners.clients.base import (
     Canonical,
     Connector,
     MessageTypes,
@@ -21,8 +21,8 @@ from connectors.base import (
     ShipByChange,
     StatusChange,
 )
-from connectors.http import PartnerHttp, PartnerRejected, parsed, per_minute, per_second
-from connectors.registry import register
+from partners.clients.http import PartnerHttp, PartnerRejected, parsed, per_minute, per_second
+from partners.clients.registry import register
 
 # Ozon's push statuses (`new_state`, the spec's whole vocabulary) -> the hub event whose status they imply
 # in the marketplace workflow (reserved -> pack -> packed -> ship -> shipped -> deliver -> delivered), which

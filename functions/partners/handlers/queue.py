@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.observability import logger, metrics, tracer
-from webhooks import services
+from partners import services
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

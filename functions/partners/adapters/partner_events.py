@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from common import aws
 from common.config import settings
 from common.dynamo import from_item, update_if
-from connectors.base import ShipByChange, StatusChange
+from partners.clients.base import ShipByChange, StatusChange
 
 SEEN_DAYS = 30
 _PARKABLE = {cls.__name__: cls for cls in (StatusChange, ShipByChange)}

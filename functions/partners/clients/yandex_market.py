@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import (
+from partners.clients.base import (
     Canonical,
     Connector,
     MessageTypes,
@@ -22,8 +22,8 @@ from connectors.base import (
     StatusChange,
     hub_ping_reply,
 )
-from connectors.http import PartnerHttp, PartnerRejected
-from connectors.registry import register
+from partners.clients.http import PartnerHttp, PartnerRejected
+from partners.clients.registry import register
 
 # Market's order statuses (the spec's whole vocabulary) -> the hub event whose status they imply in the
 # marketplace workflow that `marketplace` orders run (the hub applies the steps before it it has not seen,

@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from connectors.base import Canonical, Connector, NewOrder, OrderLine, StatusChange
-from connectors.http import PartnerHttp, PartnerRejected, parsed, per_minute
-from connectors.registry import register
+from partners.clients.base import Canonical, Connector, NewOrder, OrderLine, StatusChange
+from partners.clients.http import PartnerHttp, PartnerRejected, parsed, per_minute
+from partners.clients.registry import register
 
 # wbStatus (the spec's whole vocabulary) -> the hub event whose status it implies in the marketplace
 # workflow that `marketplace` orders run (the hub applies the steps before it it has not seen yet).
