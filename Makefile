@@ -24,7 +24,7 @@ endif
 export SAM_CLI_TELEMETRY := 0
 # sam and cfn-lint pin their own boto3/pydantic: they live in their own venv, never beside the hub's.
 
-.PHONY: run test unit integration e2e lint guardrails checkov bandit audit synth build deploy-check deploy cdk-deploy bench install tools clean
+.PHONY: run test unit integration e2e lint-code lint guardrails checkov bandit audit synth build deploy-check deploy cdk-deploy bench install tools clean
 
 run: $(STAMP)
 	$(VENV)/bin/oms-hub local
@@ -46,7 +46,7 @@ $(TOOLS_STAMP): requirements/deploy-tools.txt
 	touch $@
 
 # OMS_REQUIRE_SYNTH: the infra tests read infra/cdk.out, which `synth` has just written.
-test: $(STAMP) guardrails
+test: $(STAMP) lint-code guardrails
 	OMS_REQUIRE_SYNTH=1 $(VENV)/bin/python -m pytest -n 2 --dist loadfile
 
 unit: $(STAMP)
@@ -57,6 +57,13 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/e2e
+
+# The code's own checks, configured in pyproject.toml: ruff (lint and format) over the whole tree, mypy over
+# functions/, oms_local/, oms_build/, infra/ and bench/.
+lint-code: $(STAMP)
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
+	$(VENV)/bin/mypy
 
 lint: $(TOOLS_STAMP)
 	$(TOOLS)/bin/cfn-lint template.yaml
