@@ -12,6 +12,8 @@ from typing import Any
 
 import run as base  # bench/run.py (this directory is on sys.path when it runs)
 
+from oms_local import demo
+
 # Happy path of each scenario: delivery method, events in order, final status.
 SCENARIOS: dict[str, tuple[str, list[str], str]] = {
     "courier": ("courier", ["confirm", "pick", "pack", "ship", "deliver"], "delivered"),
@@ -58,13 +60,14 @@ class ScenarioBench(base.Bench):
             answer = self.hub.http(
                 "GET",
                 "/v1/availability",
-                query="channel=web&skus=" + ",".join(base.demo.demo_skus()[:60]),
+                query="channel=web&skus=" + ",".join(demo.demo_skus()[:60]),
                 headers=self.headers,
             )
         for item in json.loads(answer.body)["items"]:
             free = {loc["location_id"]: loc["available"] for loc in item["locations"]}
             if free.get(STORE, 0) >= 3 and free.get(WAREHOUSE, 0) >= 3:
-                return item["sku"]
+                sku: str = item["sku"]
+                return sku
         raise RuntimeError("no demo SKU with stock at the store")
 
 

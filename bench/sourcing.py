@@ -35,7 +35,8 @@ def _answer(bench: Bench, path: str, body: dict[str, Any], expect: int) -> dict[
     answer = bench.post(path, body)
     if answer.status != expect:
         raise RuntimeError(f"POST {path} answered {answer.status}: {answer.body[:300]!r}")
-    return json.loads(answer.body)
+    parsed: dict[str, Any] = json.loads(answer.body)
+    return parsed
 
 
 def _order(external_id: str, lines: list[dict[str, Any]]) -> dict[str, Any]:

@@ -42,7 +42,8 @@ Note = Callable[[str], None]
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _serve(hub: LocalHub) -> tuple[uvicorn.Server, str]:
@@ -133,7 +134,8 @@ def stock_import(calls: Any, emit: Emit, note: Note, rows: int) -> None:
     note(f"stock import DynamoDB requests: {dict(sorted(made.items()))}")
     note(
         f"stock stream reader: {reader.records} row changes in {reader.invocations} invocations; "
-        f"its requests: {dict(sorted(stream_calls.items()))}; announced {announced - seconds:.1f} s after the import ended"
+        f"its requests: {dict(sorted(stream_calls.items()))}; "
+        f"announced {announced - seconds:.1f} s after the import ended"
     )
     note("rows/s is moto's: it parses every UpdateExpression again for each row; the counts are portable")
 
@@ -201,7 +203,8 @@ def availability(calls: Any, emit: Emit, note: Note) -> None:
     emit("availability_dynamodb_requests_per_100_skus", sum(made.values()), "requests")
     note(
         f"availability: {SKUS} SKUs x {LOCATIONS} locations, warm; "
-        f"requests: {dict(made)}; first SKU offers {body['items'][0]['available']}, second {body['items'][1]['available']}"
+        f"requests: {dict(made)}; "
+        f"first SKU offers {body['items'][0]['available']}, second {body['items'][1]['available']}"
     )
 
 
