@@ -25,8 +25,9 @@ from typing import Any
 import boto3
 
 from oms_local import demo
-from oms_local.runtime import TEMPLATE, HttpAnswer, LocalHub
-from oms_local.template import load
+from oms_local.gateway import HttpAnswer
+from oms_local.runtime import LocalHub
+from oms_local.template import TEMPLATE, load
 
 FUNCTIONS = Path(TEMPLATE).parent / "functions"
 sys.path.insert(0, str(FUNCTIONS))  # the functions import as top-level packages, as in Lambda

@@ -12,7 +12,8 @@ import httpx
 import uvicorn
 
 from oms_local import demo
-from oms_local.runtime import DEFAULT_API_KEY, LocalHub
+from oms_local.gateway import DEFAULT_API_KEY
+from oms_local.runtime import LocalHub
 from oms_local.server import build_app
 from oms_local.state_dir import StateDirError
 

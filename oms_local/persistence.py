@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from oms_local import resume
+from oms_local.moto_patches import moto_lock
 from oms_local.state_dir import Snapshot, StateDirError
 from oms_local.template import ACCOUNT, LocalTemplate
 
@@ -89,10 +90,8 @@ def restore(template: LocalTemplate, snapshot: Snapshot) -> None:
 
 
 def _orders(template: LocalTemplate) -> list[dict[str, Any]]:
-    from oms_local.runtime import _moto_lock
-
     table = _tables(template)[ORDERS]
-    with _moto_lock:
+    with moto_lock:
         raw = [item.to_json()["Attributes"] for item in table.all_items()]
     return [{key: _deserialize(value) for key, value in attributes.items()} for attributes in raw]
 

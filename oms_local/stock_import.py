@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 from tqdm import tqdm
 
-from oms_local.runtime import REPO_ROOT
+from oms_local.template import REPO_ROOT
 
 if str(REPO_ROOT / "functions") not in sys.path:
     sys.path.insert(0, str(REPO_ROOT / "functions"))  # the models the API validates with (the Lambda code root)

@@ -17,6 +17,8 @@ from cfn_tools import load_yaml
 from cronsim import CronSim
 
 ACCOUNT = "123456789012"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO_ROOT / "template.yaml"
 
 
 @dataclass(frozen=True)
