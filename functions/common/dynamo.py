@@ -1,8 +1,9 @@
-"""DynamoDB helpers: plain-Python <-> attribute values, batched reads, transaction outcomes."""
+"""DynamoDB helpers: plain-Python <-> attribute values, the one Query paging loop, batched reads and
+writes, conditional writes and transactions whose refusal is an answer, not an error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,10 @@ _deserializer = TypeDeserializer()
 
 BATCH_GET_LIMIT = 100
 BATCH_WRITE_LIMIT = 25
+TRANSACTION_LIMIT = 100  # items in one TransactWriteItems
+CONDITION_FAILED = "ConditionalCheckFailed"  # a cancellation reason's code
+
+TransactItem = dict[str, Any]  # one item of TransactWriteItems: {"Put" | "Update" | ...: request}
 
 
 def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -24,7 +29,8 @@ def to_item(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_value(value: Any) -> dict[str, Any]:
-    return _serializer.serialize(_decimals(value))
+    serialized: dict[str, Any] = _serializer.serialize(_decimals(value))
+    return serialized
 
 
 def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,6 +56,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, set)):
         return [_plain(v) for v in value]
     return value
+
+
+def query_all(client: Any, request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item (attribute values) a Query matches, page after page; pages are read as they are consumed."""
+    page_request = dict(request)
+    while True:
+        page = client.query(**page_request)
+        yield from page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return
+        page_request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def batch_get(
@@ -128,6 +145,17 @@ def cancellation_reasons(error: Any) -> list[CancellationReason]:
     """The per-item outcome of a cancelled TransactWriteItems, in request order."""
     reasons = error.response.get("CancellationReasons") or []
     return [CancellationReason(r.get("Code", "None"), from_item(r["Item"]) if r.get("Item") else None) for r in reasons]
+
+
+def transact(client: Any, items: Sequence[TransactItem]) -> list[CancellationReason] | None:
+    """TransactWriteItems; None when it committed, else why each item was cancelled (request order)."""
+    try:
+        client.transact_write_items(TransactItems=list(items))
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        return cancellation_reasons(error)
+    return None
 
 
 def update_if(client: Any, **request: Any) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from inventory.adapters import dirty_skus, stock_batches, stock_table
 from inventory.domain.availability import SkuAvailability, availability, changes_channel
 from inventory.domain.row_changes import RowMove
 from inventory.domain.stock_updates import StockLineError, StockMode, StockUpdate, StockUpdateResult
+from inventory.ledger import RowImport
 from reference import config_table
 
 SKUS_PER_EVENT = 500  # keeps one StockChanged well under EventBridge's 256 KB
@@ -28,23 +29,21 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
             count("StockBatchDuplicate")
             return StockUpdateResult.model_validate({**applied_before, "duplicate": True})
     errors: list[StockLineError] = []
+    write_row = stock_table.set_on_hand if update.mode is StockMode.snapshot else stock_table.add_on_hand
     for line in update.items:
-        if update.mode is StockMode.snapshot:
-            write = stock_table.set_on_hand(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now)
-        else:
-            write = stock_table.add_on_hand(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now)
+        write = write_row(RowImport(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now))
         if not (write.applied or write.repeated):
             errors.append(_below_reserved(line.sku, update.mode, line.on_hand, write.before))
     listed_errors = len(errors)
     zeroed = 0
     if update.zero_unlisted and batch_id is not None:
         for sku in stock_table.unlisted(location_id, batch_id):
-            write = stock_table.set_on_hand(sku, location_id, 0, None, batch_id, now)
+            write = stock_table.set_on_hand(RowImport(sku, location_id, 0, None, batch_id, now))
             if write.applied:
                 zeroed += 1
             elif not write.repeated:
                 errors.append(_below_reserved(sku, StockMode.snapshot, 0, write.before))
-    # Channels learn of the rows written through the stock table's stream (handlers/stock_changes.py).
+    # Channels learn of the rows written through the stock table's stream (handlers/stock_stream.py).
     result = StockUpdateResult(
         updated=len(update.items) - listed_errors, errors=errors, batch_id=batch_id, zeroed=zeroed
     )

@@ -1,8 +1,9 @@
-"""Held reservations that expire, read through the sparse ByExpiry index of the reservations table.
+"""Held reservations in DynamoDB: an order's, and those whose hold ran out (the sparse ByExpiry index).
 
 Only held reservations with an expiry carry `expiry_day` (the UTC date of `expires_at`); closing a
 reservation removes it. A sweep Queries the day partitions from LOOKBACK_DAYS ago to today with
-`expires_at <= now`: a handful of small Queries whatever the table's size, and no Scan.
+`expires_at <= now`: a handful of small Queries whatever the table's size, and no Scan. The writes
+are the ledger's.
 """
 
 from __future__ import annotations
@@ -13,9 +14,28 @@ from typing import Any
 
 from common import aws
 from common.config import settings
+from common.dynamo import query_all
+from inventory import ledger
+from inventory.ledger import Units
 
 BY_EXPIRY = "ByExpiry"
 LOOKBACK_DAYS = 14  # a sweeper down longer than this leaves older holds to an operator
+
+
+def held_by(order_id: str) -> list[Units]:
+    """The order's reservations that still hold units (consistent: read just before closing them)."""
+    request = {
+        "TableName": settings().reservations_table,
+        "KeyConditionExpression": "order_id = :id",
+        "FilterExpression": "#state = :held",
+        "ConsistentRead": True,
+        "ExpressionAttributeNames": {"#state": "state"},
+        "ExpressionAttributeValues": {":id": {"S": order_id}, ":held": {"S": ledger.HELD}},
+    }
+    return [
+        Units(item["sku"]["S"], item["location_id"]["S"], int(item["qty"]["N"]))
+        for item in query_all(aws.dynamodb(), request)
+    ]
 
 
 def expired_orders(now: str) -> list[str]:
@@ -29,32 +49,23 @@ def expired_orders(now: str) -> list[str]:
 
 
 def _expired_on(day: date, now: str) -> Iterator[dict[str, Any]]:
-    request: dict[str, Any] = {
+    request = {
         "TableName": settings().reservations_table,
         "IndexName": BY_EXPIRY,
         "KeyConditionExpression": "expiry_day = :day AND expires_at <= :now",
         "ExpressionAttributeValues": {":day": {"S": day.isoformat()}, ":now": {"S": now}},
     }
-    while True:
-        page = aws.dynamodb().query(**request)
-        yield from page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return query_all(aws.dynamodb(), request)
 
 
 def keep(order_id: str) -> None:
     """The order moved on (confirmed, shipped...): its holds no longer expire; take them out of the index."""
-    answer = aws.dynamodb().query(
-        TableName=settings().reservations_table,
-        KeyConditionExpression="order_id = :id",
-        FilterExpression="attribute_exists(expiry_day)",
-        ProjectionExpression="reservation_key",
-        ExpressionAttributeValues={":id": {"S": order_id}},
-    )
-    for item in answer["Items"]:
-        aws.dynamodb().update_item(
-            TableName=settings().reservations_table,
-            Key={"order_id": {"S": order_id}, "reservation_key": item["reservation_key"]},
-            UpdateExpression="REMOVE expiry_day",
-        )
+    request = {
+        "TableName": settings().reservations_table,
+        "KeyConditionExpression": "order_id = :id",
+        "FilterExpression": "attribute_exists(expiry_day)",
+        "ProjectionExpression": "reservation_key",
+        "ExpressionAttributeValues": {":id": {"S": order_id}},
+    }
+    for item in list(query_all(aws.dynamodb(), request)):
+        aws.dynamodb().update_item(**ledger.keep_hold(order_id, item["reservation_key"]["S"])["Update"])

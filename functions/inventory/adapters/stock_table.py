@@ -1,11 +1,11 @@
-"""Stock per SKU x location in DynamoDB: on_hand, reserved and available (= on_hand - reserved).
+"""Stock per SKU x location in DynamoDB: reads of the free units (`available`, which the ledger keeps)
+and the runner of imports' row writes.
 
-`available` is stored, not derived, because DynamoDB conditions cannot do arithmetic: a reservation
-is then one conditional update (`available >= :qty`), exact under any concurrency. Imports write each
-row with its own conditional UpdateItem (BatchWriteItem cannot be conditional, and a reservation may
-move `reserved` at any moment); `last_batch` names the batch that last wrote a row, so a batch that is
-resumed or repeated skips the rows it already wrote; `imported_at` tells the stock stream's reader that
-an import, not a reservation or a return, made the change.
+Imports write each row with its own conditional UpdateItem built by the ledger (BatchWriteItem cannot
+be conditional, and a reservation may move `reserved` at any moment); `last_batch` names the batch
+that last wrote a row, so a batch that is resumed or repeated skips the rows it already wrote;
+`imported_at` tells the stock stream's reader that an import, not a reservation or a return, made the
+change.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from botocore.exceptions import ClientError
 
 from common import aws
 from common.config import settings
-from common.dynamo import BATCH_GET_LIMIT, batch_get, from_item
+from common.dynamo import BATCH_GET_LIMIT, TransactItem, batch_get, from_item, query_all
+from inventory import ledger
 from inventory.domain.availability import StockRow
+from inventory.ledger import RowImport
 
 BY_LOCATION = "ByLocation"
 _PROJECTION = "sku, location_id, available, expected_at"
@@ -67,16 +69,7 @@ def _locations_of(sku: str) -> list[dict[str, Any]]:
         "ProjectionExpression": _PROJECTION,
         "ExpressionAttributeValues": {":sku": {"S": sku}},
     }
-    return list(_pages(request))
-
-
-def _pages(request: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    while True:
-        page = aws.dynamodb().query(**request)
-        yield from (from_item(item) for item in page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [from_item(item) for item in query_all(aws.dynamodb(), request)]
 
 
 @dataclass(frozen=True)
@@ -89,89 +82,20 @@ class RowWrite:
     repeated: bool = False
 
 
-def set_on_hand(
-    sku: str, location_id: str, on_hand: int, expected_at: date | None, batch_id: str | None, now: str
-) -> RowWrite:
+def set_on_hand(row: RowImport) -> RowWrite:
     """Snapshot one SKU; refused (nothing written) if the units reserved exceed the new on-hand."""
-    values = {":on_hand": {"N": str(on_hand)}, ":zero": {"N": "0"}, ":now": {"S": now}}
-    assignments = [
-        "on_hand = :on_hand",
-        "reserved = if_not_exists(reserved, :zero)",
-        "available = :on_hand - if_not_exists(reserved, :zero)",
-        "updated_at = :now",
-        "imported_at = :now",
-    ]
-    remove = ""
-    if expected_at is None:
-        remove = " REMOVE expected_at"
-    else:
-        assignments.append("expected_at = :expected_at")
-        values[":expected_at"] = {"S": expected_at.isoformat()}
-    return _write(
-        sku,
-        location_id,
-        assignments,
-        remove,
-        "(attribute_not_exists(reserved) OR reserved <= :on_hand)",
-        values,
-        batch_id,
-    )
+    return _write(ledger.set_on_hand(row), row.batch_id)
 
 
-def add_on_hand(
-    sku: str, location_id: str, delta: int, expected_at: date | None, batch_id: str | None, now: str
-) -> RowWrite:
+def add_on_hand(row: RowImport) -> RowWrite:
     """Add (or remove) units of one SKU; refused (nothing written) if a removal needs more than are free."""
-    values = {
-        ":delta": {"N": str(delta)},
-        ":zero": {"N": "0"},
-        ":now": {"S": now},
-        ":needed": {"N": str(max(-delta, 0))},
-    }
-    assignments = [
-        "on_hand = if_not_exists(on_hand, :zero) + :delta",
-        "reserved = if_not_exists(reserved, :zero)",
-        "available = if_not_exists(available, :zero) + :delta",
-        "updated_at = :now",
-        "imported_at = :now",
-    ]
-    if expected_at is not None:
-        assignments.append("expected_at = :expected_at")
-        values[":expected_at"] = {"S": expected_at.isoformat()}
-    # An addition always fits; a removal needs that many free units.
-    return _write(
-        sku,
-        location_id,
-        assignments,
-        "",
-        "(attribute_not_exists(available) AND :delta >= :zero OR available >= :needed)",
-        values,
-        batch_id,
-    )
+    return _write(ledger.add_on_hand(row), row.batch_id)
 
 
-def _write(
-    sku: str,
-    location_id: str,
-    assignments: list[str],
-    remove: str,
-    condition: str,
-    values: dict[str, Any],
-    batch_id: str | None,
-) -> RowWrite:
-    if batch_id is not None:
-        assignments = [*assignments, "last_batch = :batch"]
-        condition += " AND (attribute_not_exists(last_batch) OR last_batch <> :batch)"
-        values = {**values, ":batch": {"S": batch_id}}
+def _write(item: TransactItem, batch_id: str | None) -> RowWrite:
     try:
         answer = aws.dynamodb().update_item(
-            TableName=settings().stock_table,
-            Key=_key(sku, location_id),
-            UpdateExpression="SET " + ", ".join(assignments) + remove,
-            ConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            ReturnValues="ALL_OLD",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **item["Update"], ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD"
         )
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -190,9 +114,5 @@ def unlisted(location_id: str, batch_id: str) -> Iterator[str]:
         "FilterExpression": "on_hand > :zero AND (attribute_not_exists(last_batch) OR last_batch <> :batch)",
         "ExpressionAttributeValues": {":loc": {"S": location_id}, ":zero": {"N": "0"}, ":batch": {"S": batch_id}},
     }
-    for row in _pages(request):
-        yield row["sku"]
-
-
-def _key(sku: str, location_id: str) -> dict[str, Any]:
-    return {"sku": {"S": sku}, "location_id": {"S": location_id}}
+    for item in query_all(aws.dynamodb(), request):
+        yield item["sku"]["S"]

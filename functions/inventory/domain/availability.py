@@ -90,7 +90,7 @@ def sku_availability(sku: str, stock: Mapping[str, StockRow], rules: ChannelRule
     if sum(offers.values()) < _min_presentable(sku, rules):
         offers = dict.fromkeys(offers, 0)
     total = sum(offers.values())
-    arrivals = [stock[loc].expected_at for loc in selling if stock[loc].expected_at is not None]
+    arrivals = [arrival for loc in selling if (arrival := stock[loc].expected_at) is not None]
     return SkuAvailability(
         sku=sku,
         available=total,

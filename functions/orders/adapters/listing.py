@@ -1,0 +1,112 @@
+"""Pages of a list index, newest first, with signed cursors.
+
+Every list (orders, tasks) Queries one partition of a KEYS_ONLY or projected index sorted by
+`created_key`. The cursor handed out is the page's last key, signed with the hub's cursor key, so a
+caller can neither forge nor alter one to read from any other key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from common import aws, secrets
+from common.config import settings
+from common.dynamo import from_item
+from common.errors import Unprocessable
+
+
+@dataclass(frozen=True)
+class IndexPartition:
+    """One partition of a list index: `attribute` = `partition` in `index` of `table` (key `table_key`)."""
+
+    table: str
+    table_key: str
+    index: str
+    attribute: str
+    partition: str
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def newest_first(where: IndexPartition, limit: int, cursor: str | None) -> Page:
+    """One page of the partition sorted by created_key, newest first, with an opaque cursor."""
+    request: dict[str, Any] = {
+        "TableName": where.table,
+        "IndexName": where.index,
+        "Limit": limit,
+        "ScanIndexForward": False,
+        "KeyConditionExpression": "#p = :p",
+        "ExpressionAttributeNames": {"#p": where.attribute},
+        "ExpressionAttributeValues": {":p": {"S": where.partition}},
+    }
+    if cursor:
+        request["ExclusiveStartKey"] = _start_key(cursor, where)
+    answer = aws.dynamodb().query(**request)
+    last = answer.get("LastEvaluatedKey")
+    return Page([from_item(item) for item in answer["Items"]], _cursor(where, last) if last else None)
+
+
+def _unpadded(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _signature(payload: str) -> str:
+    """HMAC-SHA256 of the cursor's payload under the hub's cursor key (SSM, never in code or logs)."""
+    name = settings().cursor_key_parameter
+    if not name:
+        raise LookupError("CURSOR_KEY_PARAMETER is not configured")
+    key = secrets.generated_secret(name).encode()
+    return _unpadded(hmac.new(key, payload.encode(), hashlib.sha256).digest())
+
+
+def _cursor(where: IndexPartition, last_key: dict[str, Any]) -> str:
+    """`<payload>.<signature>`: callers cannot forge or alter a cursor to read from any table key."""
+    data = {"i": where.index, "p": where.partition, "k": last_key}
+    payload = _unpadded(json.dumps(data, separators=(",", ":")).encode())
+    return f"{payload}.{_signature(payload)}"
+
+
+def _start_key(cursor: str, where: IndexPartition) -> dict[str, Any]:
+    """The cursor must be one the hub signed, for this very query: same index, same partition, a key of
+    the right shape (DynamoDB answers a foreign start key with a ValidationException, a 5xx)."""
+    key = _signed_key(cursor, where)
+    if key is None:
+        raise Unprocessable(
+            "cursor is not valid for this query; start again without it",
+            details=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+        )
+    return key
+
+
+def _signed_key(cursor: str, where: IndexPartition) -> dict[str, Any] | None:
+    payload, _, signature = cursor.rpartition(".")
+    try:
+        # Constant time: a caller cannot learn the signature byte by byte from answer times.
+        if not payload or not hmac.compare_digest(signature.encode(), _signature(payload).encode()):
+            return None
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        key = data["k"]
+        valid = data["i"] == where.index and data["p"] == where.partition and _key_of(where, key)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+    return dict(key) if valid else None
+
+
+def _key_of(where: IndexPartition, key: Any) -> bool:
+    """A start key of this partition: the table key, the index key and created_key, each a non-empty string."""
+    return (
+        isinstance(key, dict)
+        and set(key) == {where.table_key, where.attribute, "created_key"}
+        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"] for v in key.values())
+        and key[where.attribute]["S"] == where.partition
+    )

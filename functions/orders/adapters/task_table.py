@@ -1,0 +1,53 @@
+"""Operator tasks in DynamoDB (the tasks table): the items the order transactions write, and the list.
+
+A task is written only inside an order's transaction (the shortage task opens with the order it is
+about and closes with the write that reserves its last missing units), so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.config import settings
+from common.dynamo import TransactItem, to_item, to_value
+from orders.adapters.listing import IndexPartition, Page, newest_first
+
+
+def open_task(task: dict[str, Any]) -> TransactItem:
+    return {
+        "Put": {
+            "TableName": settings().tasks_table,
+            "Item": to_item(task),
+            "ConditionExpression": "attribute_not_exists(task_id)",
+        }
+    }
+
+
+def set_shortages(task_id: str, shortages: list[dict[str, Any]], now: str) -> TransactItem:
+    return {
+        "Update": {
+            "TableName": settings().tasks_table,
+            "Key": {"task_id": {"S": task_id}},
+            "UpdateExpression": "SET shortages = :shortages, updated_at = :now",
+            "ConditionExpression": "attribute_exists(task_id)",
+            "ExpressionAttributeValues": {":shortages": to_value(shortages), ":now": {"S": now}},
+        }
+    }
+
+
+def close_task(task_id: str, now: str) -> TransactItem:
+    return {
+        "Update": {
+            "TableName": settings().tasks_table,
+            "Key": {"task_id": {"S": task_id}},
+            "UpdateExpression": "SET #state = :state, updated_at = :now",
+            "ConditionExpression": "attribute_exists(task_id)",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":state": {"S": "closed"}, ":now": {"S": now}},
+        }
+    }
+
+
+def list_tasks(state: str, limit: int, cursor: str | None) -> Page:
+    """Newest first; the index projects whole tasks, so a page is one Query."""
+    return newest_first(IndexPartition(settings().tasks_table, "task_id", "ByState", "state", state), limit, cursor)
