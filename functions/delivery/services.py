@@ -9,7 +9,7 @@ from common.models import Carrier, CarrierIn, DeliveryMethod
 from delivery.models import PromiseAnswer, PromiseRequest, Unavailable
 from inventory.adapters import stock_table
 from orders.domain.models import quantities
-from orders.services import known_references
+from orders.use_cases.intake import known_references
 from planning.promise import PICKUP_AT_LOCATION, Promise, quote
 from planning.sourcing import Destination, plan_reservations, rank_candidates
 from reference import config_table

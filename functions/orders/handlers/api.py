@@ -18,10 +18,10 @@ from common.errors import NotFound, Unauthorized, Unprocessable
 from common.models import declared_error as _error
 from common.observability import logger, metrics, tracer
 from common.signatures import signature_matches
-from orders import services
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
 from orders.domain.substitution import SubstitutionIn
 from orders.domain.workflow import catalog
+from orders.use_cases import events, intake, payments, queries, returns, substitution
 from partners.clients import acquirer
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -38,7 +38,7 @@ API_TITLE = "oms-hub"
     responses={201: {"description": "Created"}, 200: {"description": "Already accepted: the same order"}},
 )
 def create_order(body: Annotated[OrderIn, Body()]) -> Response[Order]:
-    order, created = services.accept_order(body, utc_now())
+    order, created = intake.accept_order(body, utc_now())
     return Response(
         status_code=201 if created else 200,
         content_type=content_types.APPLICATION_JSON,
@@ -53,7 +53,7 @@ def list_orders(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> dict[str, Any]:
-    return services.list_orders(status, channel, limit, cursor)
+    return queries.list_orders(status, channel, limit, cursor)
 
 
 @app.get(
@@ -63,7 +63,7 @@ def list_orders(
     responses={200: {"description": "The order"}, 404: _error("Unknown order")},
 )
 def get_order(order_id: Annotated[str, Path(max_length=64)]) -> Order:
-    return services.get_order(order_id)
+    return queries.get_order(order_id)
 
 
 @app.post(
@@ -80,7 +80,7 @@ def post_order_event(
     order_id: Annotated[str, Path(max_length=64)], body: Annotated[OrderEventIn, Body()]
 ) -> Response[dict[str, Any]]:
     source = f"operator:{body.actor}" if body.actor else "operator"
-    accepted = services.post_event(order_id, body, source)
+    accepted = events.post_event(order_id, body, source)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)
 
 
@@ -98,7 +98,7 @@ def post_order_event(
 def post_return(
     order_id: Annotated[str, Path(max_length=64)], body: Annotated[ReturnIn, Body()]
 ) -> Response[dict[str, Any]]:
-    record, created = services.return_items(order_id, body, utc_now())
+    record, created = returns.return_items(order_id, body, utc_now())
     return Response(
         status_code=201 if created else 200,
         content_type=content_types.APPLICATION_JSON,
@@ -117,7 +117,7 @@ def post_return(
     },
 )
 def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotated[ShortPickIn, Body()]) -> Order:
-    return services.short_pick(order_id, body, utc_now())
+    return returns.short_pick(order_id, body, utc_now())
 
 
 # API Gateway takes the acquirer's callback without the API key: its X-Signature authenticates it.
@@ -146,7 +146,7 @@ def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-
             "invalid payment callback",
             details=[{"loc": ["body", *error["loc"]], "msg": error["msg"]} for error in invalid.errors()],
         ) from None
-    return services.payment_settled(provider, callback, utc_now())
+    return payments.payment_settled(provider, callback, utc_now())
 
 
 @app.post(
@@ -160,7 +160,7 @@ def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-
     },
 )
 def post_substitution(order_id: Annotated[str, Path(max_length=64)], body: Annotated[SubstitutionIn, Body()]) -> Order:
-    return services.substitute(order_id, body, utc_now())
+    return substitution.substitute(order_id, body, utc_now())
 
 
 @app.get("/v1/tasks", tags=["operators"], summary="Operator tasks (e.g. orders short of stock), newest first")
@@ -169,7 +169,7 @@ def list_tasks(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> dict[str, Any]:
-    return services.list_tasks(state, limit, cursor)
+    return queries.list_tasks(state, limit, cursor)
 
 
 @app.get("/v1/workflows", tags=["workflows"], summary="Order lifecycles and the events that move them")

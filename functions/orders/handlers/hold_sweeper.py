@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.clock import utc_now
 from common.observability import logger, metrics, tracer
-from orders.holds import expire_holds
+from orders.use_cases.holds import expire_holds
 
 
 @logger.inject_lambda_context(clear_state=True)

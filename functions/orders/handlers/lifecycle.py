@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.clock import utc_now
 from common.observability import logger, metrics, tracer
-from orders import services
+from orders.use_cases import lifecycle, payments
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -25,15 +25,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(order_id=order_id, action=action)
     now = utc_now()
     if action == "retry_reservation":
-        return services.retry_reservation(order_id, order_event, now)
+        return lifecycle.retry_reservation(order_id, order_event, now)
     if action == "consume":
-        return services.consume(
+        return lifecycle.consume(
             order_id, event["channel"], event["workflow"], event["status"], order_event, event.get("task_token"), now
         )
     if action == "request_link":
-        return services.request_payment_link(
+        return payments.request_payment_link(
             order_id, event["channel"], event["workflow"], event["status"], order_event, event["task_token"], now
         )
     if action == "release":
-        return services.release(order_id, event["channel"], event["workflow"], event["status"], order_event, now)
+        return lifecycle.release(order_id, event["channel"], event["workflow"], event["status"], order_event, now)
     raise ValueError(f"unknown lifecycle action {action!r}")

@@ -7,7 +7,7 @@ from common.errors import InvalidTransition, NotFound, OrderBusy
 from common.observability import count, logger
 from inventory.adapters import held_reservations
 from orders.domain.models import OrderEventIn
-from orders.services import SWEEPER, post_event
+from orders.use_cases import events
 
 EXPIRE = OrderEventIn(event="expire", note="hold expired")
 
@@ -16,7 +16,7 @@ def expire_holds(now: str) -> dict[str, int]:
     outcome = {"expired": 0, "moved_on": 0, "busy": 0}
     for order_id in held_reservations.expired_orders(now):
         try:
-            post_event(order_id, EXPIRE, source=SWEEPER)
+            events.post_event(order_id, EXPIRE, source=events.SWEEPER)
             outcome["expired"] += 1
         except (InvalidTransition, NotFound):
             held_reservations.keep(order_id)  # confirmed or shipped meanwhile: the hold stands

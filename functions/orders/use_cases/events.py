@@ -1,0 +1,114 @@
+"""Events sent to an order from outside its lifecycle (operators, partners, the acquirer, the hold
+sweeper), and the channel's hand-over deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from common.errors import Conflict, InvalidTransition, NotFound, OrderBusy
+from common.observability import count, logger
+from orders.adapters import lifecycle_engine, order_table
+from orders.domain.models import OrderEventIn
+from orders.domain.records import timeline_entry
+from orders.domain.workflow import EXPIRE, LIFECYCLE_FAILED, workflow
+
+SWEEPER = "sweeper"  # the source of the hold sweeper's events
+
+T = TypeVar("T")
+
+
+class _NotReady(Exception):
+    """The lifecycle has not reached its next wait yet, or another event took the token first."""
+
+
+def _poll(read: Callable[[], T], seconds: float = 3) -> T:
+    """Call `read` until it stops raising _NotReady, for a few seconds at most."""
+    for step in Retrying(
+        retry=retry_if_exception_type(_NotReady), stop=stop_after_delay(seconds), wait=wait_fixed(0.05), reraise=True
+    ):
+        with step:
+            return read()
+    raise AssertionError("unreachable")
+
+
+def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, Any]:
+    """Validate the event against the order's workflow and resume its execution with it."""
+
+    def attempt() -> dict[str, Any]:
+        order = order_table.get_order(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        status = order["status"]
+        if order.get("pending_event"):
+            raise _NotReady(status)  # judge the event against the status the previous one leads to
+        recovering = order.get("attention") == LIFECYCLE_FAILED
+        flow = workflow(order["workflow"])
+        if event_in.event == EXPIRE and source != SWEEPER:
+            # A hold ends by its own time; an operator or a partner who wants the units back cancels.
+            raise InvalidTransition(
+                "event 'expire' is sent only by the hold sweeper when a hold runs out; "
+                "send 'cancel' to release the units now",
+                status=status,
+                allowed_events=sorted(set(flow.transitions.get(status, {})) - {EXPIRE}),
+            )
+        next_status = flow.next_status(status, event_in.event, recovering=recovering)
+        token = order.get("task_token")
+        if not token or not order_table.claim_token(order_id, token, status, event_in.event):
+            raise _NotReady(status)
+        try:
+            lifecycle_engine.resume(token, {"event": event_in.event, "source": source, "note": event_in.note or ""})
+        except lifecycle_engine.TaskGone:
+            _applied_anyway(order_id, next_status)
+        except Exception:
+            order_table.return_token(order_id, token, status)
+            raise
+        return {"order_id": order_id, "event": event_in.event, "status": status, "next_status": next_status}
+
+    # Events sent back to back (confirm, then pick) wait here for the lifecycle to reach its next step.
+    try:
+        accepted = _poll(attempt)
+    except _NotReady as busy:
+        raise OrderBusy("the order is still applying a previous event; retry shortly", status=busy.args[0]) from None
+    count(f"OrderEvent_{event_in.event}")
+    logger.info(
+        "order event accepted",
+        extra={"order_id": order_id, "event": event_in.event, "next_status": accepted["next_status"]},
+    )
+    return accepted
+
+
+def _applied_anyway(order_id: str, next_status: str) -> None:
+    """The token was gone: either an SDK retry of a SendTaskSuccess that did go through, or the step
+    ended first (its deadline passed). The lifecycle settles the order either way; tell which."""
+
+    def settled() -> dict[str, Any]:
+        order = order_table.get_order(order_id) or {}
+        if order.get("pending_event"):
+            raise _NotReady(order.get("status"))
+        return order
+
+    try:
+        order = _poll(settled)
+    except _NotReady:
+        order = {}
+    if order.get("status") != next_status:
+        raise Conflict(
+            "the order's step ended before this event arrived (its deadline passed); reload it",
+            status=order.get("status"),
+        )
+
+
+def move_ship_by(order_id: str, ship_by: str, source: str, now: str) -> None:
+    """The channel moved the hand-over deadline: the order's SLA deadline follows it."""
+    order = order_table.get_order(order_id)
+    if order is None:
+        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+    entry = timeline_entry(
+        now, order["status"], {"event": "ship_by_changed", "source": source, "note": f"ship by {ship_by}"}
+    )
+    if not order_table.set_ship_by(order_id, ship_by, entry):
+        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+    count("OrderShipByMoved")

@@ -1,0 +1,94 @@
+"""Order intake: a new order with its reservations, once per (channel, external_id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.errors import Unprocessable
+from common.models import Channel, Location
+from common.observability import count, logger
+from inventory.adapters import stock_table
+from orders.adapters import lifecycle_engine, order_stock
+from orders.domain.models import Order, OrderIn
+from orders.domain.records import execution_input, new_order, shortage_task
+from orders.domain.workflow import AWAITING_PAYMENT, workflow_for
+from orders.use_cases.shared import promise_for, with_fresh_stock
+from planning.sourcing import destination_of, explain, plan_reservations, rank_candidates
+from reference import config_table
+
+
+def known_references(
+    channel_id: str, location_id: str | None, location_field: list[str]
+) -> tuple[Channel, dict[str, Location]]:
+    """The channel and the locations a request sources from; 422 when it names ones that do not exist."""
+    channel = config_table.channel(channel_id)
+    if channel is None:
+        raise Unprocessable(
+            f"unknown channel {channel_id!r}", details=[{"loc": ["body", "channel"], "msg": "unknown channel"}]
+        )
+    locations = config_table.locations()
+    if location_id is not None and location_id not in locations:
+        raise Unprocessable(
+            f"unknown location {location_id!r}", details=[{"loc": location_field, "msg": "unknown location"}]
+        )
+    return channel, locations
+
+
+def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
+    """Create the order with its reservations, or return the one this (channel, external_id) already made."""
+    chosen = order_in.delivery.location_id
+    channel, locations = known_references(order_in.channel, chosen, ["body", "delivery", "location_id"])
+    if (
+        order_in.payment.status == "pending"
+        and AWAITING_PAYMENT not in workflow_for(order_in.delivery.method, order_in.channel).statuses
+    ):
+        raise Unprocessable(
+            f"{order_in.delivery.method.value} orders cannot wait for a payment",
+            details=[{"loc": ["body", "payment", "status"], "msg": "no payment wait in this workflow"}],
+        )
+    ranked = rank_candidates(locations, order_in.delivery.method, chosen, destination_of(order_in.delivery))
+    candidates = [c.location_id for c in ranked]
+    wanted = order_in.quantities()
+
+    def attempt() -> dict[str, Any]:
+        free = stock_table.physical_available(wanted, candidates)
+        plan = plan_reservations(wanted, candidates, free, allow_split=channel.allow_split)
+        order = new_order(
+            order_in,
+            plan,
+            explain(plan, ranked, channel.channel_id),
+            None if plan.shortages else promise_for(order_in.delivery, plan.locations(), locations, now),
+            now,
+            locations[chosen].hold_hours if chosen else None,
+        )
+        order_stock.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
+        return order
+
+    try:
+        order = with_fresh_stock(attempt)
+    except order_stock.DuplicateOrder as duplicate:
+        existing = duplicate.existing
+        _restart_if_lost(existing)
+        count("OrderDuplicate")
+        return Order.model_validate(existing), False
+    lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
+    count("OrderCreated")
+    if order["shortages"]:
+        count("OrderOnHold")
+    logger.info(
+        "order accepted",
+        extra={
+            "order_id": order["order_id"],
+            "channel": order["channel"],
+            "status": order["status"],
+            "lines": len(order["lines"]),
+        },
+    )
+    return Order.model_validate(order), True
+
+
+def _restart_if_lost(order: dict[str, Any]) -> None:
+    """A first attempt that crashed between its write and StartExecution left an order with no lifecycle;
+    its retry starts it (same name and input: Step Functions keeps one execution)."""
+    if len(order["timeline"]) == 1 and not order.get("task_token") and not order.get("pending_event"):
+        lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))

@@ -1,0 +1,76 @@
+"""Payments through the acquirer: a new payment link when one ran out, the acquirer's callback, refunds.
+The acquirer client (httpx and its rate limiter) is imported where it is used: it is not on the orders
+API's cold start."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from common.errors import NotFound
+from common.observability import count, logger
+from orders.adapters import order_table
+from orders.adapters.order_table import StatusMove
+from orders.domain.models import OrderEventIn, PaymentCallbackIn
+from orders.domain.records import timeline_entry
+from orders.domain.workflow import workflow
+from orders.use_cases import events
+
+
+def request_payment_link(
+    order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any], task_token: str, now: str
+) -> dict[str, str]:
+    """The payment did not come in time: ask the acquirer for a new link, record it with the status."""
+    order = order_table.get_order(order_id)
+    if order is None:
+        return {"status": "missing"}
+    attempt = 1 + sum(1 for entry in order["timeline"] if entry["status"] == status)
+    from partners.clients import acquirer
+
+    link = acquirer.acquirer().payment_link(order_id, Decimal(str(order["total"])), attempt)
+    expect = workflow(workflow_name).sources_into(status)
+    move = StatusMove(order_id, channel, status, expect, timeline_entry(now, status, event), now)
+    moved = order_table.record_payment_link(move, task_token, link.url, link.payment_id)
+    if not moved:  # a retry of a step that already ran: just hand over the new token
+        order_table.set_task_token(order_id, task_token, status)
+    count("PaymentLinkRequested")
+    logger.info("payment link requested", extra={"order_id": order_id, "attempt": attempt})
+    return {"status": status}
+
+
+def payment_settled(provider: str, callback: PaymentCallbackIn, now: str) -> dict[str, Any]:
+    """The acquirer's (verified) callback. A success marks the order paid once and sends `pay` where the
+    workflow waits for it; one that arrives after the order was cancelled is refunded. Repeats change nothing."""
+    order = order_table.get_order(callback.order_id)
+    if order is None:
+        raise NotFound(f"order {callback.order_id!r} does not exist", order_id=callback.order_id)
+    answer = {"order_id": callback.order_id, "event_id": callback.event_id, "applied": False}
+    if callback.status == "failed":
+        count("PaymentFailed")  # the order keeps waiting: its deadline sends a new link, then cancels
+        return answer
+    if not order_table.record_payment(callback.order_id, callback.payment_id, now):
+        count("PaymentCallbackDuplicate")
+        return answer
+    count("PaymentSucceeded")
+    flow = workflow(order["workflow"])
+    if "pay" in flow.transitions.get(order["status"], {}):
+        events.post_event(
+            callback.order_id,
+            OrderEventIn(event="pay", note=f"paid {callback.amount} ({callback.payment_id})"),
+            f"acquirer:{provider}",
+        )
+    elif order["status"] in flow.terminal_statuses and flow.statuses[order["status"]].stock == "release":
+        refund_if_paid(order_table.get_order(callback.order_id) or {}, now)
+    return {**answer, "applied": True}
+
+
+def refund_if_paid(order: dict[str, Any], now: str) -> None:
+    """Refund an order that was paid and not refunded yet (it was released after the payment)."""
+    payment = order.get("payment") or {}
+    if payment.get("status") != "paid" or payment.get("refund_id"):
+        return
+    from partners.clients import acquirer
+
+    refund_id = acquirer.acquirer().refund(order["order_id"], payment["payment_id"], Decimal(str(order["total"])))
+    order_table.record_refund(order["order_id"], refund_id, now)
+    count("PaymentRefunded")

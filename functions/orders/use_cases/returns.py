@@ -1,0 +1,75 @@
+"""After-pick changes to an order's goods: returns put units back on hand, a short pick writes off what
+was missing at picking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.errors import NotFound, Unprocessable
+from common.observability import count
+from orders.adapters import order_stock, order_table
+from orders.domain.fulfilment import describe as describe_short_pick
+from orders.domain.fulfilment import plan_short_pick
+from orders.domain.models import Order, Return, ReturnIn, ShortPickIn
+from orders.domain.records import timeline_entry
+from orders.domain.returns import check_return
+from orders.domain.returns import describe as describe_return
+from orders.domain.workflow import workflow
+from orders.use_cases.queries import get_order
+from orders.use_cases.shared import with_fresh_stock
+from reference import config_table
+
+
+def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, Any], bool]:
+    """Record a full or partial return; its units go back on hand at the chosen location. The same
+    return_id again answers the recorded return and changes nothing."""
+    if request.location_id not in config_table.locations():
+        raise Unprocessable(
+            f"unknown location {request.location_id!r}",
+            details=[{"loc": ["body", "location_id"], "msg": "unknown location"}],
+        )
+
+    def attempt() -> tuple[dict[str, Any], bool]:
+        order = order_table.get_order(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        earlier = next((r for r in order.get("returns") or [] if r["return_id"] == request.return_id), None)
+        if earlier is not None:
+            return earlier, False
+        check_return(order, workflow(order["workflow"]), request)
+        merged: dict[str, int] = {}
+        for line in request.lines:
+            merged[line.sku] = merged.get(line.sku, 0) + line.qty
+        record = Return(
+            **request.model_dump(exclude={"lines"}),
+            at=now,
+            lines=[{"sku": sku, "qty": qty} for sku, qty in merged.items()],
+        ).model_dump()
+        entry = timeline_entry(
+            now, order["status"], {"event": "return", "source": "operator", "note": describe_return(request)}
+        )
+        order_stock.record_return(order_id, record, entry, read_at=order["updated_at"], now=now)
+        return record, True
+
+    record, created = with_fresh_stock(attempt)
+    if created:
+        count("OrderReturned")
+    return record, created
+
+
+def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
+    """Units found missing at picking are written off at their location; the order carries on with the rest."""
+
+    def attempt() -> None:
+        order = order_table.get_order(order_id)
+        if order is None:
+            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        plan = plan_short_pick(order, workflow(order["workflow"]), request)
+        entry = timeline_entry(
+            now, order["status"], {"event": "short_pick", "source": "operator", "note": describe_short_pick(request)}
+        )
+        order_stock.write_off(order, request.location_id, plan, entry, now)
+
+    with_fresh_stock(attempt)
+    count("OrderShortPicked")
+    return get_order(order_id)
