@@ -10,8 +10,10 @@ import boto3
 
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
-from tests.conftest import Api, courier_order, load_event
-from tests.connectors.conftest import CDEK_TOKEN, YM_ADDRESS, YM_TOKEN, push
+from tests.support.api import Api
+from tests.support.builders import courier_order
+from tests.support.partners import CDEK_TOKEN, YM_ADDRESS, YM_TOKEN, push
+from tests.support.sample_events import load_event
 
 YM_ORDER = order_id_for("yandex", "554433221")
 

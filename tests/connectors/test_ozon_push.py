@@ -8,8 +8,9 @@ import json
 
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
-from tests.conftest import Api, load_event
-from tests.connectors.conftest import OZON_TOKEN, ozon, push
+from tests.support.api import Api
+from tests.support.partners import OZON_TOKEN, ozon, push
+from tests.support.sample_events import load_event
 
 POSTING = "24219509-0020-1"
 ORDER = order_id_for("ozon", POSTING)

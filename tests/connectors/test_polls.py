@@ -9,9 +9,10 @@ import pytest
 
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
-from tests.conftest import Api, load_event
-from tests.connectors.conftest import ozon, wildberries_channel
 from tests.fakes.partners import FakeOzon, FakeWildberries
+from tests.support.api import Api
+from tests.support.partners import ozon, wildberries_channel
+from tests.support.sample_events import load_event
 
 SCHEDULED = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 

@@ -16,11 +16,13 @@ from orders.domain.models import order_id_for
 from partners.clients import cdek, ozon, yandex_market
 from partners.clients.base import NewOrder, Ping, ShipByChange, StatusChange
 from partners.clients.http import PartnerHttp, PartnerRejected
-from tests.conftest import Api, courier_order, load_event
-from tests.connectors.conftest import CDEK_TOKEN, OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push
 from tests.fakes.partners import FakeOzon, FakeWildberries
 from tests.fakes.server import serve
+from tests.support.api import Api
+from tests.support.builders import courier_order
 from tests.support.partner_specs import spec
+from tests.support.partners import CDEK_TOKEN, OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push
+from tests.support.sample_events import load_event
 
 # Fixtures standing for partner messages: a push (checked against the schema its discriminator names)
 # or an API answer (method, path, status).
@@ -64,7 +66,7 @@ def test_every_fixture_holds_only_what_the_partner_documents(name: str) -> None:
 
 
 def test_every_partner_fixture_is_checked() -> None:
-    from tests.conftest import EVENTS
+    from tests.support.sample_events import EVENTS
 
     partner_files = {p.name for p in EVENTS.glob("*.json")} - {"order_courier.json"}  # the hub's own order
     assert partner_files == set(FIXTURES)

@@ -37,7 +37,8 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from oms_local.runtime import LocalHub
 from oms_local.server import build_app
-from tests.conftest import Api, one_warehouse
+from tests.support.api import Api
+from tests.support.builders import one_warehouse
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("OMS_FUZZ_EXAMPLES", "80"))
 STATEFUL_SCENARIOS = max(EXAMPLES_PER_OPERATION, 5)

@@ -2,83 +2,24 @@
 
 from __future__ import annotations
 
-import os
-import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).parents[2]
-KEY = "e2e-secret-key"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(*args: str) -> tuple[subprocess.Popen[str], str]:
-    port = _free_port()
-    env = {**os.environ, "OMS_API_KEY": KEY, "OMS_LOG_LEVEL": "WARNING"}
-    cli = Path(sys.executable).parent / "oms-hub"
-    process = subprocess.Popen(
-        [str(cli), "local", "--port", str(port), *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 90
-    seen = []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        seen.append(line)
-        found = re.search(r"http://[\d.]+:\d+", line)
-        if found:
-            return process, found.group(0)
-    process.kill()
-    raise AssertionError("oms-hub local did not announce its URL:\n" + "".join(seen))
+from tests.support.cli_hub import KEY, ORDER, start_cli_hub, wait_for_status
 
 
 @pytest.fixture(scope="module")
 def empty_hub() -> Iterator[httpx.Client]:
-    process, url = _start("--no-demo")
+    process, url = start_cli_hub("--no-demo")
     try:
         with httpx.Client(base_url=url, headers={"x-api-key": KEY}, timeout=30) as client:
             yield client
     finally:
         process.terminate()
         process.wait(timeout=20)
-
-
-def _wait_for(client: httpx.Client, order_id: str, status: str) -> dict:
-    deadline = time.monotonic() + 5
-    while True:
-        order = client.get(f"/v1/orders/{order_id}").json()
-        if order["status"] == status and not order.get("pending_event"):
-            return order
-        assert time.monotonic() < deadline, order
-        time.sleep(0.05)
-
-
-ORDER = {
-    "channel": "site",
-    "customer": {"name": "Oleg"},
-    "lines": [{"sku": "TSHIRT-M", "qty": 1, "price": 999}],
-    "delivery": {"method": "courier", "address": "Kazan, Baumana 1"},
-    "payment": {"method": "cod"},
-}
 
 
 def test_storefront_flow_over_http(empty_hub: httpx.Client) -> None:
@@ -113,12 +54,12 @@ def test_storefront_flow_over_http(empty_hub: httpx.Client) -> None:
     for event in ["confirm", "pick", "pack", "ship", "deliver"]:
         answer = client.post(f"/v1/orders/{reserved}/events", json={"event": event})
         assert answer.status_code == 202, answer.text
-    assert _wait_for(client, reserved, "delivered")["timeline"][-1]["event"] == "deliver"
+    assert wait_for_status(client, reserved, "delivered")["timeline"][-1]["event"] == "deliver"
 
     held = next(oid for oid in order_ids if client.get(f"/v1/orders/{oid}").json()["status"] == "on_hold")
     assert client.post(f"/v1/orders/{held}/events", json={"event": "ship"}).status_code == 409
     assert client.post(f"/v1/orders/{held}/events", json={"event": "cancel"}).status_code == 202
-    _wait_for(client, held, "cancelled")
+    wait_for_status(client, held, "cancelled")
 
 
 def test_front_door_errors_over_http(empty_hub: httpx.Client) -> None:
@@ -137,7 +78,7 @@ def test_front_door_errors_over_http(empty_hub: httpx.Client) -> None:
 
 
 def test_default_start_serves_demo_data() -> None:
-    process, url = _start()
+    process, url = start_cli_hub()
     try:
         answer = httpx.get(
             f"{url}/v1/availability",

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_local_hub import KEY, ORDER, ROOT, _start, _wait_for
+from tests.support.cli_hub import KEY, ORDER, ROOT, start_cli_hub, wait_for_status
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
@@ -66,7 +66,7 @@ def _run_failing(*args: str) -> subprocess.CompletedProcess[str]:
 def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path: Path) -> None:
     state = tmp_path / "state"
     # No periodic snapshot in this run: what the restart finds was saved by the SIGTERM stop.
-    process, url = _start("--no-demo", "--state-dir", str(state), "--save-every", "3600")
+    process, url = start_cli_hub("--no-demo", "--state-dir", str(state), "--save-every", "3600")
     try:
         with _client(url) as client:
             _seed(client, on_hand=5)
@@ -82,7 +82,7 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
         _stop(process)
     assert (state / "hub-state.json").is_file()
 
-    process, url = _start("--no-demo", "--state-dir", str(state))
+    process, url = start_cli_hub("--no-demo", "--state-dir", str(state))
     try:
         with _client(url) as client:
             again = client.get(f"/v1/orders/{order['order_id']}")
@@ -106,14 +106,14 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
             for event in ["confirm", "pick", "pack", "ship", "deliver"]:
                 answer = client.post(f"/v1/orders/{order['order_id']}/events", json={"event": event})
                 assert answer.status_code == 202, answer.text
-                _wait_for(client, order["order_id"], answer.json()["next_status"])
-            assert _wait_for(client, order["order_id"], "delivered")["timeline"][-1]["event"] == "deliver"
+                wait_for_status(client, order["order_id"], answer.json()["next_status"])
+            assert wait_for_status(client, order["order_id"], "delivered")["timeline"][-1]["event"] == "deliver"
             assert _available(client) == 3  # 5 on hand, 2 delivered
     finally:
         _stop(process)
 
     # The delivered order is what a third start finds.
-    process, url = _start("--no-demo", "--state-dir", str(state))
+    process, url = start_cli_hub("--no-demo", "--state-dir", str(state))
     try:
         with _client(url) as client:
             assert client.get(f"/v1/orders/{order['order_id']}").json()["status"] == "delivered"
@@ -122,7 +122,7 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
         _stop(process)
 
     # Without --state-dir the hub is in memory, as before: empty.
-    process, url = _start("--no-demo")
+    process, url = start_cli_hub("--no-demo")
     try:
         with _client(url) as client:
             assert client.get(f"/v1/orders/{order['order_id']}").status_code == 404
@@ -133,7 +133,7 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
 
 def test_a_killed_hub_keeps_what_it_had_saved(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    process, url = _start("--no-demo", "--state-dir", str(state), "--save-every", "0.2")
+    process, url = start_cli_hub("--no-demo", "--state-dir", str(state), "--save-every", "0.2")
     try:
         with _client(url) as client:
             _seed(client, on_hand=7)
@@ -142,14 +142,14 @@ def test_a_killed_hub_keeps_what_it_had_saved(tmp_path: Path) -> None:
     finally:
         process.kill()  # SIGKILL: no stop, no last snapshot
         process.communicate(timeout=30)
-    process, url = _start("--no-demo", "--state-dir", str(state))
+    process, url = start_cli_hub("--no-demo", "--state-dir", str(state))
     try:
         with _client(url) as client:
             assert client.get(f"/v1/orders/{order['order_id']}").json()["status"] == "reserved"
             assert _available(client) == 6
             answer = client.post(f"/v1/orders/{order['order_id']}/events", json={"event": "cancel"})
             assert answer.status_code == 202, answer.text
-            _wait_for(client, order["order_id"], "cancelled")
+            wait_for_status(client, order["order_id"], "cancelled")
             assert _available(client) == 7
     finally:
         _stop(process)
@@ -157,7 +157,7 @@ def test_a_killed_hub_keeps_what_it_had_saved(tmp_path: Path) -> None:
 
 def test_demo_data_is_seeded_once_and_never_over_persisted_data(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    process, url = _start("--state-dir", str(state))
+    process, url = start_cli_hub("--state-dir", str(state))
     try:
         with _client(url) as client:
             assert len(client.get("/v1/locations").json()["items"]) == 3  # the demo, into an empty state dir
@@ -172,7 +172,7 @@ def test_demo_data_is_seeded_once_and_never_over_persisted_data(tmp_path: Path) 
         _stop(process)
 
     for args in ([], ["--no-demo"]):  # a restart with or without --no-demo finds the saved data as it was
-        process, url = _start("--state-dir", str(state), *args)
+        process, url = start_cli_hub("--state-dir", str(state), *args)
         try:
             with _client(url) as client:
                 assert _available(client, "web", "SKU-00001") == offered
@@ -213,7 +213,7 @@ def test_unreadable_state_is_a_clear_error_and_is_left_as_it_was(tmp_path: Path)
 
 def test_a_second_hub_on_the_same_state_dir_is_refused(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    process, url = _start("--no-demo", "--state-dir", str(state))
+    process, url = start_cli_hub("--no-demo", "--state-dir", str(state))
     try:
         failed = _run_failing("--no-demo", "--state-dir", str(state))
         assert failed.returncode == 2 and "in use by another oms-hub local" in failed.stderr, failed.stderr

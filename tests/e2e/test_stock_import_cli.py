@@ -9,11 +9,11 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.test_local_hub import KEY, ROOT, _start
+from tests.support.cli_hub import KEY, ROOT, start_cli_hub
 
 
 def test_csv_import_with_progress_line_numbers_and_a_repeat_that_changes_nothing(tmp_path: Path) -> None:
-    process, url = _start("--no-demo")
+    process, url = start_cli_hub("--no-demo")
     try:
         with httpx.Client(base_url=url, headers={"x-api-key": KEY}, timeout=30) as client:
             assert client.put("/v1/locations/st-1", json={"name": "Store", "kind": "store"}).status_code == 200

@@ -24,9 +24,10 @@ from common import secrets
 from oms_local import runtime
 from oms_local.runtime import LocalHub
 from oms_local.template import ACCOUNT
-from tests.conftest import Api, courier_order, one_warehouse
 from tests.fakes.acquirer import API_KEY, WEBHOOK_SECRET, FakeAcquirer, Served, signed_callback
-from tests.integration.sourcing_helpers import substitute
+from tests.support.api import Api
+from tests.support.builders import courier_order, one_warehouse
+from tests.support.substitution import substitute
 
 STATE_MACHINE = "LifecycleStateMachineRole"  # every lifecycle state machine runs with this role
 # Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
@@ -213,10 +214,10 @@ def _scenario(api: Api) -> None:
 def _partner_scenario(hub: LocalHub, api: Api) -> None:
     """Every connector entry point (webhook, partner queue, scheduled poll) taking new, short, cancelled
     and early (parked) orders, with few locations (BatchGetItem of stock) and then many (Query per SKU)."""
-    from tests.conftest import load_event
-    from tests.connectors.conftest import OZON_TOKEN, YM_TOKEN, ozon, push
     from tests.fakes.partners import FakeOzon, FakeWildberries
     from tests.fakes.server import serve
+    from tests.support.partners import OZON_TOKEN, YM_TOKEN, ozon, push
+    from tests.support.sample_events import load_event
 
     # Ozon's API from the start: the hub reads each pushed posting (its prices) from it
     fake, wb, ozon_api = FakeOzon(), FakeWildberries(), ExitStack()

@@ -14,8 +14,9 @@ import pytest
 from common.errors import HubError, OrderBusy
 from oms_local.runtime import LocalHub
 from orders import services as order_services
-from tests.conftest import Answer, Api, load_event
-from tests.connectors.conftest import OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push
+from tests.support.api import Answer, Api
+from tests.support.partners import OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push
+from tests.support.sample_events import load_event
 
 SCHEDULED = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 ON_HAND = 10  # units of SKU-A at wh-1 (the `market` fixture)

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from tests.conftest import Api, courier_order
+from tests.support.api import Api
+from tests.support.builders import courier_order
 
 
 @pytest.mark.parametrize("key", ["", "wrong-key"])

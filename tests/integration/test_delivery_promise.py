@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Api, courier_order
+from tests.support.api import Api
+from tests.support.builders import courier_order
 
 WEEKDAYS = {day: {"opens": "10:00", "closes": "20:00"} for day in ("mon", "tue", "wed", "thu", "fri", "sat")}
 FRIDAY_NOON_MSK = "2026-01-09T09:00:00Z"

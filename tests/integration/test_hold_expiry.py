@@ -6,7 +6,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from oms_local.runtime import LocalHub
-from tests.conftest import Api, courier_order
+from tests.support.api import Api
+from tests.support.builders import courier_order
 
 SWEEP = "HoldSweeperFunction.Sweep"
 

@@ -21,17 +21,11 @@ from orders.domain.models import MAX_LINES, MAX_MONEY, MAX_QTY, Order, OrderIn, 
 from orders.domain.records import new_order
 from planning.sourcing import ReservationPlan, Rule
 from reference import config_table
-from tests.conftest import Api, courier_order, load_event
-from tests.connectors.conftest import (
-    OZON_CREDENTIALS,
-    OZON_TOKEN,
-    YM_ADDRESS,
-    YM_NETWORK,
-    YM_TOKEN,
-    fake_ozon,  # noqa: F401  (a fixture: Ozon's Seller API, where prices are read)
-    push,
-)
 from tests.fakes.partners import FakeOzon
+from tests.support.api import Api
+from tests.support.builders import courier_order
+from tests.support.partners import OZON_CREDENTIALS, OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN, push
+from tests.support.sample_events import load_event
 
 TOP_PRICE = 999_999_999_999.99  # the largest price a line takes (Money: 14 digits, 2 decimals)
 CONTROL_AND_BIDI = ["\x00", "\x1f", "\x7f", "\x85", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066", "\u2069"]
@@ -125,7 +119,7 @@ def partner_hub() -> Iterator[LocalHub]:
 
 
 @pytest.fixture
-def market(partner_hub: LocalHub, fake_ozon: tuple[FakeOzon, str]) -> Api:  # noqa: F811
+def market(partner_hub: LocalHub, fake_ozon: tuple[FakeOzon, str]) -> Api:
     api = Api(partner_hub)
     assert (
         api.put(

@@ -19,8 +19,10 @@ import pytest
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from partners.clients.registry import connector_for
-from tests.conftest import Answer, Api, courier_order, load_event
-from tests.connectors.conftest import OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN
+from tests.support.api import Answer, Api
+from tests.support.builders import courier_order
+from tests.support.partners import OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN
+from tests.support.sample_events import load_event
 
 DEPTH = 1000
 DEEP_BODIES = {

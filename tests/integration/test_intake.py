@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import Api, courier_order, one_warehouse
+from tests.support.api import Api
+from tests.support.builders import courier_order, one_warehouse
 
 
 def test_order_is_created_reserved_and_deduplicated(shop: Api) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Api, courier_order
+from tests.support.api import Api
+from tests.support.builders import courier_order
 
 
 def test_location_and_channel_round_trip_and_secret_is_never_echoed(api: Api) -> None:

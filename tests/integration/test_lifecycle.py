@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 
 from oms_local.runtime import LocalHub
-from tests.conftest import Api, courier_order, one_warehouse
+from tests.support.api import Api
+from tests.support.builders import courier_order, one_warehouse
 
 
 def _execution(order_id: str) -> dict:

@@ -14,10 +14,6 @@ from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from orders.domain.workflow import workflow
 from partners.clients import cdek, ozon, wildberries, yandex_market
-from tests.conftest import Api, load_event
-
-# The partners' channels as tests/connectors sets them up (wh-1 with 10 x SKU-A, Ozon's API on a fake).
-from tests.connectors.conftest import fake_ozon, market, wildberries_channel  # noqa: F401
 from tests.fakes.partners import FakeWildberries
 from tests.integration.partner_helpers import (
     STOCK_AFTER,
@@ -33,7 +29,10 @@ from tests.integration.partner_helpers import (
     stock_of,
     sweep,
 )
+from tests.support.api import Api
 from tests.support.partner_specs import SPECS
+from tests.support.partners import wildberries_channel
+from tests.support.sample_events import load_event
 
 POSTING = "24219509-0101-1"
 OZON_ORDER = order_id_for("ozon", POSTING)
@@ -163,7 +162,7 @@ def test_market_delivery_ships_a_reserved_order_and_its_duplicate_changes_nothin
 
 
 @pytest.fixture
-def fake_wb(market: Api) -> Iterator[FakeWildberries]:  # noqa: F811
+def fake_wb(market: Api) -> Iterator[FakeWildberries]:
     with wildberries_channel(market) as fake:
         yield fake
 

@@ -24,8 +24,6 @@ from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from orders.domain.workflow import workflow
 from partners.clients import ozon, wildberries, yandex_market
-from tests.conftest import Api
-from tests.connectors.conftest import fake_ozon, market, wildberries_channel  # noqa: F401
 from tests.fakes.partners import FakeWildberries
 from tests.integration.partner_helpers import (
     FailFirst,
@@ -40,6 +38,8 @@ from tests.integration.partner_helpers import (
     sweep,
     wait_until,
 )
+from tests.support.api import Api
+from tests.support.partners import wildberries_channel
 
 MARKETPLACE = workflow("marketplace")
 EXAMPLES = 8
@@ -61,7 +61,7 @@ def hub() -> Iterator[LocalHub]:
 
 
 @pytest.fixture
-def stocked(market: Api) -> Api:  # noqa: F811
+def stocked(market: Api) -> Api:
     # Enough units for every example of a test; each example checks its own change of the row.
     assert market.put("/v1/stock/wh-1", {"mode": "snapshot", "items": [{"sku": "SKU-A", "on_hand": 200}]}).status == 200
     return market

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Api, courier_order
+from tests.support.api import Api
+from tests.support.builders import courier_order
 
 TVERSKAYA = {"method": "courier", "address": "Moscow, Tverskaya 7", "city": "Moscow", "lat": 55.7576, "lon": 37.6130}
 

@@ -14,8 +14,10 @@ import boto3
 import pytest
 
 from oms_local import workflows
+from oms_local.runtime import LocalHub
 from oms_local.state_dir import STATE_FILE, StateDirError
-from tests.conftest import Api, LocalHub, courier_order, one_warehouse
+from tests.support.api import Api
+from tests.support.builders import courier_order, one_warehouse
 
 
 @contextmanager

@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import Api, courier_order
+from tests.support.api import Api
+from tests.support.builders import courier_order
 
 
 def _offer(api: Api, channel: str, skus: str) -> dict[str, Any]:

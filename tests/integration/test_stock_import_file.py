@@ -9,7 +9,7 @@ import pytest
 
 from oms_local.server import HubTransport
 from oms_local.stock_import import StockMode, import_file
-from tests.conftest import Api
+from tests.support.api import Api
 
 
 @pytest.fixture

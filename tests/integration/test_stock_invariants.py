@@ -22,7 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from oms_local.runtime import LocalHub
 from orders.domain.workflow import EXPIRE, workflow
-from tests.conftest import Api, courier_order
+from tests.support.api import Api
+from tests.support.builders import courier_order
 
 SKUS = ["A", "B"]
 LOCATIONS = ["wh-1", "store-1"]

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, courier_order
-from tests.integration.sourcing_helpers import substitute
+from tests.support.api import Api
+from tests.support.builders import courier_order
+from tests.support.substitution import substitute
 
 SHORT_OF_B = [{"sku": "SKU-A", "qty": 2, "price": 10}, {"sku": "SKU-B", "qty": 7, "price": 5}]
 

@@ -11,7 +11,7 @@ from partners.clients import cdek, ozon, wildberries, yandex_market
 from partners.clients.base import BadPayload, NewOrder, Ping, ShipByChange, StatusChange, parse_json
 from partners.clients.registry import MODULES, connector_for
 from partners.domain.inbound import authentic, order_in, source_allowed
-from tests.conftest import load_event
+from tests.support.sample_events import load_event
 
 
 def test_every_partner_module_is_registered_under_its_kind() -> None:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from orders.domain.models import MAX_LINES, OrderIn
-from tests.conftest import courier_order
+from tests.support.builders import courier_order
 
 
 def test_order_id_is_stable_per_channel_and_external_id() -> None:

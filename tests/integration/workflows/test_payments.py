@@ -12,9 +12,9 @@ import pytest
 
 from common import config, secrets
 from oms_local.runtime import LocalHub
-from tests.conftest import Api, courier_order
 from tests.fakes.acquirer import API_KEY, WEBHOOK_SECRET, FakeAcquirer, Served, signed_callback
-from tests.integration.workflows.conftest import stock_everywhere
+from tests.support.api import Api
+from tests.support.builders import courier_order, every_method_shop
 
 CALLBACK = "/v1/payments/acquirer/callback"
 PENDING = {"method": "prepaid", "status": "pending"}
@@ -26,7 +26,7 @@ def _connect(hub: LocalHub, url: str) -> Api:
     prefix = config.settings().acquirer_parameters
     secrets.put_secret(f"{prefix}/acquirer/api_key", API_KEY)
     secrets.put_secret(f"{prefix}/acquirer/webhook_secret", WEBHOOK_SECRET)
-    return stock_everywhere(Api(hub))
+    return every_method_shop(Api(hub))
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def acquirer() -> Iterator[FakeAcquirer]:
 
 
 @pytest.fixture
-def shop(acquirer: FakeAcquirer) -> Iterator[Api]:
+def prepaid_shop(acquirer: FakeAcquirer) -> Iterator[Api]:
     with LocalHub() as hub:
         yield _connect(hub, acquirer.url)
 
@@ -65,38 +65,42 @@ def pay(api: Api, order_id: str, payment_id: str = "pay_1", event_id: str = "evt
     return api.call("POST", CALLBACK, raw=raw, headers=headers)
 
 
-def test_callback_pays_the_waiting_order_once(shop: Api) -> None:
-    order = shop.post("/v1/orders", courier_order("pay-1", payment=PENDING)).body
+def test_callback_pays_the_waiting_order_once(prepaid_shop: Api) -> None:
+    order = prepaid_shop.post("/v1/orders", courier_order("pay-1", payment=PENDING)).body
     assert order["status"] == "awaiting_payment" and order["payment"]["status"] == "pending"
-    assert shop.event(order["order_id"], "pick", expect=409).body["allowed_events"] == ["cancel", "pay", "remind"]
+    assert prepaid_shop.event(order["order_id"], "pick", expect=409).body["allowed_events"] == [
+        "cancel",
+        "pay",
+        "remind",
+    ]
 
-    answer = pay(shop, order["order_id"])
+    answer = pay(prepaid_shop, order["order_id"])
     assert answer.status == 200 and answer.body["applied"] is True
-    paid = shop.wait_for(order["order_id"], "confirmed")
+    paid = prepaid_shop.wait_for(order["order_id"], "confirmed")
     assert paid["payment"]["status"] == "paid" and paid["payment"]["payment_id"] == "pay_1"
     assert (paid["timeline"][-1]["event"], paid["timeline"][-1]["source"]) == ("pay", "acquirer:acquirer")
 
-    again = pay(shop, order["order_id"], event_id="evt-1-retry")  # the acquirer retries its callback
+    again = pay(prepaid_shop, order["order_id"], event_id="evt-1-retry")  # the acquirer retries its callback
     assert again.status == 200 and again.body["applied"] is False
-    assert shop.order(order["order_id"])["timeline"] == paid["timeline"]
+    assert prepaid_shop.order(order["order_id"])["timeline"] == paid["timeline"]
     for event, status in [("pick", "picked"), ("pack", "packed"), ("ship", "shipped")]:
-        shop.event(order["order_id"], event)
-    assert shop.wait_for(order["order_id"], "shipped")["payment"].get("refund_id") is None
+        prepaid_shop.event(order["order_id"], event)
+    assert prepaid_shop.wait_for(order["order_id"], "shipped")["payment"].get("refund_id") is None
 
 
-def test_a_wrong_or_missing_signature_is_401_and_changes_nothing(shop: Api) -> None:
-    order_id = shop.post("/v1/orders", courier_order("pay-2", payment=PENDING)).body["order_id"]
+def test_a_wrong_or_missing_signature_is_401_and_changes_nothing(prepaid_shop: Api) -> None:
+    order_id = prepaid_shop.post("/v1/orders", courier_order("pay-2", payment=PENDING)).body["order_id"]
     body = {"event_id": "e", "payment_id": "p", "order_id": order_id, "status": "succeeded", "amount": 1}
     raw, headers = signed_callback(body, secret="not-the-secret")
-    forged = shop.call("POST", CALLBACK, raw=raw, headers=headers)
+    forged = prepaid_shop.call("POST", CALLBACK, raw=raw, headers=headers)
     assert forged.status == 401 and forged.body["error"] == "unauthorized"
-    unsigned = shop.call("POST", CALLBACK, raw=raw, headers={"content-type": "application/json"})
+    unsigned = prepaid_shop.call("POST", CALLBACK, raw=raw, headers={"content-type": "application/json"})
     assert unsigned.status == 401
-    assert shop.call("POST", "/v1/payments/other/callback", raw=raw, headers=headers).status == 404
+    assert prepaid_shop.call("POST", "/v1/payments/other/callback", raw=raw, headers=headers).status == 404
     garbage, signed = signed_callback({"order_id": order_id})
-    invalid = shop.call("POST", CALLBACK, raw=garbage, headers=signed)
+    invalid = prepaid_shop.call("POST", CALLBACK, raw=garbage, headers=signed)
     assert invalid.status == 422 and invalid.body["error"] == "validation_error"
-    order = shop.order(order_id)
+    order = prepaid_shop.order(order_id)
     assert order["status"] == "awaiting_payment" and order["payment"]["status"] == "pending"
 
 
@@ -127,38 +131,38 @@ def test_paying_the_repeat_link_carries_on(impatient: Api) -> None:
     assert order["payment"]["status"] == "paid"
 
 
-def test_cancel_after_payment_refunds(shop: Api, acquirer: FakeAcquirer) -> None:
-    order_id = shop.post("/v1/orders", courier_order("pay-5", payment=PENDING)).body["order_id"]
-    pay(shop, order_id, payment_id="pay_77")
-    shop.wait_for(order_id, "confirmed")
+def test_cancel_after_payment_refunds(prepaid_shop: Api, acquirer: FakeAcquirer) -> None:
+    order_id = prepaid_shop.post("/v1/orders", courier_order("pay-5", payment=PENDING)).body["order_id"]
+    pay(prepaid_shop, order_id, payment_id="pay_77")
+    prepaid_shop.wait_for(order_id, "confirmed")
     acquirer.fail_next(502)
-    shop.event(order_id, "cancel")
-    shop.wait_for(order_id, "cancelled")
+    prepaid_shop.event(order_id, "cancel")
+    prepaid_shop.wait_for(order_id, "cancelled")
     deadline = time.monotonic() + 5  # the refund follows the release in the same lifecycle step
-    while shop.order(order_id)["payment"].get("refund_id") != "ref_1":
+    while prepaid_shop.order(order_id)["payment"].get("refund_id") != "ref_1":
         assert time.monotonic() < deadline
         time.sleep(0.05)
     refunds = acquirer.served("/v1/refunds")
     assert [r["body"] for r in refunds] == [{"payment_id": "pay_77", "amount": "3980.00"}] * 2  # 502, then done
     assert {r["idempotency_key"] for r in refunds} == {f"{order_id}:refund"}
-    assert shop.stock("SKU-A", "wh-1")["reserved"] == 0
+    assert prepaid_shop.stock("SKU-A", "wh-1")["reserved"] == 0
 
 
 @pytest.mark.parametrize("payment", [{"method": "cod"}, {"method": "on_pickup"}, {"method": "prepaid"}])
-def test_cash_on_delivery_pay_on_pickup_and_already_paid_skip_the_wait(shop: Api, payment: dict) -> None:
-    order = shop.post("/v1/orders", courier_order(f"pay-{payment['method']}", payment=payment)).body
+def test_cash_on_delivery_pay_on_pickup_and_already_paid_skip_the_wait(prepaid_shop: Api, payment: dict) -> None:
+    order = prepaid_shop.post("/v1/orders", courier_order(f"pay-{payment['method']}", payment=payment)).body
     assert order["status"] == "reserved"
 
 
-def test_pending_is_refused_where_no_payment_is_awaited(shop: Api) -> None:
-    cod = shop.post("/v1/orders", courier_order("pay-bad", payment={"method": "cod", "status": "pending"}))
+def test_pending_is_refused_where_no_payment_is_awaited(prepaid_shop: Api) -> None:
+    cod = prepaid_shop.post("/v1/orders", courier_order("pay-bad", payment={"method": "cod", "status": "pending"}))
     assert cod.status == 422
-    in_store = shop.post(
+    in_store = prepaid_shop.post(
         "/v1/orders",
         courier_order("pay-ris", payment=PENDING, delivery={"method": "reserve_in_store", "location_id": "store-1"}),
     )
     assert in_store.status == 422 and in_store.body["details"][0]["loc"] == ["body", "payment", "status"]
-    assert shop.get("/v1/orders").body["items"] == []
+    assert prepaid_shop.get("/v1/orders").body["items"] == []
 
 
 def test_an_acquirer_outage_longer_than_the_clients_retries_is_retried_by_the_state_machine(

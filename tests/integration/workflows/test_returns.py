@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api
-from tests.integration.workflows.conftest import place, walk
+from tests.support.api import Api
+from tests.support.workflows import place, walk
 
 DELIVERED = [
     ("confirm", "confirmed"),
@@ -28,28 +28,28 @@ def _return(api: Api, order_id: str, return_id: str, qty: int, location: str = "
     return answer.body
 
 
-def test_partial_then_full_return_puts_units_back_once(shop: Api) -> None:
-    order_id = place(shop, "courier", "ret-1")
-    walk(shop, order_id, DELIVERED)
-    assert shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
+def test_partial_then_full_return_puts_units_back_once(every_method_shop: Api) -> None:
+    order_id = place(every_method_shop, "courier", "ret-1")
+    walk(every_method_shop, order_id, DELIVERED)
+    assert every_method_shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
 
-    first = _return(shop, order_id, "r-1", 1)["return"]
+    first = _return(every_method_shop, order_id, "r-1", 1)["return"]
     assert (first["reason"], first["location_id"], first["lines"]) == (
         "wrong size",
         "store-1",
         [{"sku": "SKU-A", "qty": 1}],
     )
-    assert shop.stock("SKU-A", "store-1") == {"on_hand": 6, "reserved": 0, "available": 6}
-    assert _return(shop, order_id, "r-1", 1, expect=200)["return"] == first  # a retry changes nothing
-    assert shop.stock("SKU-A", "store-1")["on_hand"] == 6
+    assert every_method_shop.stock("SKU-A", "store-1") == {"on_hand": 6, "reserved": 0, "available": 6}
+    assert _return(every_method_shop, order_id, "r-1", 1, expect=200)["return"] == first  # a retry changes nothing
+    assert every_method_shop.stock("SKU-A", "store-1")["on_hand"] == 6
 
-    too_many = _return(shop, order_id, "r-2", 2, expect=422)
+    too_many = _return(every_method_shop, order_id, "r-2", 2, expect=422)
     assert too_many["details"][0]["msg"] == "at most 1 left to return"
-    _return(shop, order_id, "r-2", 1, location="wh-1")
-    assert shop.stock("SKU-A", "wh-1") == {"on_hand": 4, "reserved": 0, "available": 4}
-    _return(shop, order_id, "r-3", 1, expect=422)  # nothing left
+    _return(every_method_shop, order_id, "r-2", 1, location="wh-1")
+    assert every_method_shop.stock("SKU-A", "wh-1") == {"on_hand": 4, "reserved": 0, "available": 4}
+    _return(every_method_shop, order_id, "r-3", 1, expect=422)  # nothing left
 
-    order = shop.order(order_id)
+    order = every_method_shop.order(order_id)
     assert order["status"] == "delivered"
     assert [r["return_id"] for r in order["returns"]] == ["r-1", "r-2"]
     assert [(t["status"], t["event"]) for t in order["timeline"][-2:]] == [
@@ -59,30 +59,30 @@ def test_partial_then_full_return_puts_units_back_once(shop: Api) -> None:
     assert order["timeline"][-1]["note"] == "wrong size: SKU-A x1"
 
 
-def test_a_return_before_the_goods_left_is_refused_and_changes_nothing(shop: Api) -> None:
-    order_id = place(shop, "courier", "ret-2")
-    refused = _return(shop, order_id, "r-1", 1, expect=409)
+def test_a_return_before_the_goods_left_is_refused_and_changes_nothing(every_method_shop: Api) -> None:
+    order_id = place(every_method_shop, "courier", "ret-2")
+    refused = _return(every_method_shop, order_id, "r-1", 1, expect=409)
     assert refused["error"] == "conflict" and refused["status"] == "reserved"
-    shop.event(order_id, "cancel")
-    shop.wait_for(order_id, "cancelled")
-    assert _return(shop, order_id, "r-1", 1, expect=409)["status"] == "cancelled"  # released, never left
-    assert shop.order(order_id)["returns"] == []
-    assert shop.stock("SKU-A", "store-1")["on_hand"] == 5
+    every_method_shop.event(order_id, "cancel")
+    every_method_shop.wait_for(order_id, "cancelled")
+    assert _return(every_method_shop, order_id, "r-1", 1, expect=409)["status"] == "cancelled"  # released, never left
+    assert every_method_shop.order(order_id)["returns"] == []
+    assert every_method_shop.stock("SKU-A", "store-1")["on_hand"] == 5
 
 
-def test_bad_returns(shop: Api) -> None:
-    order_id = place(shop, "click_collect", "ret-3")
+def test_bad_returns(every_method_shop: Api) -> None:
+    order_id = place(every_method_shop, "click_collect", "ret-3")
     walk(
-        shop,
+        every_method_shop,
         order_id,
         [("confirm", "confirmed"), ("pick", "picked"), ("ready", "ready_for_pickup"), ("collect", "collected")],
     )
-    assert _return(shop, order_id, "r-1", 1, location="nowhere", expect=422)["details"][0]["loc"] == [
+    assert _return(every_method_shop, order_id, "r-1", 1, location="nowhere", expect=422)["details"][0]["loc"] == [
         "body",
         "location_id",
     ]
     assert (
-        shop.post(
+        every_method_shop.post(
             "/v1/orders/ord_missing/returns",
             {"return_id": "r", "reason": "x", "location_id": "wh-1", "lines": [{"sku": "SKU-A", "qty": 1}]},
         ).status
@@ -94,9 +94,9 @@ def test_bad_returns(shop: Api) -> None:
         {"return_id": "r", "reason": "x", "location_id": "wh-1", "lines": []},
         {"return_id": "r", "reason": "x", "location_id": "wh-1", "lines": [{"sku": "SKU-A", "qty": 0}]},
     ]:
-        assert shop.post(f"/v1/orders/{order_id}/returns", body).status == 422
+        assert every_method_shop.post(f"/v1/orders/{order_id}/returns", body).status == 422
     other = {"return_id": "r-9", "reason": "x", "location_id": "wh-1", "lines": [{"sku": "SKU-Z", "qty": 1}]}
-    assert shop.post(f"/v1/orders/{order_id}/returns", other).status == 422  # not on the order
-    assert shop.order(order_id)["returns"] == []
-    _return(shop, order_id, "r-1", 2, location="wh-1")  # collected at the store, returned to the warehouse
-    assert shop.stock("SKU-A", "wh-1")["on_hand"] == 7
+    assert every_method_shop.post(f"/v1/orders/{order_id}/returns", other).status == 422  # not on the order
+    assert every_method_shop.order(order_id)["returns"] == []
+    _return(every_method_shop, order_id, "r-1", 2, location="wh-1")  # collected at the store, returned to the warehouse
+    assert every_method_shop.stock("SKU-A", "wh-1")["on_hand"] == 7

@@ -7,11 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from orders.services import SWEEPER, post_event
 
 from orders.domain.models import OrderEventIn
-from orders.services import SWEEPER, post_event
-from tests.conftest import Api
-from tests.integration.workflows.conftest import execution, place, wait_attention, walk
+from tests.support.api import Api
+from tests.support.workflows import execution, place, wait_attention, walk
 
 
 def test_get_workflows_lists_every_scenario_with_the_old_fields_kept(api: Api) -> None:
@@ -46,13 +46,17 @@ def test_get_workflows_lists_every_scenario_with_the_old_fields_kept(api: Api) -
     assert items["marketplace"]["status_details"][1]["deadline_from"] == "ship_by"
 
 
-def test_pickup_point_and_locker(shop: Api) -> None:
-    order_id = place(shop, "pickup_point", "pp-1")
-    assert shop.order(order_id)["workflow"] == "pickup_point"
-    walk(shop, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed"), ("ship", "shipped")])
-    assert shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
-    assert shop.event(order_id, "deliver", expect=409).body["allowed_events"] == ["arrive"]
-    order = walk(shop, order_id, [("arrive", "at_pickup_point"), ("collect", "collected")])
+def test_pickup_point_and_locker(every_method_shop: Api) -> None:
+    order_id = place(every_method_shop, "pickup_point", "pp-1")
+    assert every_method_shop.order(order_id)["workflow"] == "pickup_point"
+    walk(
+        every_method_shop,
+        order_id,
+        [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed"), ("ship", "shipped")],
+    )
+    assert every_method_shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
+    assert every_method_shop.event(order_id, "deliver", expect=409).body["allowed_events"] == ["arrive"]
+    order = walk(every_method_shop, order_id, [("arrive", "at_pickup_point"), ("collect", "collected")])
     assert [t["status"] for t in order["timeline"]] == [
         "reserved",
         "confirmed",
@@ -65,10 +69,10 @@ def test_pickup_point_and_locker(shop: Api) -> None:
     assert execution(order_id, "pickup_point")["status"] == "SUCCEEDED"
 
 
-def test_russian_post(shop: Api) -> None:
-    order_id = place(shop, "post", "post-1")
+def test_russian_post(every_method_shop: Api) -> None:
+    order_id = place(every_method_shop, "post", "post-1")
     walk(
-        shop,
+        every_method_shop,
         order_id,
         [
             ("confirm", "confirmed"),
@@ -79,7 +83,7 @@ def test_russian_post(shop: Api) -> None:
             ("deliver", "delivered"),
         ],
     )
-    assert shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
+    assert every_method_shop.stock("SKU-A", "wh-1") == {"on_hand": 3, "reserved": 0, "available": 3}
     assert execution(order_id, "post")["status"] == "SUCCEEDED"
 
 
@@ -95,12 +99,12 @@ def test_ship_from_store_flags_a_late_store_and_carries_on(timed_hub: Api) -> No
     assert api.stock("SKU-A", "store-1") == {"on_hand": 3, "reserved": 0, "available": 3}
 
 
-def test_click_and_collect_collected(shop: Api) -> None:
-    order_id = place(shop, "click_collect", "cc-1")
-    walk(shop, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("ready", "ready_for_pickup")])
-    assert shop.stock("SKU-A", "store-1") == {"on_hand": 5, "reserved": 2, "available": 3}
-    walk(shop, order_id, [("collect", "collected")])
-    assert shop.stock("SKU-A", "store-1") == {"on_hand": 3, "reserved": 0, "available": 3}
+def test_click_and_collect_collected(every_method_shop: Api) -> None:
+    order_id = place(every_method_shop, "click_collect", "cc-1")
+    walk(every_method_shop, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("ready", "ready_for_pickup")])
+    assert every_method_shop.stock("SKU-A", "store-1") == {"on_hand": 5, "reserved": 2, "available": 3}
+    walk(every_method_shop, order_id, [("collect", "collected")])
+    assert every_method_shop.stock("SKU-A", "store-1") == {"on_hand": 3, "reserved": 0, "available": 3}
     assert execution(order_id, "click_collect")["status"] == "SUCCEEDED"
 
 
@@ -114,11 +118,11 @@ def test_click_and_collect_not_collected_goes_back_to_stock(timed_hub: Api) -> N
     assert api.event(order_id, "collect", expect=409).body["status"] == "returned_to_stock"
 
 
-def test_reserve_in_store_paid_at_the_till(shop: Api) -> None:
-    order_id = place(shop, "reserve_in_store", "ris-1", payment={"method": "on_pickup"})
-    walk(shop, order_id, [("confirm", "held"), ("sell", "sold")])
-    assert shop.stock("SKU-A", "store-1") == {"on_hand": 3, "reserved": 0, "available": 3}
-    assert shop.stock("SKU-A", "wh-1")["reserved"] == 0  # reserve in store never reserves elsewhere
+def test_reserve_in_store_paid_at_the_till(every_method_shop: Api) -> None:
+    order_id = place(every_method_shop, "reserve_in_store", "ris-1", payment={"method": "on_pickup"})
+    walk(every_method_shop, order_id, [("confirm", "held"), ("sell", "sold")])
+    assert every_method_shop.stock("SKU-A", "store-1") == {"on_hand": 3, "reserved": 0, "available": 3}
+    assert every_method_shop.stock("SKU-A", "wh-1")["reserved"] == 0  # reserve in store never reserves elsewhere
 
 
 def test_reserve_in_store_hold_expires_by_itself(timed_hub: Api) -> None:
@@ -134,42 +138,44 @@ def test_reserve_in_store_hold_expires_by_itself(timed_hub: Api) -> None:
     "method, steps",
     [("courier", []), ("courier", None), ("reserve_in_store", [("confirm", "held")]), ("marketplace", [])],
 )
-def test_the_sweepers_expire_releases_every_hold(shop: Api, method: str, steps: list | None) -> None:
+def test_the_sweepers_expire_releases_every_hold(every_method_shop: Api, method: str, steps: list | None) -> None:
     lines = [{"sku": "SKU-A", "qty": 6 if steps is None else 2, "price": 10}]  # None: more than wh-1 has
-    order_id = place(shop, method, f"exp-{method}-{steps is None}", lines=lines)
-    walk(shop, order_id, steps or [])
-    before = shop.order(order_id)["status"]
+    order_id = place(every_method_shop, method, f"exp-{method}-{steps is None}", lines=lines)
+    walk(every_method_shop, order_id, steps or [])
+    before = every_method_shop.order(order_id)["status"]
     assert before == ("on_hold" if steps is None else before)
     # The sweeper's own path (the API refuses `expire`): every hold status must take it.
     post_event(order_id, OrderEventIn(event="expire", note="hold expires_at passed"), source=SWEEPER)
-    order = shop.wait_for(order_id, "expired")
+    order = every_method_shop.wait_for(order_id, "expired")
     assert order["timeline"][-1]["note"] == "hold expires_at passed"
-    assert all(shop.stock("SKU-A", loc)["reserved"] == 0 for loc in ("wh-1", "store-1"))
-    assert shop.event(order_id, "expire", expect=409).body["status"] == "expired"  # a second sweep changes nothing
+    assert all(every_method_shop.stock("SKU-A", loc)["reserved"] == 0 for loc in ("wh-1", "store-1"))
+    assert (
+        every_method_shop.event(order_id, "expire", expect=409).body["status"] == "expired"
+    )  # a second sweep changes nothing
 
 
-def test_expire_is_refused_once_the_hold_is_over(shop: Api) -> None:
-    order_id = place(shop, "courier", "exp-late")
-    walk(shop, order_id, [("confirm", "confirmed")])
-    assert shop.event(order_id, "expire", expect=409).body["allowed_events"] == ["cancel", "pick"]
-    assert shop.stock("SKU-A", "wh-1")["reserved"] == 2
+def test_expire_is_refused_once_the_hold_is_over(every_method_shop: Api) -> None:
+    order_id = place(every_method_shop, "courier", "exp-late")
+    walk(every_method_shop, order_id, [("confirm", "confirmed")])
+    assert every_method_shop.event(order_id, "expire", expect=409).body["allowed_events"] == ["cancel", "pick"]
+    assert every_method_shop.stock("SKU-A", "wh-1")["reserved"] == 2
 
 
-def test_marketplace_fbs_ship_by_is_the_packing_deadline(shop: Api) -> None:
+def test_marketplace_fbs_ship_by_is_the_packing_deadline(every_method_shop: Api) -> None:
     ship_by = (datetime.now(UTC) + timedelta(seconds=2)).isoformat()
-    order_id = place(shop, "marketplace", "ozon-0001-1", channel="ozon", ship_by=ship_by)
-    late = wait_attention(shop, order_id, "ship_by_missed")
+    order_id = place(every_method_shop, "marketplace", "ozon-0001-1", channel="ozon", ship_by=ship_by)
+    late = wait_attention(every_method_shop, order_id, "ship_by_missed")
     assert late["status"] == "reserved" and late["ship_by"]
-    order = walk(shop, order_id, [("pack", "packed"), ("ship", "shipped"), ("deliver", "delivered")])
+    order = walk(every_method_shop, order_id, [("pack", "packed"), ("ship", "shipped"), ("deliver", "delivered")])
     assert [t["status"] for t in order["timeline"]] == ["reserved", "packed", "shipped", "delivered"]
     described = execution(order_id, "marketplace")
     assert described["status"] == "SUCCEEDED"
     assert 1 <= json.loads(described["input"])["deadlines"]["reserved"] <= 2
 
 
-def test_marketplace_packed_in_time_is_not_flagged(shop: Api) -> None:
+def test_marketplace_packed_in_time_is_not_flagged(every_method_shop: Api) -> None:
     ship_by = (datetime.now(UTC) + timedelta(hours=20)).isoformat()
-    order_id = place(shop, "marketplace", "ozon-0002-1", channel="ozon", ship_by=ship_by)
-    order = walk(shop, order_id, [("pack", "packed")])
+    order_id = place(every_method_shop, "marketplace", "ozon-0002-1", channel="ozon", ship_by=ship_by)
+    order = walk(every_method_shop, order_id, [("pack", "packed")])
     assert order.get("attention") is None
     assert 71000 < json.loads(execution(order_id, "marketplace", settle=0)["input"])["deadlines"]["reserved"] <= 72000

@@ -1,11 +1,11 @@
-"""Client-side helpers for the sourcing tests."""
+"""Substitutions sent as an operator's client sends them."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from tests.conftest import Answer, Api
+from tests.support.api import Answer, Api
 
 
 def substitute(api: Api, order_id: str, body: dict[str, Any], timeout: float = 15.0) -> Answer:

@@ -1,0 +1,52 @@
+"""Walking an order through its workflow over the HTTP contract, and reading its execution."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import boto3
+
+from tests.support.api import Api
+from tests.support.builders import courier_order
+
+IN_STORE_METHODS = ("click_collect", "reserve_in_store", "ship_from_store")
+
+
+def place(api: Api, method: str, external_id: str, **extra: Any) -> str:
+    delivery = {"method": method, "address": "Moscow, Tverskaya 7"}
+    if method in IN_STORE_METHODS:
+        delivery["location_id"] = "store-1"
+    answer = api.post("/v1/orders", courier_order(external_id, delivery=delivery, **extra))
+    assert answer.status == 201, answer.body
+    return answer.body["order_id"]
+
+
+def walk(api: Api, order_id: str, steps: list[tuple[str, str]]) -> dict[str, Any]:
+    order: dict[str, Any] = {}
+    for event, status in steps:
+        assert api.event(order_id, event).body["next_status"] == status
+        order = api.wait_for(order_id, status)
+    return order
+
+
+def wait_attention(api: Api, order_id: str, attention: str, timeout: float = 10) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while (order := api.order(order_id)).get("attention") != attention:
+        assert time.monotonic() < deadline, order
+        time.sleep(0.05)
+    return order
+
+
+def execution(order_id: str, workflow: str, settle: float = 5) -> dict[str, Any]:
+    """The order's execution on its workflow's machine, once it ended (or after `settle` seconds)."""
+    machine = os.environ["LIFECYCLE_ARN_PREFIX"] + workflow
+    arn = machine.replace(":stateMachine:", ":execution:") + f":{order_id}"
+    sfn = boto3.client("stepfunctions")
+    deadline = time.monotonic() + settle
+    while (described := sfn.describe_execution(executionArn=arn))[
+        "status"
+    ] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return described
