@@ -2,9 +2,9 @@
 
 The rules apply in this order (docs/inventory.md):
 1. locations: a paused location, or one the channel excludes, offers nothing;
-2. per location: free = on_hand - reserved (never below 0); the safety stock is kept back; of the
-   rest, the share is offered, rounded down. Safety stock and share come from the SKU's override,
-   else the location's override, else the channel;
+2. per location: of the free units (`available`, see inventory.ledger; never below 0) the safety
+   stock is kept back; of the rest, the share is offered, rounded down. Safety stock and share come
+   from the SKU's override, else the location's override, else the channel;
 3. per SKU: the allocation cap (max_units, max_share of the free units at the channel's locations,
    rounded down; the lower wins) trims the total, taking first from the locations that offer least;
 4. per SKU: a total below the minimum presentable quantity offers nothing at all.
@@ -20,14 +20,14 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from common.models import ChannelRules
+from reference.models import ChannelRules
 
 
 @dataclass(frozen=True)
 class StockRow:
     """What availability needs of one SKU x location record."""
 
-    available: int  # on_hand - reserved
+    available: int  # the units not reserved (inventory.ledger keeps it)
     expected_at: date | None = None
 
 

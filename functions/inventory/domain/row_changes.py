@@ -14,7 +14,7 @@ Image = Mapping[str, Any]
 
 @dataclass(frozen=True)
 class RowMove:
-    """Free units (on_hand - reserved) of one SKU at one location before and after a batch of writes."""
+    """Free units (`available`, see inventory.ledger) of one SKU at one location before and after a batch of writes."""
 
     location_id: str
     sku: str
