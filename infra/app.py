@@ -31,7 +31,7 @@ CONTEXT_PARAMETERS = {
     "stage": "StageName",
     "alarmEmail": "AlarmEmail",
     "logRetentionDays": "LogRetentionDays",
-    "marketplaceCredentialsPath": "MarketplaceCredentialsPath",
+    "partnerCredentialsPath": "PartnerCredentialsPath",
 }
 
 

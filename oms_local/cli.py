@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         help="with --state-dir: snapshot at most this often while writes happen (default 1); "
         "a crash loses at most the writes of the last SECONDS, SIGTERM/SIGINT none",
     )
-    workflows = commands.add_parser("workflows", help="workflows/*.yaml -> state machine and catalog")
+    workflows = commands.add_parser(
+        "workflows", help="workflows/*.yaml -> state machines, catalog and the template's generated blocks"
+    )
     workflows.add_argument(
         "action",
         choices=["build", "check"],
@@ -133,14 +135,14 @@ def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
 
 
 def _workflows(action: str) -> int:
-    from oms_local import workflows
+    from oms_build import build
 
     if action == "check":
-        stale = workflows.stale()
+        stale = build.stale()
         for path in stale:
             print(f"stale: {path} (run `oms-hub workflows build`)", file=sys.stderr)
         return 1 if stale else 0
-    for path in workflows.build():
+    for path in build.build():
         print(f"wrote {path}")
     return 0
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
+from oms_build.workflows import logical_id as machine_of
 from oms_local import resume
 from oms_local.moto_patches import moto_lock
 from oms_local.state_dir import Snapshot, StateDirError
@@ -97,8 +98,7 @@ def _orders(template: LocalTemplate) -> list[dict[str, Any]]:
 
 
 def _workflows() -> dict[str, Any]:
-    """The catalog the functions read (oms_local.workflows puts their packages on the path)."""
-    from oms_local import workflows  # noqa: F401
+    """The catalog the functions read (importing oms_build put their packages on the path)."""
     from orders.domain.workflow import catalog
 
     return dict(catalog().workflows)
@@ -106,8 +106,6 @@ def _workflows() -> dict[str, Any]:
 
 def resumable_definition(logical_id: str, definition: str) -> str:
     """A lifecycle machine's definition with the ResumeAt entry; other machines as they are."""
-    from oms_local.workflows import logical_id as machine_of
-
     for workflow in _workflows().values():
         if machine_of(workflow.name) == logical_id:
             return json.dumps(resume.resumable(json.loads(definition), workflow))

@@ -25,7 +25,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from oms_local.workflows import START, STEP_FAILED, state_name
+from oms_build.workflows import START, STEP_FAILED, state_name
 
 RESUME = "ResumeAt"
 MARKER = "resume-after-restart"  # not a status name: those are snake_case

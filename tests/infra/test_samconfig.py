@@ -40,7 +40,7 @@ def test_stage_names_its_stack_and_its_credentials_path(stage) -> None:
     overrides = _overrides(stage)
     assert config["stack_name"] == f"oms-hub-{stage}"
     assert overrides["StageName"] == stage
-    assert overrides["MarketplaceCredentialsPath"] == f"/oms-hub/{stage}"
+    assert overrides["PartnerCredentialsPath"] == f"/oms-hub/{stage}"
     assert "CAPABILITY_AUTO_EXPAND" in config["capabilities"]  # the SAM transform needs it
 
 

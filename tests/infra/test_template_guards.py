@@ -13,6 +13,8 @@ from cfn_tools import load_yaml
 
 from infra import template_guards as guards
 from infra.checkov_skips import stack_wide_skips
+from oms_build import alarms
+from oms_build.blocks import TEMPLATE
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,8 @@ def test_guards_name_what_a_bare_new_resource_lacks(template) -> None:
             "PollFunction: X-Ray tracing is not Active",
             "PollFunction: no alarm on AWS/Lambda Errors (FunctionName) notifying AlarmTopic",
             "PollFunction: no alarm on AWS/Lambda Throttles (FunctionName) notifying AlarmTopic",
-            "PollFunction: invoked asynchronously by Every5 but has no DeadLetterQueue or EventInvokeConfig OnFailure destination",
+            "PollFunction: invoked asynchronously by Every5 but has no DeadLetterQueue or EventInvokeConfig "
+            "OnFailure destination",
             "PollFunction: its SQS source WorkQueue (Work) has no RedrivePolicy (DLQ)",
             "WorkQueue: a work queue without RedrivePolicy (messages that keep failing are lost)",
             "FailedQueue: no alarm on AWS/SQS ApproximateNumberOfMessagesVisible (QueueName) notifying AlarmTopic",
@@ -103,6 +106,21 @@ def test_the_alarms_it_prints_for_new_resources_satisfy_the_guards(template) -> 
     grown["Resources"].update(pasted)
     assert not [p for guard in guards.GUARDS for p in guard(grown) if "no alarm" in p]
     assert guards.missing_alarms_yaml(guards.load()) == ""
+
+
+def test_the_committed_alarms_block_is_what_the_kits_generate() -> None:
+    assert alarms.stale() == []
+
+
+def test_the_alarms_block_follows_the_resources_the_template_declares() -> None:
+    """A function added to the template gets its alarms from the build; one removed takes its alarms."""
+    text = TEMPLATE.read_text()
+    bare = "  BareFunction:\n    Type: AWS::Serverless::Function\n    Properties: {Handler: x.handler}\n"
+    grown = alarms.with_alarms(text.replace("\nResources:\n", "\nResources:\n" + bare, 1))
+    grown_template = load_yaml(grown)
+    assert {"BareFunctionErrorsAlarm", "BareFunctionThrottlesAlarm"} <= set(grown_template["Resources"])
+    assert not [p for guard in guards.GUARDS for p in guard(grown_template) if "BareFunction: no alarm" in p]
+    assert alarms.with_alarms(grown.replace(bare, "")) == text
 
 
 def test_a_function_with_an_on_failure_destination_and_alarmed_dlq_passes(template) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from oms_local import workflows
+from oms_build import workflows
 from oms_local.runtime import LocalHub
 from oms_local.state_dir import STATE_FILE, StateDirError
 from tests.support.api import Api

@@ -12,10 +12,10 @@ import yaml
 from pydantic import ValidationError
 
 from common.errors import InvalidTransition
-from common.models import DeliveryMethod
-from oms_local import workflows as build
+from oms_build import workflows as build
 from oms_local.cli import main
 from orders.domain.workflow import Workflow, catalog, workflow
+from reference.models import DeliveryMethod
 
 ROOT = Path(__file__).parents[2]
 COURIER = workflow("courier")
