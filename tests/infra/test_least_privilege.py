@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 from common import secrets
-from oms_local import runtime
+from oms_local import invocation, runtime
 from oms_local.runtime import LocalHub
 from oms_local.template import ACCOUNT
 from tests.fakes.acquirer import API_KEY, WEBHOOK_SECRET, FakeAcquirer, Served, signed_callback
@@ -79,7 +79,7 @@ def recorded() -> Iterator[tuple[LocalHub, list[tuple[str, str, str]]]]:
     hub = LocalHub(retry_time_scale=0.001, queue_retry_seconds=0)
 
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
-        principal = runtime.running_function()
+        principal = invocation.running_function()
         if principal is None and threading.get_ident() == main:
             return  # the test's own set-up calls
         if principal is not None and principal.startswith("event-source:"):
@@ -100,7 +100,7 @@ def recorded() -> Iterator[tuple[LocalHub, list[tuple[str, str, str]]]]:
         os.environ["CONFIG_CACHE_SECONDS"] = "0"
         session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
         session.events.register("before-parameter-build", record)
-        runtime.LocalHub._forget_cached_clients()  # clients copy the session's hooks; settings re-read
+        runtime.forget_cached_clients()  # clients copy the session's hooks; settings re-read
         try:
             yield hub, calls
         finally:

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from oms_local.gateway import HttpRequest
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from partners.clients.registry import connector_for
@@ -254,11 +255,10 @@ def _gateway_event(
     content_type: str = "application/json",
 ) -> dict[str, Any]:
     """The proxy event API Gateway sends when it hands the body over base64-encoded (a binary media type)."""
-    route, params = hub._match(method, path)
+    route, params = hub.gateway.match(method, path)
     assert route is not None
-    event = hub._proxy_event(
-        route, method, path, params, query, {"content-type": content_type, "x-api-key": hub.api_key}, b"", "127.0.0.1"
-    )
+    headers = {"content-type": content_type, "x-api-key": hub.api_key}
+    event = hub.gateway.proxy_event(route, params, HttpRequest(method, path, query, headers))
     event.update(body=raw, isBase64Encoded=base64_encoded)
     return event
 
