@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
@@ -20,10 +20,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import BaseModel, ConfigDict
 
 from common.bodies import MAX_BODY_BYTES, BodyRefused, json_text
 from common.errors import BadRequest, HubError, PayloadTooLarge
 from common.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
@@ -158,6 +162,27 @@ def declare_transport_errors(openapi_json: str) -> str:
                     status, {"description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
                 )
     return json.dumps(document)
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorAnswer(BaseModel):
+    """Every error answer (docs/api.md): a code, a message, and what the code carries (details, status, ...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+def declared_error(description: str) -> OpenAPIResponse:
+    """An error answer for a route's OpenAPI `responses`: without its own content, powertools would give it
+    the route's return model."""
+    return {"description": description, "content": {"application/json": {"model": ErrorAnswer}}}
 
 
 def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:

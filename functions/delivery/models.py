@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from common.models import ONE_LINE, DeliveryMethod, Identifier, Moment, Number
-from orders.domain.models import MAX_LINES, CartLine
+from common.models import ONE_LINE, Identifier, Moment, Number
+from planning.cart import MAX_LINES, CartLine
 from planning.promise import Promise
+from reference.models import DeliveryMethod
 
 
 class Destination(BaseModel):

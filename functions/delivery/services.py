@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from common.clock import utc_text
-from common.models import Carrier, CarrierIn, DeliveryMethod
 from delivery.models import PromiseAnswer, PromiseRequest, Unavailable
 from inventory.adapters import stock_table
-from orders.domain.models import quantities
-from orders.use_cases.intake import known_references
+from planning.cart import quantities
 from planning.promise import PICKUP_AT_LOCATION, Promise, quote
 from planning.sourcing import Destination, plan_reservations, rank_candidates
 from reference import config_table
+from reference.lookup import known_references
+from reference.models import Carrier, CarrierIn, DeliveryMethod
 
 
 def promise(request: PromiseRequest, now: datetime) -> PromiseAnswer:

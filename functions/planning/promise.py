@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from common.clock import utc_text
-from common.models import Carrier, DeliveryMethod, Location
+from reference.models import Carrier, DeliveryMethod, Location
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # processing_minutes <= 7 days and every listed day has an opening: a week of a 1-minute day per

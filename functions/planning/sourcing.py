@@ -19,8 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from common.models import DeliveryMethod, Location, LocationKind
-from orders.domain.models import Allocation, Delivery, Shortage
+from pydantic import BaseModel
+
+from reference.models import DeliveryMethod, Location, LocationKind
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -41,8 +42,19 @@ class Destination:
     city: str | None = None
 
 
-def destination_of(delivery: Delivery) -> Destination:
-    return Destination(delivery.lat, delivery.lon, delivery.city)
+class Allocation(BaseModel):
+    """Units of one SKU reserved (or to reserve) at one location."""
+
+    sku: str
+    location_id: str
+    qty: int
+
+
+class Shortage(BaseModel):
+    """Units of one SKU no candidate location has."""
+
+    sku: str
+    missing: int
 
 
 @dataclass(frozen=True)

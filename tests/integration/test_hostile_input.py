@@ -17,8 +17,9 @@ from jsonschema_rs import Draft202012Validator
 
 from common.dynamo import from_item, to_item
 from oms_local.runtime import LocalHub
-from orders.domain.models import MAX_LINES, MAX_MONEY, MAX_QTY, Order, OrderIn, order_id_for
+from orders.domain.models import MAX_MONEY, Order, OrderIn, order_id_for
 from orders.domain.records import new_order
+from planning.cart import MAX_LINES, MAX_QTY
 from planning.sourcing import ReservationPlan, Rule
 from reference import config_table
 from tests.fakes.partners import FakeOzon

@@ -7,8 +7,8 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.models import ChannelRules, LocationRules, SkuRules
 from inventory.domain.availability import StockRow, availability, changes_channel, offered, sku_availability
+from reference.models import ChannelRules, LocationRules, SkuRules
 
 
 def _free(**by_location: int) -> dict[str, StockRow]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from orders.domain.models import MAX_LINES, OrderIn
+from orders.domain.models import OrderIn
+from planning.cart import MAX_LINES
 from tests.support.builders import courier_order
 
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.models import Carrier, DeliveryMethod, Location
 from planning.promise import WEEKDAYS, Promise, Transit, delivery_window, processing_starts, quote, ready_at
+from reference.models import Carrier, DeliveryMethod, Location
 
 WEEKDAYS_10_19 = {day: {"opens": "10:00", "closes": "19:00"} for day in ("mon", "tue", "wed", "thu", "fri")}
 

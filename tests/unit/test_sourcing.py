@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from common.models import DeliveryMethod, Location
 from planning.sourcing import (
     Destination,
     Rule,
@@ -15,6 +14,7 @@ from planning.sourcing import (
     plan_reservations,
     rank_candidates,
 )
+from reference.models import DeliveryMethod, Location
 
 
 def _location(location_id: str, kind: str, *methods: str, active: bool = True, **where: object) -> Location:

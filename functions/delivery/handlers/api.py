@@ -11,10 +11,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.api import install_error_contract
 from common.clock import utc_now
-from common.models import Carrier, CarrierIn, Identifier
+from common.models import Identifier
 from common.observability import logger, metrics, tracer
 from delivery import services
 from delivery.models import PromiseAnswer, PromiseRequest
+from reference.models import Carrier, CarrierIn
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)

@@ -9,14 +9,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter, ValidationError
 
-from common.api import install_error_contract
+from common.api import declared_error, install_error_contract
 from common.clock import utc_now
 from common.errors import NotFound, Unprocessable
-from common.models import Channel, ChannelIn, Identifier, Location, LocationIn, Sku, declared_error
+from common.models import Identifier, Sku
 from common.observability import logger, metrics, tracer
 from inventory.domain.stock_updates import StockUpdate, StockUpdateResult
 from inventory.services import apply_stock_update, channel_availability
 from reference import config_table
+from reference.models import Channel, ChannelIn, Location, LocationIn
 
 _SKUS = TypeAdapter(list[Sku])
 

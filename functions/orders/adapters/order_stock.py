@@ -19,8 +19,8 @@ from inventory.ledger import Units
 from orders.adapters import order_table, task_table
 from orders.adapters.order_table import StatusMove, Substituted
 from orders.domain.fulfilment import ShortPick
-from orders.domain.models import Allocation
 from orders.domain.substitution import StockChange
+from planning.sourcing import Allocation
 
 
 class DuplicateOrder(Exception):

@@ -14,13 +14,15 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
-    StrictInt,
     field_validator,
     model_validator,
 )
 
-from common.models import CONTROLS, FREE_TEXT, ONE_LINE, DeliveryMethod, Identifier, Moment, Number, Sku, a_number
+from common.models import CONTROLS, FREE_TEXT, ONE_LINE, Identifier, Moment, Number, Sku, a_number
+from planning.cart import MAX_LINES, CartLine, Qty, quantities
 from planning.promise import Promise
+from planning.sourcing import Allocation, Destination, Shortage
+from reference.models import DeliveryMethod
 
 # Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it (not true, not "1").
 MAX_MONEY = Decimal("999999999999.99")  # 14 digits: also the bound of every sum of money the hub stores
@@ -50,10 +52,6 @@ Money = Annotated[
 # must stay readable and cancellable); new ones are at most MAX_MONEY.
 StoredMoney = Annotated[Decimal, Field(ge=0), PlainSerializer(float, return_type=float, when_used="json")]
 
-MAX_LINES = 40  # one order + 2 items per reserved line + 1 task must fit TransactWriteItems' 100 items
-MAX_QTY = 10_000
-Qty = Annotated[StrictInt, Field(ge=1, le=MAX_QTY)]  # a JSON integer: true, "1" and 1.0 are refused
-
 
 def order_total(lines: Sequence[Line]) -> Decimal:
     return sum((line.price * line.qty for line in lines), start=Decimal(0))
@@ -78,13 +76,6 @@ class Customer(BaseModel):
     )
 
 
-class CartLine(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    sku: Sku
-    qty: Qty
-
-
 class Line(CartLine):
     price: Money
 
@@ -105,6 +96,10 @@ class Delivery(BaseModel):
     @classmethod
     def _coordinate_precision(cls, value: float | None) -> float | None:
         return None if value is None else round(value, 6)  # DynamoDB numbers hold 38 digits
+
+    def destination(self) -> Destination:
+        """Where the customer is, as sourcing ranks locations by it."""
+        return Destination(self.lat, self.lon, self.city)
 
     @model_validator(mode="after")
     def _where(self) -> Delivery:
@@ -188,30 +183,11 @@ class OrderIn(BaseModel):
         return quantities(self.lines)
 
 
-def quantities(lines: Sequence[CartLine]) -> dict[str, int]:
-    """Units wanted per SKU (one SKU on two lines is reserved once)."""
-    wanted: dict[str, int] = {}
-    for line in lines:
-        wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
-    return wanted
-
-
 def order_id_for(channel: str, external_id: str) -> str:
     """Derived from (channel, external_id): a retried post names the same order and the same execution,
     and a partner's later push about the same external order finds it without an index."""
     digest = hashlib.sha256(f"{channel}\x1f{external_id}".encode()).hexdigest()
     return f"ord_{digest[:24]}"
-
-
-class Allocation(BaseModel):
-    sku: str
-    location_id: str
-    qty: int
-
-
-class Shortage(BaseModel):
-    sku: str
-    missing: int
 
 
 class Sourcing(BaseModel):

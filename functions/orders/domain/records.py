@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from common.clock import utc_text
-from common.models import DeliveryMethod
-from orders.domain.models import Allocation, OrderIn, Shortage
+from orders.domain.models import OrderIn
 from orders.domain.workflow import AWAITING_PAYMENT, workflow, workflow_for
 from planning.promise import Promise
-from planning.sourcing import ReservationPlan
+from planning.sourcing import Allocation, ReservationPlan, Shortage
+from reference.models import DeliveryMethod
 
 
 def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Unprocessable
 from common.models import FREE_TEXT, Sku
-from orders.domain.models import Allocation, Line, Money, Qty, check_total
+from orders.domain.models import Line, Money, check_total
+from planning.cart import Qty
+from planning.sourcing import Allocation
 
 
 class Replacement(BaseModel):

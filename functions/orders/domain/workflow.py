@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from common.errors import InvalidTransition
-from common.models import DeliveryMethod
+from reference.models import DeliveryMethod
 
 CATALOG = Path(__file__).parents[1] / "workflows.json"
 

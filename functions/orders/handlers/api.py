@@ -13,16 +13,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from common.api import checked_json_text, declare_transport_errors, install_error_contract, raw_body
+from common.api import declared_error as _error
 from common.clock import utc_now
 from common.errors import NotFound, Unauthorized, Unprocessable
-from common.models import declared_error as _error
 from common.observability import logger, metrics, tracer
 from common.signatures import signature_matches
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
 from orders.domain.substitution import SubstitutionIn
 from orders.domain.workflow import catalog
 from orders.use_cases import events, intake, payments, queries, returns, substitution
-from partners.clients import acquirer
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -133,6 +132,8 @@ def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotat
     },
 )
 def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-z][a-z0-9_-]*$")]) -> dict[str, Any]:
+    from partners.clients import acquirer  # httpx and the rate limiter: only on the callback's path
+
     body = raw_body(app.current_event)
     secret = acquirer.webhook_secret(provider)
     if secret is None:

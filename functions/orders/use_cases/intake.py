@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from common.errors import Unprocessable
-from common.models import Channel, Location
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_stock
@@ -13,25 +12,8 @@ from orders.domain.models import Order, OrderIn
 from orders.domain.records import execution_input, new_order, shortage_task
 from orders.domain.workflow import AWAITING_PAYMENT, workflow_for
 from orders.use_cases.shared import promise_for, with_fresh_stock
-from planning.sourcing import destination_of, explain, plan_reservations, rank_candidates
-from reference import config_table
-
-
-def known_references(
-    channel_id: str, location_id: str | None, location_field: list[str]
-) -> tuple[Channel, dict[str, Location]]:
-    """The channel and the locations a request sources from; 422 when it names ones that do not exist."""
-    channel = config_table.channel(channel_id)
-    if channel is None:
-        raise Unprocessable(
-            f"unknown channel {channel_id!r}", details=[{"loc": ["body", "channel"], "msg": "unknown channel"}]
-        )
-    locations = config_table.locations()
-    if location_id is not None and location_id not in locations:
-        raise Unprocessable(
-            f"unknown location {location_id!r}", details=[{"loc": location_field, "msg": "unknown location"}]
-        )
-    return channel, locations
+from planning.sourcing import explain, plan_reservations, rank_candidates
+from reference.lookup import known_references
 
 
 def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
@@ -46,7 +28,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
             f"{order_in.delivery.method.value} orders cannot wait for a payment",
             details=[{"loc": ["body", "payment", "status"], "msg": "no payment wait in this workflow"}],
         )
-    ranked = rank_candidates(locations, order_in.delivery.method, chosen, destination_of(order_in.delivery))
+    ranked = rank_candidates(locations, order_in.delivery.method, chosen, order_in.delivery.destination())
     candidates = [c.location_id for c in ranked]
     wanted = order_in.quantities()
 

@@ -10,13 +10,13 @@ from typing import TypeVar
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from common.errors import StockContention
-from common.models import Location
 from common.observability import count
 from orders.adapters import order_stock
 from orders.domain.models import Delivery, Order
 from planning.promise import Promise, quote
-from planning.sourcing import candidate_locations, destination_of
+from planning.sourcing import candidate_locations
 from reference import config_table
+from reference.models import Location
 
 T = TypeVar("T")
 
@@ -55,7 +55,7 @@ def sourcing_for_more(order: Order, held: set[str] | None = None) -> tuple[list[
     channel = config_table.channel(order.channel)
     allow_split = bool(channel and channel.allow_split)
     ranked = candidate_locations(
-        config_table.locations(), order.delivery.method, order.delivery.location_id, destination_of(order.delivery)
+        config_table.locations(), order.delivery.method, order.delivery.location_id, order.delivery.destination()
     )
     held = {a.location_id for a in order.allocations} if held is None else held
     if held and not allow_split:

@@ -6,13 +6,13 @@ from common.errors import InsufficientStock, InvalidTransition, NotFound, OrderB
 from common.observability import count
 from inventory.adapters import stock_table
 from orders.adapters import order_stock, order_table
-from orders.domain.models import Allocation, Order, OrderEventIn, order_total
+from orders.domain.models import Order, OrderEventIn, order_total
 from orders.domain.records import describe_shortages, shortage_task_id, timeline_entry
 from orders.domain.substitution import SubstitutionIn, net_changes, substitute_lines
 from orders.use_cases import events
 from orders.use_cases.queries import get_order
 from orders.use_cases.shared import sourcing_for_more, with_fresh_stock
-from planning.sourcing import plan_reservations
+from planning.sourcing import Allocation, plan_reservations
 
 
 def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:

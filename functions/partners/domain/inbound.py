@@ -8,10 +8,11 @@ from datetime import datetime
 
 from pydantic import TypeAdapter, ValidationError
 
-from common.models import EARLIEST, LATEST, DeliveryMethod, Moment
+from common.models import EARLIEST, LATEST, Moment
 from common.signatures import signature_matches, token_matches
 from orders.domain.models import Customer, Delivery, Line, OrderIn, Payment, PaymentMethod
 from partners.clients.base import NewOrder
+from reference.models import DeliveryMethod
 
 
 def authentic(secret: str | None, *, token: str | None, signature: str | None, body: bytes) -> bool:
