@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.api import install_error_contract, raw_body
 from common.observability import logger, metrics, tracer
-from partners import services
+from partners import pushes
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -36,7 +36,7 @@ PUBLIC: list[dict[str, list[str]]] = [{"channelToken": []}]
 
 def _receive(channel_id: str, route: str, token: str | None) -> Response[dict[str, Any]]:
     event = app.current_event
-    reply = services.receive(
+    reply = pushes.receive(
         channel_id,
         route,
         raw_body(event),
