@@ -24,7 +24,7 @@ from oms_local.runtime import LocalHub  # noqa: E402
 from tests.fakes.partners import FakeCdek, FakeOzon, FakeWildberries, ozon_pushed  # noqa: E402
 from tests.fakes.server import serve  # noqa: E402
 
-TOKEN = "bench-ozon-token-1"
+TOKEN = "bench-ozon-token-1"  # noqa: S105 - the bench channel's made-up webhook token, not a secret
 POSTINGS = 2500  # unfulfilled postings to reconcile: Ozon pages them by 1000
 OPEN_TASKS = 2500  # Wildberries open assembly tasks whose status is polled: 1000 per request
 CDEK_ORDERS = 100

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from partners.clients.acquirer import ATTEMPTS, Acquirer, AcquirerUnavailable
+from partners.clients.acquirer import AcquirerUnavailable
+from partners.clients.acquirer_client import ATTEMPTS, Acquirer
 from tests.fakes.acquirer import API_KEY, FakeAcquirer, Served
 
 

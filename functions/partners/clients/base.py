@@ -19,9 +19,7 @@ class PartnerLookupFailed(HubError):
     """A new order could not be read from the partner (unreachable, refusing, or no API credentials on the
     channel): nothing is created and the push is refused as retryable (4xx: the partner sends it again)."""
 
-    status = 409
     code = "partner_unavailable"
-    retry_after = 60
 
 
 class BadPayload(Exception):
@@ -105,6 +103,11 @@ class Reply:
     body: Any
 
 
+def hub_ping_reply(now: str) -> Reply:
+    """`{version, name, time}`: what Ozon and Yandex Market expect to a ping."""
+    return Reply(200, {"version": "1.0", "name": "oms-hub", "time": now})
+
+
 class Parser(Protocol):
     def __call__(self, body: Mapping[str, Any], route: str) -> list[Canonical]: ...
 
@@ -125,7 +128,7 @@ class Connector:
     routes: frozenset[str] = frozenset({""})
     # Answer to a processed push and to a ping; error answers in the partner's format.
     processed: Callable[[str], Reply] = field(default=lambda now: Reply(200, {"result": True}))
-    ping: Callable[[str], Reply] = field(default=lambda now: hub_ping_reply(now))
+    ping: Callable[[str], Reply] = field(default=hub_ping_reply)
     error: Callable[[int, str, str, list[dict[str, Any]]], Reply] = field(
         default=lambda status, code, message, details: Reply(
             status, {"error": code, "message": message, "details": details}
@@ -172,8 +175,3 @@ def parse_json(raw: bytes, max_bytes: int = MAX_BODY_BYTES) -> Mapping[str, Any]
     if not isinstance(body, dict):
         raise BadPayload("the body must be a JSON object")
     return body
-
-
-def hub_ping_reply(now: str) -> Reply:
-    """`{version, name, time}`: what Ozon and Yandex Market expect to a ping."""
-    return Reply(200, {"version": "1.0", "name": "oms-hub", "time": now})

@@ -6,12 +6,12 @@ import threading
 import time
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from partners.clients.base import BadPayload, Canonical, Connector, Reply, StatusChange
-from partners.clients.http import PartnerHttp, PartnerRejected
+from partners.clients.http import PartnerHttp, PartnerRejected, Tuning
 from partners.clients.registry import register
 
 # CDEK status codes (the spec's whole vocabulary) -> the hub event whose status they imply in the courier
@@ -122,7 +122,7 @@ class CdekClient:
 
     MARGIN = 30  # seconds before the stated expiry at which a token is renewed
 
-    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
+    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Unpack[Tuning]) -> None:
         self.credentials = dict(credentials)
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
@@ -159,7 +159,8 @@ class CdekClient:
         if invalid:
             errors = [e.get("message", "") for r in invalid for e in r.get("errors", [])]
             raise PartnerRejected("cdek rejected the order: " + "; ".join(errors))
-        return answer["entity"]["uuid"]
+        uuid: str = answer["entity"]["uuid"]
+        return uuid
 
     def subscribe(self, url: str, kind: str = "ORDER_STATUS") -> str:
         """Ask CDEK to post `kind` webhooks to `url` (the hub's webhook URL with the channel's token);
@@ -167,4 +168,5 @@ class CdekClient:
         answer = self.http.request("POST", "/v2/webhooks", json={"type": kind, "url": url}).json()
         if any(r.get("state") == "INVALID" for r in answer.get("requests", [])):
             raise PartnerRejected(f"cdek refused the {kind} subscription")
-        return answer["entity"]["uuid"]
+        uuid: str = answer["entity"]["uuid"]
+        return uuid

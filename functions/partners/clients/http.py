@@ -1,12 +1,14 @@
-"""Outbound HTTP every partner client shares: timeouts, per-partner rate limits, retries with backoff on
-429/420/5xx and timeouts honoring Retry-After, a fresh token after a 401, and typed failures."""
+"""Outbound HTTP every partner client shares (marketplaces, carriers, the payment acquirer): timeouts,
+per-partner rate limits, retries with backoff on 429/420/5xx and timeouts honoring Retry-After, a fresh
+token after a 401, and typed failures."""
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any, TypeVar
+from contextlib import nullcontext
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -58,43 +60,59 @@ def per_minute(requests: int) -> Limiter:
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After")
     try:
-        return max(float(value), 0.0) if value is not None else None
+        seconds = float(value) if value is not None else None
     except ValueError:
         return None  # an HTTP date: fall back to our own backoff
+    if seconds is None or math.isnan(seconds):
+        return None  # "nan" would reach sleep() and crash the caller
+    return max(seconds, 0.0)
+
+
+class Tuning(TypedDict, total=False):
+    """What a caller of a partner client may tune: a read while the partner waits for our answer wants few,
+    short attempts; tests want fast ones."""
+
+    timeout: float | httpx.Timeout
+    attempts: int
+    max_backoff: float
+    transport: httpx.BaseTransport
+
+
+class HttpOptions(Tuning, total=False):
+    """How one partner is called, each with a default. `costs` charges some answers more of the rate budget
+    (Wildberries: a 409 counts as 10 requests); `parallel` caps requests in flight (Yandex Market: 2 per
+    account); `auth` gives headers per request and `reauth` forgets a token the partner no longer accepts;
+    `retried` are the statuses worth another attempt."""
+
+    headers: Mapping[str, str]
+    limiter: Limiter
+    parallel: int
+    costs: Mapping[int, int]
+    auth: Callable[[], Mapping[str, str]]
+    reauth: Callable[[], None]
+    retried: frozenset[int]
 
 
 class PartnerHttp:
-    """One partner's API. `costs` charges some answers more of the rate budget (Wildberries: a 409 counts
-    as 10 requests); `parallel` caps requests in flight (Yandex Market: 2 per account); `auth` gives
-    headers per request and `reauth` forgets a token the partner no longer accepts."""
+    """One partner's API, called as its `HttpOptions` say."""
 
-    def __init__(
-        self,
-        partner: str,
-        base_url: str,
-        *,
-        headers: Mapping[str, str] | None = None,
-        limiter: Limiter | None = None,
-        parallel: int | None = None,
-        costs: Mapping[int, int] | None = None,
-        auth: Callable[[], Mapping[str, str]] | None = None,
-        reauth: Callable[[], None] | None = None,
-        timeout: float = 10.0,
-        attempts: int = 5,
-        max_backoff: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
+    def __init__(self, partner: str, base_url: str, **options: Unpack[HttpOptions]) -> None:
         self.partner = partner
-        self.client = httpx.Client(base_url=base_url, headers=dict(headers or {}), timeout=timeout, transport=transport)
-        self.limiter = limiter
-        self.gate: Callable[[], AbstractContextManager[Any]] = (
-            (lambda s=threading.BoundedSemaphore(parallel): s) if parallel else nullcontext
+        self.client = httpx.Client(
+            base_url=base_url,
+            headers=dict(options.get("headers", {})),
+            timeout=options.get("timeout", 10.0),
+            transport=options.get("transport"),
         )
-        self.costs = dict(costs or {})
-        self.auth = auth
-        self.reauth = reauth
-        self.attempts = attempts
-        self.max_backoff = max_backoff
+        self.limiter = options.get("limiter")
+        parallel = options.get("parallel")
+        self.in_flight = threading.BoundedSemaphore(parallel) if parallel else None
+        self.costs = dict(options.get("costs", {}))
+        self.auth = options.get("auth")
+        self.reauth = options.get("reauth")
+        self.attempts = options.get("attempts", 5)
+        self.max_backoff = options.get("max_backoff", 30.0)
+        self.retried = options.get("retried", RETRIED_STATUSES)
         self.requests = 0  # sent, for the bench
 
     def _wait(self, state: RetryCallState) -> float:
@@ -104,7 +122,11 @@ class PartnerHttp:
             return min(error.retry_after, self.max_backoff)
         return backoff
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """The partner's answer (2xx/3xx); PartnerUnavailable once every retry failed, PartnerRejected for a
+        refusal. `headers` are this request's own, beside the client's and the auth headers."""
         try:
             for attempt in Retrying(
                 retry=retry_if_exception_type(_Retryable),
@@ -113,20 +135,20 @@ class PartnerHttp:
                 reraise=True,
             ):
                 with attempt:
-                    return self._once(method, path, **kwargs)
+                    return self._once(method, path, headers or {}, **kwargs)
         except _Retryable as error:
             count(f"PartnerUnavailable_{self.partner}")
             raise PartnerUnavailable(f"{self.partner} {method} {path}: {error}") from None
         raise AssertionError("unreachable")
 
-    def _once(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _once(self, method: str, path: str, headers: Mapping[str, str], **kwargs: Any) -> httpx.Response:
         if self.limiter is not None:
             self.limiter.try_acquire(self.partner)
-        headers = dict(self.auth()) if self.auth else {}
+        sent = {**(self.auth() if self.auth else {}), **headers}
         try:
-            with self.gate():
+            with self.in_flight or nullcontext():
                 self.requests += 1
-                response = self.client.request(method, path, headers=headers, **kwargs)
+                response = self.client.request(method, path, headers=sent, **kwargs)
         except httpx.TimeoutException:
             raise _Retryable("timed out") from None
         except httpx.TransportError as error:
@@ -137,7 +159,7 @@ class PartnerHttp:
         if response.status_code == 401 and self.reauth is not None:
             self.reauth()
             raise _Retryable("token no longer accepted")
-        if response.status_code in RETRIED_STATUSES:
+        if response.status_code in self.retried:
             logger.info(
                 "partner call retried", extra={"partner": self.partner, "path": path, "status": response.status_code}
             )

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,7 +21,7 @@ from partners.clients.base import (
     ShipByChange,
     StatusChange,
 )
-from partners.clients.http import PartnerHttp, PartnerRejected, parsed, per_minute, per_second
+from partners.clients.http import PartnerHttp, PartnerRejected, Tuning, parsed, per_minute, per_second
 from partners.clients.registry import register
 
 # Ozon's push statuses (`new_state`, the spec's whole vocabulary) -> the hub event whose status they imply
@@ -226,7 +226,7 @@ class OzonClient:
     PAGE = 1000  # unfulfilled/list `limit` maximum
     STOCKS = 100  # (offer, warehouse) pairs per /v2/products/stocks call
 
-    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
+    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Unpack[Tuning]) -> None:
         self.http = PartnerHttp(
             "ozon",
             base_url,
@@ -320,7 +320,7 @@ def _reconcile(
 
 
 # Read while Ozon waits for the answer to its push: few, short attempts (Ozon retries a push refused as busy).
-LOOKUP = {"timeout": 5.0, "attempts": 2, "max_backoff": 1.0}
+LOOKUP: Tuning = {"timeout": 5.0, "attempts": 2, "max_backoff": 1.0}
 
 
 def _complete(base_url: str, credentials: Mapping[str, str], pushed: NewOrder) -> NewOrder:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from partners.clients.base import Canonical, Connector, NewOrder, OrderLine, StatusChange
-from partners.clients.http import PartnerHttp, PartnerRejected, parsed, per_minute
+from partners.clients.http import PartnerHttp, PartnerRejected, Tuning, parsed, per_minute
 from partners.clients.registry import register
 
 # wbStatus (the spec's whole vocabulary) -> the hub event whose status it implies in the marketplace
@@ -95,7 +95,7 @@ class Stocks(_Model):
 class WildberriesClient:
     """`Authorization: <token>`; 300 requests per minute, and a 409 costs 10 of them."""
 
-    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
+    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Unpack[Tuning]) -> None:
         self.http = PartnerHttp(
             "wildberries",
             base_url,

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +22,7 @@ from partners.clients.base import (
     StatusChange,
     hub_ping_reply,
 )
-from partners.clients.http import PartnerHttp, PartnerRejected
+from partners.clients.http import PartnerHttp, PartnerRejected, Tuning
 from partners.clients.registry import register
 
 # Market's order statuses (the spec's whole vocabulary) -> the hub event whose status they imply in the
@@ -141,7 +141,7 @@ CONNECTOR = register(
 class YandexMarketClient:
     """`Api-Key` header; at most 2 requests in flight per account (HTTP 420 beyond)."""
 
-    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Any) -> None:
+    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Unpack[Tuning]) -> None:
         self.http = PartnerHttp(
             "yandex_market", base_url, parallel=2, headers={"Api-Key": credentials["Api-Key"]}, **options
         )
