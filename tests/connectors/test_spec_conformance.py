@@ -41,6 +41,7 @@ FIXTURES: dict[str, tuple[str, tuple[str, str, int] | None]] = {
     "cdek_order_status.json": ("cdek", None),
 }
 PARSERS = {"ozon": ozon.parse, "cdek": cdek.parse, "yandex_market": yandex_market.parse}
+DOCS_OFFER_ID = "Товар2"  # noqa: RUF001 - the offer id of Ozon's Russian docs example is Cyrillic
 
 
 def _examples(partner: str) -> list[tuple[str, dict[str, Any]]]:
@@ -107,10 +108,11 @@ def test_every_documented_ozon_push_is_answered_in_ozons_format_over_http(
     fake, _ = fake_ozon
     fake.offers[147451939] = "SKU-A"  # the posting behind the English docs' push with offer_id ""
     created: dict[str, dict[str, Any]] = {}
-    for n, (name, body) in enumerate(_examples("ozon")):
+    for n, (name, example) in enumerate(_examples("ozon")):
+        body = example
         if body["message_type"] == "TYPE_NEW_POSTING":
             # The docs reuse one posting number; each example must be a new posting to be acted on.
-            body = {**body, "posting_number": f"{body['posting_number']}-{n}"}
+            body = {**example, "posting_number": f"{example['posting_number']}-{n}"}
         answer = push(hub, "ozon", body, token=OZON_TOKEN)
         assert answer.status == 200, (name, answer.body)
         assert spec("ozon").reply_violations(_reply_kind(answer.status, answer.body), answer.body) == [], name
@@ -121,10 +123,10 @@ def test_every_documented_ozon_push_is_answered_in_ozons_format_over_http(
             )
     # Lines are the posting's (Ozon's offer ids and prices), whatever the push left empty.
     assert {n: o["lines"] for n, o in created.items()} == {
-        "docs-later-ru TYPE_NEW_POSTING": [{"sku": "Товар2", "qty": 1, "price": 1000.0}],
+        "docs-later-ru TYPE_NEW_POSTING": [{"sku": DOCS_OFFER_ID, "qty": 1, "price": 1000.0}],
         'docs-later-en TYPE_NEW_POSTING (offer_id "")': [{"sku": "SKU-A", "qty": 1, "price": 1390.0}],
         "docs note: TYPE_NEW_POSTING in_process_at empty on late payment": [
-            {"sku": "Товар2", "qty": 1, "price": 1000.0}
+            {"sku": DOCS_OFFER_ID, "qty": 1, "price": 1000.0}
         ],
         "docs-2025-09 swagger example 0": [{"sku": "SKU-A", "qty": 2, "price": 1390.0}],
     }

@@ -31,16 +31,22 @@ def test_csv_import_with_progress_line_numbers_and_a_repeat_that_changes_nothing
                 url,
             ]
             env = {**os.environ, "OMS_API_KEY": KEY}
-            first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            first = subprocess.run(command, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
             assert first.returncode == 1  # one row was not applied
             assert "line 1202: E-X: on_hand" in first.stderr and "erp.csv" in first.stderr  # the error, the bar
             assert "1201 rows, 1200 applied" in first.stdout
-            again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+            again = subprocess.run(command, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
             assert "2 parts already applied before" in again.stdout
             answer = client.get("/v1/availability", params={"channel": "web", "skus": "E-1,E-1200,E-X"}).json()
             assert [item["available"] for item in answer["items"]] == [1, 1200, 0]
             wrong_key = subprocess.run(
-                command, cwd=ROOT, env={**env, "OMS_API_KEY": "nope"}, capture_output=True, text=True, timeout=60
+                command,
+                check=False,
+                cwd=ROOT,
+                env={**env, "OMS_API_KEY": "nope"},
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
             assert wrong_key.returncode == 1 and "HTTP 401" in wrong_key.stderr
     finally:

@@ -67,13 +67,12 @@ def test_workflows_list_the_courier_lifecycle(api: Api) -> None:
 
 def test_listing_filters_and_paginates_newest_first(shop: Api) -> None:
     shop.put("/v1/channels/app", {"kind": "app", "name": "App"})
-    ids = []
-    for n in range(5):
-        ids.append(
-            shop.post("/v1/orders", courier_order(f"web-{n}", lines=[{"sku": "SKU-B", "qty": 1, "price": 1}])).body[
-                "order_id"
-            ]
-        )
+    ids = [
+        shop.post("/v1/orders", courier_order(f"web-{n}", lines=[{"sku": "SKU-B", "qty": 1, "price": 1}])).body[
+            "order_id"
+        ]
+        for n in range(5)
+    ]
     app_order = shop.post("/v1/orders", courier_order("app-1", channel="app")).body["order_id"]
     shop.event(ids[0], "cancel")
     shop.wait_for(ids[0], "cancelled")

@@ -4,7 +4,8 @@ Every fake partner server checks each request it receives (operation, deprecatio
 parameters, security, body) and each answer it gives against the partner's own spec, so any test that
 talks to a fake also checks the hub's conformance. Inbound pushes are checked against the schemas the
 spec's `x-conformance.inbound` names. Schemas are read from the files, never copied: OpenAPI 3.0's
-`nullable` is turned into JSON Schema and the result is validated with jsonschema_rs (draft 7: CDEK's transcription uses if/then; formats on).
+`nullable` is turned into JSON Schema and the result is validated with jsonschema_rs (draft 7: CDEK's
+transcription uses if/then; formats on).
 """
 
 from __future__ import annotations
