@@ -175,9 +175,10 @@ class Bench:
 
     def order_item(self, order_id: str) -> dict[str, Any]:
         with self.calls.muted():
-            return self.dynamodb.get_item(
+            item: dict[str, Any] = self.dynamodb.get_item(
                 TableName=os.environ["ORDERS_TABLE"], Key={"pk": {"S": f"ORDER#{order_id}"}}, ConsistentRead=True
             ).get("Item", {})
+        return item
 
     def wait_until_waiting(self, order_id: str) -> None:
         """Until the lifecycle waits for the next event: the order holds a task token and no pending event.
@@ -198,11 +199,13 @@ class Bench:
         def order_shows() -> bool:
             with self.calls.muted():
                 answer = self.hub.http("GET", f"/v1/orders/{order_id}", headers=self.headers)
-            return json.loads(answer.body).get("status") == status
+            shown: str | None = json.loads(answer.body).get("status")
+            return shown == status
 
         def execution_ended() -> bool:
             with self.calls.muted():
-                return self.sfn.describe_execution(executionArn=self.execution_arn(order_id))["status"] != "RUNNING"
+                execution_status: str = self.sfn.describe_execution(executionArn=self.execution_arn(order_id))["status"]
+            return execution_status != "RUNNING"
 
         self._poll(order_shows, f"order {order_id} to become {status}")
         self._poll(execution_ended, f"execution {order_id} to end")
@@ -263,7 +266,8 @@ def intake(bench: Bench) -> str:
     note(f"warm: {operations(warm)}")
     note(f"cold: {operations(cold)}")
     note(f"duplicate (lifecycle already waiting): {operations(duplicate)}")
-    return order["order_id"]
+    order_id: str = order["order_id"]
+    return order_id
 
 
 # ------------------------------------------------------------------ 4. operator events

@@ -111,7 +111,7 @@ def _refs(value: Any) -> set[str]:
     return set()
 
 
-class OmsHubStack(cdk.Stack):
+class OmsHubStack(cdk.Stack):  # type: ignore[misc]  # aws_cdk lives in .venv-tools: untyped where mypy runs
     def __init__(self, scope: Construct, construct_id: str, *, parameters: dict[str, str], **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         source = load_yaml(TEMPLATE.read_text())
@@ -143,13 +143,13 @@ class OmsHubStack(cdk.Stack):
             props = resource.get("Properties", {})
             if resource["Type"] == "AWS::Serverless::Function":
                 code = asset(props.get("CodeUri", default_code), bundled=True)
-                function: sam.CfnFunction = self.hub.get_resource(logical_id)  # type: ignore[assignment]
+                function: sam.CfnFunction = self.hub.get_resource(logical_id)
                 function.code_uri = sam.CfnFunction.S3LocationProperty(
                     bucket=code.s3_bucket_name, key=code.s3_object_key
                 )
             elif resource["Type"] == "AWS::Serverless::StateMachine" and "DefinitionUri" in props:
                 definition = asset(props["DefinitionUri"], bundled=False)
-                machine: sam.CfnStateMachine = self.hub.get_resource(logical_id)  # type: ignore[assignment]
+                machine: sam.CfnStateMachine = self.hub.get_resource(logical_id)
                 machine.definition_uri = sam.CfnStateMachine.S3LocationProperty(
                     bucket=definition.s3_bucket_name, key=definition.s3_object_key
                 )

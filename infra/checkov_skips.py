@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from cfn_tools import load_yaml
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 
-def stack_wide_skips(template: dict) -> list[str]:
+def stack_wide_skips(template: dict[str, Any]) -> list[str]:
     skips = template.get("Metadata", {}).get("checkov", {}).get("skip", [])
     unexplained = [skip.get("id") for skip in skips if not str(skip.get("comment", "")).strip()]
     if unexplained:

@@ -52,7 +52,8 @@ Template = dict[str, Any]
 
 
 def load() -> Template:
-    return load_yaml(TEMPLATE.read_text())
+    template: Template = load_yaml(TEMPLATE.read_text())
+    return template
 
 
 def resources(template: Template, kind: str) -> dict[str, dict[str, Any]]:
@@ -64,9 +65,9 @@ def target(value: Any) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         ((key, arg),) = value.items()
         if key == "Ref":
-            return arg
+            return str(arg)
         if key == "Fn::GetAtt":
-            return (arg.split(".", 1) if isinstance(arg, str) else arg)[0]
+            return str((arg.split(".", 1) if isinstance(arg, str) else arg)[0])
     return None
 
 
@@ -111,8 +112,8 @@ def missing_alarms_yaml(template: Template) -> str:
                 "    Type: AWS::CloudWatch::Alarm",
                 f"    Properties: {{Namespace: {namespace}, MetricName: {metric}, Dimensions: [{{Name: {dimension}, "
                 f"Value: {value.format(logical_id)}}}], Statistic: {statistic}, Period: 300, EvaluationPeriods: 1, "
-                f"Threshold: {threshold}, ComparisonOperator: GreaterThanOrEqualToThreshold, TreatMissingData: notBreaching, "
-                f"AlarmActions: [!Ref {ALARM_TOPIC}]}}",
+                f"Threshold: {threshold}, ComparisonOperator: GreaterThanOrEqualToThreshold, "
+                f"TreatMissingData: notBreaching, AlarmActions: [!Ref {ALARM_TOPIC}]}}",
             ]
     return "\n".join(lines)
 
@@ -192,7 +193,7 @@ def dead_letter_queues(template: Template) -> set[str]:
             dlqs.add(
                 target(spec.get("Properties", {}).get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
             )
-    return dlqs - {None}
+    return {dlq for dlq in dlqs if dlq is not None}
 
 
 def queue_problems(template: Template) -> list[str]:

@@ -237,8 +237,8 @@ def _entering(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
             "Default": state_name("Await", "on_hold"),
         }
         return states
-    if status.stock in ("consume", "release") or status.payment:
-        action = status.stock or status.payment
+    action = status.stock or status.payment
+    if action is not None and (status.stock in ("consume", "release") or status.payment):
         if status.terminal:
             state = {
                 **_lambda(action, workflow, name, wait=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -121,8 +122,8 @@ def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
     server = uvicorn.Server(config)
     original_startup = server.startup
 
-    async def announce(*a: object, **k: object) -> None:
-        await original_startup(*a, **k)
+    async def announce(sockets: list[socket.socket] | None = None) -> None:
+        await original_startup(sockets)
         if server.started:
             print(
                 f"oms-hub local is serving on http://{args.host}:{args.port} "
@@ -130,7 +131,7 @@ def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
                 flush=True,
             )
 
-    server.startup = announce  # type: ignore[method-assign]
+    server.startup = announce  # type: ignore[method-assign]  # uvicorn has no hook for "sockets bound"
     server.run()
 
 
@@ -148,7 +149,8 @@ def _workflows(action: str) -> int:
 
 
 def _import_stock(args: argparse.Namespace) -> int:
-    from oms_local.stock_import import StockMode, import_file
+    from inventory.domain.stock_updates import StockMode
+    from oms_local.stock_import import import_file
 
     if args.zero_unlisted and args.mode != "snapshot":
         print("--zero-unlisted goes with --mode snapshot", file=sys.stderr)

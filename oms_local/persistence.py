@@ -70,11 +70,14 @@ def restore(template: LocalTemplate, snapshot: Snapshot) -> None:
         raise StateDirError(f"the state dir holds tables template.yaml no longer declares: {', '.join(unknown)}")
     for logical_id, items in snapshot.tables.items():
         table = tables[logical_id]
-        for number, attributes in enumerate(items):
-            if logical_id == ORDERS:
-                # A task token belongs to an execution of the stopped process: it resumes no one now,
-                # and resume_lifecycles waits for each open order's new one.
-                attributes = {key: value for key, value in attributes.items() if key != "task_token"}
+        for number, snapshot_row in enumerate(items):
+            # A task token belongs to an execution of the stopped process: it resumes no one now,
+            # and resume_lifecycles waits for each open order's new one.
+            attributes = (
+                {key: value for key, value in snapshot_row.items() if key != "task_token"}
+                if logical_id == ORDERS
+                else snapshot_row
+            )
             try:
                 table.put_item(attributes, overwrite=True)
             except Exception as error:  # noqa: BLE001 - moto's validation errors have no common base
@@ -153,9 +156,9 @@ def resume_lifecycles(hub: LocalHub) -> list[str]:
         if not event:
             continue
         # The event was accepted (202) before the restart and had not been applied yet: apply it now.
-        current = order_table.get_order(order["order_id"]) or {}
-        token, status = current.get("task_token"), current.get("status")
-        if token and order_table.claim_token(order["order_id"], token, status, event):
+        stored = order_table.get_order(order["order_id"]) or {}
+        token, status = stored.get("task_token"), stored.get("status")
+        if token and status and order_table.claim_token(order["order_id"], token, status, event):
             lifecycle_engine.resume(
                 token,
                 {"event": event, "source": resume.RESUMED_SOURCE, "note": "accepted before the local hub restarted"},

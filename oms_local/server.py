@@ -25,7 +25,7 @@ Asgi = Callable[
 def build_app(hub: LocalHub) -> Asgi:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":  # nothing to set up: the hub is started before serving
-            while (message := await receive())["type"] != "lifespan.shutdown":
+            while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -134,7 +134,7 @@ class StateDir:
                 out.write(data)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(temporary, self.file)
+            temporary.replace(self.file)
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise

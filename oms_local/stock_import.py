@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,11 +23,6 @@ import httpx
 from pydantic import ValidationError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 from tqdm import tqdm
-
-from oms_local.template import REPO_ROOT
-
-if str(REPO_ROOT / "functions") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "functions"))  # the models the API validates with (the Lambda code root)
 
 from inventory.domain.stock_updates import MAX_LINES, StockLine, StockMode
 
@@ -86,9 +80,7 @@ def _rows(path: Path, mode: StockMode, report: ImportReport) -> Iterator[_Part]:
                 report.errors.append((line_no, row.get("sku") or "", "more columns than the header"))
                 continue
             try:
-                line = StockLine.from_text({k: row[k] or None for k in COLUMNS if k in row})
-                if mode is StockMode.snapshot and line.on_hand < 0:
-                    raise ValueError("a snapshot's on_hand must be >= 0")
+                line = _line(row, mode)
             except (ValidationError, ValueError) as invalid:
                 report.errors.append((line_no, row.get("sku") or "", _reason(invalid)))
                 continue
@@ -102,6 +94,13 @@ def _rows(path: Path, mode: StockMode, report: ImportReport) -> Iterator[_Part]:
                 lines, line_of, start, number = [], {}, read.count, number + 1
         if lines:
             yield _Part(number, lines, line_of, read.count - start)
+
+
+def _line(row: dict[str, str | None], mode: StockMode) -> StockLine:
+    line = StockLine.from_text({k: row[k] or None for k in COLUMNS if k in row})
+    if mode is StockMode.snapshot and line.on_hand < 0:
+        raise ValueError("a snapshot's on_hand must be >= 0")
+    return line
 
 
 class _ByteCount:
@@ -122,7 +121,7 @@ def _reason(invalid: Exception) -> str:
     return str(invalid)
 
 
-def import_file(
+def import_file(  # noqa: PLR0913 - the file, the hub and its location, then keyword-only options with defaults
     client: httpx.Client,
     path: Path,
     location_id: str,
@@ -182,4 +181,5 @@ def _send(client: httpx.Client, location_id: str, body: dict[str, Any]) -> dict[
             f"the hub refused part {body['part']}: HTTP {answer.status_code} "
             f"{problem.get('error', '')}: {problem.get('message', answer.text[:200])}"
         )
-    return answer.json()
+    accepted: dict[str, Any] = answer.json()
+    return accepted

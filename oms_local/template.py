@@ -145,7 +145,7 @@ class _Resolver:
         props = resource.get("Properties", {})
         kind = resource["Type"]
         if kind in ("AWS::Events::EventBus", "AWS::Serverless::StateMachine") and "Name" in props:
-            return self.resolve(props["Name"])
+            return str(self.resolve(props["Name"]))
         return f"{self.stack}-{logical_id}"
 
     def ref(self, name: str) -> str:
@@ -213,71 +213,19 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
     root = path.parent
     local = LocalTemplate(root=root, stack=stack, region=region)
     globals_ = template.get("Globals", {}).get("Function", {})
-    api_default_key = {}
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::Serverless::Api":
-            api_props = resource["Properties"]
-            api_default_key[logical_id] = bool(api_props.get("Auth", {}).get("ApiKeyRequired", False))
-            for response_type, response in api_props.get("GatewayResponses", {}).items():
-                body = response.get("ResponseTemplates", {}).get("application/json", '{"message": null}')
-                status = int(response.get("StatusCode", 0)) or _default_status(response_type)
-                local.gateway_responses[response_type] = GatewayResponse(status, body)
-
+    api_default_key = _read_apis(template, local)
     for logical_id, resource in template["Resources"].items():
         kind, props = resource["Type"], resource.get("Properties", {})
+        if kind in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
+            local.policies[logical_id] = _statements(props.get("Policies", []), resolver)
         if kind == "AWS::DynamoDB::Table":
             local.tables[logical_id] = _table_request(resolver.physical_name(logical_id), props)
         elif kind == "AWS::Serverless::Function":
             local.functions[logical_id] = _function(logical_id, props, globals_, resolver, root)
             for event_name, event in props.get("Events", {}).items():
-                if event["Type"] in ("Schedule", "ScheduleV2"):
-                    schedule = _schedule(f"{logical_id}.{event_name}", logical_id, event)
-                    if schedule is not None:
-                        local.schedules.append(schedule)
-                    continue
-                if event["Type"] == "SQS":
-                    ep = event["Properties"]
-                    local.queue_sources.append(
-                        QueueSource(
-                            logical_id,
-                            resolver.resolve(ep["Queue"]),
-                            int(ep.get("BatchSize", 10)),
-                            "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", []),
-                        )
-                    )
-                if event["Type"] == "DynamoDB":
-                    ep = event["Properties"]
-                    table = ep["Stream"]["Fn::GetAtt"]
-                    table = (table.split(".", 1) if isinstance(table, str) else table)[0]
-                    on_failure = ep.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-                    local.stream_sources.append(
-                        StreamSource(
-                            logical_id,
-                            resolver.physical_name(table),
-                            int(ep.get("BatchSize", 100)),
-                            float(ep.get("MaximumBatchingWindowInSeconds", 0)),
-                            int(ep.get("MaximumRetryAttempts", -1)),
-                            resolver.resolve(on_failure) if on_failure else None,
-                        )
-                    )
-                if event["Type"] != "Api":
-                    continue
-                ep = event["Properties"]
-                api = ep["RestApiId"]["Ref"]
-                key_required = ep.get("Auth", {}).get("ApiKeyRequired", api_default_key.get(api, False))
-                local.routes.append(Route(ep["Method"].upper(), ep["Path"], logical_id, bool(key_required)))
-        if kind in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
-            local.policies[logical_id] = _statements(props.get("Policies", []), resolver)
-        if kind == "AWS::Serverless::StateMachine":
-            definition = (root / props["DefinitionUri"]).read_text()
-            for name, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
-                definition = definition.replace("${" + name + "}", str(value))
-            json.loads(definition)  # a substitution that broke the JSON fails here, not mid-execution
-            local.state_machines[logical_id] = {
-                "name": resolver.physical_name(logical_id),
-                "definition": definition,
-                "type": props.get("Type", "STANDARD"),
-            }
+                _read_event(local, resolver, f"{logical_id}.{event_name}", event, api_default_key)
+        elif kind == "AWS::Serverless::StateMachine":
+            local.state_machines[logical_id] = _state_machine(logical_id, props, resolver, root)
         elif kind == "AWS::Events::EventBus":
             local.event_buses[logical_id] = resolver.physical_name(logical_id)
         elif kind == "AWS::IAM::Role":  # a role shared by several resources (e.g. every lifecycle machine)
@@ -292,6 +240,66 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
     # Static paths before parameterised ones, as API Gateway matches them.
     local.routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return local
+
+
+def _read_apis(template: dict[str, Any], local: LocalTemplate) -> dict[str, bool]:
+    """Each API's gateway responses into `local`; whether each API requires a key by default."""
+    api_default_key = {}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Api":
+            api_props = resource["Properties"]
+            api_default_key[logical_id] = bool(api_props.get("Auth", {}).get("ApiKeyRequired", False))
+            for response_type, response in api_props.get("GatewayResponses", {}).items():
+                body = response.get("ResponseTemplates", {}).get("application/json", '{"message": null}')
+                status = int(response.get("StatusCode", 0)) or _default_status(response_type)
+                local.gateway_responses[response_type] = GatewayResponse(status, body)
+    return api_default_key
+
+
+def _read_event(
+    local: LocalTemplate, resolver: _Resolver, name: str, event: dict[str, Any], api_default_key: dict[str, bool]
+) -> None:
+    """One event source of a function (`name`: Function.Event): a schedule, queue, stream or API route."""
+    function = name.split(".", 1)[0]
+    kind, ep = event["Type"], event.get("Properties", {})
+    if kind in ("Schedule", "ScheduleV2"):
+        schedule = _schedule(name, function, event)
+        if schedule is not None:
+            local.schedules.append(schedule)
+    elif kind == "SQS":
+        report_failures = "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", [])
+        queue = resolver.resolve(ep["Queue"])
+        local.queue_sources.append(QueueSource(function, queue, int(ep.get("BatchSize", 10)), report_failures))
+    elif kind == "DynamoDB":
+        table = ep["Stream"]["Fn::GetAtt"]
+        table = (table.split(".", 1) if isinstance(table, str) else table)[0]
+        on_failure = ep.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        local.stream_sources.append(
+            StreamSource(
+                function,
+                resolver.physical_name(table),
+                int(ep.get("BatchSize", 100)),
+                float(ep.get("MaximumBatchingWindowInSeconds", 0)),
+                int(ep.get("MaximumRetryAttempts", -1)),
+                resolver.resolve(on_failure) if on_failure else None,
+            )
+        )
+    elif kind == "Api":
+        api = ep["RestApiId"]["Ref"]
+        key_required = ep.get("Auth", {}).get("ApiKeyRequired", api_default_key.get(api, False))
+        local.routes.append(Route(ep["Method"].upper(), ep["Path"], function, bool(key_required)))
+
+
+def _state_machine(logical_id: str, props: dict[str, Any], resolver: _Resolver, root: Path) -> dict[str, str]:
+    definition = (root / props["DefinitionUri"]).read_text()
+    for name, value in resolver.resolve(props.get("DefinitionSubstitutions", {})).items():
+        definition = definition.replace("${" + name + "}", str(value))
+    json.loads(definition)  # a substitution that broke the JSON fails here, not mid-execution
+    return {
+        "name": resolver.physical_name(logical_id),
+        "definition": definition,
+        "type": props.get("Type", "STANDARD"),
+    }
 
 
 def _schedule(name: str, function: str, event: dict[str, Any]) -> Schedule | None:
@@ -345,11 +353,14 @@ def _function(
     logical_id: str, props: dict[str, Any], globals_: dict[str, Any], resolver: _Resolver, root: Path
 ) -> Function:
     env = {**globals_.get("Environment", {}).get("Variables", {}), **props.get("Environment", {}).get("Variables", {})}
+    handler, code_uri = props.get("Handler", globals_.get("Handler")), props.get("CodeUri", globals_.get("CodeUri"))
+    if handler is None or code_uri is None:
+        raise ValueError(f"{logical_id}: the local runtime needs its Handler and CodeUri")
     return Function(
         logical_id=logical_id,
         name=resolver.physical_name(logical_id),
-        handler=props.get("Handler", globals_.get("Handler")),
-        code_dir=root / props.get("CodeUri", globals_.get("CodeUri")),
+        handler=handler,
+        code_dir=root / code_uri,
         environment={k: str(resolver.resolve(v)) for k, v in env.items()},
         timeout=int(props.get("Timeout", globals_.get("Timeout", 3))),
         memory=int(props.get("MemorySize", globals_.get("MemorySize", 128))),
