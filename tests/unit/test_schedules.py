@@ -53,7 +53,9 @@ def test_schedule_and_schedule_v2_events_are_read_and_disabled_ones_skipped(tmp_
           Properties:
             Handler: orders.handlers.hold_sweeper.handler
             Events:
-              Hourly: {Type: ScheduleV2, Properties: {ScheduleExpression: "cron(0 * * * ? *)", Input: '{"scope": "all"}'}}
+              Hourly:
+                Type: ScheduleV2
+                Properties: {ScheduleExpression: "cron(0 * * * ? *)", Input: '{"scope": "all"}'}
               Paused: {Type: ScheduleV2, Properties: {ScheduleExpression: "rate(1 hour)", State: DISABLED}}
               Off: {Type: Schedule, Properties: {Schedule: "rate(1 hour)", Enabled: false}}
         """),
