@@ -370,7 +370,10 @@ def _function(
 def _statements(policies: list[Any], resolver: _Resolver) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
     for policy in policies:
-        if "Statement" in policy:
+        managed = resolver.resources.get(policy.get("Ref", "")) if isinstance(policy, dict) else None
+        if managed is not None and managed["Type"] == "AWS::IAM::ManagedPolicy":  # one of this template's
+            statements.extend(resolver.resolve(managed["Properties"]["PolicyDocument"]["Statement"]))
+        elif "Statement" in policy:
             statements.extend(resolver.resolve(policy["Statement"]))
         elif "LambdaInvokePolicy" in policy:  # SAM's own expansion of this policy template
             name = resolver.resolve(policy["LambdaInvokePolicy"]["FunctionName"])

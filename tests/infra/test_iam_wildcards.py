@@ -62,8 +62,12 @@ def _has_wildcard(value: Any) -> bool:
 
 def _policies(template: guards.Template) -> list[tuple[str, Any]]:
     """Every policy of a function or state machine, and the inline policies of roles the template declares."""
+    managed = {
+        name: {"Statement": policy["Properties"]["PolicyDocument"]["Statement"]}
+        for name, policy in guards.resources(template, "AWS::IAM::ManagedPolicy").items()
+    }
     sam = [
-        (name, policy)
+        (name, managed.get(guards.target(policy) or "", policy))  # a policy of this template's: its statements
         for kind in PRINCIPALS
         for name, resource in guards.resources(template, kind).items()
         for policy in resource.get("Properties", {}).get("Policies", [])
