@@ -97,7 +97,8 @@ def _missing_alarms(template: Template, logical_id: str, kit: str) -> list[str]:
 
 
 def missing_alarms_yaml(template: Template) -> str:
-    """The alarm resources the template lacks, in its own compact style, ready to paste."""
+    """The alarm resources the template lacks, in its own compact style (oms_build.alarms renders the
+    template's alarms block with this, from the template without the block)."""
     kits = [(name, "function") for name in resources(template, "AWS::Serverless::Function")]
     kits += [(name, "stream_function") for name in stream_readers(template)]
     kits += [(name, "state_machine") for name in resources(template, "AWS::Serverless::StateMachine")]
@@ -267,7 +268,8 @@ GUARDS = [function_problems, queue_problems, state_machine_problems, log_group_p
 
 
 if __name__ == "__main__":
-    # `python -m infra.template_guards`: what the template lacks, then the alarms to paste for it.
+    # `python -m infra.template_guards`: what the template lacks, then the alarms it lacks
+    # (`oms-hub workflows build` writes those into the template's alarms block).
     current = load()
     for line in (problem for guard in GUARDS for problem in guard(current)):
         print(f"# {line}")
