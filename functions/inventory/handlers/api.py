@@ -11,12 +11,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from common.api import declared_error, install_error_contract
 from common.clock import utc_now
-from common.errors import NotFound, Unprocessable
+from common.errors import Unprocessable
 from common.models import Identifier, Sku
 from common.observability import logger, metrics, tracer
 from inventory.domain.stock_updates import StockUpdate, StockUpdateResult
-from inventory.services import apply_stock_update, channel_availability
-from reference import config_table
+from inventory.use_cases import reference_data
+from inventory.use_cases.availability import channel_availability
+from inventory.use_cases.stock_import import apply_stock_update
 from reference.models import Channel, ChannelIn, Location, LocationIn
 
 _SKUS = TypeAdapter(list[Sku])
@@ -27,22 +28,22 @@ install_error_contract(app)
 
 @app.put("/v1/locations/<location_id>", tags=["reference data"], summary="Create or replace a location")
 def put_location(location_id: Annotated[Identifier, Path()], body: Annotated[LocationIn, Body()]) -> Location:
-    return config_table.put_location(location_id, body, utc_now())
+    return reference_data.put_location(location_id, body, utc_now())
 
 
 @app.get("/v1/locations", tags=["reference data"], summary="List locations")
 def list_locations() -> dict[str, list[Location]]:
-    return {"items": sorted(config_table.locations().values(), key=lambda loc: loc.location_id)}
+    return {"items": reference_data.list_locations()}
 
 
 @app.put("/v1/channels/<channel_id>", tags=["reference data"], summary="Create or replace a sales channel")
 def put_channel(channel_id: Annotated[Identifier, Path()], body: Annotated[ChannelIn, Body()]) -> Channel:
-    return config_table.put_channel(channel_id, body, utc_now())
+    return reference_data.put_channel(channel_id, body, utc_now())
 
 
 @app.get("/v1/channels", tags=["reference data"], summary="List sales channels (secrets are never shown)")
 def list_channels() -> dict[str, list[Channel]]:
-    return {"items": config_table.channels()}
+    return {"items": reference_data.list_channels()}
 
 
 @app.put(
@@ -55,8 +56,6 @@ def list_channels() -> dict[str, list[Channel]]:
     },
 )
 def put_stock(location_id: Annotated[Identifier, Path()], body: Annotated[StockUpdate, Body()]) -> StockUpdateResult:
-    if location_id not in config_table.locations():
-        raise NotFound(f"location {location_id!r} is not registered", location_id=location_id)
     return apply_stock_update(location_id, body, utc_now())
 
 

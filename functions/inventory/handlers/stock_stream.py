@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.clock import utc_now
 from common.observability import logger, metrics, tracer
 from inventory.domain.row_changes import row_moves
-from inventory.services import announce_moves
+from inventory.use_cases.announcements import announce_moves
 
 
 @logger.inject_lambda_context(clear_state=True)
