@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from oms_local.runtime import LocalHub
-from tests.support.partners import partner_hub
+from tests.support.partners import fast_retry_hub
 
 
 @pytest.fixture
 def hub() -> Iterator[LocalHub]:
-    with partner_hub() as running:
+    with fast_retry_hub() as running:
         yield running

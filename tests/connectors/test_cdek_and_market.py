@@ -12,7 +12,7 @@ from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
 from tests.support.api import Api
 from tests.support.builders import courier_order
-from tests.support.partners import CDEK_TOKEN, YM_ADDRESS, YM_TOKEN, push
+from tests.support.partners import CDEK_TOKEN, YM_ADDRESS, YM_TOKEN, push, queue_depth
 from tests.support.sample_events import load_event
 
 YM_ORDER = order_id_for("yandex", "554433221")
@@ -73,13 +73,6 @@ def _queued_order(api: Api, order_id: str, status: str) -> dict[str, Any]:
     return api.wait_for(order_id, status)
 
 
-def _queue_depth(hub: LocalHub, logical_id: str) -> int:
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=f"{hub.template.stack}-{logical_id}")["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
 def test_market_notifications_are_acknowledged_then_applied_from_the_queue(hub: LocalHub, market: Api) -> None:
     ping = _market(hub, "ym_ping.json")
     assert ping.status == 200 and set(ping.body) == {"version", "name", "time"}
@@ -92,7 +85,7 @@ def test_market_notifications_are_acknowledged_then_applied_from_the_queue(hub: 
     _wait(lambda: market.order(YM_ORDER)["status"] == "cancelled")
     assert market.stock("SKU-A", "wh-1") == {"on_hand": 10, "reserved": 0, "available": 10}
     assert [o["order_id"] for o in market.get("/v1/orders", "channel=yandex").body["items"]] == [YM_ORDER]
-    _wait(lambda: _queue_depth(hub, "PartnerQueue") == 0)
+    _wait(lambda: queue_depth(hub, "PartnerQueue") == 0)
 
 
 def test_market_from_outside_its_published_ranges_or_without_the_token_is_refused(hub: LocalHub, market: Api) -> None:
@@ -101,7 +94,7 @@ def test_market_from_outside_its_published_ranges_or_without_the_token_is_refuse
     assert _market(hub, "ym_order_created.json", source_ip="not-an-ip").status == 401
     time.sleep(0.3)
     assert market.get("/v1/orders", "channel=yandex").body["items"] == []
-    assert _queue_depth(hub, "PartnerQueue") == 0
+    assert queue_depth(hub, "PartnerQueue") == 0
 
 
 def test_a_message_that_keeps_failing_goes_to_the_dlq_and_its_batch_mates_are_applied(
@@ -124,8 +117,8 @@ def test_a_message_that_keeps_failing_goes_to_the_dlq_and_its_batch_mates_are_ap
         ],
     )
     _queued_order(market, YM_ORDER, "reserved")
-    _wait(lambda: _queue_depth(hub, "PartnerDeadLetterQueue") == 1)
-    assert _queue_depth(hub, "PartnerQueue") == 0
+    _wait(lambda: queue_depth(hub, "PartnerDeadLetterQueue") == 1)
+    assert queue_depth(hub, "PartnerQueue") == 0
     dead = sqs.receive_message(
         QueueUrl=sqs.get_queue_url(QueueName=f"{hub.template.stack}-PartnerDeadLetterQueue")["QueueUrl"]
     )["Messages"][0]

@@ -8,14 +8,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 
 from common.errors import HubError, OrderBusy
 from oms_local.runtime import LocalHub
 from orders import services as order_services
 from tests.support.api import Answer, Api
-from tests.support.partners import OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push
+from tests.support.partners import OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push, queue_depth
 from tests.support.sample_events import load_event
 
 SCHEDULED = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
@@ -72,13 +71,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, what: str =
     while not predicate():
         assert time.monotonic() < deadline, f"{what} not reached in {timeout}s"
         time.sleep(0.05)
-
-
-def queue_depth(hub: LocalHub, logical_id: str) -> int:
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=f"{hub.template.stack}-{logical_id}")["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def queue_drained(hub: LocalHub) -> None:

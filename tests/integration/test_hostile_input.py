@@ -25,7 +25,16 @@ from reference import config_table
 from tests.fakes.partners import FakeOzon
 from tests.support.api import Api
 from tests.support.builders import courier_order
-from tests.support.partners import OZON_CREDENTIALS, OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN, push
+from tests.support.partners import (
+    OZON_CREDENTIALS,
+    OZON_TOKEN,
+    YM_ADDRESS,
+    YM_NETWORK,
+    YM_TOKEN,
+    fast_retry_hub,
+    push,
+    queue_depth,
+)
 from tests.support.sample_events import load_event
 
 TOP_PRICE = 999_999_999_999.99  # the largest price a line takes (Money: 14 digits, 2 decimals)
@@ -115,7 +124,7 @@ def test_every_order_the_write_model_takes_is_readable_once_stored(lines: list[t
 
 @pytest.fixture
 def partner_hub() -> Iterator[LocalHub]:
-    with LocalHub(queue_retry_seconds=0, retry_time_scale=0.01) as running:
+    with fast_retry_hub() as running:
         yield running
 
 
@@ -150,13 +159,6 @@ def market(partner_hub: LocalHub, fake_ozon: tuple[FakeOzon, str]) -> Api:
         == 200
     )
     return api
-
-
-def _queue_depth(hub: LocalHub, logical_id: str) -> int:
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=f"{hub.template.stack}-{logical_id}")["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def test_an_ozon_posting_whose_total_overflows_is_refused_in_ozons_format(
@@ -198,11 +200,11 @@ def test_a_market_order_the_hub_cannot_take_is_refused_before_it_is_queued(
     # Market's own error shape (Notification_SendNotificationErrorResponse), the hub's code in its message
     assert answer.body["error"]["type"] == "WRONG_EVENT_FORMAT", answer.body
     assert answer.body["error"]["message"].startswith("validation_error:"), answer.body
-    assert _queue_depth(partner_hub, "PartnerQueue") == 0
+    assert queue_depth(partner_hub, "PartnerQueue") == 0
     time.sleep(0.3)  # nothing is applied later either
     assert _readable(market, "channel=yandex") == []
     assert market.stock("SKU-A", "wh-1") == {"on_hand": 10, "reserved": 0, "available": 10}
-    assert _queue_depth(partner_hub, "PartnerDeadLetterQueue") == 0
+    assert queue_depth(partner_hub, "PartnerDeadLetterQueue") == 0
 
 
 def test_a_substitution_that_would_overflow_the_total_is_refused(shop: Api) -> None:

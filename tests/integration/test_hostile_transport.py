@@ -22,7 +22,7 @@ from orders.domain.models import order_id_for
 from partners.clients.registry import connector_for
 from tests.support.api import Answer, Api
 from tests.support.builders import courier_order
-from tests.support.partners import OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN
+from tests.support.partners import OZON_TOKEN, YM_ADDRESS, YM_NETWORK, YM_TOKEN, fast_retry_hub, queue_depth
 from tests.support.sample_events import load_event
 
 DEPTH = 1000
@@ -49,7 +49,7 @@ WRITES = [
 # add orders use their own external ids. A hub per test would cost minutes of `make test`.
 @pytest.fixture(scope="module")
 def hub() -> Iterator[LocalHub]:
-    with LocalHub(queue_retry_seconds=0, retry_time_scale=0.01) as running:
+    with fast_retry_hub() as running:
         yield running
 
 
@@ -94,15 +94,8 @@ def _read_all(api: Api) -> dict[str, Any]:
         "channels": api.get("/v1/channels").body,
         "carriers": api.get("/v1/carriers").body,
         "order": api.order(ORDER)["timeline"],
-        "queued": _partner_queue_depth(api.hub),
+        "queued": queue_depth(api.hub, "PartnerQueue"),
     }
-
-
-def _partner_queue_depth(hub: LocalHub) -> int:
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=f"{hub.template.stack}-PartnerQueue")["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def _is_error(body: Any) -> bool:

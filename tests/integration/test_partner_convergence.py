@@ -23,7 +23,6 @@ from tests.integration.partner_helpers import (
     market_status,
     ozon_posting,
     ozon_state,
-    queue_depth,
     queue_drained,
     settled,
     stock_of,
@@ -31,7 +30,7 @@ from tests.integration.partner_helpers import (
 )
 from tests.support.api import Api
 from tests.support.partner_specs import SPECS
-from tests.support.partners import wildberries_channel
+from tests.support.partners import fast_retry_hub, queue_depth, wildberries_channel
 from tests.support.sample_events import load_event
 
 POSTING = "24219509-0101-1"
@@ -43,7 +42,7 @@ YM_ORDER = order_id_for("yandex", str(YM_ID))
 @pytest.fixture
 def hub() -> Iterator[LocalHub]:
     # A failed queue message is visible again at once (not after the queue's visibility timeout).
-    with LocalHub(queue_retry_seconds=0, retry_time_scale=0.01) as running:
+    with fast_retry_hub() as running:
         yield running
 
 

@@ -40,7 +40,7 @@ from tests.integration.partner_helpers import (
     wait_until,
 )
 from tests.support.api import Api
-from tests.support.partners import wildberries_channel
+from tests.support.partners import fast_retry_hub, wildberries_channel
 
 MARKETPLACE = workflow("marketplace")
 EXAMPLES = 8
@@ -57,7 +57,7 @@ _ids = itertools.count(1)
 
 @pytest.fixture
 def hub() -> Iterator[LocalHub]:
-    with LocalHub(queue_retry_seconds=0, retry_time_scale=0.01) as running:
+    with fast_retry_hub() as running:
         yield running
 
 

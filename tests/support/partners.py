@@ -8,6 +8,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
+
 from oms_local.runtime import LocalHub
 from tests.fakes.partners import FakeWildberries, ozon_pushed
 from tests.fakes.server import serve
@@ -22,10 +24,18 @@ YM_ADDRESS = "5.45.207.10"
 OZON_CREDENTIALS = {"Client-Id": "836", "Api-Key": "ozon-key"}
 
 
-def partner_hub() -> LocalHub:
+def fast_retry_hub() -> LocalHub:
     """A hub whose failed queue message is visible again at once (not after the queue's visibility timeout)
     and whose retries wait a hundredth of their time."""
     return LocalHub(queue_retry_seconds=0, retry_time_scale=0.01)
+
+
+def queue_depth(hub: LocalHub, logical_id: str) -> int:
+    """Messages in the hub's queue `logical_id` (as the template names it), visible or in flight."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{hub.template.stack}-{logical_id}")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 def marketplace_channels(api: Api, ozon_url: str) -> Api:
