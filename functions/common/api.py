@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ConfigDict
 
 from common.bodies import MAX_BODY_BYTES, BodyRefused, json_text
-from common.errors import BadRequest, HubError, PayloadTooLarge
+from common.errors import BadRequest, HubError, PayloadTooLarge, Unprocessable
 from common.observability import logger
 
 if TYPE_CHECKING:
@@ -185,6 +185,39 @@ def declared_error(description: str) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": ErrorAnswer}}}
 
 
+# The one mapping of the hub's errors (by code) to HTTP: the status, and Retry-After seconds for an error
+# the same request may get past later.
+_HTTP: dict[str, tuple[int, int | None]] = {
+    "bad_request": (400, None),
+    "unauthorized": (401, None),
+    "not_found": (404, None),
+    "invalid_transition": (409, None),
+    "order_busy": (409, 1),
+    "conflict": (409, None),
+    "insufficient_stock": (409, None),
+    "partner_unavailable": (409, 60),  # the partner sends the push again later
+    "payload_too_large": (413, None),
+    "validation_error": (422, None),
+    "acquirer_unavailable": (502, None),
+    "stock_contention": (503, 1),
+    "lifecycle_unavailable": (503, 1),
+}
+_UNEXPECTED = (500, None)
+
+
+def http_status(error: HubError) -> int:
+    return _HTTP.get(error.code, _UNEXPECTED)[0]
+
+
+def error_body(error: HubError) -> dict[str, Any]:
+    """The answer's body; a validation error's problems become its details, located in the body as the
+    request validation locates them."""
+    if not (isinstance(error, Unprocessable) and error.problems):
+        return error.body()
+    details = [{"loc": ["body", *problem.field], "msg": problem.msg} for problem in error.problems]
+    return {"error": error.code, "message": error.message, "details": details, **error.extra}
+
+
 def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers
@@ -211,10 +244,11 @@ def install_error_contract(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(HubError)
     def _hub(error: HubError) -> Response:
-        if error.status >= 500:
+        status, retry_after = _HTTP.get(error.code, _UNEXPECTED)
+        if status >= 500:
             logger.warning("request could not be served", extra={"error": error.code})
-        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-        return error_response(error.status, error.body(), headers)
+        headers = {"Retry-After": str(retry_after)} if retry_after else None
+        return error_response(status, error_body(error), headers)
 
     @app.not_found
     def _no_route(_: NotFoundError) -> Response:

@@ -1,16 +1,30 @@
-"""Typed errors of the hub. Adapters raise them instead of leaking ClientError; one handler maps them to HTTP."""
+"""What went wrong, in the hub's own terms. Adapters raise these instead of leaking ClientError; use cases
+and the domain raise them for what a caller asked that cannot be done.
+
+Each error has a stable code, a message safe to show the caller and the facts that go with it (`extra`);
+invalid input names its fields (`problems`). What each becomes over HTTP (status, Retry-After, the body)
+is common.api's one table: nothing here knows about HTTP.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
-class HubError(Exception):
-    """An error with a stable code and HTTP status, safe to show to the caller."""
+@dataclass(frozen=True)
+class Problem:
+    """One wrong field of what a caller sent: its path in the request (names and list indexes) and why."""
 
-    status = 500
+    field: tuple[str | int, ...]
+    msg: str
+
+
+class HubError(Exception):
+    """An error with a stable code, safe to show to the caller."""
+
     code = "internal_error"
-    retry_after: int | None = None  # seconds, for errors that the same request may get past later
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -18,48 +32,50 @@ class HubError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
+        """The error as a caller reads it: its code, its message and the facts that go with it."""
         return {"error": self.code, "message": self.message, **self.extra}
 
 
 class NotFound(HubError):
-    status = 404
     code = "not_found"
 
 
+class OrderNotFound(NotFound):
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"order {order_id!r} does not exist", order_id=order_id)
+
+
 class Unauthorized(HubError):
-    status = 401
     code = "unauthorized"
 
 
 class Unprocessable(HubError):
-    status = 422
     code = "validation_error"
+
+    def __init__(self, message: str, problems: Sequence[Problem] = (), **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.problems = tuple(problems)
 
 
 class InvalidTransition(HubError):
-    status = 409
     code = "invalid_transition"
 
 
 class OrderBusy(HubError):
     """The order's lifecycle is between two steps; the same call succeeds once it settles."""
 
-    status = 409
     code = "order_busy"
-    retry_after = 1
 
 
 class Conflict(HubError):
     """The order moved on by itself (a deadline passed) before the caller's change arrived."""
 
-    status = 409
     code = "conflict"
 
 
 class InsufficientStock(HubError):
     """An operator's change needs more units than the order's locations have free."""
 
-    status = 409
     code = "insufficient_stock"
 
 
@@ -69,27 +85,21 @@ class StockContention(HubError):
     The class name is also the Step Functions error name that the lifecycle retries on.
     """
 
-    status = 503
     code = "stock_contention"
-    retry_after = 1
 
 
 class LifecycleUnavailable(HubError):
     """The order is recorded but Step Functions did not take its execution; the same request again
     finds the order and starts it (the execution is named after the order)."""
 
-    status = 503
     code = "lifecycle_unavailable"
-    retry_after = 1
 
 
 class BadRequest(HubError):
     """The request cannot be read at all (not a matter of its fields)."""
 
-    status = 400
     code = "bad_request"
 
 
 class PayloadTooLarge(HubError):
-    status = 413
     code = "payload_too_large"

@@ -18,7 +18,7 @@ from reference.models import Carrier, CarrierIn, DeliveryMethod
 def promise(request: PromiseRequest, now: datetime) -> PromiseAnswer:
     """One stock read for every method: the candidates of all methods are read together."""
     store = request.destination.location_id
-    channel, locations = known_references(request.channel, store, ["body", "destination", "location_id"])
+    channel, locations = known_references(request.channel, store, ("destination", "location_id"))
     where = Destination(request.destination.lat, request.destination.lon, request.destination.city)
     methods = list(dict.fromkeys(request.methods or DeliveryMethod))
     ranked = {method: [c.location_id for c in rank_candidates(locations, method, store, where)] for method in methods}

@@ -18,9 +18,9 @@ from pydantic import BaseModel, ValidationError
 from common import aws, secrets
 from common.config import settings
 from common.dynamo import from_item, to_item
-from common.errors import Unprocessable
-from common.models import Carrier, CarrierIn, Channel, ChannelIn, Location, LocationIn
+from common.errors import Problem, Unprocessable
 from common.observability import count, logger
+from reference.models import Carrier, CarrierIn, Channel, ChannelIn, Location, LocationIn
 
 M = TypeVar("M", bound=BaseModel)
 _lock = threading.Lock()
@@ -67,7 +67,7 @@ def _as_read(model: type[M], data: dict[str, Any]) -> M:
     except ValidationError as invalid:
         raise Unprocessable(
             f"the {model.__name__.lower()} cannot be stored as given",
-            details=[{"loc": ["body", *e["loc"]], "msg": e["msg"]} for e in invalid.errors()],
+            [Problem(tuple(e["loc"]), e["msg"]) for e in invalid.errors()],
         ) from None
 
 

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from common.errors import Unprocessable
+from common.errors import Problem, Unprocessable
 from reference import config_table
 from reference.models import Channel, Location
 
 
 def known_references(
-    channel_id: str, location_id: str | None, location_field: list[str]
+    channel_id: str, location_id: str | None, location_field: tuple[str, ...]
 ) -> tuple[Channel, dict[str, Location]]:
     """The channel and the locations a request sources from; 422 when it names ones that do not exist."""
     channel = config_table.channel(channel_id)
     if channel is None:
-        raise Unprocessable(
-            f"unknown channel {channel_id!r}", details=[{"loc": ["body", "channel"], "msg": "unknown channel"}]
-        )
+        raise Unprocessable(f"unknown channel {channel_id!r}", [Problem(("channel",), "unknown channel")])
     locations = config_table.locations()
     if location_id is not None and location_id not in locations:
-        raise Unprocessable(
-            f"unknown location {location_id!r}", details=[{"loc": location_field, "msg": "unknown location"}]
-        )
+        raise Unprocessable(f"unknown location {location_id!r}", [Problem(location_field, "unknown location")])
     return channel, locations

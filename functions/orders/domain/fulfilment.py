@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from common.errors import Conflict, Unprocessable
+from common.errors import Conflict, Problem, Unprocessable
 from orders.domain.models import ShortPickIn
 from orders.domain.workflow import Workflow
 
@@ -30,16 +30,15 @@ def plan_short_pick(order: dict[str, Any], flow: Workflow, request: ShortPickIn)
     for line in request.lines:
         missing[line.sku] = missing.get(line.sku, 0) + line.missing
     held = {a["sku"]: a["qty"] for a in order["allocations"] if a["location_id"] == request.location_id}
-    details = [
-        {
-            "loc": ["body", "lines", i, "missing"],
-            "msg": f"{request.location_id} holds {held.get(line.sku, 0)} of {line.sku} for this order",
-        }
+    problems = [
+        Problem(
+            ("lines", i, "missing"), f"{request.location_id} holds {held.get(line.sku, 0)} of {line.sku} for this order"
+        )
         for i, line in enumerate(request.lines)
         if missing[line.sku] > held.get(line.sku, 0)
     ]
-    if details:
-        raise Unprocessable("more units missing than the location holds for the order", details=details)
+    if problems:
+        raise Unprocessable("more units missing than the location holds for the order", problems)
     lines, left = [], dict(missing)
     for line in reversed(order["lines"]):  # the last lines give up their units first
         taken = min(line["qty"], left.get(line["sku"], 0))
@@ -49,7 +48,7 @@ def plan_short_pick(order: dict[str, Any], flow: Workflow, request: ShortPickIn)
     if not lines:
         raise Unprocessable(
             "every unit would be missing: cancel the order instead",
-            details=[{"loc": ["body", "lines"], "msg": "nothing would be left to fulfil"}],
+            [Problem(("lines",), "nothing would be left to fulfil")],
         )
     allocations = [
         {**a, "qty": a["qty"] - missing.get(a["sku"], 0)} if a["location_id"] == request.location_id else a

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.errors import Conflict, Unprocessable
+from common.errors import Conflict, Problem, Unprocessable
 from orders.domain.models import ReturnIn
 from orders.domain.workflow import Workflow
 
@@ -38,13 +38,13 @@ def check_return(order: dict[str, Any], flow: Workflow, request: ReturnIn) -> No
     wanted: dict[str, int] = {}
     for line in request.lines:
         wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
-    details = [
-        {"loc": ["body", "lines", i, "qty"], "msg": f"at most {max(left.get(line.sku, 0), 0)} left to return"}
+    problems = [
+        Problem(("lines", i, "qty"), f"at most {max(left.get(line.sku, 0), 0)} left to return")
         for i, line in enumerate(request.lines)
         if wanted[line.sku] > left.get(line.sku, 0)
     ]
-    if details:
-        raise Unprocessable("more units than the order has left to return", details=details)
+    if problems:
+        raise Unprocessable("more units than the order has left to return", problems)
 
 
 def describe(request: ReturnIn) -> str:

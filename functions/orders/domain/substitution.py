@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.errors import Unprocessable
+from common.errors import Problem, Unprocessable
 from common.models import FREE_TEXT, Sku
 from orders.domain.models import Line, Money, check_total
 from planning.cart import Qty
@@ -55,29 +55,29 @@ class SubstitutionIn(BaseModel):
 def substitute_lines(lines: Sequence[Line], change: SubstitutionIn) -> list[Line]:
     """The order's lines after the change; 422 when the change does not fit the order."""
 
-    def invalid(message: str, loc: list[str | int]) -> Unprocessable:
-        return Unprocessable(message, details=[{"loc": ["body", *loc], "msg": message}])
+    def invalid(message: str, field: tuple[str, ...]) -> Unprocessable:
+        return Unprocessable(message, [Problem(field, message)])
 
     positions = [i for i, line in enumerate(lines) if line.sku == change.sku]
     if len(positions) != 1:
         raise invalid(
-            f"the order has {'no' if not positions else 'more than one'} line with SKU {change.sku!r}", ["sku"]
+            f"the order has {'no' if not positions else 'more than one'} line with SKU {change.sku!r}", ("sku",)
         )
     at = positions[0]
     if change.replacement is None:
         if len(lines) == 1:
-            raise invalid("cannot drop the order's only line; cancel the order instead", ["replacement"])
+            raise invalid("cannot drop the order's only line; cancel the order instead", ("replacement",))
         return [line for i, line in enumerate(lines) if i != at]
     new = change.replacement
     if new.sku != change.sku and any(line.sku == new.sku for line in lines):
-        raise invalid(f"SKU {new.sku!r} is already on another line; change that line instead", ["replacement", "sku"])
+        raise invalid(f"SKU {new.sku!r} is already on another line; change that line instead", ("replacement", "sku"))
     old = lines[at]
     replaced = Line(sku=new.sku, qty=new.qty, price=old.price if new.price is None else new.price)
     changed = [replaced if i == at else line for i, line in enumerate(lines)]
     try:
         check_total(changed)  # the order is read back with Money: its total must stay storable
     except ValueError as too_much:
-        raise invalid(str(too_much), ["replacement"]) from None
+        raise invalid(str(too_much), ("replacement",)) from None
     return changed
 
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from common.api import checked_json_text, declare_transport_errors, install_error_contract, raw_body
 from common.api import declared_error as _error
 from common.clock import utc_now
-from common.errors import NotFound, Unauthorized, Unprocessable
+from common.errors import NotFound, Problem, Unauthorized, Unprocessable
 from common.observability import logger, metrics, tracer
 from common.signatures import signature_matches
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
@@ -145,7 +145,7 @@ def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-
     except ValidationError as invalid:
         raise Unprocessable(
             "invalid payment callback",
-            details=[{"loc": ["body", *error["loc"]], "msg": error["msg"]} for error in invalid.errors()],
+            [Problem(tuple(error["loc"]), error["msg"]) for error in invalid.errors()],
         ) from None
     return payments.payment_settled(provider, callback, utc_now())
 
@@ -215,7 +215,7 @@ def _merged_openapi() -> str:
     """One schema for the whole API, merged from every function's resolver (done once, on first ask)."""
     app.configure_openapi_merge(
         path=str(FilePath(__file__).parents[2]),
-        pattern="*/handlers/api.py",
+        pattern=["*/handlers/api.py", "*/handlers/webhooks.py"],  # every function that serves HTTP
         title=API_TITLE,
         version="1.0.0",
         on_conflict="error",

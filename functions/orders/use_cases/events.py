@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from common.errors import Conflict, InvalidTransition, NotFound, OrderBusy
+from common.errors import Conflict, InvalidTransition, OrderBusy, OrderNotFound
 from common.observability import count, logger
 from orders.adapters import lifecycle_engine, order_table
 from orders.domain.models import OrderEventIn
@@ -40,7 +40,7 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
     def attempt() -> dict[str, Any]:
         order = order_table.get_order(order_id)
         if order is None:
-            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+            raise OrderNotFound(order_id)
         status = order["status"]
         if order.get("pending_event"):
             raise _NotReady(status)  # judge the event against the status the previous one leads to
@@ -105,10 +105,10 @@ def move_ship_by(order_id: str, ship_by: str, source: str, now: str) -> None:
     """The channel moved the hand-over deadline: the order's SLA deadline follows it."""
     order = order_table.get_order(order_id)
     if order is None:
-        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        raise OrderNotFound(order_id)
     entry = timeline_entry(
         now, order["status"], {"event": "ship_by_changed", "source": source, "note": f"ship by {ship_by}"}
     )
     if not order_table.set_ship_by(order_id, ship_by, entry):
-        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        raise OrderNotFound(order_id)
     count("OrderShipByMoved")

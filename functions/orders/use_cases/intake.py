@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.errors import Unprocessable
+from common.errors import Problem, Unprocessable
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_stock
@@ -19,14 +19,14 @@ from reference.lookup import known_references
 def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     """Create the order with its reservations, or return the one this (channel, external_id) already made."""
     chosen = order_in.delivery.location_id
-    channel, locations = known_references(order_in.channel, chosen, ["body", "delivery", "location_id"])
+    channel, locations = known_references(order_in.channel, chosen, ("delivery", "location_id"))
     if (
         order_in.payment.status == "pending"
         and AWAITING_PAYMENT not in workflow_for(order_in.delivery.method, order_in.channel).statuses
     ):
         raise Unprocessable(
             f"{order_in.delivery.method.value} orders cannot wait for a payment",
-            details=[{"loc": ["body", "payment", "status"], "msg": "no payment wait in this workflow"}],
+            [Problem(("payment", "status"), "no payment wait in this workflow")],
         )
     ranked = rank_candidates(locations, order_in.delivery.method, chosen, order_in.delivery.destination())
     candidates = [c.location_id for c in ranked]

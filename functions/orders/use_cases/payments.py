@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from common.errors import NotFound
+from common.errors import OrderNotFound
 from common.observability import count, logger
 from orders.adapters import order_table
 from orders.adapters.order_table import StatusMove
@@ -43,7 +43,7 @@ def payment_settled(provider: str, callback: PaymentCallbackIn, now: str) -> dic
     workflow waits for it; one that arrives after the order was cancelled is refunded. Repeats change nothing."""
     order = order_table.get_order(callback.order_id)
     if order is None:
-        raise NotFound(f"order {callback.order_id!r} does not exist", order_id=callback.order_id)
+        raise OrderNotFound(callback.order_id)
     answer = {"order_id": callback.order_id, "event_id": callback.event_id, "applied": False}
     if callback.status == "failed":
         count("PaymentFailed")  # the order keeps waiting: its deadline sends a new link, then cancels

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.errors import NotFound
+from common.errors import OrderNotFound
 from orders.adapters import order_table, task_table
 from orders.domain.models import Order, Task
 
@@ -12,7 +12,7 @@ from orders.domain.models import Order, Task
 def get_order(order_id: str) -> Order:
     order = order_table.get_order(order_id)
     if order is None:
-        raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+        raise OrderNotFound(order_id)
     return Order.model_validate(order)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.errors import NotFound, Unprocessable
+from common.errors import OrderNotFound, Problem, Unprocessable
 from common.observability import count
 from orders.adapters import order_stock, order_table
 from orders.domain.fulfilment import describe as describe_short_pick
@@ -26,13 +26,13 @@ def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, 
     if request.location_id not in config_table.locations():
         raise Unprocessable(
             f"unknown location {request.location_id!r}",
-            details=[{"loc": ["body", "location_id"], "msg": "unknown location"}],
+            [Problem(("location_id",), "unknown location")],
         )
 
     def attempt() -> tuple[dict[str, Any], bool]:
         order = order_table.get_order(order_id)
         if order is None:
-            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+            raise OrderNotFound(order_id)
         earlier = next((r for r in order.get("returns") or [] if r["return_id"] == request.return_id), None)
         if earlier is not None:
             return earlier, False
@@ -63,7 +63,7 @@ def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
     def attempt() -> None:
         order = order_table.get_order(order_id)
         if order is None:
-            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+            raise OrderNotFound(order_id)
         plan = plan_short_pick(order, workflow(order["workflow"]), request)
         entry = timeline_entry(
             now, order["status"], {"event": "short_pick", "source": "operator", "note": describe_short_pick(request)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.errors import InsufficientStock, InvalidTransition, NotFound, OrderBusy
+from common.errors import InsufficientStock, InvalidTransition, OrderBusy, OrderNotFound
 from common.observability import count
 from inventory.adapters import stock_table
 from orders.adapters import order_stock, order_table
@@ -24,7 +24,7 @@ def substitute(order_id: str, change: SubstitutionIn, now: str) -> Order:
         """The order as it stands once the change is in (its shortages are what the answer turns on)."""
         current = order_table.get_order(order_id)
         if current is None:
-            raise NotFound(f"order {order_id!r} does not exist", order_id=order_id)
+            raise OrderNotFound(order_id)
         order = Order.model_validate(current)
         if current.get("last_substitution") == change.key():
             return order  # a repeat: nothing to change, but resume the lifecycle if the first try could not
