@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from common import aws
+from common.clock import epoch_seconds
 from common.config import settings
-from common.dynamo import from_item, update_if
+from common.dynamo import from_item, query_all, update_if
 from partners.clients.base import ShipByChange, StatusChange
 
 SEEN_DAYS = 30
@@ -48,7 +48,7 @@ def claim(channel_id: str, event_id: str, now: str) -> bool:
                 "pk": {"S": f"EVENT#{channel_id}#{event_id}"},
                 "sk": {"S": "seen"},
                 "at": {"S": now},
-                "expires_at": {"N": str(int(time.time()) + SEEN_DAYS * 86400)},
+                "expires_at": {"N": str(epoch_seconds(now) + SEEN_DAYS * 86400)},
             },
         )
     except ClientError as error:
@@ -99,7 +99,8 @@ def advance_status(order_id: str, channel_id: str, at: datetime) -> bool:
 
 
 def _sortable(at: datetime) -> str:
-    return at.timestamp().__format__("020.6f")
+    """Epoch seconds, zero-padded: compared as text in sort keys and conditions."""
+    return format(at.timestamp(), "020.6f")
 
 
 def park(channel_id: str, order_id: str, event: StatusChange | ShipByChange, *, reason: str, now: str) -> None:
@@ -154,14 +155,7 @@ def parked_for_channel(channel_id: str) -> list[Parked]:
 
 
 def _query(request: dict[str, Any]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    request = {"TableName": _table(), **request}
-    while True:
-        page = aws.dynamodb().query(**request)
-        items.extend(page["Items"])
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return list(query_all(aws.dynamodb(), {"TableName": _table(), **request}))
 
 
 def unpark(parked: Parked) -> None:

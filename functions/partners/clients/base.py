@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from common.bodies import MAX_BODY_BYTES, BodyRefused, json_text
 from common.errors import HubError
@@ -40,6 +40,13 @@ class BadPayload(Exception):
             "the message does not match the partner's documented shape",
             [{"loc": list(e["loc"]), "msg": e["msg"]} for e in error.errors()],
         )
+
+
+class PartnerModel(BaseModel):
+    """A partner's payload or answer in its own field names. A field the partner adds later is ignored
+    (pydantic's default, pinned here: a new field must never get a partner's message refused)."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal, Unpack
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from partners.clients.base import BadPayload, Canonical, Connector, Reply, StatusChange
+from partners.clients.base import BadPayload, Canonical, Connector, PartnerModel, Reply, StatusChange
 from partners.clients.http import PartnerHttp, PartnerRejected, Tuning
 from partners.clients.registry import register
 
@@ -69,11 +69,7 @@ STATUS_EVENTS: dict[str, str | None] = {
 }
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class StatusAttributes(_Model):
+class StatusAttributes(PartnerModel):
     is_return: bool = False
     cdek_number: str | int | None = None  # CDEK sends either
     number: str = Field(min_length=1, max_length=64, description="The hub's order id, given at creation.")
@@ -83,7 +79,7 @@ class StatusAttributes(_Model):
     city_name: str | None = None
 
 
-class OrderStatusWebhook(_Model):
+class OrderStatusWebhook(PartnerModel):
     type: Literal["ORDER_STATUS"]
     date_time: datetime
     uuid: str = Field(min_length=1, max_length=64)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Unpack
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from partners.clients.base import (
     Canonical,
@@ -16,6 +16,7 @@ from partners.clients.base import (
     MessageTypes,
     NewOrder,
     OrderLine,
+    PartnerModel,
     Ping,
     Reply,
     ShipByChange,
@@ -53,16 +54,12 @@ STATUS_EVENTS: dict[str, str | None] = {
 }
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Ping_(_Message):
+class PingMessage(PartnerModel):
     message_type: Literal["TYPE_PING"]
     time: datetime | None = None
 
 
-class Product(_Message):
+class Product(PartnerModel):
     """A product of a push: Ozon's `sku` and a quantity. Pushes carry no price, and the seller's `offer_id`
     may come empty (or, in older pushes, not at all): the posting itself is read for both."""
 
@@ -71,7 +68,7 @@ class Product(_Message):
     quantity: int = Field(ge=1)
 
 
-class NewPosting(_Message):
+class NewPosting(PartnerModel):
     message_type: Literal["TYPE_NEW_POSTING"]
     posting_number: str = Field(min_length=1, max_length=64)
     products: list[Product] = Field(min_length=1)
@@ -83,7 +80,7 @@ class NewPosting(_Message):
     seller_id: int | None = None
 
 
-class PostingCancelled(_Message):
+class PostingCancelled(PartnerModel):
     message_type: Literal["TYPE_POSTING_CANCELLED"]
     posting_number: str = Field(min_length=1, max_length=64)
     old_state: str | None = None
@@ -92,7 +89,7 @@ class PostingCancelled(_Message):
     warehouse_id: int | None = None
 
 
-class StateChanged(_Message):
+class StateChanged(PartnerModel):
     message_type: Literal["TYPE_STATE_CHANGED"]
     posting_number: str = Field(min_length=1, max_length=64)
     new_state: str = Field(min_length=1, max_length=64)
@@ -100,7 +97,7 @@ class StateChanged(_Message):
     warehouse_id: int | None = None
 
 
-class CutoffDateChanged(_Message):
+class CutoffDateChanged(PartnerModel):
     message_type: Literal["TYPE_CUTOFF_DATE_CHANGED"]
     posting_number: str = Field(min_length=1, max_length=64)
     new_cutoff_date: datetime | None = None  # empty when Ozon removed the cut-off
@@ -109,7 +106,7 @@ class CutoffDateChanged(_Message):
 
 
 Push = Annotated[
-    Ping_ | NewPosting | PostingCancelled | StateChanged | CutoffDateChanged, Field(discriminator="message_type")
+    PingMessage | NewPosting | PostingCancelled | StateChanged | CutoffDateChanged, Field(discriminator="message_type")
 ]
 _push = MessageTypes("message_type", Push)
 
@@ -128,7 +125,7 @@ def parse(body: Mapping[str, Any], route: str) -> list[Canonical]:
     message = _push.parse(body)
     if message is None:
         return []  # TYPE_STOCKS_CHANGED, TYPE_DELIVERY_DATE_CHANGED, ...: not acted on
-    if isinstance(message, Ping_):
+    if isinstance(message, PingMessage):
         return [Ping()]
     if isinstance(message, NewPosting):
         # No prices in the push: the hub reads the posting (`complete`) before it creates the order.
@@ -175,7 +172,7 @@ def _error(status: int, code: str, message: str, details: list[dict[str, Any]]) 
 # ------------------------------------------------------------------ outbound
 
 
-class PostingProduct(_Message):
+class PostingProduct(PartnerModel):
     """A product of a posting read from the API: the seller's offer id and the price per unit (a decimal
     string). An empty offer id reaches intake, which refuses it as not a hub SKU."""
 
@@ -185,14 +182,14 @@ class PostingProduct(_Message):
     price: Decimal = Field(ge=0)
 
 
-class UnfulfilledPosting(_Message):
+class UnfulfilledPosting(PartnerModel):
     posting_number: str
     status: str
     shipment_date: datetime | None = None
     products: list[PostingProduct] = Field(min_length=1)
 
 
-class PostingDetail(_Message):
+class PostingDetail(PartnerModel):
     posting_number: str
     status: str | None = None
     substatus: str | None = None
@@ -200,19 +197,19 @@ class PostingDetail(_Message):
     products: list[PostingProduct] = Field(default_factory=list)
 
 
-class StockError(_Message):
+class StockError(PartnerModel):
     code: str = ""
     message: str = ""
 
 
-class StockResult(_Message):
+class StockResult(PartnerModel):
     offer_id: str = ""
     warehouse_id: int | None = None
     updated: bool = False
     errors: list[StockError] = Field(default_factory=list)
 
 
-class StocksAnswer(_Message):
+class StocksAnswer(PartnerModel):
     result: list[StockResult] = Field(default_factory=list)
 
 

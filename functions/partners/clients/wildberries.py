@@ -8,9 +8,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Unpack
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from partners.clients.base import Canonical, Connector, NewOrder, OrderLine, StatusChange
+from partners.clients.base import Canonical, Connector, NewOrder, OrderLine, PartnerModel, StatusChange
 from partners.clients.http import PartnerHttp, PartnerRejected, Tuning, parsed, per_minute
 from partners.clients.registry import register
 
@@ -36,11 +36,7 @@ STOCKS_BATCH = 1000  # items per PUT /api/v3/stocks/{warehouseId} call
 MAX_AMOUNT = 100_000  # the most one stock item may state
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class AssemblyTask(_Model):
+class AssemblyTask(PartnerModel):
     id: int
     rid: str | None = None
     orderUid: str | None = None
@@ -59,7 +55,7 @@ class AssemblyTask(_Model):
         return NewOrder(str(self.id), (OrderLine(self.article, 1, Decimal(kopecks) / 100),))
 
 
-class TaskStatus(_Model):
+class TaskStatus(PartnerModel):
     id: int
     supplierStatus: str
     wbStatus: str
@@ -75,20 +71,20 @@ class TaskStatus(_Model):
         )
 
 
-class Supply(_Model):
+class Supply(PartnerModel):
     id: str = Field(min_length=1)
 
 
-class SupplyOrderIds(_Model):
+class SupplyOrderIds(PartnerModel):
     orderIds: list[int] = Field(default_factory=list)
 
 
-class Stock(_Model):
+class Stock(PartnerModel):
     chrtId: int
     amount: int = 0
 
 
-class Stocks(_Model):
+class Stocks(PartnerModel):
     stocks: list[Stock] = Field(default_factory=list)
 
 

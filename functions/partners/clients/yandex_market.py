@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Unpack
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from partners.clients.base import (
     Canonical,
@@ -17,6 +17,7 @@ from partners.clients.base import (
     MessageTypes,
     NewOrder,
     OrderLine,
+    PartnerModel,
     Ping,
     Reply,
     StatusChange,
@@ -45,22 +46,18 @@ STATUS_EVENTS: dict[str, str | None] = {
 }
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class PingMessage(_Message):
+class PingMessage(PartnerModel):
     notificationType: Literal["PING"]
     time: datetime | None = None
 
 
-class Item(_Message):
+class Item(PartnerModel):
     offerId: str = Field(min_length=1, max_length=64)
     count: int = Field(ge=1)
     price: Decimal | None = Field(None, ge=0)
 
 
-class OrderCreated(_Message):
+class OrderCreated(PartnerModel):
     notificationType: Literal["ORDER_CREATED"]
     campaignId: int
     orderId: int
@@ -69,7 +66,7 @@ class OrderCreated(_Message):
     shipmentDate: datetime | None = None
 
 
-class OrderStatusUpdated(_Message):
+class OrderStatusUpdated(PartnerModel):
     notificationType: Literal["ORDER_STATUS_UPDATED"]
     campaignId: int
     orderId: int
@@ -78,7 +75,7 @@ class OrderStatusUpdated(_Message):
     updatedAt: datetime
 
 
-class OrderCancelled(_Message):
+class OrderCancelled(PartnerModel):
     notificationType: Literal["ORDER_CANCELLED"]
     campaignId: int
     orderId: int

@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.observability import logger, metrics, tracer
-from partners import polls
+from partners.use_cases import polls
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.observability import logger, metrics, tracer
-from partners import pushes
+from partners.use_cases import pushes
 
 processor = BatchProcessor(event_type=EventType.SQS)
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.api import install_error_contract, raw_body
 from common.observability import logger, metrics, tracer
-from partners import pushes
+from partners.use_cases import pushes
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from common.clock import utc_now, utc_text
 from common.errors import HubError, InvalidTransition
 from common.observability import logger
+from orders.adapters.workflow_catalog import workflow
 from orders.domain.models import OrderEventIn, order_id_for
-from orders.domain.workflow import EXPIRE, Workflow, workflow
+from orders.domain.workflow import EXPIRE, Workflow
 from orders.use_cases import events as order_events
 from orders.use_cases import queries
 from partners.adapters import partner_events

@@ -7,13 +7,13 @@ import dataclasses
 from datetime import UTC, datetime
 
 from common.observability import count, logger
-from orders.domain.workflow import workflow
+from orders.adapters.workflow_catalog import workflow
 from orders.use_cases import queries
-from partners import convergence, exactly_once
 from partners.clients.base import Connector
 from partners.clients.http import PartnerError
 from partners.clients.registry import connector_for
 from partners.domain.outcome import Outcome
+from partners.use_cases import convergence, exactly_once
 from reference import config_table
 from reference.models import Channel
 

@@ -12,9 +12,9 @@ from orders.domain.models import OrderIn
 from orders.use_cases import intake
 from partners.clients.base import Connector, NewOrder, PartnerLookupFailed
 from partners.clients.http import PartnerError
-from partners.convergence import replay_parked
 from partners.domain.inbound import order_in
 from partners.domain.outcome import APPLIED, DUPLICATE, Outcome
+from partners.use_cases.convergence import replay_parked
 from reference import config_table
 from reference.models import Channel
 

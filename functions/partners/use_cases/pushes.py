@@ -10,12 +10,12 @@ from common.api import error_body, http_status
 from common.clock import utc_now
 from common.errors import HubError, Unprocessable
 from common.observability import count, logger
-from partners import exactly_once, new_orders
 from partners.adapters import partner_queue
 from partners.clients.base import BadPayload, Canonical, Connector, NewOrder, Ping, Reply, ShipByChange, parse_json
 from partners.clients.registry import connector_for
 from partners.domain.inbound import SHIP_BY_RANGE, authentic, ship_by_in_range, source_allowed
 from partners.domain.outcome import Outcome
+from partners.use_cases import exactly_once, new_orders
 from reference import config_table
 from reference.models import Channel
 

@@ -12,10 +12,10 @@ from common.api import http_status
 from common.clock import utc_now
 from common.errors import HubError
 from common.observability import count, logger
-from partners import convergence, new_orders
 from partners.adapters import partner_events
 from partners.clients.base import Canonical, Connector, NewOrder, Ping, ShipByChange, StatusChange
 from partners.domain.outcome import APPLIED, DUPLICATE, IGNORED, PARKED, REFUSED, Outcome
+from partners.use_cases import convergence, new_orders
 from reference.models import Channel
 
 METRICS = {
