@@ -3,6 +3,7 @@ per-item results, tokens that expire mid-run, and each partner's rate limit."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -82,6 +83,15 @@ def test_ozon_429_is_retried_after_the_time_it_asks_for(ozon: tuple[FakeOzon, Oz
     started = time.monotonic()
     assert client.ship("123-0001-1", [[(1, 1)]]) == ["123-0001-1"]
     assert time.monotonic() - started >= 0.3
+    assert len(fake.calls("/v4/posting/fbs/ship")) == 2
+
+
+def test_a_retry_after_that_is_not_a_number_falls_back_to_the_clients_own_backoff(
+    ozon: tuple[FakeOzon, OzonClient],
+) -> None:
+    fake, client = ozon
+    fake.fail(429, retry_after=math.nan)  # "nan" once reached sleep() and crashed the caller
+    assert client.ship("123-0001-1", [[(1, 1)]]) == ["123-0001-1"]
     assert len(fake.calls("/v4/posting/fbs/ship")) == 2
 
 
