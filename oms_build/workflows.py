@@ -18,8 +18,8 @@ import yaml
 
 from oms_build import ROOT
 from oms_build.blocks import TEMPLATE, Block, stale_files
+from orders.adapters.workflow_catalog import CATALOG
 from orders.domain.workflow import (
-    CATALOG,
     DEFAULT_WORKFLOW,
     Catalog,
     Status,

@@ -102,7 +102,7 @@ def _orders(template: LocalTemplate) -> list[dict[str, Any]]:
 
 def _workflows() -> dict[str, Any]:
     """The catalog the functions read (importing oms_build put their packages on the path)."""
-    from orders.domain.workflow import catalog
+    from orders.adapters.workflow_catalog import catalog
 
     return dict(catalog().workflows)
 
@@ -134,7 +134,7 @@ def resume_lifecycles(hub: LocalHub) -> list[str]:
         sfn.start_execution(
             stateMachineArn=prefix + order["workflow"],
             name=order["order_id"],
-            input=json.dumps(resume.resume_input(order, flow, execution_input(order)), sort_keys=True),
+            input=json.dumps(resume.resume_input(order, flow, execution_input(order, flow)), sort_keys=True),
         )
     waiting = {order["order_id"]: order for order in orders}
     allowed = RESUME_BASE_SECONDS + RESUME_SECONDS_PER_ORDER * len(orders)

@@ -17,6 +17,7 @@ from jsonschema_rs import Draft202012Validator
 
 from common.dynamo import from_item, to_item
 from oms_local.runtime import LocalHub
+from orders.adapters.workflow_catalog import workflow_for
 from orders.domain.models import MAX_MONEY, Order, OrderIn, order_id_for
 from orders.domain.records import new_order
 from planning.cart import MAX_LINES, MAX_QTY
@@ -111,7 +112,12 @@ def test_every_order_the_write_model_takes_is_readable_once_stored(lines: list[t
     except ValueError:
         return  # refused at the door: nothing stored
     record = new_order(
-        order_in, ReservationPlan([], [], Rule.single_location), "test", None, "2026-12-01T10:00:00.000Z"
+        order_in,
+        workflow_for(order_in.delivery.method, order_in.channel),
+        ReservationPlan([], [], Rule.single_location),
+        "test",
+        None,
+        "2026-12-01T10:00:00.000Z",
     )
     stored = from_item(to_item(record))  # as DynamoDB gives it back
     shown = Order.model_validate(stored)

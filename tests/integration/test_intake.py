@@ -149,8 +149,8 @@ def test_concurrent_intakes_race_in_dynamodb_and_the_conditions_decide(api: Api)
     40 intakes run truly concurrently: reads, plans and transactions interleave, and only the
     conditional writes keep the count exact, with lost races re-planned."""
     from common.clock import utc_now
-    from orders import services
     from orders.domain.models import OrderIn
+    from orders.use_cases import intake
 
     one_warehouse(api, sku_units=0)
     api.put("/v1/stock/wh-1", {"items": [{"sku": "HOT", "on_hand": 15}]})
@@ -159,7 +159,7 @@ def test_concurrent_intakes_race_in_dynamodb_and_the_conditions_decide(api: Api)
         for n in range(40)
     ]
     with ThreadPoolExecutor(max_workers=40) as pool:
-        results = list(pool.map(lambda order: services.accept_order(order, utc_now()), orders))
+        results = list(pool.map(lambda order: intake.accept_order(order, utc_now()), orders))
     created = {order.order_id: order.status for order, is_new in results if is_new}
     assert len(created) == 30  # 10 of the 40 were repeats of an external id
     assert {order.order_id for order, _ in results} == set(created)

@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from oms_local.runtime import LocalHub
-from orders.domain.workflow import EXPIRE, workflow
+from orders.adapters.workflow_catalog import workflow
+from orders.domain.workflow import EXPIRE
 from tests.support.api import Api
 from tests.support.builders import courier_order
 

@@ -143,15 +143,15 @@ def test_a_substitution_the_lifecycle_could_not_take_yet_is_resumed_by_its_repea
     held: tuple[Api, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from common.errors import OrderBusy
-    from orders import services
+    from orders.use_cases import events
 
     api, order_id = held
-    resume = services.post_event
+    resume = events.post_event
 
     def not_waiting_yet(*args: Any, **kwargs: Any) -> Any:
         raise OrderBusy("the order is still applying a previous event; retry shortly", status="on_hold")
 
-    monkeypatch.setattr(services, "post_event", not_waiting_yet)
+    monkeypatch.setattr(events, "post_event", not_waiting_yet)
     body = {"sku": "SKU-B", "replacement": {"sku": "SKU-C", "qty": 2}}
     answer = api.post(f"/v1/orders/{order_id}/substitutions", body)
     assert answer.status == 409 and answer.body["error"] == "order_busy", answer.body
@@ -160,7 +160,7 @@ def test_a_substitution_the_lifecycle_could_not_take_yet_is_resumed_by_its_repea
     assert recorded["status"] == "on_hold" and recorded["shortages"] == []
     assert api.stock("SKU-C", "wh-1")["reserved"] == 2
 
-    monkeypatch.setattr(services, "post_event", resume)
+    monkeypatch.setattr(events, "post_event", resume)
     assert api.post(f"/v1/orders/{order_id}/substitutions", body).status == 200
     assert api.wait_for(order_id, "reserved")["timeline"][-1]["event"] == "reserve"
     assert api.stock("SKU-C", "wh-1")["reserved"] == 2  # reserved once

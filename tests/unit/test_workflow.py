@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from common.errors import InvalidTransition
 from oms_build import workflows as build
 from oms_local.cli import main
-from orders.domain.workflow import Workflow, catalog, workflow
+from orders.adapters.workflow_catalog import catalog, workflow
+from orders.domain.workflow import Workflow
 from reference.models import DeliveryMethod
 
 ROOT = Path(__file__).parents[2]

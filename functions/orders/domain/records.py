@@ -7,7 +7,7 @@ from typing import Any
 
 from common.clock import utc_text
 from orders.domain.models import OrderIn
-from orders.domain.workflow import AWAITING_PAYMENT, workflow, workflow_for
+from orders.domain.workflow import AWAITING_PAYMENT, Workflow
 from planning.promise import Promise
 from planning.sourcing import Allocation, ReservationPlan, Shortage
 from reference.models import DeliveryMethod
@@ -51,6 +51,7 @@ def hold_expiry(order_in: OrderIn, now: str, hold_hours: int | None) -> str | No
 
 def new_order(
     order_in: OrderIn,
+    flow: Workflow,
     plan: ReservationPlan,
     reason: str,
     promise: Promise | None,
@@ -67,7 +68,7 @@ def new_order(
         "channel": order_in.channel,
         "external_id": order_in.external_id,
         **status_fields(order_in.channel, status, now),
-        "workflow": workflow_for(order_in.delivery.method, order_in.channel).name,
+        "workflow": flow.name,
         "customer": order_in.customer.model_dump(exclude_none=True),
         "lines": [line.model_dump() for line in order_in.lines],
         "delivery": order_in.delivery.model_dump(mode="json", exclude_none=True),
@@ -103,12 +104,12 @@ def shortage_task_id(order_id: str) -> str:
     return f"shortage#{order_id}"
 
 
-def execution_input(order: dict[str, Any]) -> dict[str, Any]:
+def execution_input(order: dict[str, Any], flow: Workflow) -> dict[str, Any]:
     """Built only from what never changes on the order, so a repeated start sends the same input.
 
     Statuses whose deadline is the order's own (ship_by) get it in seconds."""
     started = {"order_id": order["order_id"], "channel": order["channel"], "status": order["timeline"][0]["status"]}
-    deadlines = workflow(order["workflow"]).deadlines(order.get("ship_by"), order["created_at"])
+    deadlines = flow.deadlines(order.get("ship_by"), order["created_at"])
     if deadlines:
         started["deadlines"] = deadlines
     return started

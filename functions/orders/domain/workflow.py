@@ -1,24 +1,20 @@
 """Order workflows as data: statuses, the events that move them, deadlines, stock effects, actions.
 
 The sources are workflows/*.yaml; `oms-hub workflows build` validates them with these models and writes
-the catalog the functions read (orders/workflows.json) and the state machine (state_machines/). Pure:
-no AWS, no environment.
+the catalog the functions read (orders/workflows.json, loaded by orders.adapters.workflow_catalog) and the
+state machines (state_machines/). Pure: no AWS, no environment, no files: the workflows are passed in.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from common.errors import InvalidTransition
 from reference.models import DeliveryMethod
-
-CATALOG = Path(__file__).parents[1] / "workflows.json"
 
 # An order whose lifecycle step failed after its retries: only `retry` and `cancel` move it.
 LIFECYCLE_FAILED = "lifecycle_failed"
@@ -263,19 +259,6 @@ class Catalog(BaseModel):
         """The channel's own workflow for the method if it has one, else the method's workflow."""
         candidates = [w for w in self.workflows.values() if w.serves(method, channel)]
         return min(candidates, key=lambda w: not w.channels)
-
-
-@functools.cache
-def catalog() -> Catalog:
-    return Catalog.model_validate_json(CATALOG.read_text())
-
-
-def workflow(name: str) -> Workflow:
-    return catalog().workflows[name]
-
-
-def workflow_for(method: DeliveryMethod, channel: str) -> Workflow:
-    return catalog().for_order(method, channel)
 
 
 def catalog_json(workflows: list[Workflow]) -> str:

@@ -20,7 +20,6 @@ from common.observability import logger, metrics, tracer
 from common.signatures import signature_matches
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
 from orders.domain.substitution import SubstitutionIn
-from orders.domain.workflow import catalog
 from orders.use_cases import events, intake, payments, queries, returns, substitution
 
 app = APIGatewayRestResolver(enable_validation=True)
@@ -175,39 +174,7 @@ def list_tasks(
 
 @app.get("/v1/workflows", tags=["workflows"], summary="Order lifecycles and the events that move them")
 def list_workflows() -> dict[str, Any]:
-    return {
-        "items": [
-            {
-                "name": w.name,
-                "description": w.description,
-                "delivery_methods": [m.value for m in w.delivery_methods],
-                "channels": w.channels,
-                "initial_statuses": w.start_statuses(),
-                "statuses": list(w.statuses),
-                "terminal_statuses": w.terminal_statuses,
-                "transitions": [
-                    {"from": source, "event": event, "to": target}
-                    for source, moves in w.transitions.items()
-                    for event, target in moves.items()
-                ],
-                "cancellable_statuses": [name for name, s in w.statuses.items() if "cancel" in s.events],
-                "status_details": [
-                    {
-                        "status": name,
-                        "description": s.description,
-                        "kpi_seconds": s.timeout_seconds() or None,
-                        "deadline_from": s.deadline_from,
-                        "on_timeout": None if s.terminal else s.on_timeout,
-                        "stock": s.stock,
-                        "payment": s.payment,
-                        "actions": s.actions,
-                    }
-                    for name, s in w.statuses.items()
-                ],
-            }
-            for w in catalog().workflows.values()
-        ]
-    }
+    return queries.list_workflows()
 
 
 @functools.cache

@@ -11,9 +11,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_f
 from common.errors import Conflict, InvalidTransition, OrderBusy, OrderNotFound
 from common.observability import count, logger
 from orders.adapters import lifecycle_engine, order_table
+from orders.adapters.workflow_catalog import workflow
 from orders.domain.models import OrderEventIn
 from orders.domain.records import timeline_entry
-from orders.domain.workflow import EXPIRE, LIFECYCLE_FAILED, workflow
+from orders.domain.workflow import EXPIRE, LIFECYCLE_FAILED
 
 SWEEPER = "sweeper"  # the source of the hold sweeper's events
 

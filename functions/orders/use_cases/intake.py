@@ -8,9 +8,10 @@ from common.errors import Problem, Unprocessable
 from common.observability import count, logger
 from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_stock
+from orders.adapters.workflow_catalog import workflow, workflow_for
 from orders.domain.models import Order, OrderIn
 from orders.domain.records import execution_input, new_order, shortage_task
-from orders.domain.workflow import AWAITING_PAYMENT, workflow_for
+from orders.domain.workflow import AWAITING_PAYMENT
 from orders.use_cases.shared import promise_for, with_fresh_stock
 from planning.sourcing import explain, plan_reservations, rank_candidates
 from reference.lookup import known_references
@@ -20,10 +21,8 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     """Create the order with its reservations, or return the one this (channel, external_id) already made."""
     chosen = order_in.delivery.location_id
     channel, locations = known_references(order_in.channel, chosen, ("delivery", "location_id"))
-    if (
-        order_in.payment.status == "pending"
-        and AWAITING_PAYMENT not in workflow_for(order_in.delivery.method, order_in.channel).statuses
-    ):
+    flow = workflow_for(order_in.delivery.method, order_in.channel)
+    if order_in.payment.status == "pending" and AWAITING_PAYMENT not in flow.statuses:
         raise Unprocessable(
             f"{order_in.delivery.method.value} orders cannot wait for a payment",
             [Problem(("payment", "status"), "no payment wait in this workflow")],
@@ -37,6 +36,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         plan = plan_reservations(wanted, candidates, free, allow_split=channel.allow_split)
         order = new_order(
             order_in,
+            flow,
             plan,
             explain(plan, ranked, channel.channel_id),
             None if plan.shortages else promise_for(order_in.delivery, plan.locations(), locations, now),
@@ -53,7 +53,7 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
         _restart_if_lost(existing)
         count("OrderDuplicate")
         return Order.model_validate(existing), False
-    lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
+    lifecycle_engine.start(flow.name, order["order_id"], execution_input(order, flow))
     count("OrderCreated")
     if order["shortages"]:
         count("OrderOnHold")
@@ -73,4 +73,5 @@ def _restart_if_lost(order: dict[str, Any]) -> None:
     """A first attempt that crashed between its write and StartExecution left an order with no lifecycle;
     its retry starts it (same name and input: Step Functions keeps one execution)."""
     if len(order["timeline"]) == 1 and not order.get("task_token") and not order.get("pending_event"):
-        lifecycle_engine.start(order["workflow"], order["order_id"], execution_input(order))
+        flow = workflow(order["workflow"])
+        lifecycle_engine.start(flow.name, order["order_id"], execution_input(order, flow))

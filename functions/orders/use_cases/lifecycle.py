@@ -9,6 +9,7 @@ from common.observability import count
 from inventory.adapters import stock_table
 from orders.adapters import order_stock, order_table
 from orders.adapters.order_table import StatusMove
+from orders.adapters.workflow_catalog import workflow
 from orders.domain.models import Order
 from orders.domain.records import (
     describe_shortages,
@@ -16,7 +17,6 @@ from orders.domain.records import (
     shortage_task_id,
     timeline_entry,
 )
-from orders.domain.workflow import workflow
 from orders.use_cases.payments import refund_if_paid
 from orders.use_cases.shared import promise_for, sourcing_for_more, with_fresh_stock
 from planning.sourcing import plan_reservations

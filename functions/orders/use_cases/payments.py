@@ -11,9 +11,9 @@ from common.errors import OrderNotFound
 from common.observability import count, logger
 from orders.adapters import order_table
 from orders.adapters.order_table import StatusMove
+from orders.adapters.workflow_catalog import workflow
 from orders.domain.models import OrderEventIn, PaymentCallbackIn
 from orders.domain.records import timeline_entry
-from orders.domain.workflow import workflow
 from orders.use_cases import events
 
 

@@ -1,4 +1,4 @@
-"""Reading orders and operator tasks."""
+"""Reading orders, operator tasks and the order workflows."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from common.errors import OrderNotFound
 from orders.adapters import order_table, task_table
+from orders.adapters.workflow_catalog import catalog
 from orders.domain.models import Order, Task
 
 
@@ -29,4 +30,41 @@ def list_tasks(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
     return {
         "items": [Task.model_validate(t).model_dump(mode="json") for t in page.items],
         "next_cursor": page.next_cursor,
+    }
+
+
+def list_workflows() -> dict[str, Any]:
+    """The order lifecycles with their statuses, transitions and what each status does."""
+    return {
+        "items": [
+            {
+                "name": w.name,
+                "description": w.description,
+                "delivery_methods": [m.value for m in w.delivery_methods],
+                "channels": w.channels,
+                "initial_statuses": w.start_statuses(),
+                "statuses": list(w.statuses),
+                "terminal_statuses": w.terminal_statuses,
+                "transitions": [
+                    {"from": source, "event": event, "to": target}
+                    for source, moves in w.transitions.items()
+                    for event, target in moves.items()
+                ],
+                "cancellable_statuses": [name for name, s in w.statuses.items() if "cancel" in s.events],
+                "status_details": [
+                    {
+                        "status": name,
+                        "description": s.description,
+                        "kpi_seconds": s.timeout_seconds() or None,
+                        "deadline_from": s.deadline_from,
+                        "on_timeout": None if s.terminal else s.on_timeout,
+                        "stock": s.stock,
+                        "payment": s.payment,
+                        "actions": s.actions,
+                    }
+                    for name, s in w.statuses.items()
+                ],
+            }
+            for w in catalog().workflows.values()
+        ]
     }

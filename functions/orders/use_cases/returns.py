@@ -8,13 +8,13 @@ from typing import Any
 from common.errors import OrderNotFound, Problem, Unprocessable
 from common.observability import count
 from orders.adapters import order_stock, order_table
+from orders.adapters.workflow_catalog import workflow
 from orders.domain.fulfilment import describe as describe_short_pick
 from orders.domain.fulfilment import plan_short_pick
 from orders.domain.models import Order, Return, ReturnIn, ShortPickIn
 from orders.domain.records import timeline_entry
 from orders.domain.returns import check_return
 from orders.domain.returns import describe as describe_return
-from orders.domain.workflow import workflow
 from orders.use_cases.queries import get_order
 from orders.use_cases.shared import with_fresh_stock
 from reference import config_table

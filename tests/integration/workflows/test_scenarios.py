@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from orders.services import SWEEPER, post_event
 
 from orders.domain.models import OrderEventIn
+from orders.use_cases.events import SWEEPER, post_event
 from tests.support.api import Api
 from tests.support.workflows import execution, place, wait_attention, walk
 
