@@ -14,6 +14,7 @@ from tests.support.api import Api
 from tests.support.builders import courier_order
 from tests.support.partners import CDEK_TOKEN, YM_ADDRESS, YM_TOKEN, push, queue_depth
 from tests.support.sample_events import load_event
+from tests.support.waiting import wait_until
 
 YM_ORDER = order_id_for("yandex", "554433221")
 
@@ -60,16 +61,9 @@ def _market(
     return push(hub, "yandex", payload, token=token, path="/notification", source_ip=source_ip)
 
 
-def _wait(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
-
-
 def _queued_order(api: Api, order_id: str, status: str) -> dict[str, Any]:
     """An order created by the queue consumer: it exists once the message has been processed."""
-    _wait(lambda: api.get(f"/v1/orders/{order_id}").status == 200)
+    wait_until(lambda: api.get(f"/v1/orders/{order_id}").status == 200, timeout=10.0)
     return api.wait_for(order_id, status)
 
 
@@ -82,10 +76,10 @@ def test_market_notifications_are_acknowledged_then_applied_from_the_queue(hub: 
     order = _queued_order(market, YM_ORDER, "reserved")
     assert order["delivery"]["method"] == "marketplace" and order["external_id"] == "554433221"
     assert _market(hub, "ym_order_status_updated.json").status == 200
-    _wait(lambda: market.order(YM_ORDER)["status"] == "cancelled")
+    wait_until(lambda: market.order(YM_ORDER)["status"] == "cancelled", timeout=10.0)
     assert market.stock("SKU-A", "wh-1") == {"on_hand": 10, "reserved": 0, "available": 10}
     assert [o["order_id"] for o in market.get("/v1/orders", "channel=yandex").body["items"]] == [YM_ORDER]
-    _wait(lambda: queue_depth(hub, "PartnerQueue") == 0)
+    wait_until(lambda: queue_depth(hub, "PartnerQueue") == 0, timeout=10.0)
 
 
 def test_market_from_outside_its_published_ranges_or_without_the_token_is_refused(hub: LocalHub, market: Api) -> None:
@@ -117,7 +111,7 @@ def test_a_message_that_keeps_failing_goes_to_the_dlq_and_its_batch_mates_are_ap
         ],
     )
     _queued_order(market, YM_ORDER, "reserved")
-    _wait(lambda: queue_depth(hub, "PartnerDeadLetterQueue") == 1)
+    wait_until(lambda: queue_depth(hub, "PartnerDeadLetterQueue") == 1, timeout=10.0)
     assert queue_depth(hub, "PartnerQueue") == 0
     dead = sqs.receive_message(
         QueueUrl=sqs.get_queue_url(QueueName=f"{hub.template.stack}-PartnerDeadLetterQueue")["QueueUrl"]

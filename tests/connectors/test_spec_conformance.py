@@ -23,6 +23,7 @@ from tests.support.builders import courier_order
 from tests.support.partner_specs import spec
 from tests.support.partners import CDEK_TOKEN, OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push
 from tests.support.sample_events import load_event
+from tests.support.waiting import settled
 
 # Fixtures standing for partner messages: a push (checked against the schema its discriminator names)
 # or an API answer (method, path, status).
@@ -206,21 +207,11 @@ def _market(hub: LocalHub, body: dict[str, Any]) -> Any:
     return push(hub, "yandex", body, token=YM_TOKEN, path="/notification", source_ip=YM_ADDRESS)
 
 
-def _settled(api: Api, order_id: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = api.get(f"/v1/orders/{order_id}")
-        if answer.status == 200 and answer.body["status"] == status and not answer.body.get("pending_event"):
-            return answer.body
-        assert time.monotonic() < deadline, (order_id, answer.body)
-        time.sleep(0.05)
-
-
 def test_a_market_cancellation_is_timed_by_its_cancelled_at(hub: LocalHub, market: Api) -> None:
     created, cancelled = load_event("ym_order_created.json"), load_event("ym_order_cancelled.json")
     for order_id in (1001, 1002):
         assert _market(hub, {**created, "orderId": order_id}).status == 200
-        _settled(market, order_id_for("yandex", str(order_id)), "reserved")
+        settled(market, order_id_for("yandex", str(order_id)), "reserved", timeout=10.0)
         # Market told at 09:00 that the order is being packed (nothing to do in the hub) ...
         assert (
             _market(
@@ -238,9 +229,12 @@ def test_a_market_cancellation_is_timed_by_its_cancelled_at(hub: LocalHub, marke
     # ... so a cancellation stamped 08:00 is older news; one stamped 10:00 is not
     assert _market(hub, {**cancelled, "orderId": 1001, "cancelledAt": "2026-11-25T08:00:00Z"}).status == 200
     assert _market(hub, {**cancelled, "orderId": 1002, "cancelledAt": "2026-11-25T10:00:00Z"}).status == 200
-    _settled(market, order_id_for("yandex", "1002"), "cancelled")
+    settled(market, order_id_for("yandex", "1002"), "cancelled", timeout=10.0)
     time.sleep(0.5)  # the queue has applied (or ignored) the older one by now
-    assert _settled(market, order_id_for("yandex", "1001"), "reserved")["timeline"][-1]["status"] == "reserved"
+    assert (
+        settled(market, order_id_for("yandex", "1001"), "reserved", timeout=10.0)["timeline"][-1]["status"]
+        == "reserved"
+    )
     assert market.stock("SKU-A", "wh-1")["reserved"] == 1
 
 

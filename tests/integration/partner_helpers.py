@@ -4,8 +4,6 @@ implies for the stock of a 1-unit marketplace order."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,6 +14,7 @@ from orders import services as order_services
 from tests.support.api import Answer, Api
 from tests.support.partners import OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push, queue_depth
 from tests.support.sample_events import load_event
+from tests.support.waiting import wait_until
 
 SCHEDULED = {"version": "0", "source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
 ON_HAND = 10  # units of SKU-A at wh-1 (the `market` fixture)
@@ -66,27 +65,8 @@ def market_status(hub: LocalHub, order_id: int, status: str, at: str) -> Answer:
     )
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"{what} not reached in {timeout}s"
-        time.sleep(0.05)
-
-
 def queue_drained(hub: LocalHub) -> None:
     wait_until(lambda: queue_depth(hub, "PartnerQueue") == 0, what="an empty partner queue")
-
-
-def settled(api: Api, order_id: str, status: str, timeout: float = 15.0) -> dict[str, Any]:
-    """The order once it is in `status` with no event being applied (it may not exist yet: queue)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        answer = api.get(f"/v1/orders/{order_id}")
-        seen = answer.body.get("status") if answer.status == 200 else None
-        if seen == status and not answer.body.get("pending_event"):
-            return answer.body
-        assert time.monotonic() < deadline, f"order {order_id} is {seen}, not {status}, after {timeout}s"
-        time.sleep(0.05)
 
 
 def sweep(hub: LocalHub) -> dict[str, Any]:

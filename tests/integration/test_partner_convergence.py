@@ -24,7 +24,6 @@ from tests.integration.partner_helpers import (
     ozon_posting,
     ozon_state,
     queue_drained,
-    settled,
     stock_of,
     sweep,
 )
@@ -32,6 +31,7 @@ from tests.support.api import Api
 from tests.support.partner_specs import SPECS
 from tests.support.partners import fast_retry_hub, queue_depth, wildberries_channel
 from tests.support.sample_events import load_event
+from tests.support.waiting import settled
 
 POSTING = "24219509-0101-1"
 OZON_ORDER = order_id_for("ozon", POSTING)

@@ -34,13 +34,12 @@ from tests.integration.partner_helpers import (
     ozon_posting,
     ozon_state,
     queue_drained,
-    settled,
     stock_of,
     sweep,
-    wait_until,
 )
 from tests.support.api import Api
 from tests.support.partners import fast_retry_hub, wildberries_channel
+from tests.support.waiting import settled, wait_until
 
 MARKETPLACE = workflow("marketplace")
 EXAMPLES = 8
