@@ -18,6 +18,7 @@ import pytest
 
 FUNCTIONS = Path(__file__).parents[2] / "functions"
 UNIT_TESTS = Path(__file__).parent
+TESTS = UNIT_TESTS.parent
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,21 @@ def test_unit_tests_start_no_moto_and_no_hub() -> None:
         if _within(imported, "moto") or _within(imported, "oms_local.runtime")
     )
     assert starting == [], "move these to tests/integration:\n" + "\n".join(starting)
+
+
+def test_tests_share_helpers_through_tests_support_never_a_conftest_or_a_test_module() -> None:
+    """Fixtures live in conftest files (pytest finds them); what tests import lives in tests/support."""
+    tests = modules_under(TESTS)
+    known = {f"tests.{name}" for name in tests}
+    wrong = sorted(
+        f"tests/{test.path.relative_to(TESTS)} -> {imported}"
+        for test in tests.values()
+        for imported in set(
+            imports_of(f"tests.{test.name}", test.path.read_text(), is_package=test.is_package, known=known)
+        )
+        if _within(imported, "tests") and imported.rsplit(".", 1)[-1].startswith(("conftest", "test_"))
+    )
+    assert wrong == [], "move what these import to tests/support:\n" + "\n".join(wrong)
 
 
 # ------------------------------------------------------------------ the classifier itself
