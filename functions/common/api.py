@@ -218,9 +218,38 @@ def error_body(error: HubError) -> dict[str, Any]:
     return {"error": error.code, "message": error.message, "details": details, **error.extra}
 
 
-def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def error_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body), headers=headers
+    )
+
+
+def _invalid(error: RequestValidationError) -> Response[str]:
+    details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid")} for e in error.errors()]
+    return error_response(422, {"error": "validation_error", "message": "the request is not valid", "details": details})
+
+
+def _not_json(_: RequestUnsupportedContentType) -> Response[str]:
+    return error_response(415, {"error": "unsupported_media_type", "message": "send the body as application/json"})
+
+
+def _hub(error: HubError) -> Response[str]:
+    status, retry_after = _HTTP.get(error.code, _UNEXPECTED)
+    if status >= 500:
+        logger.warning("request could not be served", extra={"error": error.code})
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return error_response(status, error_body(error), headers)
+
+
+def _no_route(_: NotFoundError) -> Response[str]:
+    return error_response(404, {"error": "not_found", "message": "no such route"})
+
+
+def _unexpected(_: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        {"error": "internal_error", "message": "unexpected error; it has been logged"},
     )
 
 
@@ -229,35 +258,10 @@ def install_error_contract(app: APIGatewayRestResolver) -> None:
     resolvers by that assignment) and calls this once."""
     # Every route's middleware stack is built on its first request and takes this one: bodies are
     # read by the hub's rules on AWS as locally, whichever function serves the route.
-    app._request_validation_middleware = _JsonBodies()
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid(error: RequestValidationError) -> Response:
-        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "invalid")} for e in error.errors()]
-        return error_response(
-            422, {"error": "validation_error", "message": "the request is not valid", "details": details}
-        )
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _not_json(_: RequestUnsupportedContentType) -> Response:
-        return error_response(415, {"error": "unsupported_media_type", "message": "send the body as application/json"})
-
-    @app.exception_handler(HubError)
-    def _hub(error: HubError) -> Response:
-        status, retry_after = _HTTP.get(error.code, _UNEXPECTED)
-        if status >= 500:
-            logger.warning("request could not be served", extra={"error": error.code})
-        headers = {"Retry-After": str(retry_after)} if retry_after else None
-        return error_response(status, error_body(error), headers)
-
-    @app.not_found
-    def _no_route(_: NotFoundError) -> Response:
-        return error_response(404, {"error": "not_found", "message": "no such route"})
-
-    @app.exception_handler(Exception)
-    def _unexpected(_: Exception) -> Response:
-        logger.exception("unhandled error")
-        return error_response(
-            HTTPStatus.INTERNAL_SERVER_ERROR,
-            {"error": "internal_error", "message": "unexpected error; it has been logged"},
-        )
+    app._request_validation_middleware = _JsonBodies()  # type: ignore[no-untyped-call]  # powertools' __init__ is unannotated
+    # Registered by call, not as decorators: powertools' exception_handler returns an unannotated decorator.
+    app.exception_handler(RequestValidationError)(_invalid)
+    app.exception_handler(RequestUnsupportedContentType)(_not_json)
+    app.exception_handler(HubError)(_hub)
+    app.not_found(_no_route)
+    app.exception_handler(Exception)(_unexpected)

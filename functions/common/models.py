@@ -16,7 +16,6 @@ from pydantic import (
     WithJsonSchema,
 )
 
-
 # Characters that make no sense in ids and names and can spoof or break what operators read: C0/C1 controls,
 # DEL and the bidirectional marks, embeddings, overrides and isolates. Free text may keep tab and line breaks.
 CONTROLS = r"\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"

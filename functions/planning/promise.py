@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from common.clock import utc_text
-from reference.models import Carrier, DeliveryMethod, Location
+from reference.models import Carrier, DeliveryMethod, Location, Weekday
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # processing_minutes <= 7 days and every listed day has an opening: a week of a 1-minute day per
 # 7 days of work is bounded by 7 * 24 * 60 weeks; no real calendar comes near, so search two years.
 SEARCH_DAYS = 2 * 366

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum
 
 from pydantic import BaseModel
 
@@ -26,7 +26,9 @@ from reference.models import DeliveryMethod, Location, LocationKind
 EARTH_RADIUS_KM = 6371.0088
 
 
-class Rule(StrEnum):
+class Rule(Enum):
+    """Which sourcing rule placed the units (its value is what the order records)."""
+
     single_location = "single_location"
     split = "split"
     single_location_short = "single_location_short"

@@ -191,7 +191,8 @@ class ChannelIn(BaseModel):
     allowed_ips: list[IPvAnyNetwork] = Field(
         default_factory=list,
         max_length=50,
-        description="Partner pushes are taken only from these networks (e.g. Yandex Market's published ranges); empty = any.",
+        description="Partner pushes are taken only from these networks (e.g. Yandex Market's published ranges); "
+        "empty = any.",
     )
     api_url: PartnerUrl | None = Field(
         None,

@@ -19,7 +19,7 @@ from common.dynamo import from_item, to_item
 from oms_local.runtime import LocalHub
 from orders.adapters.workflow_catalog import workflow_for
 from orders.domain.models import MAX_MONEY, Order, OrderIn, order_id_for
-from orders.domain.records import new_order
+from orders.domain.records import Placement, new_order
 from planning.cart import MAX_LINES, MAX_QTY
 from planning.sourcing import ReservationPlan, Rule
 from reference import config_table
@@ -114,9 +114,7 @@ def test_every_order_the_write_model_takes_is_readable_once_stored(lines: list[t
     record = new_order(
         order_in,
         workflow_for(order_in.delivery.method, order_in.channel),
-        ReservationPlan([], [], Rule.single_location),
-        "test",
-        None,
+        Placement(ReservationPlan([], [], Rule.single_location), "test", None),
         "2026-12-01T10:00:00.000Z",
     )
     stored = from_item(to_item(record))  # as DynamoDB gives it back

@@ -39,7 +39,8 @@ def plan_short_pick(order: dict[str, Any], flow: Workflow, request: ShortPickIn)
     ]
     if problems:
         raise Unprocessable("more units missing than the location holds for the order", problems)
-    lines, left = [], dict(missing)
+    lines: list[dict[str, Any]] = []
+    left = dict(missing)
     for line in reversed(order["lines"]):  # the last lines give up their units first
         taken = min(line["qty"], left.get(line["sku"], 0))
         left[line["sku"]] = left.get(line["sku"], 0) - taken

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -311,3 +312,17 @@ class Task(BaseModel):
     shortages: list[Shortage]
     created_at: str
     updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusStep:
+    """A lifecycle step into `status` (a state machine task): the order, its channel and workflow, the
+    event that led there, and the task token of a status that waits."""
+
+    order_id: str
+    channel: str
+    workflow: str
+    status: str
+    event: dict[str, Any]
+    now: str
+    task_token: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,15 +50,20 @@ def hold_expiry(order_in: OrderIn, now: str, hold_hours: int | None) -> str | No
     return None
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where intake placed the order's units: the reservation plan, why (in words for the timeline), and
+    the delivery promise (none while units are missing)."""
+
+    plan: ReservationPlan
+    reason: str
+    promise: Promise | None
+
+
 def new_order(
-    order_in: OrderIn,
-    flow: Workflow,
-    plan: ReservationPlan,
-    reason: str,
-    promise: Promise | None,
-    now: str,
-    hold_hours: int | None = None,
+    order_in: OrderIn, flow: Workflow, placement: Placement, now: str, hold_hours: int | None = None
 ) -> dict[str, Any]:
+    plan, reason, promise = placement.plan, placement.reason, placement.promise
     order_id = order_in.order_id()
     status = "on_hold" if plan.shortages else AWAITING_PAYMENT if order_in.payment.status == "pending" else "reserved"
     note = "; ".join(filter(None, [f"sourced: {reason}", describe_shortages(plan.shortages)]))

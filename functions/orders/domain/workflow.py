@@ -200,17 +200,10 @@ class Workflow(BaseModel):
 
 
 def _status_problems(name: str, status: Status, workflow: Workflow) -> list[str]:
-    problems = []
     if status.terminal:
-        if status.kpi or status.deadline_from or status.hold:
-            problems.append("a terminal status has no KPI and holds nothing")
-        return problems
-    if not status.kpi:
-        problems.append("every waiting status needs a `kpi` (its hard deadline)")
-    elif status.timeout_seconds() > MAX_WAIT_SECONDS:
-        problems.append("`kpi` is longer than a Standard execution may live (365d)")
-    if status.on_timeout != "flag" and status.on_timeout not in status.events:
-        problems.append(f"on_timeout {status.on_timeout!r} is neither `flag` nor one of its events")
+        held = status.kpi or status.deadline_from or status.hold
+        return ["a terminal status has no KPI and holds nothing"] if held else []
+    problems = _wait_problems(status)
     if name == AWAITING_PAYMENT and not (status.hold and "pay" in status.events):
         problems.append("awaiting_payment is a hold that the acquirer's `pay` moves on")
     if status.short_pick and (status.terminal or status.stock):
@@ -219,6 +212,24 @@ def _status_problems(name: str, status: Status, workflow: Workflow) -> list[str]
         problems.append("a status that requests a payment link waits, and moves no stock")
     if status.deadline_from and name not in INITIAL_STATUSES:
         problems.append("`deadline_from` counts from the order's creation: only on reserved/on_hold")
+    return problems + _stock_problems(name, status, workflow)
+
+
+def _wait_problems(status: Status) -> list[str]:
+    """A waiting status's deadline and what its timeout does."""
+    problems = []
+    if not status.kpi:
+        problems.append("every waiting status needs a `kpi` (its hard deadline)")
+    elif status.timeout_seconds() > MAX_WAIT_SECONDS:
+        problems.append("`kpi` is longer than a Standard execution may live (365d)")
+    if status.on_timeout != "flag" and status.on_timeout not in status.events:
+        problems.append(f"on_timeout {status.on_timeout!r} is neither `flag` nor one of its events")
+    return problems
+
+
+def _stock_problems(name: str, status: Status, workflow: Workflow) -> list[str]:
+    """What a waiting status may do to stock: release only on the way out, reserve only as `reserved`."""
+    problems = []
     if status.stock == "release":
         problems.append("a status that releases stock must be terminal")
     if status.stock == "reserve":

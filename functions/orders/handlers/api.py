@@ -7,7 +7,7 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, SecurityScheme
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ from orders.use_cases import events, intake, payments, queries, returns, substit
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
-SIGNED = {"acquirerSignature": APIKey(name="X-Signature", in_=APIKeyIn.header)}
+SIGNED: dict[str, SecurityScheme] = {"acquirerSignature": APIKey(name="X-Signature", in_=APIKeyIn.header)}
 app.configure_openapi(security_schemes=SIGNED)
 API_TITLE = "oms-hub"
 
@@ -40,7 +40,8 @@ def create_order(body: Annotated[OrderIn, Body()]) -> Response[Order]:
     return Response(
         status_code=201 if created else 200,
         content_type=content_types.APPLICATION_JSON,
-        body=order.model_dump(mode="json"),
+        # The JSON form: powertools validates a Response's body against its declared model (Order) itself.
+        body=order.model_dump(mode="json"),  # type: ignore[arg-type]
     )
 
 
@@ -192,9 +193,10 @@ def _merged_openapi() -> str:
     return declare_transport_errors(app.get_openapi_merge_json_schema())
 
 
-def _merge_first(app_: Any, next_middleware: Any) -> Response:
+def _merge_first(app_: Any, next_middleware: Any) -> Response[Any]:
     _merged_openapi()
-    return next_middleware(app_)
+    answer: Response[Any] = next_middleware(app_)
+    return answer
 
 
 app.enable_swagger(path="/v1/docs", title=API_TITLE, middlewares=[_merge_first])

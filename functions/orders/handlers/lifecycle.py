@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.clock import utc_now
 from common.observability import logger, metrics, tracer
+from orders.domain.models import StatusStep
 from orders.use_cases import lifecycle, payments
 
 
@@ -26,14 +27,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = utc_now()
     if action == "retry_reservation":
         return lifecycle.retry_reservation(order_id, order_event, now)
+    if action not in ("consume", "request_link", "release"):
+        raise ValueError(f"unknown lifecycle action {action!r}")
+    step = StatusStep(
+        order_id, event["channel"], event["workflow"], event["status"], order_event, now, event.get("task_token")
+    )
     if action == "consume":
-        return lifecycle.consume(
-            order_id, event["channel"], event["workflow"], event["status"], order_event, event.get("task_token"), now
-        )
+        return lifecycle.consume(step)
     if action == "request_link":
-        return payments.request_payment_link(
-            order_id, event["channel"], event["workflow"], event["status"], order_event, event["task_token"], now
-        )
-    if action == "release":
-        return lifecycle.release(order_id, event["channel"], event["workflow"], event["status"], order_event, now)
-    raise ValueError(f"unknown lifecycle action {action!r}")
+        return payments.request_payment_link(step, event["task_token"])
+    return lifecycle.release(step)

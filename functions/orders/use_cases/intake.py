@@ -10,7 +10,7 @@ from inventory.adapters import stock_table
 from orders.adapters import lifecycle_engine, order_stock
 from orders.adapters.workflow_catalog import workflow, workflow_for
 from orders.domain.models import Order, OrderIn
-from orders.domain.records import execution_input, new_order, shortage_task
+from orders.domain.records import Placement, execution_input, new_order, shortage_task
 from orders.domain.workflow import AWAITING_PAYMENT
 from orders.use_cases.shared import promise_for, with_fresh_stock
 from planning.sourcing import explain, plan_reservations, rank_candidates
@@ -34,15 +34,12 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
     def attempt() -> dict[str, Any]:
         free = stock_table.physical_available(wanted, candidates)
         plan = plan_reservations(wanted, candidates, free, allow_split=channel.allow_split)
-        order = new_order(
-            order_in,
-            flow,
+        placement = Placement(
             plan,
             explain(plan, ranked, channel.channel_id),
             None if plan.shortages else promise_for(order_in.delivery, plan.locations(), locations, now),
-            now,
-            locations[chosen].hold_hours if chosen else None,
         )
+        order = new_order(order_in, flow, placement, now, locations[chosen].hold_hours if chosen else None)
         order_stock.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 

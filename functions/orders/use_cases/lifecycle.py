@@ -10,7 +10,7 @@ from inventory.adapters import stock_table
 from orders.adapters import order_stock, order_table
 from orders.adapters.order_table import StatusMove
 from orders.adapters.workflow_catalog import workflow
-from orders.domain.models import Order
+from orders.domain.models import Order, StatusStep
 from orders.domain.records import (
     describe_shortages,
     merge_allocations,
@@ -57,52 +57,49 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
                 close_task=None if plan.shortages else shortage_task_id(order_id),
             ),
         )
-        return {"status": status if committed else order_table.get_order(order_id)["status"]}
+        if committed:
+            return {"status": status}
+        current = order_table.get_order(order_id)  # another step moved it meanwhile: report where it is
+        return {"status": current["status"] if current else "missing"}
 
     return with_fresh_stock(attempt)
 
 
-def consume(
-    order_id: str,
-    channel: str,
-    workflow_name: str,
-    status: str,
-    event: dict[str, Any],
-    task_token: str | None,
-    now: str,
-) -> dict[str, str]:
+def consume(step: StatusStep) -> dict[str, str]:
     """Into a status that takes the reserved units out of on-hand (shipped, collected, sold). A waiting
     status gets the task token in the same write."""
 
     def attempt() -> dict[str, str]:
-        expect = workflow(workflow_name).sources_of("consume")
-        move = StatusMove(order_id, channel, status, expect, timeline_entry(now, status, event), now)
-        done = order_stock.consume(move, task_token)
-        if not done and task_token:  # a retry of a step that already ran: just hand over the new token
-            order_table.set_task_token(order_id, task_token, status)
-        return {"status": status}
+        done = order_stock.consume(_move(step, "consume"), step.task_token)
+        if not done and step.task_token:  # a retry of a step that already ran: just hand over the new token
+            order_table.set_task_token(step.order_id, step.task_token, step.status)
+        return {"status": step.status}
 
     result = with_fresh_stock(attempt)
-    count(f"OrderEntered_{status}")
+    count(f"OrderEntered_{step.status}")
     return result
 
 
-def release(
-    order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any], now: str
-) -> dict[str, str]:
+def release(step: StatusStep) -> dict[str, str]:
     """Into a status that gives every held unit back to free stock (cancelled, expired, returned_to_stock);
     an open shortage task is closed, and a paid order is refunded."""
 
     def attempt() -> dict[str, Any]:
-        order = order_table.get_order(order_id)
-        if order is None or order["status"] == status:
+        order = order_table.get_order(step.order_id)
+        if order is None or order["status"] == step.status:
             return order or {}
-        expect = workflow(workflow_name).sources_of("release")
-        move = StatusMove(order_id, channel, status, expect, timeline_entry(now, status, event), now)
-        order_stock.release(move, shortage_task_id(order_id) if order["shortages"] else None)
-        return order_table.get_order(order_id) or {}
+        order_stock.release(_move(step, "release"), shortage_task_id(step.order_id) if order["shortages"] else None)
+        return order_table.get_order(step.order_id) or {}
 
     order = with_fresh_stock(attempt)
-    refund_if_paid(order, now)  # after the stock: a retried step that already released still refunds
-    count(f"OrderEntered_{status}")
+    refund_if_paid(order, step.now)  # after the stock: a retried step that already released still refunds
+    count(f"OrderEntered_{step.status}")
     return {"status": order.get("status", "missing")}
+
+
+def _move(step: StatusStep, stock: str) -> StatusMove:
+    """The order's write for the step: from the statuses of its workflow whose move into it has this stock effect."""
+    expect = workflow(step.workflow).sources_of(stock)
+    return StatusMove(
+        step.order_id, step.channel, step.status, expect, timeline_entry(step.now, step.status, step.event), step.now
+    )

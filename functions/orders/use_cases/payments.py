@@ -12,15 +12,14 @@ from common.observability import count, logger
 from orders.adapters import order_table
 from orders.adapters.order_table import StatusMove
 from orders.adapters.workflow_catalog import workflow
-from orders.domain.models import OrderEventIn, PaymentCallbackIn
+from orders.domain.models import OrderEventIn, PaymentCallbackIn, StatusStep
 from orders.domain.records import timeline_entry
 from orders.use_cases import events
 
 
-def request_payment_link(
-    order_id: str, channel: str, workflow_name: str, status: str, event: dict[str, Any], task_token: str, now: str
-) -> dict[str, str]:
+def request_payment_link(step: StatusStep, task_token: str) -> dict[str, str]:
     """The payment did not come in time: ask the acquirer for a new link, record it with the status."""
+    order_id, status, now = step.order_id, step.status, step.now
     order = order_table.get_order(order_id)
     if order is None:
         return {"status": "missing"}
@@ -28,8 +27,8 @@ def request_payment_link(
     from partners.clients import acquirer
 
     link = acquirer.acquirer().payment_link(order_id, Decimal(str(order["total"])), attempt)
-    expect = workflow(workflow_name).sources_into(status)
-    move = StatusMove(order_id, channel, status, expect, timeline_entry(now, status, event), now)
+    expect = workflow(step.workflow).sources_into(status)
+    move = StatusMove(order_id, step.channel, status, expect, timeline_entry(now, status, step.event), now)
     moved = order_table.record_payment_link(move, task_token, link.url, link.payment_id)
     if not moved:  # a retry of a step that already ran: just hand over the new token
         order_table.set_task_token(order_id, task_token, status)
