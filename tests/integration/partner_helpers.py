@@ -10,7 +10,7 @@ import pytest
 
 from common.errors import HubError, OrderBusy
 from oms_local.runtime import LocalHub
-from orders import services as order_services
+from orders.use_cases import events as order_events
 from tests.support.api import Answer, Api
 from tests.support.partners import OZON_TOKEN, YM_ADDRESS, YM_TOKEN, push, queue_depth
 from tests.support.sample_events import load_event
@@ -80,7 +80,7 @@ class FailFirst:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.armed: dict[str, list[Exception]] = {}
         self.raised: list[str] = []
-        real = order_services.post_event
+        real = order_events.post_event
 
         def post_event(order_id: str, event_in: Any, source: str) -> dict[str, Any]:
             pending = self.armed.get(event_in.event)
@@ -89,7 +89,7 @@ class FailFirst:
                 raise pending.pop(0)
             return real(order_id, event_in, source)
 
-        monkeypatch.setattr(order_services, "post_event", post_event)
+        monkeypatch.setattr(order_events, "post_event", post_event)
 
     def arm(self, event: str, error: Exception, times: int = 1) -> None:
         self.armed.setdefault(event, []).extend([error] * times)

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 
 from oms_local.runtime import LocalHub
+from orders.adapters.workflow_catalog import workflow
 from orders.domain.models import order_id_for
-from orders.domain.workflow import workflow
 from partners.clients import cdek, ozon, wildberries, yandex_market
 from tests.fakes.partners import FakeWildberries
 from tests.integration.partner_helpers import (

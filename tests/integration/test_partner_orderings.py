@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oms_local.runtime import LocalHub
+from orders.adapters.workflow_catalog import workflow
 from orders.domain.models import order_id_for
-from orders.domain.workflow import workflow
 from partners.clients import ozon, wildberries, yandex_market
 from tests.fakes.partners import FakeWildberries
 from tests.integration.partner_helpers import (
