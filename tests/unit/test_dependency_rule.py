@@ -3,8 +3,12 @@
 `functions/` is every Lambda's code root. Its packages sit in layers, lowest first; a module imports its own
 package and lower layers only, never a higher layer or a sibling at its own. Inside a package, handlers ->
 use cases -> domain and adapters: domain code imports no AWS client, no settings and no adapters; adapters
-import no handlers or use cases. Nothing under `functions/` imports the local runtime, the build tools, the
-tests or the bench. Every import counts, also one inside a function (a lazy import is still a dependency).
+import no handlers or use cases; handlers reach adapters only through their use cases. Nothing under
+`functions/` imports the local runtime, the build tools, the tests or the bench. Every import counts, also
+one inside a function (a lazy import is still a dependency).
+
+The tests' own layout is checked here too: tests/unit starts no moto and no hub, and tests share helpers
+through tests/support, never by importing a conftest or another test module.
 """
 
 from __future__ import annotations
