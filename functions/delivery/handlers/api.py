@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -10,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.api import install_error_contract
-from common.clock import utc_now
+from common.clock import current, utc_now
 from common.models import Identifier
 from common.observability import logger, metrics, tracer
 from delivery import services
@@ -27,7 +26,7 @@ install_error_contract(app)
     summary="Earliest delivery date range per delivery method for a cart and a destination",
 )
 def post_delivery_promise(body: Annotated[PromiseRequest, Body()]) -> PromiseAnswer:
-    return services.promise(body, datetime.now(UTC))
+    return services.promise(body, current())
 
 
 @app.put("/v1/carriers/<carrier_id>", tags=["delivery"], summary="Create or replace a carrier's transit times")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from common.clock import utc_text
+from common.clock import utc_moment, utc_text
 from orders.domain.models import OrderIn
 from orders.domain.workflow import AWAITING_PAYMENT, Workflow
 from planning.promise import Promise
@@ -46,7 +46,7 @@ def hold_expiry(order_in: OrderIn, now: str, hold_hours: int | None) -> str | No
     if order_in.hold_until is not None:
         return utc_text(order_in.hold_until)
     if order_in.delivery.method is DeliveryMethod.reserve_in_store and hold_hours:
-        return utc_text(datetime.fromisoformat(now.replace("Z", "+00:00")) + timedelta(hours=hold_hours))
+        return utc_text(utc_moment(now) + timedelta(hours=hold_hours))
     return None
 
 

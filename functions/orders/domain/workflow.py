@@ -8,11 +8,11 @@ state machines (state_machines/). Pure: no AWS, no environment, no files: the wo
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from common.clock import utc_moment
 from common.errors import InvalidTransition
 from reference.models import DeliveryMethod
 
@@ -187,7 +187,7 @@ class Workflow(BaseModel):
             if status.deadline_from == "ship_by":
                 left = status.timeout_seconds()
                 if ship_by:
-                    left = int((datetime.fromisoformat(ship_by) - datetime.fromisoformat(created_at)).total_seconds())
+                    left = int((utc_moment(ship_by) - utc_moment(created_at)).total_seconds())
                 out[name] = min(max(left, 1), MAX_WAIT_SECONDS)
         return out
 

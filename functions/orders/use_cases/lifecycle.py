@@ -92,7 +92,8 @@ def release(step: StatusStep) -> dict[str, str]:
         return order_table.get_order(step.order_id) or {}
 
     order = with_fresh_stock(attempt)
-    refund_if_paid(order, step.now)  # after the stock: a retried step that already released still refunds
+    if order:  # after the stock: a retried step that already released still refunds
+        refund_if_paid(Order.model_validate(order), step.now)
     count(f"OrderEntered_{step.status}")
     return {"status": order.get("status", "missing")}
 

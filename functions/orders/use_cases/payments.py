@@ -12,7 +12,7 @@ from common.observability import count, logger
 from orders.adapters import order_table
 from orders.adapters.order_table import StatusMove
 from orders.adapters.workflow_catalog import workflow
-from orders.domain.models import OrderEventIn, PaymentCallbackIn, StatusStep
+from orders.domain.models import Order, OrderEventIn, PaymentCallbackIn, StatusStep
 from orders.domain.records import timeline_entry
 from orders.use_cases import events
 
@@ -59,17 +59,19 @@ def payment_settled(provider: str, callback: PaymentCallbackIn, now: str) -> dic
             f"acquirer:{provider}",
         )
     elif order["status"] in flow.terminal_statuses and flow.statuses[order["status"]].stock == "release":
-        refund_if_paid(order_table.get_order(callback.order_id) or {}, now)
+        released = order_table.get_order(callback.order_id)
+        if released is not None:
+            refund_if_paid(Order.model_validate(released), now)
     return {**answer, "applied": True}
 
 
-def refund_if_paid(order: dict[str, Any], now: str) -> None:
+def refund_if_paid(order: Order, now: str) -> None:
     """Refund an order that was paid and not refunded yet (it was released after the payment)."""
-    payment = order.get("payment") or {}
-    if payment.get("status") != "paid" or payment.get("refund_id"):
+    payment = order.payment
+    if payment.status != "paid" or payment.refund_id or payment.payment_id is None:
         return
     from partners.clients import acquirer
 
-    refund_id = acquirer.acquirer().refund(order["order_id"], payment["payment_id"], Decimal(str(order["total"])))
-    order_table.record_refund(order["order_id"], refund_id, now)
+    refund_id = acquirer.acquirer().refund(order.order_id, payment.payment_id, order.total)
+    order_table.record_refund(order.order_id, refund_id, now)
     count("PaymentRefunded")

@@ -4,11 +4,11 @@ delivery promise of reserved goods."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import TypeVar
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
+from common.clock import utc_moment
 from common.errors import StockContention
 from common.observability import count
 from orders.adapters import order_stock
@@ -43,7 +43,7 @@ def promise_for(delivery: Delivery, sources: list[str], locations: dict[str, Loc
         delivery.method,
         [locations[loc] for loc in sources if loc in locations],
         config_table.carriers(),
-        datetime.fromisoformat(now),
+        utc_moment(now),
         delivery.location_id,
     )
     return promised if isinstance(promised, Promise) else None
