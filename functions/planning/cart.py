@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from common.models import Sku
+from common.quantities import sum_by
 
 MAX_LINES = 40  # one order + 2 items per reserved line + 1 task must fit TransactWriteItems' 100 items
 MAX_QTY = 10_000
@@ -23,7 +24,4 @@ class CartLine(BaseModel):
 
 def quantities(lines: Sequence[CartLine]) -> dict[str, int]:
     """Units wanted per SKU (one SKU on two lines is reserved once)."""
-    wanted: dict[str, int] = {}
-    for line in lines:
-        wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
-    return wanted
+    return sum_by((line.sku, line.qty) for line in lines)

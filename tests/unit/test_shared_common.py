@@ -40,3 +40,14 @@ def test_working_hours_must_close_after_they_open() -> None:
         LocationIn.model_validate(
             {"name": "S", "kind": "store", "working_hours": {"monday": {"opens": "10:00", "closes": "22:00"}}}
         )
+
+
+def test_sum_by_adds_the_units_of_each_key_in_the_order_keys_first_appear() -> None:
+    from common.quantities import sum_by
+
+    assert list(sum_by([("B", 1), ("A", 2), ("B", 3)]).items()) == [("B", 4), ("A", 2)]
+    assert sum_by([(("SKU-A", "wh-1"), 2), (("SKU-A", "store-1"), 1), (("SKU-A", "wh-1"), 1)]) == {
+        ("SKU-A", "wh-1"): 3,
+        ("SKU-A", "store-1"): 1,
+    }
+    assert sum_by([]) == {}

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from common.errors import Conflict, Problem, Unprocessable
+from common.quantities import sum_by
 from orders.domain.models import ShortPickIn
 from orders.domain.workflow import Workflow
 
@@ -26,9 +27,7 @@ class ShortPick:
 def plan_short_pick(order: dict[str, Any], flow: Workflow, request: ShortPickIn) -> ShortPick:
     if not flow.statuses[order["status"]].short_pick:
         raise Conflict(f"units cannot be reported missing in status {order['status']!r}", status=order["status"])
-    missing: dict[str, int] = {}
-    for line in request.lines:
-        missing[line.sku] = missing.get(line.sku, 0) + line.missing
+    missing = sum_by((line.sku, line.missing) for line in request.lines)
     held = {a["sku"]: a["qty"] for a in order["allocations"] if a["location_id"] == request.location_id}
     problems = [
         Problem(

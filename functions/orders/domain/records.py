@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from common.clock import utc_moment, utc_text
+from common.quantities import sum_by
 from orders.domain.models import OrderIn
 from orders.domain.workflow import AWAITING_PAYMENT, Workflow
 from planning.promise import Promise
@@ -30,10 +31,10 @@ def status_fields(channel: str, status: str, now: str) -> dict[str, str]:
 
 
 def merge_allocations(current: list[dict[str, Any]], added: list[Allocation]) -> list[dict[str, Any]]:
-    merged: dict[tuple[str, str], int] = {}
-    for allocation in [*current, *(a.model_dump() for a in added)]:
-        key = (allocation["sku"], allocation["location_id"])
-        merged[key] = merged.get(key, 0) + allocation["qty"]
+    merged = sum_by(
+        ((allocation["sku"], allocation["location_id"]), allocation["qty"])
+        for allocation in [*current, *(a.model_dump() for a in added)]
+    )
     return [{"sku": sku, "location_id": loc, "qty": qty} for (sku, loc), qty in merged.items()]
 
 

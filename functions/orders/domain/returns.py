@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from common.errors import Conflict, Problem, Unprocessable
+from common.quantities import sum_by
 from orders.domain.models import ReturnIn
 from orders.domain.workflow import Workflow
 
 
 def returnable(order: dict[str, Any]) -> dict[str, int]:
     """Units per SKU bought and not returned yet."""
-    left: dict[str, int] = {}
-    for line in order["lines"]:
-        left[line["sku"]] = left.get(line["sku"], 0) + line["qty"]
+    left = sum_by((line["sku"], line["qty"]) for line in order["lines"])
     for past in order.get("returns") or []:
         for line in past["lines"]:
             left[line["sku"]] -= line["qty"]
@@ -35,9 +34,7 @@ def check_return(order: dict[str, Any], flow: Workflow, request: ReturnIn) -> No
             status=order["status"],
         )
     left = returnable(order)
-    wanted: dict[str, int] = {}
-    for line in request.lines:
-        wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
+    wanted = sum_by((line.sku, line.qty) for line in request.lines)
     problems = [
         Problem(("lines", i, "qty"), f"at most {max(left.get(line.sku, 0), 0)} left to return")
         for i, line in enumerate(request.lines)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Problem, Unprocessable
 from common.models import FREE_TEXT, Sku
+from common.quantities import sum_by
 from orders.domain.models import Line, Money, check_total
 from planning.cart import Qty
 from planning.sourcing import Allocation
@@ -93,10 +94,7 @@ class StockChange:
 
 def net_changes(before: Sequence[Allocation], after: Sequence[Allocation]) -> list[StockChange]:
     def totals(allocations: Sequence[Allocation]) -> dict[tuple[str, str], int]:
-        held: dict[tuple[str, str], int] = {}
-        for a in allocations:
-            held[(a.sku, a.location_id)] = held.get((a.sku, a.location_id), 0) + a.qty
-        return held
+        return sum_by(((a.sku, a.location_id), a.qty) for a in allocations)
 
     old, new = totals(before), totals(after)
     return [

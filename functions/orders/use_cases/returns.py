@@ -7,6 +7,7 @@ from typing import Any
 
 from common.errors import OrderNotFound, Problem, Unprocessable
 from common.observability import count
+from common.quantities import sum_by
 from orders.adapters import order_stock, order_table
 from orders.adapters.workflow_catalog import workflow
 from orders.domain.fulfilment import describe as describe_short_pick
@@ -37,9 +38,7 @@ def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, 
         if earlier is not None:
             return earlier, False
         check_return(order, workflow(order["workflow"]), request)
-        merged: dict[str, int] = {}
-        for line in request.lines:
-            merged[line.sku] = merged.get(line.sku, 0) + line.qty
+        merged = sum_by((line.sku, line.qty) for line in request.lines)
         record = Return(
             **request.model_dump(exclude={"lines"}),
             at=now,
