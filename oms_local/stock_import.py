@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 from tqdm import tqdm
 
-from inventory.domain.stock_updates import MAX_LINES, StockLine, StockMode
+from inventory.domain.stock_updates import MAX_STOCK_LINES, StockLine, StockMode
 
 COLUMNS = ("sku", "on_hand", "expected_at")
 
@@ -60,7 +60,7 @@ def batch_id_of(path: Path, location_id: str, mode: StockMode) -> str:
 
 
 def _rows(path: Path, mode: StockMode, report: ImportReport) -> Iterator[_Part]:
-    """Parts of at most MAX_LINES valid rows; malformed rows go to the report with their line number."""
+    """Parts of at most MAX_STOCK_LINES valid rows; malformed rows go to the report with their line number."""
     with path.open(newline="", encoding="utf-8-sig") as stream:
         read = _ByteCount(stream)
         reader = csv.DictReader(read)
@@ -89,7 +89,7 @@ def _rows(path: Path, mode: StockMode, report: ImportReport) -> Iterator[_Part]:
                 continue
             lines.append(line)
             line_of[line.sku] = line_no
-            if len(lines) == MAX_LINES:
+            if len(lines) == MAX_STOCK_LINES:
                 yield _Part(number, lines, line_of, read.count - start)
                 lines, line_of, start, number = [], {}, read.count, number + 1
         if lines:

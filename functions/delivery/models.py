@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.models import ONE_LINE, Identifier, Moment, Number
-from planning.cart import MAX_LINES, CartLine
+from planning.cart import MAX_CART_LINES, CartLine
 from planning.promise import Promise
 from reference.models import DeliveryMethod
 
@@ -29,7 +29,7 @@ class PromiseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Identifier
-    lines: list[CartLine] = Field(min_length=1, max_length=MAX_LINES)
+    lines: list[CartLine] = Field(min_length=1, max_length=MAX_CART_LINES)
     destination: Destination = Field(default_factory=Destination)
     methods: list[DeliveryMethod] | None = Field(None, min_length=1, description="Default: every method.")
     placed_at: Moment | None = Field(

@@ -9,7 +9,7 @@ from delivery.models import PromiseAnswer, PromiseRequest, Unavailable
 from inventory.adapters import stock_table
 from planning.cart import quantities
 from planning.promise import PICKUP_AT_LOCATION, Promise, quote
-from planning.sourcing import Destination, plan_reservations, rank_candidates
+from planning.sourcing import CustomerPlace, plan_reservations, rank_candidates
 from reference import config_table
 from reference.lookup import known_references
 from reference.models import Carrier, CarrierIn, DeliveryMethod
@@ -19,7 +19,7 @@ def promise(request: PromiseRequest, now: datetime) -> PromiseAnswer:
     """One stock read for every method: the candidates of all methods are read together."""
     store = request.destination.location_id
     channel, locations = known_references(request.channel, store, ("destination", "location_id"))
-    where = Destination(request.destination.lat, request.destination.lon, request.destination.city)
+    where = CustomerPlace(request.destination.lat, request.destination.lon, request.destination.city)
     methods = list(dict.fromkeys(request.methods or DeliveryMethod))
     ranked = {method: [c.location_id for c in rank_candidates(locations, method, store, where)] for method in methods}
     wanted = quantities(request.lines)

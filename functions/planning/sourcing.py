@@ -36,7 +36,7 @@ class Rule(Enum):
 
 
 @dataclass(frozen=True)
-class Destination:
+class CustomerPlace:
     """Where the customer is, as far as the order tells."""
 
     lat: float | None = None
@@ -92,7 +92,7 @@ def rank_candidates(
     locations: Mapping[str, Location],
     method: DeliveryMethod,
     chosen_location: str | None,
-    destination: Destination = Destination(),
+    destination: CustomerPlace = CustomerPlace(),
 ) -> list[Candidate]:
     eligible = [loc for loc in locations.values() if loc.active and method in loc.capabilities]
     if method is DeliveryMethod.reserve_in_store:
@@ -133,7 +133,7 @@ def candidate_locations(
     locations: Mapping[str, Location],
     method: DeliveryMethod,
     chosen_location: str | None,
-    destination: Destination = Destination(),
+    destination: CustomerPlace = CustomerPlace(),
 ) -> list[str]:
     return [c.location_id for c in rank_candidates(locations, method, chosen_location, destination)]
 

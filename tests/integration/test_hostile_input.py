@@ -20,7 +20,7 @@ from oms_local.runtime import LocalHub
 from orders.adapters.workflow_catalog import workflow_for
 from orders.domain.models import MAX_MONEY, Order, OrderIn, order_id_for
 from orders.domain.records import Placement, new_order
-from planning.cart import MAX_LINES, MAX_QTY
+from planning.cart import MAX_CART_LINES, MAX_QTY
 from planning.sourcing import ReservationPlan, Rule
 from reference import config_table
 from tests.fakes.partners import FakeOzon
@@ -99,7 +99,7 @@ def test_an_order_at_the_top_price_is_taken_and_stays_readable(shop: Api) -> Non
     st.lists(
         st.tuples(st.integers(1, MAX_QTY), st.decimals(0, MAX_MONEY, places=2, allow_nan=False)),
         min_size=1,
-        max_size=MAX_LINES,
+        max_size=MAX_CART_LINES,
     )
 )
 def test_every_order_the_write_model_takes_is_readable_once_stored(lines: list[tuple[int, Decimal]]) -> None:

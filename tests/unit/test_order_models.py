@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from orders.domain.models import OrderIn
-from planning.cart import MAX_LINES
+from planning.cart import MAX_CART_LINES
 from tests.support.builders import courier_order
 
 
@@ -25,10 +25,10 @@ def test_same_sku_on_two_lines_is_reserved_once() -> None:
 
 
 def test_line_count_fits_one_transaction() -> None:
-    lines = [{"sku": f"S{n}", "qty": 1, "price": 1} for n in range(MAX_LINES + 1)]
+    lines = [{"sku": f"S{n}", "qty": 1, "price": 1} for n in range(MAX_CART_LINES + 1)]
     with pytest.raises(ValidationError):
         OrderIn.model_validate(courier_order(lines=lines))
-    assert 1 + 2 * MAX_LINES + 1 <= 100  # order + (stock, reservation) per line + task
+    assert 1 + 2 * MAX_CART_LINES + 1 <= 100  # order + (stock, reservation) per line + task
 
 
 @pytest.mark.parametrize("delivery", [{"method": "post"}, {"method": "click_collect"}, {"method": "reserve_in_store"}])

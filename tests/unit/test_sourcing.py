@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from planning.sourcing import (
-    Destination,
+    CustomerPlace,
     Rule,
     candidate_locations,
     explain,
@@ -81,7 +81,7 @@ def test_a_plan_never_takes_more_than_is_free_and_accounts_for_every_unit(wanted
 
 
 # Moscow, Tverskaya 7 and three locations at known distances from it.
-TVERSKAYA = Destination(lat=55.7576, lon=37.6130, city="Moscow")
+TVERSKAYA = CustomerPlace(lat=55.7576, lon=37.6130, city="Moscow")
 CITY = {
     loc.location_id: loc
     for loc in [
@@ -105,7 +105,7 @@ def test_candidates_are_ranked_by_distance_then_city_then_kind_and_paused_ones_n
     assert [c.location_id for c in ranked] == ["store-arbat", "wh-podolsk", "store-spb", "store-nocoords"]
     assert 1.0 < ranked[0].distance_km < 1.8 and ranked[-1].distance_km is None
     # No customer coordinates: same city first, then warehouses before stores, then id.
-    assert candidate_locations(CITY, DeliveryMethod.courier, None, Destination(city=" moscow ")) == [
+    assert candidate_locations(CITY, DeliveryMethod.courier, None, CustomerPlace(city=" moscow ")) == [
         "store-arbat",
         "store-nocoords",
         "wh-podolsk",

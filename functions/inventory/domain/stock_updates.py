@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from common.models import MAX_UNITS, Day, Identifier, Sku
 
-MAX_LINES = 1000  # per request; a bigger file is sent as several batches (the CLI does this)
-__all__ = ["MAX_LINES", "Sku", "StockLine", "StockLineError", "StockMode", "StockUpdate", "StockUpdateResult"]
+MAX_STOCK_LINES = 1000  # per request; a bigger file is sent as several batches (the CLI does this)
+__all__ = ["MAX_STOCK_LINES", "Sku", "StockLine", "StockLineError", "StockMode", "StockUpdate", "StockUpdateResult"]
 
 
 class StockMode(StrEnum):
@@ -47,7 +47,7 @@ class StockLine(BaseModel):
 class StockUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: list[StockLine] = Field(min_length=1, max_length=MAX_LINES)
+    items: list[StockLine] = Field(min_length=1, max_length=MAX_STOCK_LINES)
     mode: StockMode = StockMode.snapshot
     batch_id: Identifier | None = Field(
         None, description="The ERP's id of this batch: the same batch id again for this location changes nothing."

@@ -20,9 +20,9 @@ from pydantic import (
 )
 
 from common.models import CONTROLS, FREE_TEXT, ONE_LINE, Identifier, Moment, Number, Sku, a_number
-from planning.cart import MAX_LINES, CartLine, Qty, quantities
+from planning.cart import MAX_CART_LINES, CartLine, Qty, quantities
 from planning.promise import Promise
-from planning.sourcing import Allocation, Destination, Shortage
+from planning.sourcing import Allocation, CustomerPlace, Shortage
 from reference.models import DeliveryMethod
 
 # Money stays exact inside (Decimal) and is a JSON number outside, as the contract shows it (not true, not "1").
@@ -98,9 +98,9 @@ class Delivery(BaseModel):
     def _coordinate_precision(cls, value: float | None) -> float | None:
         return None if value is None else round(value, 6)  # DynamoDB numbers hold 38 digits
 
-    def destination(self) -> Destination:
+    def destination(self) -> CustomerPlace:
         """Where the customer is, as sourcing ranks locations by it."""
-        return Destination(self.lat, self.lon, self.city)
+        return CustomerPlace(self.lat, self.lon, self.city)
 
     @model_validator(mode="after")
     def _where(self) -> Delivery:
@@ -155,7 +155,7 @@ class OrderIn(BaseModel):
     customer: Customer
     lines: list[Line] = Field(
         min_length=1,
-        max_length=MAX_LINES,
+        max_length=MAX_CART_LINES,
         description=f"Each line's total and the order's total are at most {MAX_MONEY}.",
     )
     delivery: Delivery
@@ -225,7 +225,7 @@ class ReturnIn(BaseModel):
     return_id: Identifier = Field(description="The caller's id of this return: the same id again changes nothing.")
     reason: str = Field(min_length=1, max_length=200, pattern=FREE_TEXT)
     location_id: Identifier = Field(description="Where the returned units go back on hand.")
-    lines: list[ReturnLine] = Field(min_length=1, max_length=MAX_LINES)
+    lines: list[ReturnLine] = Field(min_length=1, max_length=MAX_CART_LINES)
 
 
 class Return(ReturnIn):
@@ -245,7 +245,7 @@ class ShortPickIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     location_id: Identifier
-    lines: list[MissingLine] = Field(min_length=1, max_length=MAX_LINES)
+    lines: list[MissingLine] = Field(min_length=1, max_length=MAX_CART_LINES)
     note: str | None = Field(None, max_length=500, pattern=FREE_TEXT)
 
 
