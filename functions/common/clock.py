@@ -3,7 +3,7 @@ with milliseconds and `Z`, as every stored time and every JSON answer has it).""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def current() -> datetime:
@@ -24,6 +24,11 @@ def utc_text(moment: datetime) -> str:
 def utc_moment(text: str) -> datetime:
     """A time the hub wrote (utc_text) as an aware UTC datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def utc_day(text: str) -> date:
+    """The UTC date of a time the hub wrote (utc_text)."""
+    return utc_moment(text).date()
 
 
 def epoch_seconds(text: str) -> int:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from common.clock import utc_day
 from common.config import settings
 from common.dynamo import TransactItem
 
@@ -73,7 +74,7 @@ def reserve(order_id: str, units: Units, now: str, expires_at: str | None) -> li
     expiry = ""
     if expires_at is not None:
         expiry = ", expires_at = :expires_at, expiry_day = :expiry_day"
-        values.update({":expires_at": {"S": expires_at}, ":expiry_day": {"S": expires_at[:10]}})
+        values.update({":expires_at": {"S": expires_at}, ":expiry_day": {"S": utc_day(expires_at).isoformat()}})
     reservation = _reservation_update(
         order_id,
         units,

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from common import aws
+from common.clock import utc_day
 from common.config import settings
 from common.dynamo import query_all
 from inventory import ledger
@@ -40,7 +41,7 @@ def held_by(order_id: str) -> list[Units]:
 
 def expired_orders(now: str) -> list[str]:
     """Orders with a held reservation whose hold has run out, oldest expiry first, each once."""
-    today = date.fromisoformat(now[:10])
+    today = utc_day(now)
     order_ids: dict[str, None] = {}
     for days_ago in range(LOOKBACK_DAYS, -1, -1):
         for item in _expired_on(today - timedelta(days=days_ago), now):

@@ -4,8 +4,8 @@ the retry sweep of each channel's parked events."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 
+from common.clock import current
 from common.observability import count, logger
 from orders.adapters.workflow_catalog import workflow
 from orders.use_cases import queries
@@ -42,7 +42,7 @@ def _poll(channel: Channel, connector: Connector) -> Outcome:
             str(channel.api_url).rstrip("/"),
             config_table.credentials(channel.channel_id),
             _open_external_ids(channel.channel_id),
-            datetime.now(UTC),
+            current(),
         )
     except PartnerError as error:  # one partner down must not stop the others; the next run retries
         logger.warning("partner poll failed", extra={"channel": channel.channel_id, "error": str(error)})
