@@ -27,12 +27,11 @@ from tests.fakes.partners import FakeOzon
 from tests.support.api import Api
 from tests.support.builders import courier_order
 from tests.support.partners import (
-    OZON_CREDENTIALS,
     OZON_TOKEN,
     YM_ADDRESS,
-    YM_NETWORK,
     YM_TOKEN,
     fast_retry_hub,
+    marketplace_channels,
     push,
     queue_depth,
 )
@@ -134,35 +133,7 @@ def partner_hub() -> Iterator[LocalHub]:
 
 @pytest.fixture
 def market(partner_hub: LocalHub, fake_ozon: tuple[FakeOzon, str]) -> Api:
-    api = Api(partner_hub)
-    assert (
-        api.put(
-            "/v1/locations/wh-1", {"name": "Warehouse", "kind": "warehouse", "capabilities": ["marketplace", "courier"]}
-        ).status
-        == 200
-    )
-    assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 10}]}).status == 200
-    assert (
-        api.put(
-            "/v1/channels/ozon",
-            {
-                "kind": "ozon",
-                "name": "Ozon FBS",
-                "secret": OZON_TOKEN,
-                "api_url": fake_ozon[1],
-                "credentials": OZON_CREDENTIALS,
-            },
-        ).status
-        == 200
-    )
-    assert (
-        api.put(
-            "/v1/channels/yandex",
-            {"kind": "yandex_market", "name": "Market", "secret": YM_TOKEN, "allowed_ips": [YM_NETWORK]},
-        ).status
-        == 200
-    )
-    return api
+    return marketplace_channels(Api(partner_hub), fake_ozon[1])
 
 
 def test_an_ozon_posting_whose_total_overflows_is_refused_in_ozons_format(

@@ -152,6 +152,11 @@ def returned_item(order_id: str, record: dict[str, Any], entry: dict[str, Any], 
 # ------------------------------------------------------------------ single writes
 
 
+def _updated_if(order_id: str, **request: Any) -> bool:
+    """One conditional UpdateItem of the order; False when its condition failed."""
+    return update_if(aws.dynamodb(), TableName=settings().orders_table, Key=order_key(order_id), **request) is None
+
+
 def record_payment_link(move: StatusMove, task_token: str, link_url: str, payment_id: str) -> bool:
     """Into the status that waits for the payment through a new link; False if the order left the expected
     statuses (a retried step that already ran)."""
@@ -162,19 +167,14 @@ def record_payment_link(move: StatusMove, task_token: str, link_url: str, paymen
 
 def record_payment(order_id: str, payment_id: str, now: str) -> bool:
     """Mark the order paid; False if it already was (a repeated or concurrent callback)."""
-    return (
-        update_if(
-            aws.dynamodb(),
-            TableName=settings().orders_table,
-            Key=order_key(order_id),
-            UpdateExpression=(
-                "SET payment.#st = :paid, payment.payment_id = :id, payment.paid_at = :now, updated_at = :now"
-            ),
-            ConditionExpression="attribute_exists(pk) AND NOT payment.#st = :paid",
-            ExpressionAttributeNames={"#st": "status"},
-            ExpressionAttributeValues={":paid": {"S": "paid"}, ":id": {"S": payment_id}, ":now": {"S": now}},
-        )
-        is None
+    return _updated_if(
+        order_id,
+        UpdateExpression=(
+            "SET payment.#st = :paid, payment.payment_id = :id, payment.paid_at = :now, updated_at = :now"
+        ),
+        ConditionExpression="attribute_exists(pk) AND NOT payment.#st = :paid",
+        ExpressionAttributeNames={"#st": "status"},
+        ExpressionAttributeValues={":paid": {"S": "paid"}, ":id": {"S": payment_id}, ":now": {"S": now}},
     )
 
 
@@ -201,36 +201,26 @@ def set_task_token(order_id: str, token: str, status: str) -> None:
 
 def set_ship_by(order_id: str, ship_by: str, timeline_entry: dict[str, Any]) -> bool:
     """Move the order's SLA deadline (a marketplace moved its ship-by); False if the order does not exist."""
-    return (
-        update_if(
-            aws.dynamodb(),
-            TableName=settings().orders_table,
-            Key=order_key(order_id),
-            UpdateExpression="SET ship_by = :ship_by, timeline = list_append(timeline, :entry), updated_at = :at",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={
-                ":ship_by": {"S": ship_by},
-                ":entry": {"L": [to_value(timeline_entry)]},
-                ":at": {"S": timeline_entry["at"]},
-            },
-        )
-        is None
+    return _updated_if(
+        order_id,
+        UpdateExpression="SET ship_by = :ship_by, timeline = list_append(timeline, :entry), updated_at = :at",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={
+            ":ship_by": {"S": ship_by},
+            ":entry": {"L": [to_value(timeline_entry)]},
+            ":at": {"S": timeline_entry["at"]},
+        },
     )
 
 
 def claim_token(order_id: str, token: str, status: str, event: str) -> bool:
     """Take the order's task token for one event; exactly one of concurrent claimants wins."""
-    return (
-        update_if(
-            aws.dynamodb(),
-            TableName=settings().orders_table,
-            Key=order_key(order_id),
-            UpdateExpression="SET pending_event = :event REMOVE task_token",
-            ConditionExpression="task_token = :token AND #status = :status",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":event": {"S": event}, ":token": {"S": token}, ":status": {"S": status}},
-        )
-        is None
+    return _updated_if(
+        order_id,
+        UpdateExpression="SET pending_event = :event REMOVE task_token",
+        ConditionExpression="task_token = :token AND #status = :status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":event": {"S": event}, ":token": {"S": token}, ":status": {"S": status}},
     )
 
 
@@ -238,10 +228,8 @@ def return_token(order_id: str, token: str, status: str) -> None:
     """Undo a claim whose SendTaskSuccess did not go through, so the next event can use the token.
 
     If the condition fails, the lifecycle has moved on by itself and there is nothing to undo."""
-    update_if(
-        aws.dynamodb(),
-        TableName=settings().orders_table,
-        Key=order_key(order_id),
+    _updated_if(
+        order_id,
         UpdateExpression="SET task_token = :token REMOVE pending_event",
         ConditionExpression="attribute_not_exists(task_token) AND #status = :status",
         ExpressionAttributeNames={"#status": "status"},
