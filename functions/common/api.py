@@ -210,11 +210,11 @@ def http_status(error: HubError) -> int:
 
 
 def error_body(error: HubError) -> dict[str, Any]:
-    """The answer's body; a validation error's problems become its details, located in the body as the
-    request validation locates them."""
+    """The answer's body; a validation error's problems become its details, located (body or query) as
+    the request validation locates them."""
     if not (isinstance(error, Unprocessable) and error.problems):
         return error.body()
-    details = [{"loc": ["body", *problem.field], "msg": problem.msg} for problem in error.problems]
+    details = [{"loc": [problem.part, *problem.field], "msg": problem.msg} for problem in error.problems]
     return {"error": error.code, "message": error.message, "details": details, **error.extra}
 
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One wrong field of what a caller sent: its path in the request (names and list indexes) and why."""
+    """One wrong field of what a caller sent: its path (names and list indexes), why, and whether it is in
+    what the caller sent (`body`) or in the parameters it asked with (`query`)."""
 
     field: tuple[str | int, ...]
     msg: str
+    part: Literal["body", "query"] = "body"
 
 
 class HubError(Exception):

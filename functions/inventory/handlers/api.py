@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from common.api import declared_error, install_error_contract
 from common.clock import utc_now
-from common.errors import Unprocessable
+from common.errors import Problem, Unprocessable
 from common.models import Identifier, Sku
 from common.observability import logger, metrics, tracer
 from inventory.domain.stock_updates import StockUpdate, StockUpdateResult
@@ -66,13 +66,13 @@ def get_availability(
 ) -> dict[str, Any]:
     sku_list = list(dict.fromkeys(s.strip() for s in skus.split(",") if s.strip()))
     if not sku_list or len(sku_list) > 100:
-        raise Unprocessable("give 1 to 100 skus", details=[{"loc": ["query", "skus"], "msg": "1 to 100 skus"}])
+        raise Unprocessable("give 1 to 100 skus", [Problem(("skus",), "1 to 100 skus", part="query")])
     try:
         _SKUS.validate_python(sku_list)
     except ValidationError as invalid:
         raise Unprocessable(
             "a sku is not valid",
-            details=[{"loc": ["query", "skus", *e["loc"]], "msg": e["msg"]} for e in invalid.errors()],
+            [Problem(("skus", *e["loc"]), e["msg"], part="query") for e in invalid.errors()],
         ) from None
     items = channel_availability(channel, sku_list)
     return {"channel": channel, "items": [i.model_dump(mode="json", exclude_none=True) for i in items]}

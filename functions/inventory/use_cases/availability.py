@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.errors import Unprocessable
+from common.errors import Problem, Unprocessable
 from inventory.adapters import stock_table
 from inventory.domain.availability import SkuAvailability, availability
 from reference import config_table
@@ -11,9 +11,7 @@ from reference import config_table
 def channel_availability(channel_id: str, skus: list[str]) -> list[SkuAvailability]:
     channel = config_table.channel(channel_id)
     if channel is None:
-        raise Unprocessable(
-            f"unknown channel {channel_id!r}", details=[{"loc": ["query", "channel"], "msg": "unknown channel"}]
-        )
+        raise Unprocessable(f"unknown channel {channel_id!r}", [Problem(("channel",), "unknown channel", part="query")])
     active = [
         loc.location_id
         for loc in config_table.locations().values()

@@ -18,7 +18,7 @@ from typing import Any
 from common import aws, secrets
 from common.config import settings
 from common.dynamo import from_item
-from common.errors import Unprocessable
+from common.errors import Problem, Unprocessable
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _start_key(cursor: str, where: IndexPartition) -> dict[str, Any]:
     if key is None:
         raise Unprocessable(
             "cursor is not valid for this query; start again without it",
-            details=[{"loc": ["query", "cursor"], "msg": "invalid cursor"}],
+            [Problem(("cursor",), "invalid cursor", part="query")],
         )
     return key
 
