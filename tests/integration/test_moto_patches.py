@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -140,3 +141,54 @@ def test_a_transaction_cancelled_by_a_condition_names_the_item_and_undoes_the_ea
             ]
         )
         assert ddb.get_item(TableName=stock, Key=a, ConsistentRead=True)["Item"]["available"] == {"N": "3"}
+
+
+def test_executions_of_one_machine_share_one_parse_and_each_runs_its_own_program(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parsed: list[str] = []
+    original = AmazonStateLanguageParser.parse
+
+    def counting(definition: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(definition)
+        return original(definition, *args, **kwargs)
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting))
+    with LocalHub():
+        sfn = boto3.client("stepfunctions")
+        # A Choice on the input and a Pass that echoes it: a program shared between executions, or one
+        # whose state leaked, would hand one execution's input or result to another.
+        definition = json.dumps(
+            {
+                "StartAt": "Which",
+                "States": {
+                    "Which": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.n", "NumericGreaterThan": 4, "Next": "Big"}],
+                        "Default": "Small",
+                    },
+                    "Big": {"Type": "Pass", "Parameters": {"size": "big", "n.$": "$.n"}, "End": True},
+                    "Small": {"Type": "Pass", "Parameters": {"size": "small", "n.$": "$.n"}, "End": True},
+                },
+            }
+        )
+        machine = sfn.create_state_machine(
+            name="parse-once", roleArn="arn:aws:iam::123456789012:role/lifecycle", definition=definition
+        )["stateMachineArn"]
+        started = [
+            sfn.start_execution(stateMachineArn=machine, name=f"run-{n}", input=json.dumps({"n": n}))["executionArn"]
+            for n in range(10)
+        ]
+        outputs = [_finished(sfn, arn) for arn in started]
+    assert outputs == [{"size": "big" if n > 4 else "small", "n": n} for n in range(10)]
+    # Validated at creation and parsed for the first execution; the other nine reuse that parse.
+    assert parsed.count(definition) == 2
+
+
+def _finished(sfn: Any, execution_arn: str) -> Any:
+    deadline = time.monotonic() + 20
+    while (described := sfn.describe_execution(executionArn=execution_arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, execution_arn
+        time.sleep(0.02)
+    assert described["status"] == "SUCCEEDED", described
+    return json.loads(described["output"])
