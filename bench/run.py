@@ -484,6 +484,7 @@ def main() -> None:
         __import__("lifecycles").report(bench)  # bench/lifecycles.py: every workflow's happy path
         __import__("sourcing").run(bench)  # bench/sourcing.py: sourcing, promise, substitution
     __import__("execution_start").main(emit)  # bench/execution_start.py: moto's start against the runtime's
+    __import__("idle").main(emit)  # bench/idle.py: an idle hub's CPU share
     stock.main(calls, emit, note)
     __import__("partner_connectors").main()
     deploy.figures()

@@ -10,7 +10,7 @@ import traceback
 from typing import Any, Protocol
 
 from oms_local.invocation import run_on_this_thread_as
-from oms_local.moto_patches import moto_lock
+from oms_local.moto_patches import Deliverables, moto_lock
 from oms_local.template import ACCOUNT, LocalTemplate, QueueSource, StreamSource, queue_url
 
 
@@ -35,7 +35,9 @@ class QueuePoller:
     failed invocation keeps the whole batch. A kept message comes back after the visibility timeout,
     and moto moves it to the dead-letter queue once its receive count passes maxReceiveCount."""
 
-    IDLE_SECONDS = 0.05
+    # An idle poller waits for a send (Deliverables); this long at most, for a message whose delay or
+    # visibility timeout ran out, which no write announces.
+    IDLE_SECONDS = 1.0
 
     def __init__(self, hub: Invoker, source: QueueSource) -> None:
         self.hub = hub
@@ -50,6 +52,7 @@ class QueuePoller:
 
     def stop(self) -> None:
         self._stop.set()
+        Deliverables.wake()
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
@@ -59,6 +62,7 @@ class QueuePoller:
         run_on_this_thread_as(f"event-source:{self.source.function}")
         sqs = boto3.client("sqs", region_name=self.hub.template.region)
         while not self._stop.is_set():
+            looked = Deliverables.generation()
             try:
                 messages = sqs.receive_message(
                     QueueUrl=self.url,
@@ -69,7 +73,7 @@ class QueuePoller:
             except Exception:  # noqa: BLE001 - the mock is stopping under us
                 return
             if not messages:
-                self._stop.wait(self.IDLE_SECONDS)
+                Deliverables.wait(looked, self.IDLE_SECONDS)
                 continue
             failed = self._deliver(messages)
             for message in messages:
@@ -155,7 +159,8 @@ class StreamPoller:
     moto keeps every stream record for ever; records are dropped here once delivered, as DynamoDB drops
     them after 24 hours, so a long local run or a 100,000-row import does not hold them all."""
 
-    IDLE_SECONDS = 0.05
+    IDLE_SECONDS = 1.0  # an idle reader waits for a table write (Deliverables), looking again this often
+    WINDOW_POLL_SECONDS = 0.05  # how often a batch being filled within its batching window looks again
     RETRY_SECONDS = 0.2
 
     def __init__(self, hub: Invoker, source: StreamSource) -> None:
@@ -172,6 +177,7 @@ class StreamPoller:
 
     def stop(self) -> None:
         self._stop.set()
+        Deliverables.wake()
         self._thread.join(timeout=10)
 
     @property
@@ -211,17 +217,18 @@ class StreamPoller:
         batch: list[dict[str, Any]] = []
         deadline = None
         while len(batch) < self.source.batch_size and not self._stop.is_set():
+            looked = Deliverables.generation()
             batch += stream.read(self.source.batch_size - len(batch))
             self._forget_iterators()
             if not batch:
                 self._idle.set()
-                self._stop.wait(self.IDLE_SECONDS)
+                Deliverables.wait(looked, self.IDLE_SECONDS)
                 continue
             self._idle.clear()
             deadline = deadline or time.monotonic() + self.source.window_seconds
             if time.monotonic() >= deadline:
                 break
-            self._stop.wait(min(self.IDLE_SECONDS, max(deadline - time.monotonic(), 0)))
+            self._stop.wait(min(self.WINDOW_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
         return batch
 
     def _deliver(self, records: list[dict[str, Any]], arn: str, shard: str) -> None:

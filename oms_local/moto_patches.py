@@ -40,6 +40,46 @@ class WriteCount:
             cls.value += 1
 
 
+class Deliverables:
+    """Wakes the local event sources when moto is asked for a write they may have to deliver (a message
+    sent or made visible again, a table write that reaches a stream), so an idle source waits instead of
+    asking moto 20 times a second. Sources still look again after `wait`'s timeout: a message whose
+    delay or visibility timeout runs out becomes receivable without any write."""
+
+    OPERATIONS: ClassVar[dict[str, frozenset[str]]] = {
+        "sqs": frozenset(
+            {"SendMessage", "SendMessageBatch", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch"}
+        ),
+        "dynamodb": WriteCount.OPERATIONS["dynamodb"],
+    }
+    _changed: ClassVar[threading.Condition] = threading.Condition()
+    _generation: ClassVar[int] = 0
+
+    @classmethod
+    def seen(cls, event_name: str) -> None:
+        _, _, rest = event_name.partition(".")
+        service, _, operation = rest.rpartition(".")
+        if operation in cls.OPERATIONS.get(service, ()):
+            cls.wake()
+
+    @classmethod
+    def wake(cls) -> None:
+        """Every waiting source looks again (also how a stopping source is woken)."""
+        with cls._changed:
+            cls._generation += 1
+            cls._changed.notify_all()
+
+    @classmethod
+    def generation(cls) -> int:
+        """Read before looking, passed to `wait` after finding nothing: a write in between is not missed."""
+        return cls._generation
+
+    @classmethod
+    def wait(cls, generation: int, timeout: float) -> None:
+        with cls._changed:
+            cls._changed.wait_for(lambda: cls._generation != generation, timeout)
+
+
 class ScaledSleep:
     """Stands in for the `time` module of moto's ASL retrier, which only calls time.sleep."""
 
@@ -68,6 +108,8 @@ def patch_moto() -> None:
     def locked_call(self: Any, event_name: str, *args: Any, **kwargs: Any) -> Any:
         with moto_lock:
             WriteCount.seen(event_name)
+            # Woken sources queue on moto_lock behind this call, so they see what it writes.
+            Deliverables.seen(event_name)
             return original_call(self, event_name, *args, **kwargs)
 
     _patch_step_functions()
