@@ -29,7 +29,27 @@ class Invoker(Protocol):
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any: ...
 
 
-class QueuePoller:
+class _EventSource:
+    """One event source's thread: started with the hub, stopped (and woken, if it waits) with it."""
+
+    def __init__(self, name: str) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.invocations = 0
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        Deliverables.wake()
+        self._thread.join(timeout=10)
+
+
+class QueuePoller(_EventSource):
     """Lambda's SQS event source, locally: batches of up to BatchSize messages to the function; with
     ReportBatchItemFailures only the reported messages stay (the rest are deleted), without it a
     failed invocation keeps the whole batch. A kept message comes back after the visibility timeout,
@@ -40,20 +60,10 @@ class QueuePoller:
     IDLE_SECONDS = 1.0
 
     def __init__(self, hub: Invoker, source: QueueSource) -> None:
+        super().__init__(f"sqs-{source.function}")
         self.hub = hub
         self.source = source
         self.url = queue_url(hub.template.region, source.queue_arn.rsplit(":", 1)[-1])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sqs-{source.function}", daemon=True)
-        self.invocations = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        Deliverables.wake()
-        self._thread.join(timeout=10)
 
     def _run(self) -> None:
         import boto3
@@ -149,7 +159,7 @@ class _Stream:
         return records
 
 
-class StreamPoller:
+class StreamPoller(_EventSource):
     """Lambda's DynamoDB stream event source, locally: reads the table's stream in order and invokes the
     function with batches of up to BatchSize records, waiting up to MaximumBatchingWindowInSeconds to fill
     one. A batch whose invocation fails is tried again, up to MaximumRetryAttempts more times, then its
@@ -164,21 +174,11 @@ class StreamPoller:
     RETRY_SECONDS = 0.2
 
     def __init__(self, hub: Invoker, source: StreamSource) -> None:
+        super().__init__(f"stream-{source.function}")
         self.hub = hub
         self.source = source
-        self._stop = threading.Event()
         self._idle = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"stream-{source.function}", daemon=True)
-        self.invocations = 0
         self.records = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        Deliverables.wake()
-        self._thread.join(timeout=10)
 
     @property
     def thread_id(self) -> int | None:

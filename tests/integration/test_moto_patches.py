@@ -14,11 +14,8 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 from oms_local.runtime import LocalHub
 
 
-def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_still_refused(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    with LocalHub():
-        pass  # every template definition validated once in this process
+def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every definition moto's ANTLR grammar is run on from now, in order."""
     parsed: list[str] = []
     original = AmazonStateLanguageParser.parse
 
@@ -27,6 +24,15 @@ def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_s
         return original(definition, *args, **kwargs)
 
     monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting))
+    return parsed
+
+
+def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_still_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with LocalHub():
+        pass  # every template definition validated once in this process
+    parsed = _counting_parses(monkeypatch)
     with LocalHub():
         assert parsed == []  # the same seven machines again: no grammar run
         sfn = boto3.client("stepfunctions")
@@ -146,14 +152,7 @@ def test_a_transaction_cancelled_by_a_condition_names_the_item_and_undoes_the_ea
 def test_executions_of_one_machine_share_one_parse_and_each_runs_its_own_program(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    parsed: list[str] = []
-    original = AmazonStateLanguageParser.parse
-
-    def counting(definition: str, *args: Any, **kwargs: Any) -> Any:
-        parsed.append(definition)
-        return original(definition, *args, **kwargs)
-
-    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting))
+    parsed = _counting_parses(monkeypatch)
     with LocalHub():
         sfn = boto3.client("stepfunctions")
         # A Choice on the input and a Pass that echoes it: a program shared between executions, or one
