@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ConfigDict
 
-from common.bodies import MAX_BODY_BYTES, BodyRefused, json_text
+from common.bodies import BodyRefused, json_text
 from common.errors import BadRequest, HubError, PayloadTooLarge, Unprocessable
 from common.observability import logger
 
@@ -117,51 +117,6 @@ class _JsonBodies(OpenAPIRequestValidationMiddleware):
 
     def _get_body(self, app: Any) -> Any:
         return json_request_body(app.current_event)
-
-
-# What every operation with a JSON body may also answer, whichever function serves it.
-TRANSPORT_ERRORS = {
-    "413": f"The body is larger than the API takes ({MAX_BODY_BYTES} bytes); nothing changed",
-    "415": "The body is not sent as application/json (or a +json type) in UTF-8; nothing changed",
-}
-# What API Gateway answers before the function runs (template.yaml's GatewayResponses), for an
-# operation that takes the API key.
-GATEWAY_ERRORS = {
-    "401": "Missing or invalid x-api-key; nothing changed",
-    "429": "Too many requests for the caller's usage plan; retry later",
-}
-_ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-}
-
-
-# Powertools routes a path parameter only if its characters are word characters or URI-safe ones: any
-# other value (a control character, a symbol) is answered 404 before the route's own code runs.
-UNROUTABLE = "No such route: a path parameter with characters no route takes"
-
-
-def declare_transport_errors(openapi_json: str) -> str:
-    """The merged OpenAPI document with the transport answers added: 413 and 415 to every operation
-    taking a body, 404 to every operation with a path parameter, 401 and 429 to every operation that
-    takes the API key (unless it declares its own)."""
-    document = json.loads(openapi_json)
-    default_security = document.get("security", [])
-    for path, operations in document.get("paths", {}).items():
-        for operation in operations.values():
-            if not isinstance(operation, dict):
-                continue
-            answers = dict(TRANSPORT_ERRORS) if "requestBody" in operation else {}
-            if any("apiKey" in requirement for requirement in operation.get("security", default_security)):
-                answers.update(GATEWAY_ERRORS)
-            if "{" in path:
-                answers["404"] = UNROUTABLE
-            for status, description in answers.items():
-                operation.setdefault("responses", {}).setdefault(
-                    status, {"description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
-                )
-    return json.dumps(document)
 
 
 class ErrorDetail(BaseModel):

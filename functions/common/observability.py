@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 metrics = Metrics()
-# No SDK auto-patching: it added 170-450 ms to every cold start (bench/RESULTS.md). Lambda and Step
-# Functions active tracing still record each invocation and state; this adds cold-start annotations
-# and captured exceptions.
-tracer = Tracer(auto_patch=False)
+
+
+@functools.cache
+def _tracer() -> Tracer:
+    # No SDK auto-patching: it added 170-450 ms to every cold start (bench/RESULTS.md). Lambda and Step
+    # Functions active tracing still record each invocation and state; this adds cold-start annotations
+    # and captured exceptions.
+    return Tracer(auto_patch=False)
+
+
+def __getattr__(name: str) -> Tracer:
+    """`tracer`, made when a module first imports it: the X-Ray SDK it loads costs about 0.2 s of import.
+    The HTTP functions do without it (their resolver answers every exception, and Lambda's own trace
+    shows the cold start), so their cold start does not pay for it."""
+    if name == "tracer":
+        return _tracer()
+    raise AttributeError(name)
 
 
 def count(metric: str, value: float = 1) -> None:
