@@ -9,12 +9,14 @@ record instead of copying every table it names.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple
 
 from oms_local.invocation import context_for, handlers, run_as
@@ -169,28 +171,198 @@ def _patch_step_functions() -> None:
     _replace(StepFunctionsParserBackend, "_get_executions", started_executions)
     _replace(StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_once))
     _patch_execution_start()
+    _patch_interpreter_threads()
+    sdk_clients.patch()
 
 
 def _patch_execution_start() -> None:
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
-    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-    parse_trees: dict[str, Any] = {}
-    parsing = threading.Lock()  # executions started together wait for one parse, not one each
+    programs: dict[str, Any] = {}
+    building = threading.Lock()  # executions started together wait for one build, not one each
 
-    def program_from_one_parse(worker: Any) -> Any:
-        # Every StartExecution runs the definition through moto's ANTLR grammar again (0.15-0.3 s of a
-        # 0.2-0.35 s start). The parse tree is only read; the program built from it holds the execution's
-        # state, so each execution still gets its own, built from the tree in about 0.035 s.
+    def one_program_per_definition(worker: Any) -> Any:
+        # Every StartExecution runs the definition through moto's ANTLR grammar (0.15-0.3 s) and builds a
+        # program from the tree (about 0.035 s, a quarter of an intake's CPU). The program's components
+        # are read-only: what an execution changes (input, stack, heap, retry counts, tokens) lives in its
+        # Environment, so every execution of a definition runs the one program built for it.
         definition = worker._evaluation_details.state_machine_details.definition
-        with parsing:
-            tree = parse_trees.get(definition)
-            if tree is None:
-                tree = parse_trees[definition] = AmazonStateLanguageParser.parse(definition)[1]
-        return Preprocessor().visit(tree)
+        with building:
+            program = programs.get(definition)
+            if program is None:
+                program = programs[definition] = AmazonStateLanguageParser.parse(definition)[0]
+                _fix_heap_keys(program)
+        return program
 
-    _replace(ExecutionWorker, "_get_evaluation_entrypoint", program_from_one_parse)
+    _replace(ExecutionWorker, "_get_evaluation_entrypoint", one_program_per_definition)
+
+
+def _fix_heap_keys(program: Any) -> None:
+    """A component draws its heap key (where a Retrier keeps its attempt count in an execution's heap)
+    the first time it is asked; executions sharing the program must not draw two. Draw every key now."""
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    pending: list[Any] = [program]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, EvalComponent):
+            _ = node.heap_key
+        if isinstance(node, Component):
+            pending.extend(vars(node).values())
+        elif isinstance(node, list | tuple | set | frozenset):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            pending.extend(node.values())
+
+
+class _RunsHere:
+    """A Thread whose start() runs its target on the calling thread."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def start(self) -> None:
+        self._target()
+
+    def is_alive(self) -> bool:
+        return False
+
+
+class _EndedInTime(threading.Event):
+    """threading.Event whose wait(timeout), once set, says whether it was set within `timeout` of its
+    creation: a state run on the calling thread is still timed out if it took longer than allowed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._created = time.monotonic()
+        self._set_after: float | None = None
+
+    def set(self) -> None:
+        self._set_after = time.monotonic() - self._created
+        super().set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._set_after is not None and timeout is not None:
+            return self._set_after <= timeout
+        return super().wait(timeout)
+
+
+class _StateThreads:
+    """The `Thread` and `threading` of moto's execute_state module: a state marked by `run_here()` runs on
+    the thread that evaluates it, every other state on a thread of its own as in moto."""
+
+    _here = threading.local()
+
+    @contextlib.contextmanager
+    def run_here(self) -> Iterator[None]:
+        self._here.on = True
+        try:
+            yield
+        finally:
+            self._here.on = False
+
+    def __call__(self, target: Any, daemon: bool = True) -> Any:
+        if getattr(self._here, "on", False):
+            self._here.on = False
+            return _RunsHere(target)
+        return threading.Thread(target=target, daemon=daemon)
+
+    Event = _EndedInTime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(threading, name)
+
+
+def _patch_interpreter_threads() -> None:
+    """One thread per execution instead of three.
+
+    moto runs an execution's program on a thread of its own, joined by the worker's thread, and each
+    Task state on a further thread that the program's thread waits on for TimeoutSeconds; an order
+    waiting for its next event therefore parks three threads (and their stacks). A program without
+    TimeoutSeconds needs no thread of its own (there is nothing to time out). A Task without
+    HeartbeatSeconds runs on the program's thread: its callback wait times itself out after
+    TimeoutSeconds (as States.Timeout, the same TaskTimedOut), and other work that overran it is timed
+    out when it returns. A heartbeat task, Parallel and Map keep moto's thread, which can abandon a
+    state still busy at its deadline."""
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+
+    original_program_eval = Program.eval
+
+    def program_eval(self: Any, env: Any) -> None:
+        if self.timeout_seconds is not None:
+            original_program_eval(self, env)
+            return
+        env.next_state_name = self.start_at.start_at_name
+        EvalComponent.eval(self, env)
+
+    state_threads = _StateThreads()
+    original_evaluate = execute_state.ExecutionState._evaluate_with_timeout
+
+    def evaluate_with_timeout(self: Any, env: Any) -> None:
+        if not isinstance(self, StateTask) or self.heartbeat is not None:
+            original_evaluate(self, env)
+            return
+        with state_threads.run_here():
+            original_evaluate(self, env)
+
+    _replace(Program, "eval", program_eval)
+    _replace(execute_state, "Thread", state_threads)
+    _replace(execute_state, "threading", state_threads)
+    _replace(execute_state.ExecutionState, "_evaluate_with_timeout", evaluate_with_timeout)
+
+
+class _SdkClients:
+    """The clients moto's interpreter calls services with, one per region and service.
+
+    moto's boto_client_for creates a boto3 client for every Task that calls a service (a Lambda
+    invoke, an aws-sdk DynamoDB update): 5-15 ms of CPU each, several per order. Its clients differ only
+    by region, service and endpoint, and boto3 clients are thread-safe, so they are kept; `forget`
+    drops them with the functions' clients (a hook added to the session reaches only clients made
+    after it)."""
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str, bool], Any] = {}
+        self._creating = threading.Lock()
+        self.created = 0
+
+    def forget(self) -> None:
+        with self._creating:
+            self._clients.clear()
+
+    def patch(self) -> None:
+        import sys
+
+        from moto.stepfunctions.parser.asl.parse import preprocessor  # noqa: F401 - imports every Task kind
+        from moto.stepfunctions.parser.asl.utils import boto_client
+
+        original = boto_client.boto_client_for
+
+        def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+            from moto.core.models import botocore_stubber
+
+            key = (region, service, botocore_stubber.enabled)
+            with self._creating:
+                client = self._clients.get(key)
+                if client is None:
+                    client = self._clients[key] = original(region, service, state_credentials)
+                    self.created += 1
+                return client
+
+        for name, module in list(sys.modules.items()):
+            if name.startswith("moto.stepfunctions.parser.") and getattr(module, "boto_client_for", None) is original:
+                _replace(module, "boto_client_for", client_for)
+
+
+sdk_clients = _SdkClients()
 
 
 class _Touched(NamedTuple):

@@ -25,7 +25,7 @@ from oms_local.clock import ScheduleClock, scheduled_event
 from oms_local.event_sources import QueuePoller, StreamPoller
 from oms_local.gateway import DEFAULT_API_KEY, Gateway, HttpAnswer, HttpRequest, api_invocations
 from oms_local.invocation import Handler, context_for, handlers, run_as
-from oms_local.moto_patches import WriteCount, moto_lock, patch_moto, retry_sleep
+from oms_local.moto_patches import WriteCount, moto_lock, patch_moto, retry_sleep, sdk_clients
 from oms_local.state_dir import Snapshot, StateDir
 from oms_local.template import ACCOUNT, TEMPLATE, Function, LocalTemplate, load
 
@@ -49,6 +49,7 @@ def forget_cached_clients() -> None:
             getattr(sys.modules[module], function)()
     if "common.config" in sys.modules:
         sys.modules["common.config"].settings.cache_clear()
+    sdk_clients.forget()  # and the state machines' own
 
 
 class LocalHub:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -191,3 +192,137 @@ def _finished(sfn: Any, execution_arn: str) -> Any:
         time.sleep(0.02)
     assert described["status"] == "SUCCEEDED", described
     return json.loads(described["output"])
+
+
+def _machine(sfn: Any, name: str, states: dict[str, Any], start_at: str) -> str:
+    arn: str = sfn.create_state_machine(
+        name=name,
+        roleArn="arn:aws:iam::123456789012:role/lifecycle",
+        definition=json.dumps({"StartAt": start_at, "States": states}),
+    )["stateMachineArn"]
+    return arn
+
+
+def _token_wait(table: str, timeout_seconds: int) -> dict[str, Any]:
+    """A Task that stores its task token in the tasks table and waits for it, as the lifecycles do."""
+    return {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
+        "Parameters": {
+            "TableName": table,
+            "Key": {"task_id": {"S.$": "$$.Execution.Name"}},
+            "UpdateExpression": "SET task_token = :t",
+            "ExpressionAttributeValues": {":t": {"S.$": "$$.Task.Token"}},
+        },
+        "TimeoutSeconds": timeout_seconds,
+        "End": True,
+    }
+
+
+def _token(ddb: Any, table: str, name: str) -> str:
+    deadline = time.monotonic() + 20
+    while "Item" not in (item := ddb.get_item(TableName=table, Key={"task_id": {"S": name}}, ConsistentRead=True)):
+        assert time.monotonic() < deadline, name
+        time.sleep(0.02)
+    token: str = item["Item"]["task_token"]["S"]
+    return token
+
+
+def _interpreter_threads() -> int:
+    return sum(1 for thread in threading.enumerate() if thread.name.startswith("Thread-"))
+
+
+def test_an_execution_waiting_for_its_task_token_holds_one_thread_and_still_gets_its_answer_or_times_out() -> None:
+    with LocalHub() as hub:
+        sfn, ddb = boto3.client("stepfunctions"), boto3.client("dynamodb")
+        table = f"{hub.template.stack}-TasksTable"
+        waits = _machine(sfn, "token-wait", {"Wait": _token_wait(table, 3600)}, "Wait")
+        before = _interpreter_threads()
+        started = [
+            sfn.start_execution(stateMachineArn=waits, name=f"wait-{n}", input="{}")["executionArn"] for n in range(6)
+        ]
+        tokens = [_token(ddb, table, f"wait-{n}") for n in range(6)]
+        # moto parks three threads per waiting execution (the program's, the Task's, the worker's join).
+        assert _interpreter_threads() - before == 6
+        for n, token in enumerate(tokens):
+            sfn.send_task_success(taskToken=token, output=json.dumps({"answered": n}))
+        assert [_finished(sfn, arn) for arn in started] == [{"answered": n} for n in range(6)]
+        # Nobody answers: the wait on the execution's own thread still ends at TimeoutSeconds.
+        unanswered = _machine(sfn, "token-timeout", {"Wait": _token_wait(table, 1)}, "Wait")
+        arn = sfn.start_execution(stateMachineArn=unanswered, name="unanswered", input="{}")["executionArn"]
+        deadline = time.monotonic() + 20
+        while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert (described["status"], described.get("error")) == ("FAILED", "States.Timeout")
+
+
+def test_executions_sharing_one_program_keep_their_own_retry_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    built: list[object] = []
+    original = Preprocessor.visitState_machine
+
+    def counting(self: Any, ctx: Any) -> Any:
+        built.append(ctx)
+        return original(self, ctx)
+
+    monkeypatch.setattr(Preprocessor, "visitState_machine", counting)
+    with LocalHub(retry_time_scale=0.01):
+        sfn = boto3.client("stepfunctions")
+        # A call that always fails, retried twice: an execution that saw another's attempt count in the
+        # shared program would try fewer (or more) times than three.
+        failing = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:getItem",
+            "Parameters": {"TableName": "no-such-table", "Key": {"k": {"S": "x"}}},
+            "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2, "IntervalSeconds": 1}],
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}],
+            "End": True,
+        }
+        machine = _machine(sfn, "retries", {"Try": failing, "Caught": {"Type": "Pass", "End": True}}, "Try")
+        built.clear()
+        started = [
+            sfn.start_execution(stateMachineArn=machine, name=f"retry-{n}", input="{}")["executionArn"]
+            for n in range(4)
+        ]
+        for arn in started:
+            _finished(sfn, arn)
+            attempts = [
+                e for e in sfn.get_execution_history(executionArn=arn)["events"] if e["type"] == "TaskScheduled"
+            ]
+            assert len(attempts) == 3, arn
+    assert len(built) == 1  # one program for the four executions (moto builds one each)
+
+
+def test_the_state_machines_service_clients_are_made_once_per_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    import botocore.session
+
+    made: list[str] = []
+    original = botocore.session.Session.create_client
+
+    def counting(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name.startswith("Thread-"):  # the interpreter's, not a handler's
+            made.append(service_name)
+        return original(self, service_name, *args, **kwargs)
+
+    with LocalHub() as hub:
+        sfn, ddb = boto3.client("stepfunctions"), boto3.client("dynamodb")
+        table = f"{hub.template.stack}-TasksTable"
+        writes = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:dynamodb:putItem",
+            "Parameters": {"TableName": table, "Item": {"task_id": {"S.$": "$$.Execution.Name"}}},
+            "End": True,
+        }
+        machine = _machine(sfn, "writes", {"Write": writes}, "Write")
+        monkeypatch.setattr(botocore.session.Session, "create_client", counting)
+        started = [
+            sfn.start_execution(stateMachineArn=machine, name=f"write-{n}", input="{}")["executionArn"]
+            for n in range(5)
+        ]
+        for arn in started:
+            _finished(sfn, arn)
+        monkeypatch.setattr(botocore.session.Session, "create_client", original)
+        assert all("Item" in ddb.get_item(TableName=table, Key={"task_id": {"S": f"write-{n}"}}) for n in range(5))
+    assert made.count("dynamodb") == 1  # moto makes a client for every Task it runs
