@@ -32,19 +32,21 @@ CONTEXT_PARAMETERS = {
     "alarmEmail": "AlarmEmail",
     "logRetentionDays": "LogRetentionDays",
     "partnerCredentialsPath": "PartnerCredentialsPath",
+    "snapStart": "SnapStartApplyOn",
 }
 
 
 @jsii.implements(cdk.ILocalBundling)
 class PipBundling:
-    """Installs requirements.txt for the functions' platform (arm64, CPython 3.11) next to the code.
+    """Installs requirements.txt for the functions' platform (arm64, the template's CPython) next to the code.
 
     Wheels only, so nothing is compiled and no container is needed; this is what `sam build` does
     without --use-container.
     """
 
-    def __init__(self, source: Path) -> None:
+    def __init__(self, source: Path, python_version: str) -> None:
         self.source = source
+        self.python_version = python_version
 
     def try_bundle(self, output_dir: str, options: Any) -> bool:  # options: for Docker bundling only
         shutil.copytree(
@@ -67,7 +69,7 @@ class PipBundling:
                     "--implementation",
                     "cp",
                     "--python-version",
-                    "3.11",
+                    self.python_version,
                     "--only-binary=:all:",
                     "--target",
                     output_dir,
@@ -128,14 +130,16 @@ class OmsHubStack(cdk.Stack):  # type: ignore[misc]  # aws_cdk lives in .venv-to
 
     def _code_as_assets(self, source: dict[str, Any]) -> None:
         default_code = source.get("Globals", {}).get("Function", {}).get("CodeUri")
+        runtime = source["Globals"]["Function"]["Runtime"]  # python3.13: every function runs the Globals' one
         assets: dict[str, s3_assets.Asset] = {}
 
         def asset(relative: str, bundled: bool) -> s3_assets.Asset:
             if relative not in assets:
                 path = ROOT / relative
                 # The API wants an image; it is never pulled: local bundling succeeds or fails the synth.
-                image = cdk.DockerImage.from_registry("public.ecr.aws/sam/build-python3.11")
-                bundling = cdk.BundlingOptions(image=image, local=PipBundling(path)) if bundled else None
+                image = cdk.DockerImage.from_registry(f"public.ecr.aws/sam/build-{runtime}")
+                local = PipBundling(path, python_version=runtime.removeprefix("python"))
+                bundling = cdk.BundlingOptions(image=image, local=local) if bundled else None
                 assets[relative] = s3_assets.Asset(self, f"Asset{len(assets)}", path=str(path), bundling=bundling)
             return assets[relative]
 

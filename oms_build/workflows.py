@@ -458,7 +458,7 @@ def _template_block(workflows: list[Workflow]) -> str:
       DefinitionUri: {definition_uri(workflow.name)}
       DefinitionSubstitutions:
         OrdersTable: !Ref OrdersTable
-        LifecycleTasksFunctionArn: !GetAtt LifecycleTasksFunction.Arn
+        LifecycleTasksFunctionArn: !Sub "${{LifecycleTasksFunction.Arn}}:live"
         EventBusName: !Ref EventBus
       Role: !GetAtt LifecycleStateMachineRole.Arn
       Tracing: {{Enabled: true}}

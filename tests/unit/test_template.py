@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from cfn_tools import load_yaml
+
 from oms_local.template import load
 
 ROOT = Path(__file__).parents[2]
@@ -42,7 +44,32 @@ def test_handlers_exist_where_the_template_says() -> None:
 def test_state_machine_substitutions_are_all_resolved() -> None:
     definition = LOCAL.state_machines["OrderLifecycle"]["definition"]
     assert "${" not in definition
-    assert ":function:oms-hub-local-LifecycleTasksFunction" in definition
+    # The machines call the alias: the published version, with its SnapStart snapshot, not $LATEST.
+    assert ":function:oms-hub-local-LifecycleTasksFunction:live" in definition
+
+
+def test_every_function_runs_python_3_13_behind_the_live_alias_and_the_awaited_ones_snap_start() -> None:
+    template = load_yaml((ROOT / "template.yaml").read_text())
+    defaults = template["Globals"]["Function"]
+    assert (defaults["Runtime"], defaults["AutoPublishAlias"]) == ("python3.13", "live")
+    functions = {
+        k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"
+    }
+    assert not [name for name, props in functions.items() if {"Runtime", "AutoPublishAlias"} & set(props)]
+    snap_started = {name for name, props in functions.items() if "SnapStart" in props}
+    assert snap_started == {f.function for f in LOCAL.routes} | {"LifecycleTasksFunction"}
+    assert all(functions[name]["SnapStart"] == {"ApplyOn": {"Ref": "SnapStartApplyOn"}} for name in snap_started)
+    assert template["Parameters"]["SnapStartApplyOn"]["AllowedValues"] == ["PublishedVersions", "None"]
+
+
+def test_every_lambda_grant_of_the_state_machines_names_the_alias() -> None:
+    invoked = [
+        resource
+        for statement in LOCAL.policies["LifecycleStateMachineRole"]
+        if "lambda:InvokeFunction" in statement["Action"]
+        for resource in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])
+    ]
+    assert invoked and all(resource.endswith(":live") for resource in invoked)
 
 
 def test_gateway_answers_are_json_errors() -> None:
