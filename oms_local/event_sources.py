@@ -219,7 +219,7 @@ class StreamPoller(_EventSource):
         while len(batch) < self.source.batch_size and not self._stop.is_set():
             looked = Deliverables.generation()
             batch += stream.read(self.source.batch_size - len(batch))
-            self._forget_iterators()
+            self._forget_iterators(stream)
             if not batch:
                 self._idle.set()
                 Deliverables.wait(looked, self.IDLE_SECONDS)
@@ -277,14 +277,16 @@ class StreamPoller(_EventSource):
             ),
         )
 
-    def _forget_iterators(self) -> None:
+    def _forget_iterators(self, stream: _Stream) -> None:
         """moto keeps every shard iterator it hands out (two per read here, twenty reads a second when
-        idle): without this a day of `oms-hub local` would hold gigabytes of them. This reader is their
-        only user."""
+        idle): without this a day of `oms-hub local` would hold gigabytes of them. Only this reader's
+        (named after its stream): another table's reader may be between getting one and reading."""
         from moto.dynamodbstreams.models import dynamodbstreams_backends
 
         with moto_lock:
-            dynamodbstreams_backends[ACCOUNT][self.hub.template.region].shard_iterators.clear()
+            iterators = dynamodbstreams_backends[ACCOUNT][self.hub.template.region].shard_iterators
+            for name in [name for name in iterators if name.startswith(f"{stream.arn}|")]:
+                del iterators[name]
 
     def _forget(self, records: list[dict[str, Any]]) -> None:
         last = int(records[-1]["dynamodb"]["SequenceNumber"])

@@ -23,6 +23,7 @@ class Settings(BaseModel):
     acquirer_parameters: str = Field("", alias="ACQUIRER_PARAMETERS")
     stock_batches_table: str = Field("", alias="STOCK_BATCHES_TABLE")
     dirty_skus_table: str = Field("", alias="DIRTY_SKUS_TABLE")
+    availability_table: str = Field("", alias="AVAILABILITY_TABLE")
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
     # SSM parameter path under which channel secrets and partner credentials live (never the values).
     secrets_prefix: str = Field("/oms-hub", alias="SECRETS_PREFIX")

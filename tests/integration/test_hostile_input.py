@@ -409,6 +409,7 @@ def test_an_expected_arrival_as_a_date_or_an_aware_time_is_taken(shop: Api) -> N
         ).status
         == 200
     )
+    shop.hub.settle()  # availability is the stock stream's figures
     items = shop.get("/v1/availability", "channel=web&skus=SKU-D,SKU-E").body["items"]
     assert [i.get("expected_at") for i in items] == ["2026-12-10", "2026-12-10"]  # the UTC day
 

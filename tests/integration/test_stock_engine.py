@@ -15,6 +15,8 @@ from tests.support.builders import courier_order
 
 
 def _offer(api: Api, channel: str, skus: str) -> dict[str, Any]:
+    """The channel's offer once the stock stream (and the config stream, for rules) delivered every write so far."""
+    api.hub.settle()
     answer = api.get("/v1/availability", f"channel={channel}&skus={skus}")
     assert answer.status == 200, answer.body
     return {item["sku"]: item for item in answer.body["items"]}

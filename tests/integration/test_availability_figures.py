@@ -1,0 +1,276 @@
+"""Availability as a read of the figures the stock stream keeps: every kind of change reaches them
+through the real stream path, a read is one BatchGetItem, and a batch delivered twice changes nothing twice."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from oms_local import runtime
+from tests.support.api import Api
+from tests.support.builders import courier_order
+
+
+@dataclass(frozen=True)
+class Call:
+    operation: str
+    tables: list[str]
+    keys: int  # the keys a BatchGetItem asks for
+
+
+@contextmanager
+def dynamodb_calls() -> Iterator[list[Call]]:
+    """Every DynamoDB call this thread makes meanwhile (noted when made: the batch helpers reuse their
+    request for the unprocessed keys)."""
+    made: list[Call] = []
+    here = threading.get_ident()
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.service_model.service_name == "dynamodb" and threading.get_ident() == here:
+            batch = params.get("RequestItems") or {}
+            tables = list(batch) or [params["TableName"]]
+            keys = sum(len(r["Keys"]) for r in batch.values() if isinstance(r, dict))  # BatchWriteItem: lists
+            made.append(Call(model.name, tables, keys))
+
+    session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
+    assert session is not None
+    session.events.register("before-parameter-build", record)
+    runtime.forget_cached_clients()  # clients copy the session's hooks
+    try:
+        yield made
+    finally:
+        session.events.unregister("before-parameter-build", record)
+        runtime.forget_cached_clients()
+
+
+def _figures_calls(made: list[Call]) -> list[str]:
+    return [call.operation for call in made if call.tables == [os.environ["AVAILABILITY_TABLE"]]]
+
+
+def _offer(api: Api, channel: str, skus: str) -> dict[str, dict[str, Any]]:
+    answer = api.get("/v1/availability", f"channel={channel}&skus={skus}")
+    assert answer.status == 200, answer.body
+    return {item["sku"]: item for item in answer.body["items"]}
+
+
+def _stored(channel: str, sku: str) -> dict[str, Any]:
+    item = boto3.client("dynamodb").get_item(
+        TableName=os.environ["AVAILABILITY_TABLE"], Key={"channel_id": {"S": channel}, "sku": {"S": sku}}
+    )
+    return item.get("Item", {})
+
+
+def _dirty(channel: str) -> set[str]:
+    ddb = boto3.client("dynamodb")
+    return {
+        item["sku"]["S"]
+        for shard in range(16)
+        for item in ddb.query(
+            TableName=os.environ["DIRTY_SKUS_TABLE"],
+            KeyConditionExpression="channel_shard = :s",
+            ExpressionAttributeValues={":s": {"S": f"{channel}#{shard:02d}"}},
+        )["Items"]
+    }
+
+
+def _clear_dirty() -> None:
+    ddb, table = boto3.client("dynamodb"), os.environ["DIRTY_SKUS_TABLE"]
+    for shard in range(16):
+        for channel in ("web", "ozon"):
+            for item in ddb.query(
+                TableName=table,
+                KeyConditionExpression="channel_shard = :s",
+                ExpressionAttributeValues={":s": {"S": f"{channel}#{shard:02d}"}},
+            )["Items"]:
+                ddb.delete_item(TableName=table, Key={"channel_shard": item["channel_shard"], "sku": item["sku"]})
+
+
+def test_a_read_of_100_skus_is_one_batch_get_item_of_the_figures(shop: Api) -> None:
+    skus = [f"SKU-{n:03d}" for n in range(100)]
+    shop.put("/v1/stock/wh-1", {"items": [{"sku": sku, "on_hand": n + 1} for n, sku in enumerate(skus)]})
+    shop.hub.settle()
+    query = "channel=web&skus=" + ",".join(skus)
+    shop.get("/v1/availability", query)  # fills the function's config cache
+    with dynamodb_calls() as made:
+        answer = shop.get("/v1/availability", query)
+    assert answer.status == 200
+    assert [item["available"] for item in answer.body["items"]] == list(range(1, 101))
+    assert [call for call in made if call.tables != [os.environ["CONFIG_TABLE"]]] == [
+        Call("BatchGetItem", [os.environ["AVAILABILITY_TABLE"]], 100)
+    ]
+
+
+def test_stock_writes_reservations_and_releases_reach_the_figures(shop: Api) -> None:
+    shop.hub.settle()
+    assert _offer(shop, "web", "SKU-A")["SKU-A"]["available"] == 13
+    shop.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 4}]})
+    shop.hub.settle()
+    assert _offer(shop, "web", "SKU-A")["SKU-A"]["locations"] == [
+        {"location_id": "store-1", "available": 3},
+        {"location_id": "wh-1", "available": 14},
+    ]
+    order = shop.post("/v1/orders", courier_order(lines=[{"sku": "SKU-A", "qty": 5, "price": 1}])).body
+    shop.hub.settle()
+    assert _offer(shop, "web", "SKU-A")["SKU-A"]["available"] == 12
+    shop.event(order["order_id"], "cancel")
+    shop.wait_for(order["order_id"], "cancelled")
+    shop.hub.settle()
+    assert _offer(shop, "web", "SKU-A")["SKU-A"]["available"] == 17
+    assert int(_stored("web", "SKU-A")["available"]["N"]) == 17  # the stored figure, not a recompute
+
+
+def test_a_rule_change_recomputes_the_stored_figures_and_marks_the_skus_dirty(shop: Api) -> None:
+    shop.hub.settle()
+    _clear_dirty()
+    shop.put("/v1/channels/web", {"kind": "web", "name": "Site", "rules": {"safety_stock": 2}})
+    shop.hub.settle()
+    stored = _stored("web", "SKU-A")
+    assert int(stored["available"]["N"]) == 9  # wh-1: 10 - 2, store-1: 3 - 2
+    assert _offer(shop, "web", "SKU-A,SKU-B") == {
+        "SKU-A": {
+            "sku": "SKU-A",
+            "available": 9,
+            "locations": [{"location_id": "store-1", "available": 1}, {"location_id": "wh-1", "available": 8}],
+        },
+        "SKU-B": {"sku": "SKU-B", "available": 3, "locations": [{"location_id": "wh-1", "available": 3}]},
+    }
+    assert _dirty("web") == {"SKU-A", "SKU-B"}
+
+
+def test_a_paused_location_is_recomputed_from_the_figures_and_marked_dirty(shop: Api) -> None:
+    shop.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon"})
+    shop.hub.settle()
+    _clear_dirty()
+    shop.put("/v1/locations/store-1", {"name": "Store", "kind": "store", "capabilities": ["courier"], "active": False})
+    shop.hub.settle()
+    for channel in ("web", "ozon"):
+        assert int(_stored(channel, "SKU-A")["available"]["N"]) == 10
+        assert _offer(shop, channel, "SKU-A")["SKU-A"]["locations"] == [{"location_id": "wh-1", "available": 10}]
+        assert _dirty(channel) == {"SKU-A"}  # SKU-B has no stock at the store: its offer did not move
+    shop.put("/v1/locations/store-1", {"name": "Store", "kind": "store", "capabilities": ["courier"]})
+    shop.hub.settle()
+    assert _offer(shop, "web", "SKU-A")["SKU-A"]["available"] == 13  # re-opened, from the same figures
+
+
+def test_a_figure_of_another_basis_is_recomputed_at_read(shop: Api) -> None:
+    """Before the background recompute reaches an item, the read does not trust its offer."""
+    shop.hub.settle()
+    boto3.client("dynamodb").update_item(
+        TableName=os.environ["AVAILABILITY_TABLE"],
+        Key={"channel_id": {"S": "web"}, "sku": {"S": "SKU-A"}},
+        UpdateExpression="SET basis = :old, offer = :wrong",
+        ExpressionAttributeValues={
+            ":old": {"S": "rules-before"},
+            ":wrong": {"S": '{"sku":"SKU-A","available":99,"locations":[]}'},
+        },
+    )
+    assert _offer(shop, "web", "SKU-A")["SKU-A"]["available"] == 13
+
+
+def test_a_new_channel_gets_figures_of_the_stock_already_there(shop: Api) -> None:
+    shop.hub.settle()
+    shop.put("/v1/channels/app", {"kind": "app", "name": "App", "rules": {"stock_share": 0.5}})
+    shop.hub.settle()
+    assert _stored("app", "SKU-A")  # built by the recompute, not at read
+    assert _offer(shop, "app", "SKU-A,SKU-B,SKU-NONE") == {
+        "SKU-A": {
+            "sku": "SKU-A",
+            "available": 6,
+            "locations": [{"location_id": "store-1", "available": 1}, {"location_id": "wh-1", "available": 5}],
+        },
+        "SKU-B": {"sku": "SKU-B", "available": 2, "locations": [{"location_id": "wh-1", "available": 2}]},
+        "SKU-NONE": {"sku": "SKU-NONE", "available": 0, "locations": []},
+    }
+
+
+def _stream_event(*rows: tuple[dict[str, Any] | None, dict[str, Any]]) -> dict[str, Any]:
+    from common.dynamo import to_item
+
+    return {
+        "Records": [
+            {
+                "eventID": str(n),
+                "eventName": "MODIFY" if before else "INSERT",
+                "eventSource": "aws:dynamodb",
+                "dynamodb": {
+                    "Keys": to_item({"sku": after["sku"], "location_id": after["location_id"]}),
+                    "NewImage": to_item(after),
+                    **({"OldImage": to_item(before)} if before else {}),
+                    "SequenceNumber": str(n + 1),
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
+                },
+            }
+            for n, (before, after) in enumerate(rows)
+        ]
+    }
+
+
+def test_a_batch_delivered_twice_changes_nothing_twice_and_an_older_write_never_wins(shop: Api) -> None:
+    shop.hub.settle()
+    row = {"sku": "SKU-Z", "location_id": "wh-1", "on_hand": 7, "reserved": 0, "available": 7}
+    newer = _stream_event((None, {**row, "updated_at": "2026-12-02T10:00:00.000000Z"}))
+    older = _stream_event((None, {**row, "available": 1, "updated_at": "2026-12-02T09:00:00.000000Z"}))
+    with dynamodb_calls() as first:
+        assert shop.hub.invoke("StockChangesFunction", newer)["figures"] == 2  # the raw figures and web's offer
+    stored = _stored("web", "SKU-Z")
+    with dynamodb_calls() as again:
+        assert shop.hub.invoke("StockChangesFunction", newer)["figures"] == 0
+        assert shop.hub.invoke("StockChangesFunction", older)["figures"] == 0
+    assert _stored("web", "SKU-Z") == stored
+    assert _offer(shop, "web", "SKU-Z")["SKU-Z"]["available"] == 7
+    assert _figures_calls(first) == ["BatchGetItem", "BatchWriteItem"]
+    assert _figures_calls(again) == ["BatchGetItem", "BatchGetItem"]  # read, found the same, nothing written
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_batch_costs_one_read_per_100_skus_and_one_write_per_25_items(shop: Api, channels: int) -> None:
+    for n in range(1, channels):
+        shop.put(f"/v1/channels/c{n}", {"kind": "web", "name": f"C{n}"})
+    shop.hub.settle()
+    rows = [
+        (None, {"sku": f"SKU-{n:03d}", "location_id": "wh-1", "available": n, "updated_at": "2026-12-02T10:00:00Z"})
+        for n in range(150)
+    ]
+    with dynamodb_calls() as made:
+        written = shop.hub.invoke("StockChangesFunction", _stream_event(*rows))["figures"]
+    assert written == 150 * (channels + 1)  # the raw figures and each channel's offer
+    figures = _figures_calls(made)
+    assert figures.count("BatchGetItem") == 2  # 150 SKUs: 100 + 50
+    assert figures.count("BatchWriteItem") == -(-written // 25)
+
+
+def test_figures_of_an_existing_deployment_are_built_by_a_full_snapshot_import(shop: Api) -> None:
+    """docs/inventory.md: a table created after the stock was imported fills from a full re-import."""
+    shop.hub.settle()
+    ddb, table = boto3.client("dynamodb"), os.environ["AVAILABILITY_TABLE"]
+    for channel in ("#stock", "web"):
+        for item in ddb.query(
+            TableName=table, KeyConditionExpression="channel_id = :c", ExpressionAttributeValues={":c": {"S": channel}}
+        )["Items"]:
+            ddb.delete_item(TableName=table, Key={"channel_id": item["channel_id"], "sku": item["sku"]})
+    assert _offer(shop, "web", "SKU-A")["SKU-A"]["available"] == 0  # what a new table answers
+    for location, items in (("wh-1", [("SKU-A", 10), ("SKU-B", 5)]), ("store-1", [("SKU-A", 3)])):
+        shop.put(
+            f"/v1/stock/{location}",
+            {
+                "items": [{"sku": sku, "on_hand": units} for sku, units in items],
+                "batch_id": "rebuild-1",
+                "zero_unlisted": True,
+            },
+        )
+    shop.hub.settle()
+    assert _offer(shop, "web", "SKU-A,SKU-B") == {
+        "SKU-A": {
+            "sku": "SKU-A",
+            "available": 13,
+            "locations": [{"location_id": "store-1", "available": 3}, {"location_id": "wh-1", "available": 10}],
+        },
+        "SKU-B": {"sku": "SKU-B", "available": 5, "locations": [{"location_id": "wh-1", "available": 5}]},
+    }
