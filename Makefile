@@ -3,7 +3,11 @@
 # bandit, pip-audit), .venv-checkov, infra/node_modules (the pinned CDK CLI).
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV := .venv
+# The hub runs and is tested on CPython 3.11 (3.11.2, Debian 12's, included) to 3.13; Lambda runs 3.13.
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+# One venv per interpreter: .venv for the default, .venv-3.13 for `make test PYTHON=python3.13`.
+VENV ?= $(if $(filter command line environment,$(origin PYTHON)),.venv-$(PYTHON_VERSION),.venv)
 TOOLS := .venv-tools
 STAMP := $(VENV)/.installed
 TOOLS_STAMP := $(TOOLS)/.installed
@@ -32,6 +36,9 @@ run: $(STAMP)
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements/constraints.txt
+	@case " $(SUPPORTED_PYTHONS) " in *" $(PYTHON_VERSION) "*) ;; \
+	  *) echo "make: PYTHON=$(PYTHON) is Python '$(PYTHON_VERSION)'; the hub needs one of $(SUPPORTED_PYTHONS)" \
+	       "(e.g. make test PYTHON=python3.13)" >&2; exit 1;; esac
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade "pip>=24"
 	$(VENV)/bin/python -m pip install --quiet -c requirements/constraints.txt -e ".[dev]"
@@ -100,7 +107,7 @@ synth: $(TOOLS_STAMP) $(CDK_STAMP)
 	rm -rf infra/cdk.out
 	cd infra && npx --no-install cdk synth --quiet -c stage=$(STAGE)
 
-# `sam build` without a container needs python3.11 on PATH (the functions' runtime).
+# `sam build` without a container needs python3.13 on PATH (the functions' runtime).
 build: $(TOOLS_STAMP)
 	$(TOOLS)/bin/sam build --template template.yaml
 

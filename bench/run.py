@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from cfn_tools import load_yaml
 
 from oms_local import demo
 from oms_local.gateway import HttpAnswer
@@ -40,7 +41,7 @@ from reference import config_table  # noqa: E402
 
 COURIER_EVENTS = ["confirm", "pick", "pack", "ship", "deliver"]
 CANCEL_EVENTS = ["confirm", "cancel"]
-IMPORT_RUNS = 5
+IMPORT_RUNS = 9
 WAIT_LIMIT_S = 15.0
 
 # us-east-1 (N. Virginia) list prices.
@@ -354,41 +355,55 @@ def lifecycles(bench: Bench) -> Lifecycle:
 
 
 def import_times() -> None:
-    """Cold import in a fresh interpreter, with the orders function's environment and code root."""
+    """Cold import in a fresh interpreter, with each HTTP function's environment and code root, against a
+    bare `import boto3`: wall time (what a cold start waits) and CPU time (steadier on a busy machine)."""
     template = load(TEMPLATE)
-    fn, region = template.functions["OrdersApiFunction"], template.region
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        **fn.environment,
-        "PYTHONPATH": str(fn.code_dir),
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_LAMBDA_FUNCTION_NAME": fn.name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-        "LAMBDA_TASK_ROOT": str(fn.code_dir),
-        "_HANDLER": fn.handler,
-    }
+    runtime = load_yaml(Path(TEMPLATE).read_text())["Globals"]["Function"]["Runtime"]
 
-    def once(module: str) -> float:
-        code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    def environment(function: str) -> dict[str, str]:
+        fn, region = template.functions[function], template.region
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            **fn.environment,
+            "PYTHONPATH": str(fn.code_dir),
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
+            "LAMBDA_TASK_ROOT": str(fn.code_dir),
+            "_HANDLER": fn.handler,
+        }
+
+    def once(module: str, env: dict[str, str]) -> tuple[float, float]:
+        code = (
+            "import time; t, c = time.perf_counter(), time.process_time(); "
+            f"import {module}; print(time.perf_counter() - t, time.process_time() - c)"
+        )
         done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-        return float(done.stdout) * 1000
+        wall, cpu = done.stdout.split()
+        return float(wall) * 1000, float(cpu) * 1000
 
-    modules = {"handler": fn.handler.rpartition(".")[0], "boto3": "boto3"}
-    for module in modules.values():
-        once(module)  # writes the bytecode caches; a deployment package ships them
-    runs: dict[str, list[float]] = {name: [] for name in modules}
-    for _ in range(IMPORT_RUNS):  # interleaved, so drift in machine load hits both alike
-        for name, module in modules.items():
-            runs[name].append(once(module))
-    handler_ms, boto3_ms = statistics.median(runs["handler"]), statistics.median(runs["boto3"])
-    emit("handler_import_ms", handler_ms, "ms")
-    emit("boto3_import_ms", boto3_ms, "ms")
-    emit("handler_import_ratio", handler_ms / boto3_ms, "x")
+    functions = {"handler": "OrdersApiFunction", "delivery_handler": "DeliveryApiFunction"}
+    cases = {"boto3": ("boto3", environment("OrdersApiFunction"))} | {
+        name: (template.functions[fn].handler.rpartition(".")[0], environment(fn)) for name, fn in functions.items()
+    }
+    for module, env in cases.values():
+        once(module, env)  # writes the bytecode caches; a deployment package ships them
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    for _ in range(IMPORT_RUNS):  # interleaved, so drift in machine load hits all alike
+        for name, (module, env) in cases.items():
+            runs[name].append(once(module, env))
+    wall = {name: statistics.median(w for w, _ in times) for name, times in runs.items()}
+    cpu = {name: statistics.median(c for _, c in times) for name, times in runs.items()}
+    emit("boto3_import_ms", wall["boto3"], "ms")
+    for name in functions:
+        emit(f"{name}_import_ms", wall[name], "ms")
+        emit(f"{name}_import_ratio", wall[name] / wall["boto3"], "x")
+        emit(f"{name}_import_cpu_ratio", cpu[name] / cpu["boto3"], "x")
     note(
-        f"median of {IMPORT_RUNS} fresh `python -c` runs each, perf_counter around `import {modules['handler']}` "
-        "vs `import boto3`; the function's Lambda environment from template.yaml"
+        f"median of {IMPORT_RUNS} fresh `python -c` runs each, interleaved: the orders and delivery APIs' "
+        "handler modules vs `import boto3`, in the function's Lambda environment from template.yaml"
     )
 
 
