@@ -18,6 +18,9 @@ ASSEMBLY = ROOT / "infra" / "cdk.out"
 # (the first 3 dashboards and 10 alarms of an account are free; not counted here).
 USD_PER_ALARM_MONTH = 0.10
 USD_PER_DASHBOARD_MONTH = 3.00
+# Lambda SnapStart for Python (us-east-1): the snapshot's cache per GB-second while the version is live.
+SNAPSTART_USD_PER_GB_S_CACHED = 0.0000015046
+SECONDS_PER_MONTH = 30 * 24 * 3600
 
 
 def emit(name: str, value: float, unit: str) -> None:
@@ -42,6 +45,19 @@ def figures() -> None:
         + kinds["AWS::CloudWatch::Dashboard"] * USD_PER_DASHBOARD_MONTH
     )
     emit("deploy_ops_kit_usd_per_month", ops_usd, "usd (alarms + dashboard, idle)")
+    defaults = template["Globals"]["Function"]
+    snap_started = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function" and "SnapStart" in r["Properties"]
+    ]
+    cached_gb = sum(props.get("MemorySize", defaults["MemorySize"]) / 1024 for props in snap_started)
+    emit("deploy_snapstart_functions", len(snap_started), "functions")
+    emit(
+        "deploy_snapstart_cache_usd_per_month",
+        cached_gb * SECONDS_PER_MONTH * SNAPSTART_USD_PER_GB_S_CACHED,
+        "usd (one live version each; restores extra; SnapStartApplyOn=None: 0)",
+    )
     synthesized = ASSEMBLY / "oms-hub-dev.template.json"
     if not synthesized.exists():
         print("# no CDK assembly: `make synth` adds the CDK figures", flush=True)
