@@ -3,9 +3,10 @@
 A stock row stores `available` beside `on_hand` and `reserved` because DynamoDB conditions cannot do
 arithmetic: a reservation is then one conditional update (`available >= :qty`), exact under any
 concurrency. This module is the only place that keeps `available = on_hand - reserved`: each write
-below moves the three together in one expression. Nothing here calls DynamoDB: the orders adapters
+below moves the three together, in one expression (or, for an import, one Put of the row it read,
+conditioned on the row being unchanged). Nothing here calls DynamoDB: the orders adapters
 compose these items with the order's own write in one transaction, the stock table runs an import's
-row writes one UpdateItem each.
+row writes up to 100 to a transaction.
 
 A held reservation that expires carries `expires_at` and `expiry_day` (its UTC date): the sparse
 ByExpiry index the hold sweeper reads holds only these, until the reservation is closed or kept.
@@ -13,13 +14,14 @@ ByExpiry index the hold sweeper reads holds only these, until the reservation is
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from common.clock import utc_day
 from common.config import settings
-from common.dynamo import TransactItem
+from common.dynamo import TransactItem, to_item, to_value
 
 HELD, RELEASED, CONSUMED = "held", "released", "consumed"
 
@@ -27,6 +29,9 @@ HELD, RELEASED, CONSUMED = "held", "released", "consumed"
 _TAKE_FREE = "SET available = available - :qty, reserved = reserved + :qty, updated_at = :now"
 _GIVE_BACK = "SET available = available + :qty, reserved = reserved - :qty, updated_at = :now"
 _TAKE_OUT = "SET on_hand = on_hand - :qty, reserved = reserved - :qty, updated_at = :now"
+# What every other write of a stock row moves (reservations, shipments, returns: on_hand or reserved;
+# an import: last_batch when it has one): an import's Put is conditioned on these being as it read them.
+_WRITERS_MOVE = ("on_hand", "reserved", "last_batch")
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ class Units:
 class RowImport:
     """One imported line for one stock row: `units` is the new on-hand (snapshot) or the change (delta).
 
-    With a `batch_id`, the row records it as `last_batch`, and a write of the same batch is refused."""
+    With a `batch_id`, the row records it as `last_batch`: a row that names the batch already is not
+    written again (stock_table)."""
 
     sku: str
     location_id: str
@@ -164,62 +170,47 @@ def keep_hold(order_id: str, key: str) -> TransactItem:
     }
 
 
-def set_on_hand(row: RowImport) -> TransactItem:
-    """A snapshot of one row; refused if the units reserved exceed the new on-hand."""
-    values = {":on_hand": {"N": str(row.units)}, ":zero": {"N": "0"}, ":now": {"S": row.now}}
-    assignments = [
-        "on_hand = :on_hand",
-        "reserved = if_not_exists(reserved, :zero)",
-        "available = :on_hand - if_not_exists(reserved, :zero)",
-        "updated_at = :now",
-        "imported_at = :now",
-    ]
-    if row.expected_at is not None:
-        assignments.append("expected_at = :expected_at")
-        values[":expected_at"] = {"S": row.expected_at.isoformat()}
-    remove = " REMOVE expected_at" if row.expected_at is None else ""
-    return _imported(row, assignments, remove, "(attribute_not_exists(reserved) OR reserved <= :on_hand)", values)
+def set_on_hand(row: RowImport, before: Mapping[str, Any]) -> TransactItem | None:
+    """A snapshot of one row read as `before` (empty: no row yet); None if the units reserved exceed the
+    new on-hand. A line without `expected_at` clears it."""
+    return _imported(row, before, row.units, row.expected_at.isoformat() if row.expected_at else None)
 
 
-def add_on_hand(row: RowImport) -> TransactItem:
-    """Add (or remove) units of one row; refused if a removal needs more units than are free."""
-    values = {
-        ":delta": {"N": str(row.units)},
-        ":zero": {"N": "0"},
-        ":now": {"S": row.now},
-        ":needed": {"N": str(max(-row.units, 0))},
-    }
-    assignments = [
-        "on_hand = if_not_exists(on_hand, :zero) + :delta",
-        "reserved = if_not_exists(reserved, :zero)",
-        "available = if_not_exists(available, :zero) + :delta",
-        "updated_at = :now",
-        "imported_at = :now",
-    ]
-    if row.expected_at is not None:
-        assignments.append("expected_at = :expected_at")
-        values[":expected_at"] = {"S": row.expected_at.isoformat()}
-    # An addition always fits; a removal needs that many free units.
-    condition = "(attribute_not_exists(available) AND :delta >= :zero OR available >= :needed)"
-    return _imported(row, assignments, "", condition, values)
+def add_on_hand(row: RowImport, before: Mapping[str, Any]) -> TransactItem | None:
+    """Add (or remove) units of one row read as `before`; None if a removal needs more units than are free.
+    A line without `expected_at` keeps the row's."""
+    expected_at = row.expected_at.isoformat() if row.expected_at else before.get("expected_at")
+    return _imported(row, before, int(before.get("on_hand", 0)) + row.units, expected_at)
 
 
-def _imported(
-    row: RowImport, assignments: list[str], remove: str, condition: str, values: dict[str, Any]
-) -> TransactItem:
+def _imported(row: RowImport, before: Mapping[str, Any], on_hand: int, expected_at: str | None) -> TransactItem | None:
+    """The row after an imported line, as a Put conditioned on the row being as it was read.
+
+    A Put of figures computed here rather than an arithmetic UpdateExpression: a batch reads its rows
+    once (BatchGetItem) and writes them 100 to a transaction. The condition is what makes the read safe:
+    a reservation, shipment or return that moved `on_hand` or `reserved` since, or another attempt of
+    the same batch that wrote `last_batch`, refuses the Put, and the writer decides again from the row
+    the refusal returns. Attributes this does not own are carried over as read."""
+    reserved = int(before.get("reserved", 0))
+    if on_hand < reserved:
+        return None
+    after = {**before, "sku": row.sku, "location_id": row.location_id, "on_hand": on_hand, "reserved": reserved}
+    after.update(available=on_hand - reserved, updated_at=row.now, imported_at=row.now, expected_at=expected_at)
     if row.batch_id is not None:
-        assignments = [*assignments, "last_batch = :batch"]
-        condition += " AND (attribute_not_exists(last_batch) OR last_batch <> :batch)"
-        values = {**values, ":batch": {"S": row.batch_id}}
-    return {
-        "Update": {
-            "TableName": settings().stock_table,
-            "Key": stock_key(row.sku, row.location_id),
-            "UpdateExpression": "SET " + ", ".join(assignments) + remove,
-            "ConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-        }
-    }
+        after["last_batch"] = row.batch_id
+    request: dict[str, Any] = {"TableName": settings().stock_table, "Item": to_item(after)}
+    if not before:
+        request["ConditionExpression"] = "attribute_not_exists(sku)"
+        return {"Put": request}
+    unchanged, values = [], {}
+    for name in _WRITERS_MOVE:
+        if name in before:
+            unchanged.append(f"{name} = :{name}")
+            values[f":{name}"] = to_value(before[name])
+        else:
+            unchanged.append(f"attribute_not_exists({name})")
+    request.update(ConditionExpression=" AND ".join(unchanged), ExpressionAttributeValues=values)
+    return {"Put": request}
 
 
 def _stock_update(units: Units, expression: str, condition: str, now: str) -> TransactItem:

@@ -1,26 +1,39 @@
 """Stock per SKU x location in DynamoDB: reads of the free units (`available`, which the ledger keeps)
 and the runner of imports' row writes.
 
-Imports write each row with its own conditional UpdateItem built by the ledger (BatchWriteItem cannot
-be conditional, and a reservation may move `reserved` at any moment); `last_batch` names the batch
-that last wrote a row, so a batch that is resumed or repeated skips the rows it already wrote;
-`imported_at` tells the stock stream's reader that an import, not a reservation or a return, made the
-change.
+An import writes its rows 100 at a time: one consistent BatchGetItem reads them, the ledger computes
+each row after its line, and one TransactWriteItems puts them, each Put conditioned on its row being
+as read (BatchWriteItem cannot carry a condition, and a reservation may move `reserved` at any
+moment). A Put refused because its row moved comes back with the row as it now is, so the chunk is
+decided again from that and sent again: about 2 requests per 100 rows instead of one per row.
+`last_batch` names the batch that last wrote a row, so a batch that is resumed or repeated skips the
+rows it already wrote; `imported_at` tells the stock stream's reader that an import, not a
+reservation or a return, made the change.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from botocore.exceptions import ClientError
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from common import aws
 from common.config import settings
-from common.dynamo import BATCH_GET_LIMIT, TransactItem, batch_get, from_item, query_all
+from common.dynamo import (
+    BATCH_GET_LIMIT,
+    CONDITION_FAILED,
+    TRANSACTION_LIMIT,
+    TransactItem,
+    batch_get,
+    from_item,
+    query_all,
+    transact,
+)
+from common.errors import StockContention
 from inventory import ledger
 from inventory.domain.availability import StockRow
 from inventory.ledger import RowImport
@@ -82,27 +95,74 @@ class RowWrite:
     repeated: bool = False
 
 
-def set_on_hand(row: RowImport) -> RowWrite:
-    """Snapshot one SKU; refused (nothing written) if the units reserved exceed the new on-hand."""
-    return _write(ledger.set_on_hand(row), row.batch_id)
+RowBuilder = Callable[[RowImport, Mapping[str, Any]], TransactItem | None]
+WRITE_ATTEMPTS = 8  # transactions of one chunk whose rows keep moving, before the part is refused (503)
 
 
-def add_on_hand(row: RowImport) -> RowWrite:
-    """Add (or remove) units of one SKU; refused (nothing written) if a removal needs more than are free."""
-    return _write(ledger.add_on_hand(row), row.batch_id)
+def set_on_hand(rows: Sequence[RowImport]) -> list[RowWrite]:
+    """Snapshot each row (in order); one is refused (nothing written) if its units reserved exceed the new on-hand."""
+    return _write(rows, ledger.set_on_hand)
 
 
-def _write(item: TransactItem, batch_id: str | None) -> RowWrite:
+def add_on_hand(rows: Sequence[RowImport]) -> list[RowWrite]:
+    """Add (or remove) units of each row (in order); one is refused if a removal needs more than are free."""
+    return _write(rows, ledger.add_on_hand)
+
+
+def _write(rows: Sequence[RowImport], build: RowBuilder) -> list[RowWrite]:
+    """One outcome per row, in order. The rows are at one location, each SKU once."""
+    outcomes: list[RowWrite] = []
+    for start in range(0, len(rows), TRANSACTION_LIMIT):
+        outcomes.extend(_write_chunk(rows[start : start + TRANSACTION_LIMIT], build))
+    return outcomes
+
+
+class _Cancelled(Exception):
+    """The chunk's transaction was cancelled; the rows that had moved are now known as they are."""
+
+
+def _write_chunk(rows: Sequence[RowImport], build: RowBuilder) -> list[RowWrite]:
+    found = batch_get(
+        aws.dynamodb(),
+        settings().stock_table,
+        [{"sku": row.sku, "location_id": row.location_id} for row in rows],
+        consistent=True,
+    )
+    stored = {item["sku"]: item for item in found}
     try:
-        answer = aws.dynamodb().update_item(
-            **item["Update"], ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD"
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        before = from_item(error.response.get("Item") or {})
-        return RowWrite(False, before, repeated=batch_id is not None and before.get("last_batch") == batch_id)
-    return RowWrite(True, from_item(answer.get("Attributes") or {}))
+        for attempt in Retrying(
+            retry=retry_if_exception_type(_Cancelled),
+            stop=stop_after_attempt(WRITE_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.01, max=0.2),
+        ):
+            with attempt:
+                return _try_chunk(rows, stored, build)
+    except RetryError:
+        raise StockContention("stock rows kept moving while the import wrote them; send the part again") from None
+    raise AssertionError("unreachable")
+
+
+def _try_chunk(rows: Sequence[RowImport], stored: dict[str, dict[str, Any]], build: RowBuilder) -> list[RowWrite]:
+    """Decide every row from `stored` and put the ones to write in one transaction; a row that moved
+    meanwhile refuses its Put and returns itself, which goes to `stored` for the next attempt."""
+    outcomes: list[RowWrite] = []
+    puts: list[tuple[str, TransactItem]] = []
+    for row in rows:
+        before = stored.get(row.sku, {})
+        if row.batch_id is not None and before.get("last_batch") == row.batch_id:
+            outcomes.append(RowWrite(False, before, repeated=True))
+            continue
+        item = build(row, before)
+        outcomes.append(RowWrite(item is not None, before))
+        if item is not None:
+            puts.append((row.sku, {"Put": {**item["Put"], "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}))
+    reasons = transact(aws.dynamodb(), [item for _, item in puts]) if puts else None
+    if reasons is None:
+        return outcomes
+    for (sku, _), reason in zip(puts, reasons, strict=True):
+        if reason.code == CONDITION_FAILED:
+            stored[sku] = reason.item or {}
+    raise _Cancelled
 
 
 def unlisted(location_id: str, batch_id: str) -> Iterator[str]:

@@ -1,5 +1,5 @@
-"""Stock imports: each line of a snapshot or delta written on its own through the ledger, a batch applied
-at most once, the SKUs a full snapshot did not list zeroed."""
+"""Stock imports: the lines of a snapshot or delta written through the ledger, each with its own outcome,
+a batch applied at most once, the SKUs a full snapshot did not list zeroed."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from reference import config_table
 
 
 def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> StockUpdateResult:
-    """Apply every line on its own: a line that would break `on_hand >= reserved` is reported, the rest land.
+    """Every line has its own outcome: a line that would break `on_hand >= reserved` is reported, the rest land.
 
     With a batch id, the same (batch id, part) again changes nothing and answers the first result."""
     if location_id not in config_table.locations():
@@ -25,17 +25,19 @@ def apply_stock_update(location_id: str, update: StockUpdate, now: str) -> Stock
         if applied_before is not None:
             count("StockBatchDuplicate")
             return StockUpdateResult.model_validate({**applied_before, "duplicate": True})
-    errors: list[StockLineError] = []
-    write_row = stock_table.set_on_hand if update.mode is StockMode.snapshot else stock_table.add_on_hand
-    for line in update.items:
-        write = write_row(RowImport(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now))
-        if not (write.applied or write.repeated):
-            errors.append(_below_reserved(line.sku, update.mode, line.on_hand, write.before))
+    rows = [RowImport(line.sku, location_id, line.on_hand, line.expected_at, batch_id, now) for line in update.items]
+    write_rows = stock_table.set_on_hand if update.mode is StockMode.snapshot else stock_table.add_on_hand
+    errors = [
+        _below_reserved(line.sku, update.mode, line.on_hand, write.before)
+        for line, write in zip(update.items, write_rows(rows), strict=True)
+        if not (write.applied or write.repeated)
+    ]
     listed_errors = len(errors)
     zeroed = 0
     if update.zero_unlisted and batch_id is not None:
-        for sku in stock_table.unlisted(location_id, batch_id):
-            write = stock_table.set_on_hand(RowImport(sku, location_id, 0, None, batch_id, now))
+        skus = list(stock_table.unlisted(location_id, batch_id))
+        zeroing = [RowImport(sku, location_id, 0, None, batch_id, now) for sku in skus]
+        for sku, write in zip(skus, stock_table.set_on_hand(zeroing), strict=True):
             if write.applied:
                 zeroed += 1
             elif not write.repeated:
