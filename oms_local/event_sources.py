@@ -72,7 +72,7 @@ class QueuePoller(_EventSource):
         run_on_this_thread_as(f"event-source:{self.source.function}")
         sqs = boto3.client("sqs", region_name=self.hub.template.region)
         while not self._stop.is_set():
-            looked = Deliverables.generation()
+            looked = Deliverables.generation("sqs")
             try:
                 messages = sqs.receive_message(
                     QueueUrl=self.url,
@@ -83,7 +83,7 @@ class QueuePoller(_EventSource):
             except Exception:  # noqa: BLE001 - the mock is stopping under us
                 return
             if not messages:
-                Deliverables.wait(looked, self.IDLE_SECONDS)
+                Deliverables.wait("sqs", looked, self.IDLE_SECONDS)
                 continue
             failed = self._deliver(messages)
             for message in messages:
@@ -213,22 +213,26 @@ class StreamPoller(_EventSource):
                 self._forget(batch)
 
     def _next_batch(self, stream: _Stream) -> list[dict[str, Any]]:
-        """Up to BatchSize records, waiting up to the batching window from the first one."""
+        """Up to BatchSize records, waiting up to the batching window from the first one. Until the window
+        closes or a full batch is there, only the shard's length is looked at (in memory, under moto's
+        lock): the stream is read once per batch, not twice per look (0.05 s) through the API."""
         batch: list[dict[str, Any]] = []
         deadline = None
         while len(batch) < self.source.batch_size and not self._stop.is_set():
-            looked = Deliverables.generation()
-            batch += stream.read(self.source.batch_size - len(batch))
-            self._forget_iterators(stream)
-            if not batch:
+            looked = Deliverables.generation("dynamodb")
+            if deadline is None and not self._pending():
                 self._idle.set()
-                Deliverables.wait(looked, self.IDLE_SECONDS)
+                Deliverables.wait("dynamodb", looked, self.IDLE_SECONDS)
                 continue
             self._idle.clear()
             deadline = deadline or time.monotonic() + self.source.window_seconds
+            if time.monotonic() < deadline and self._pending() < self.source.batch_size:
+                self._stop.wait(min(self.WINDOW_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
+                continue
+            batch += stream.read(self.source.batch_size - len(batch))
+            self._forget_iterators(stream)
             if time.monotonic() >= deadline:
                 break
-            self._stop.wait(min(self.WINDOW_POLL_SECONDS, max(deadline - time.monotonic(), 0)))
         return batch
 
     def _deliver(self, records: list[dict[str, Any]], arn: str, shard: str) -> None:

@@ -45,8 +45,9 @@ class WriteCount:
 class Deliverables:
     """Wakes the local event sources when moto is asked for a write they may have to deliver (a message
     sent or made visible again, a table write that reaches a stream), so an idle source waits instead of
-    asking moto 20 times a second. Sources still look again after `wait`'s timeout: a message whose
-    delay or visibility timeout runs out becomes receivable without any write."""
+    asking moto 20 times a second. Each service wakes only its own sources: a queue poller sleeps through
+    table writes, a stream reader through sends. Sources still look again after `wait`'s timeout: a
+    message whose delay or visibility timeout runs out becomes receivable without any write."""
 
     OPERATIONS: ClassVar[dict[str, frozenset[str]]] = {
         "sqs": frozenset(
@@ -54,32 +55,33 @@ class Deliverables:
         ),
         "dynamodb": WriteCount.OPERATIONS["dynamodb"],
     }
-    _changed: ClassVar[threading.Condition] = threading.Condition()
-    _generation: ClassVar[int] = 0
+    _changed: ClassVar[dict[str, threading.Condition]] = {service: threading.Condition() for service in OPERATIONS}
+    _generation: ClassVar[dict[str, int]] = dict.fromkeys(OPERATIONS, 0)
 
     @classmethod
     def seen(cls, event_name: str) -> None:
         _, _, rest = event_name.partition(".")
         service, _, operation = rest.rpartition(".")
         if operation in cls.OPERATIONS.get(service, ()):
-            cls.wake()
+            cls.wake(service)
 
     @classmethod
-    def wake(cls) -> None:
-        """Every waiting source looks again (also how a stopping source is woken)."""
-        with cls._changed:
-            cls._generation += 1
-            cls._changed.notify_all()
+    def wake(cls, service: str | None = None) -> None:
+        """Every source waiting on `service` (on any, if None: how a stopping source is woken) looks again."""
+        for name in [service] if service else list(cls._changed):
+            with cls._changed[name]:
+                cls._generation[name] += 1
+                cls._changed[name].notify_all()
 
     @classmethod
-    def generation(cls) -> int:
+    def generation(cls, service: str) -> int:
         """Read before looking, passed to `wait` after finding nothing: a write in between is not missed."""
-        return cls._generation
+        return cls._generation[service]
 
     @classmethod
-    def wait(cls, generation: int, timeout: float) -> None:
-        with cls._changed:
-            cls._changed.wait_for(lambda: cls._generation != generation, timeout)
+    def wait(cls, service: str, generation: int, timeout: float) -> None:
+        with cls._changed[service]:
+            cls._changed[service].wait_for(lambda: cls._generation[service] != generation, timeout)
 
 
 class ScaledSleep:
