@@ -1,5 +1,5 @@
-"""What a lifecycle execution's start costs on the local runtime, with moto's own start and with the
-runtime's (one parse of each definition, a fresh program per execution), interleaved in one run."""
+"""What a lifecycle execution's start costs on the local runtime, with moto's own start (the grammar and a
+program at every start) and with the runtime's (one program per definition), interleaved in one run."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from oms_local.runtime import LocalHub
 
 RUNS = 8  # of each kind
-ENTRYPOINT = "_get_evaluation_entrypoint"  # where a worker builds its program: the runtime's patch replaces it
+ENTRYPOINT = "_get_evaluation_entrypoint"  # where a worker gets its program: the runtime's patch replaces it
 
 
 def _parse_every_start(worker: Any) -> Any:

@@ -326,3 +326,37 @@ def test_the_state_machines_service_clients_are_made_once_per_service(monkeypatc
         monkeypatch.setattr(botocore.session.Session, "create_client", original)
         assert all("Item" in ddb.get_item(TableName=table, Key={"task_id": {"S": f"write-{n}"}}) for n in range(5))
     assert made.count("dynamodb") == 1  # moto makes a client for every Task it runs
+
+
+def test_an_update_expression_is_parsed_once_per_text_and_each_update_applies_its_own_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.parsing.expressions import ExpressionTokenizer
+
+    tokenised: list[str] = []
+    original = ExpressionTokenizer.make_list
+
+    def counting(expression: str) -> Any:
+        tokenised.append(expression)
+        return original(expression)
+
+    monkeypatch.setattr(ExpressionTokenizer, "make_list", staticmethod(counting))
+    with LocalHub() as hub:
+        ddb = boto3.client("dynamodb")
+        table = f"{hub.template.stack}-TasksTable"
+        add = "SET units = if_not_exists(units, :zero) + :n"
+        for n in range(1, 6):
+            ddb.update_item(
+                TableName=table,
+                Key={"task_id": {"S": "counted"}},
+                UpdateExpression=add,
+                ExpressionAttributeValues={":zero": {"N": "0"}, ":n": {"N": str(n)}},
+            )
+        item = ddb.get_item(TableName=table, Key={"task_id": {"S": "counted"}}, ConsistentRead=True)["Item"]
+        assert item["units"] == {"N": "15"}
+        with pytest.raises(ClientError):
+            ddb.update_item(TableName=table, Key={"task_id": {"S": "counted"}}, UpdateExpression="SET = broken")
+        with pytest.raises(ClientError):
+            ddb.update_item(TableName=table, Key={"task_id": {"S": "counted"}}, UpdateExpression="SET = broken")
+    assert tokenised.count(add) == 1  # moto parses it twice per UpdateItem: 10 times
+    assert tokenised.count("SET = broken") == 2  # a refused expression is not kept
