@@ -86,10 +86,15 @@ def rules_digest(rules: ChannelRules) -> str:
     return hashlib.sha256(rules.model_dump_json().encode()).hexdigest()[:16]
 
 
-def basis(digest: str, stock: Mapping[str, LocationStock], active: Collection[str]) -> str:
-    """What an offer depends on besides its raw figures: the rules and which of its locations are active
-    (a location the SKU has no row at changes nothing, so adding one recomputes nothing)."""
-    selling = ",".join(sorted(loc for loc in stock if loc in active))
+def stocked_locations(text: str) -> list[str]:
+    """The locations of encoded figures, without building them (all a basis needs)."""
+    return list(json.loads(text))
+
+
+def basis(digest: str, locations: Iterable[str], active: Collection[str]) -> str:
+    """What an offer depends on besides its raw figures: the rules and which of the SKU's locations (those
+    with a stock row) are active; a location the SKU has no row at changes nothing."""
+    selling = ",".join(sorted(loc for loc in locations if loc in active))
     return hashlib.sha256(f"{digest}|{selling}".encode()).hexdigest()[:16]
 
 

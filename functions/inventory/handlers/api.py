@@ -74,8 +74,7 @@ def get_availability(
             "a sku is not valid",
             [Problem(("skus", *e["loc"]), e["msg"], part="query") for e in invalid.errors()],
         ) from None
-    items = channel_availability(channel, sku_list)
-    return {"channel": channel, "items": [i.model_dump(mode="json", exclude_none=True) for i in items]}
+    return {"channel": channel, "items": channel_availability(channel, sku_list)}
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -9,14 +9,18 @@ the item. The figures follow stock writes by the stream's lag (on AWS well under
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from common.errors import Problem, Unprocessable
 from inventory.adapters import availability_table
-from inventory.domain.availability import SkuAvailability
-from inventory.domain.channel_figures import basis, decode, offer, rules_digest
+from inventory.domain.channel_figures import basis, decode, offer, rules_digest, stocked_locations
 from reference import config_table
 
 
-def channel_availability(channel_id: str, skus: list[str]) -> list[SkuAvailability]:
+def channel_availability(channel_id: str, skus: list[str]) -> list[dict[str, Any]]:
+    """Each SKU's answer item as the contract shows it (`SkuAvailability` in its JSON form): a stored
+    offer is already that, so it is passed on as stored rather than validated and dumped again."""
     channel = config_table.channel(channel_id)
     if channel is None:
         raise Unprocessable(f"unknown channel {channel_id!r}", [Problem(("channel",), "unknown channel", part="query")])
@@ -27,11 +31,10 @@ def channel_availability(channel_id: str, skus: list[str]) -> list[SkuAvailabili
     for sku in skus:
         figures = stored.get(sku)
         if figures is None:  # never stocked
-            answers.append(SkuAvailability(sku=sku, available=0, locations=[]))
-            continue
-        stock = decode(figures.stock)
-        if figures.offer is not None and figures.basis == basis(digest, stock, active):
-            answers.append(SkuAvailability.model_validate_json(figures.offer))
+            answers.append({"sku": sku, "available": 0, "locations": []})
+        elif figures.offer is not None and figures.basis == basis(digest, stocked_locations(figures.stock), active):
+            answers.append(json.loads(figures.offer))
         else:
-            answers.append(offer(sku, stock, channel.rules, active))
+            recomputed = offer(sku, decode(figures.stock), channel.rules, active)
+            answers.append(recomputed.model_dump(mode="json", exclude_none=True))
     return answers
