@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.cli_hub import KEY, ORDER, start_cli_hub, wait_for_status
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,14 @@ def test_storefront_flow_over_http(empty_hub: httpx.Client) -> None:
     assert len(order_ids) == 20
     statuses = [client.get(f"/v1/orders/{oid}").json()["status"] for oid in order_ids]
     assert statuses.count("reserved") == 15 and statuses.count("on_hold") == 5
-    assert (
-        client.get("/v1/availability", params={"channel": "site", "skus": "TSHIRT-M"}).json()["items"][0]["available"]
-        == 0
+    wait_until(
+        lambda: (
+            client.get("/v1/availability", params={"channel": "site", "skus": "TSHIRT-M"}).json()["items"][0][
+                "available"
+            ]
+            == 0
+        ),
+        what="the stock stream's figures",
     )
 
     reserved = next(oid for oid in order_ids if client.get(f"/v1/orders/{oid}").json()["status"] == "reserved")
@@ -80,16 +86,21 @@ def test_front_door_errors_over_http(empty_hub: httpx.Client) -> None:
 def test_default_start_serves_demo_data() -> None:
     process, url = start_cli_hub()
     try:
-        answer = httpx.get(
-            f"{url}/v1/availability",
-            params={"channel": "web", "skus": "SKU-00001,SKU-00002"},
-            headers={"x-api-key": KEY},
-            timeout=30,
-        )
-        assert answer.status_code == 200
+
+        def offered() -> list[int]:
+            answer = httpx.get(
+                f"{url}/v1/availability",
+                params={"channel": "web", "skus": "SKU-00001,SKU-00002"},
+                headers={"x-api-key": KEY},
+                timeout=30,
+            )
+            assert answer.status_code == 200
+            return [item["available"] for item in answer.json()["items"]]
+
         locations = httpx.get(f"{url}/v1/locations", headers={"x-api-key": KEY}).json()["items"]
         assert sorted(loc["kind"] for loc in locations) == ["store", "store", "warehouse"]
-        assert any(item["available"] > 0 for item in answer.json()["items"])
+        # Availability is the stock stream's figures: the demo's stock shows once its reader caught up.
+        wait_until(lambda: any(units > 0 for units in offered()), what="the demo's stock offered")
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.cli_hub import KEY, ORDER, ROOT, start_cli_hub, wait_for_status
+from tests.support.waiting import wait_until
 
 
 def _stop(process: subprocess.Popen[str]) -> str:
@@ -78,7 +79,7 @@ def test_orders_and_stock_survive_a_restart_and_the_open_order_moves_on(tmp_path
             assert created.status_code == 201, created.text
             order = created.json()
             assert order["status"] == "reserved"
-            assert _available(client) == 3
+            wait_until(lambda: _available(client) == 3, what="the stock stream's figures")
     finally:
         _stop(process)
     assert (state / "hub-state.json").is_file()
@@ -151,7 +152,7 @@ def test_a_killed_hub_keeps_what_it_had_saved(tmp_path: Path) -> None:
             answer = client.post(f"/v1/orders/{order['order_id']}/events", json={"event": "cancel"})
             assert answer.status_code == 202, answer.text
             wait_for_status(client, order["order_id"], "cancelled")
-            assert _available(client) == 7
+            wait_until(lambda: _available(client) == 7, what="the stock stream's figures")
     finally:
         _stop(process)
 
@@ -167,8 +168,8 @@ def test_demo_data_is_seeded_once_and_never_over_persisted_data(tmp_path: Path) 
                 "/v1/stock/msk-wh-1", json={"mode": "delta", "items": [{"sku": "SKU-00001", "on_hand": 1000}]}
             )
             assert changed.status_code == 200, changed.text
+            wait_until(lambda: _available(client, "web", "SKU-00001") > 800, what="the stock stream's figures")
             offered = _available(client, "web", "SKU-00001")
-            assert offered > 800
     finally:
         _stop(process)
 
