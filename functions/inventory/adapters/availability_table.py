@@ -45,6 +45,9 @@ def figures(channel_id: str, skus: Iterable[str], *, consistent: bool = False) -
         settings().availability_table,
         [{"channel_id": channel_id, "sku": sku} for sku in dict.fromkeys(skus)],
         consistent=consistent,
+        # Only what a read uses: locally moto spends ~30 us on every attribute value it answers.
+        projection="#sku, #stock, #basis, #offer",
+        names=_NAMES,
     )
     return {item["sku"]: _stored(item) for item in items}
 
