@@ -238,3 +238,20 @@ def test_figures_of_an_existing_deployment_are_built_by_a_full_snapshot_import(s
         },
         "SKU-B": {"sku": "SKU-B", "available": 5, "locations": [{"location_id": "wh-1", "available": 5}]},
     }
+
+
+def test_a_stream_batch_writes_the_figures_of_a_channel_its_container_has_not_seen_yet(shop: Api) -> None:
+    """A warm container's config cache may predate a channel: the stream's batch reads the channels fresh."""
+    from reference import config_table
+
+    shop.hub.settle()
+    assert [c.channel_id for c in config_table.channels()] == ["web"]  # cached, as in a warm container
+    ddb, table = boto3.client("dynamodb"), os.environ["CONFIG_TABLE"]
+    web = ddb.get_item(TableName=table, Key={"kind": {"S": "channel"}, "id": {"S": "web"}})["Item"]
+    ddb.put_item(
+        TableName=table, Item={**web, "id": {"S": "late"}}
+    )  # another container's write: this one's cache is not told
+    row = {"sku": "SKU-L", "location_id": "wh-1", "available": 4, "updated_at": "2026-12-02T10:00:00Z"}
+    assert shop.hub.invoke("StockChangesFunction", _stream_event((None, row)))["figures"] == 3  # #stock, web, late
+    shop.hub.settle()
+    assert _offer(shop, "late", "SKU-L")["SKU-L"]["available"] == 4

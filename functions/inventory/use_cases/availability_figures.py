@@ -45,6 +45,9 @@ def apply_row_changes(changes: Iterable[tuple[Image | None, Image | None]], now:
     if not rows:
         return 0
     held = availability_table.figures(STOCK_PARTITION, rows, consistent=True)
+    # Fresh channels (2 Queries a batch): with a cached list, a channel created meanwhile would keep the
+    # figures its recompute seeded while this batch's newer ones went to the others only.
+    config_table.forget()
     channels = [_Rules.of(channel) for channel in config_table.channels()]
     active = _active_locations()
     items: list[dict[str, Any]] = []
