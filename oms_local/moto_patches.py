@@ -119,6 +119,8 @@ def patch_moto() -> None:
     _patch_step_functions()
     _patch_transactions()
     _patch_update_expressions()
+    _patch_update_validation()
+    _patch_condition_expressions()
     _replace(BotocoreStubber, "__call__", locked_call)
     _replace(LambdaSimpleBackend, "invoke", _invoke)
     _replace(retrier_decl, "time", retry_sleep)
@@ -386,6 +388,101 @@ def _patch_update_expressions() -> None:
         return original(parser, expression)
 
     _replace(parser, "make", staticmethod(make))
+
+
+def _patch_update_validation() -> None:
+    """A structural copy of the UpdateExpression tree for moto's validator instead of copy.deepcopy.
+
+    moto's validator deep-copies the parsed tree at every UpdateItem (twice for an item it creates), and
+    deepcopy follows every node's parent link and memoises every string in it: most of what an update
+    costs. The validator only replaces nodes in its copy (values filled in, paths resolved), so a fresh
+    node for every node of the parsed tree, with its own child list, is all it needs; the leaves' texts
+    and indexes are immutable and shared. Anything else (the list_append argument it also copies) is
+    still deep-copied."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]  # moto marks it untyped
+
+    def copy_of(value: Any, memo: Any = None) -> Any:
+        if not isinstance(value, Node) or value.parent is not None:
+            return copy.deepcopy(value, memo)
+        return _tree_copy(value, Node)
+
+    _replace(validators, "deepcopy", copy_of)
+
+
+def _tree_copy(node: Any, node_class: type) -> Any:
+    copied = copy.copy(node)
+    if node.children is not None:
+        copied.children = []
+        for child in node.children:
+            if isinstance(child, node_class):
+                child_copy = _tree_copy(child, node_class)
+                child_copy.parent = copied
+            elif child is None or isinstance(child, str | int):  # bool is an int
+                child_copy = child
+            else:
+                child_copy = copy.deepcopy(child)
+            copied.children.append(child_copy)
+    return copied
+
+
+def _patch_condition_expressions() -> None:
+    """One parse per ConditionExpression text instead of one per check.
+
+    moto lexes and parses a ConditionExpression (with the placeholders looked up while lexing) in the
+    request's check of its names, again in a transaction's check of the item, and again in the write
+    itself: three times per conditional Put of a stock import's transaction. What a parse accepts or
+    refuses, and the tree it builds, depend on the text, the names and each value's type (BETWEEN refuses
+    a NULL bound), never on the values themselves. So the runtime parses once per text, names and value
+    types with each value standing for its placeholder, and fills in every request's own values in a
+    copy of that tree. An expression whose parse fails goes to moto's own parse, which refuses it."""
+    from moto.dynamodb import comparisons
+
+    parser_class = comparisons.ConditionExpressionParser
+    original = parser_class.parse
+
+    @functools.lru_cache(maxsize=1024)
+    def parsed(expression: str, names: tuple[tuple[str, str], ...], types: tuple[tuple[str, str], ...]) -> Any:
+        by_placeholder = parser_class(expression, dict(names), {name: {kind: name} for name, kind in types})
+        return (
+            original(by_placeholder),
+            tuple(by_placeholder.expr_attr_names_found),
+            tuple(by_placeholder.expr_attr_values_found),
+        )
+
+    def parse(self: Any) -> Any:
+        names = self.expression_attribute_names or {}
+        values = self.expression_attribute_values or {}
+        well_formed = all(isinstance(v, str) for v in names.values()) and all(
+            isinstance(v, dict) and len(v) == 1 for v in values.values()
+        )
+        if not self.condition_expression or not well_formed:
+            return original(self)
+        types = tuple(sorted((name, next(iter(value))) for name, value in values.items()))
+        try:
+            tree, names_found, values_found = parsed(self.condition_expression, tuple(sorted(names.items())), types)
+        except Exception:  # noqa: BLE001 - a refused expression: moto's own parse raises moto's own error
+            return original(self)
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return _with_values(tree, values, comparisons, {})
+
+    _replace(parser_class, "parse", parse)
+
+
+def _with_values(node: Any, values: dict[str, Any], comparisons: Any, copies: dict[int, Any]) -> Any:
+    """A copy of a condition tree parsed with placeholders as values, holding these values instead."""
+    if isinstance(node, comparisons.AttributeValue):
+        return comparisons.AttributeValue(values[node.value])  # node.value: the placeholder it stands for
+    if isinstance(node, tuple):
+        return tuple(_with_values(part, values, comparisons, copies) for part in node)
+    if not isinstance(node, comparisons.Op | comparisons.Func):
+        return node  # an attribute path, None: only read
+    if id(node) not in copies:  # a Func holds its operands twice (by name and in `arguments`)
+        bound = copies[id(node)] = copy.copy(node)
+        for name, part in vars(node).items():
+            setattr(bound, name, _with_values(part, values, comparisons, copies))
+    return copies[id(node)]
 
 
 class _Touched(NamedTuple):

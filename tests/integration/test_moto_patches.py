@@ -360,3 +360,120 @@ def test_an_update_expression_is_parsed_once_per_text_and_each_update_applies_it
             ddb.update_item(TableName=table, Key={"task_id": {"S": "counted"}}, UpdateExpression="SET = broken")
     assert tokenised.count(add) == 1  # moto parses it twice per UpdateItem: 10 times
     assert tokenised.count("SET = broken") == 2  # a refused expression is not kept
+
+
+def test_the_update_validator_copies_the_tree_without_deepcopy_and_each_update_still_gets_its_own_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import copy
+
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    deep_copied: list[str] = []
+    original = copy._reconstruct  # type: ignore[attr-defined]  # private: where deepcopy rebuilds each object
+
+    def counting(value: Any, memo: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, Node) and memo is not None:  # copy.copy passes no memo
+            deep_copied.append(type(value).__name__)
+        return original(value, memo, *args, **kwargs)
+
+    monkeypatch.setattr(copy, "_reconstruct", counting)
+    with LocalHub() as hub:
+        ddb = boto3.client("dynamodb")
+        table = f"{hub.template.stack}-TasksTable"
+        key = {"task_id": {"S": "validated"}}
+        grow = "SET tags = list_append(if_not_exists(tags, :none), :more), units = if_not_exists(units, :zero) + :n"
+        for n in range(1, 4):
+            ddb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression=grow,
+                ExpressionAttributeValues={
+                    ":none": {"L": []},
+                    ":more": {"L": [{"S": f"t{n}"}]},
+                    ":zero": {"N": "0"},
+                    ":n": {"N": str(n)},
+                },
+            )
+        item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+        assert (item["units"], item["tags"]) == ({"N": "6"}, {"L": [{"S": "t1"}, {"S": "t2"}, {"S": "t3"}]})
+        with pytest.raises(ClientError) as key_update:
+            ddb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="SET task_id = :x",
+                ExpressionAttributeValues={":x": {"S": "y"}},
+            )
+        assert "Cannot update attribute task_id" in key_update.value.response["Error"]["Message"]
+        with pytest.raises(ClientError) as missing:
+            ddb.update_item(TableName=table, Key=key, UpdateExpression="SET units = nowhere + units")
+        assert "attribute that does not exist" in missing.value.response["Error"]["Message"]
+    assert deep_copied == []  # moto deep-copies every node of the tree at every update
+
+
+def test_a_condition_expression_is_parsed_once_per_text_and_each_request_is_decided_on_its_own_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    lexed: list[str] = []
+    original = ConditionExpressionParser._lex_condition_expression
+
+    def counting(self: Any) -> Any:
+        lexed.append(self.condition_expression)
+        return original(self)
+
+    monkeypatch.setattr(ConditionExpressionParser, "_lex_condition_expression", counting)
+    with LocalHub() as hub:
+        ddb = boto3.client("dynamodb")
+        table = f"{hub.template.stack}-TasksTable"
+        ddb.put_item(TableName=table, Item={"task_id": {"S": "c1"}, "units": {"N": "1"}})
+        was = "units = :was"
+
+        def put(task_id: str, units: int, expected: int) -> None:
+            ddb.put_item(
+                TableName=table,
+                Item={"task_id": {"S": task_id}, "units": {"N": str(units)}},
+                ConditionExpression=was,
+                ExpressionAttributeValues={":was": {"N": str(expected)}},
+            )
+
+        put("c1", 2, expected=1)
+        with pytest.raises(ClientError) as stale:
+            put("c1", 3, expected=1)  # it holds 2 now
+        assert stale.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+        put("c1", 3, expected=2)
+        with pytest.raises(ClientError) as cancelled:
+            ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": {"task_id": {"S": task_id}, "units": {"N": "9"}},
+                            "ConditionExpression": was,
+                            "ExpressionAttributeValues": {":was": {"N": expected}},
+                        }
+                    }
+                    for task_id, expected in (("c1", "3"), ("c2", "0"))  # c2 does not exist
+                ]
+            )
+        reasons = [r["Code"] for r in cancelled.value.response["CancellationReasons"]]
+        assert reasons == ["None", "ConditionalCheckFailed"]
+        assert ddb.get_item(TableName=table, Key={"task_id": {"S": "c1"}}, ConsistentRead=True)["Item"]["units"] == {
+            "N": "3"
+        }
+        refusals = []
+        for _ in range(2):
+            with pytest.raises(ClientError) as refused:
+                ddb.put_item(
+                    TableName=table,
+                    Item={"task_id": {"S": "c1"}},
+                    ConditionExpression="status = :s",  # a reserved word needs a name placeholder
+                    ExpressionAttributeValues={":s": {"S": "open"}},
+                )
+            refusals.append(refused.value.response["Error"])
+        assert refusals[0] == refusals[1]
+        assert refusals[0]["Code"] == "ValidationException"
+        assert "reserved keyword" in refusals[0]["Message"]
+    # moto lexes it twice in every PutItem and up to three times in a transaction Put: 11 times here
+    assert lexed.count(was) == 1
