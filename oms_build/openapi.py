@@ -14,6 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 from common.bodies import MAX_BODY_BYTES
 from oms_build import ROOT
 from orders.handlers import api as orders_api
+from partners.handlers import webhooks as webhooks_api
 
 FUNCTIONS = ROOT / "functions"
 DOCUMENT = FUNCTIONS / "orders" / "openapi.json"
@@ -67,9 +68,10 @@ def document() -> dict[str, Any]:
         # API Gateway takes the acquirer's callback without the API key: its X-Signature authenticates it.
         "acquirerSignature": APIKey(name="X-Signature", in_=APIKeyIn.header)
     }
-    # The merge takes the orders resolver already imported; its own schema must know the scheme its
-    # payment callback names.
+    # The merge takes the resolvers already imported; each one's own schema must know the schemes its
+    # routes name (configured here, not in the functions: the schemes' models would load at cold start).
     orders_api.app.configure_openapi(security_schemes=signed)
+    webhooks_api.app.configure_openapi(security_schemes={"channelToken": APIKey(name="token", in_=APIKeyIn.query)})
     merge = OpenAPIMerge(
         title=TITLE,
         version="1.0.0",

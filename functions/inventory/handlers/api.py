@@ -13,7 +13,7 @@ from common.api import declared_error, install_error_contract
 from common.clock import utc_now
 from common.errors import Problem, Unprocessable
 from common.models import Identifier, Sku
-from common.observability import logger, metrics, tracer
+from common.observability import logger, metrics
 from inventory.domain.stock_updates import StockUpdate, StockUpdateResult
 from inventory.use_cases import reference_data
 from inventory.use_cases.availability import channel_availability
@@ -77,8 +77,8 @@ def get_availability(
     return {"channel": channel, "items": channel_availability(channel, sku_list)}
 
 
+# No Tracer on an HTTP function (common.observability says why).
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

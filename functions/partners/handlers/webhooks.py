@@ -9,17 +9,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from common.api import install_error_contract, raw_body
-from common.observability import logger, metrics, tracer
+from common.observability import logger, metrics
 from partners.use_cases import pushes
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
-app.configure_openapi(security_schemes={"channelToken": APIKey(name="token", in_=APIKeyIn.query)})
 
 ChannelId = Annotated[str, Path(max_length=64)]
 Token = Annotated[str | None, Query(max_length=256, description="The channel's secret, for partners that cannot sign.")]
@@ -69,8 +67,8 @@ def notification(channel_id: ChannelId, token: Token = None) -> Response[dict[st
     return _receive(channel_id, "notification", token)
 
 
+# No Tracer on an HTTP function (common.observability says why).
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
