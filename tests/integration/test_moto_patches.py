@@ -477,3 +477,46 @@ def test_a_condition_expression_is_parsed_once_per_text_and_each_request_is_deci
         assert "reserved keyword" in refusals[0]["Message"]
     # moto lexes it twice in every PutItem and up to three times in a transaction Put: 11 times here
     assert lexed.count(was) == 1
+
+
+def test_attribute_values_are_serialised_without_moto_s_picker_and_every_type_comes_back_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.core.serialize import AttributePicker
+
+    picked: list[str] = []
+    original = AttributePicker.__call__
+
+    def counting(self: Any, context: Any) -> Any:
+        picked.append(context.key)
+        return original(self, context)
+
+    monkeypatch.setattr(AttributePicker, "__call__", counting)
+    item = {
+        "task_id": {"S": "every-type"},
+        "n": {"N": "-1.5"},
+        "b": {"B": b"\x00\xffbytes"},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2"]},
+        "bs": {"BS": [b"x", b"y"]},
+        "m": {"M": {"inner": {"L": [{"S": "deep"}, {"BOOL": False}, {"NULL": True}]}}},
+        "empty": {"S": ""},
+    }
+    with LocalHub() as hub:
+        ddb = boto3.client("dynamodb")
+        table = f"{hub.template.stack}-TasksTable"
+        ddb.put_item(TableName=table, Item=item)
+        picked.clear()
+        got = ddb.get_item(TableName=table, Key={"task_id": item["task_id"]}, ConsistentRead=True)["Item"]
+        answered = list(picked)
+        many = ddb.batch_get_item(RequestItems={table: {"Keys": [{"task_id": item["task_id"]}]}})
+
+    def sets_sorted(attributes: dict[str, Any]) -> dict[str, Any]:  # a set's order is not kept
+        return {
+            k: {t: sorted(v) if t in ("SS", "NS", "BS") else v for t, v in a.items()} for k, a in attributes.items()
+        }
+
+    assert sets_sorted(got) == sets_sorted(item)
+    assert many["Responses"][table] == [got]
+    # GetItem's own members only; moto asks for each of the ten members of every attribute value, nested too
+    assert answered == ["Item", "ConsumedCapacity"]
