@@ -25,6 +25,7 @@ from reference.models import Carrier, CarrierIn, Channel, ChannelIn, Location, L
 M = TypeVar("M", bound=BaseModel)
 _lock = threading.Lock()
 _cache: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+_forgotten = 0  # how many times the cache was forgotten: a read that began before a write keeps nothing
 
 
 def _all(kind: str, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
@@ -33,6 +34,7 @@ def _all(kind: str, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
         cached = _cache.get(kind)
         if cached and not fresh and now - cached[0] < settings().config_cache_seconds:
             return cached[1]
+        began = _forgotten
     records: dict[str, dict[str, Any]] = {}
     request: dict[str, Any] = {
         "TableName": settings().config_table,
@@ -48,7 +50,8 @@ def _all(kind: str, *, fresh: bool = False) -> dict[str, dict[str, Any]]:
             break
         request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     with _lock:
-        _cache[kind] = (now, records)
+        if _forgotten == began:  # else a write landed meanwhile: these records may predate it
+            _cache[kind] = (now, records)
     return records
 
 
@@ -72,8 +75,10 @@ def _as_read(model: type[M], data: dict[str, Any]) -> M:
 
 
 def forget() -> None:
+    global _forgotten  # noqa: PLW0603 - the cache's own generation, beside the cache it guards
     with _lock:
         _cache.clear()
+        _forgotten += 1
 
 
 def _readable(kind: str, read: Callable[[str, dict[str, Any]], M]) -> dict[str, M]:
