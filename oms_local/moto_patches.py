@@ -17,6 +17,7 @@ import json
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple
 
@@ -393,14 +394,20 @@ def _patch_update_expressions() -> None:
 
 
 def _patch_update_validation() -> None:
-    """A structural copy of the UpdateExpression tree for moto's validator instead of copy.deepcopy.
+    """moto's UpdateExpression validator on a structural copy of the tree instead of a deepcopy, and its
+    passes that read only the tree once per tree, names and table.
 
     moto's validator deep-copies the parsed tree at every UpdateItem (twice for an item it creates), and
     deepcopy follows every node's parent link and memoises every string in it: most of what an update
     costs. The validator only replaces nodes in its copy (values filled in, paths resolved), so a fresh
     node for every node of the parsed tree, with its own child list, is all it needs; the leaves' texts
     and indexes are immutable and shared. Anything else (the list_append argument it also copies) is
-    still deep-copied."""
+    still deep-copied.
+
+    Three of its ten passes (at most one clause of each kind, no overlapping paths, no key attribute
+    set) read only the tree, the attribute names and the table's key attributes, and change nothing:
+    once they passed for a parsed tree (kept per text) with those names and keys, they are not run again
+    for it. The passes that read the values and the item run at every update."""
     from moto.dynamodb.parsing import validators
     from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]  # moto marks it untyped
 
@@ -409,7 +416,35 @@ def _patch_update_validation() -> None:
             return copy.deepcopy(value, memo)
         return _tree_copy(value, Node)
 
+    tree_checks = (
+        validators.ActionCountValidator,
+        validators.OverlappingPathsValidator,
+        validators.UpdateHashRangeKeyValidator,
+    )
+    passed: weakref.WeakKeyDictionary[Any, set[Any]] = weakref.WeakKeyDictionary()  # parsed tree -> names, keys
+    validator_class = validators.UpdateExpressionValidator
+    original_init, original_validate = validator_class.__init__, validator_class.validate
+
+    def init(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, expression, *args, **kwargs)
+        self.parsed_tree = expression
+
+    def validate(self: Any) -> Any:
+        names = self.expression_attribute_names or {}
+        if not all(isinstance(name, str) for name in names.values()):
+            return original_validate(self)
+        checked = passed.setdefault(self.parsed_tree, set())
+        known = (tuple(sorted(names.items())), tuple(self.table.table_key_attrs))
+        node = self.node_to_validate
+        for processor in self.processors:
+            if not (known in checked and isinstance(processor, tree_checks)):
+                node = processor.traverse(node)
+        checked.add(known)
+        return node
+
     _replace(validators, "deepcopy", copy_of)
+    _replace(validator_class, "__init__", init)
+    _replace(validator_class, "validate", validate)
 
 
 def _tree_copy(node: Any, node_class: type) -> Any:

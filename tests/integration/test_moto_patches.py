@@ -368,7 +368,16 @@ def test_the_update_validator_copies_the_tree_without_deepcopy_and_each_update_s
     import copy
 
     from moto.dynamodb.parsing.ast_nodes import Node
+    from moto.dynamodb.parsing.validators import ActionCountValidator
 
+    tree_checked: list[object] = []
+    original_traverse = ActionCountValidator.traverse
+
+    def counting_traverse(self: Any, node: Any) -> Any:
+        tree_checked.append(node)
+        return original_traverse(self, node)
+
+    monkeypatch.setattr(ActionCountValidator, "traverse", counting_traverse)
     deep_copied: list[str] = []
     original = copy._reconstruct  # type: ignore[attr-defined]  # private: where deepcopy rebuilds each object
 
@@ -405,10 +414,32 @@ def test_the_update_validator_copies_the_tree_without_deepcopy_and_each_update_s
                 ExpressionAttributeValues={":x": {"S": "y"}},
             )
         assert "Cannot update attribute task_id" in key_update.value.response["Error"]["Message"]
+        by_name = "SET #a = :x"
+        ddb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression=by_name,
+            ExpressionAttributeNames={"#a": "label"},
+            ExpressionAttributeValues={":x": {"S": "y"}},
+        )
+        for _ in range(2):  # the same text naming the key attribute: refused every time
+            with pytest.raises(ClientError) as named_key:
+                ddb.update_item(
+                    TableName=table,
+                    Key=key,
+                    UpdateExpression=by_name,
+                    ExpressionAttributeNames={"#a": "task_id"},
+                    ExpressionAttributeValues={":x": {"S": "y"}},
+                )
+            assert "Cannot update attribute task_id" in named_key.value.response["Error"]["Message"]
         with pytest.raises(ClientError) as missing:
             ddb.update_item(TableName=table, Key=key, UpdateExpression="SET units = nowhere + units")
         assert "attribute that does not exist" in missing.value.response["Error"]["Message"]
     assert deep_copied == []  # moto deep-copies every node of the tree at every update
+    # The tree-only passes run once for `grow` and once for `by_name` with "label"; the refused key
+    # updates (three) and the missing path (refused later) ran them without passing: 6 times. moto runs
+    # them at every validation (`grow`'s first update validates twice, it creates the item): 9 times
+    assert len(tree_checked) == 6
 
 
 def test_a_condition_expression_is_parsed_once_per_text_and_each_request_is_decided_on_its_own_values(
