@@ -81,9 +81,10 @@ def forget() -> None:
         _forgotten += 1
 
 
-def _readable(kind: str, read: Callable[[str, dict[str, Any]], M]) -> dict[str, M]:
-    """Every record of `kind` that reads (`_read_one`)."""
-    found = {record_id: _read_one(kind, record_id, data, read) for record_id, data in sorted(_all(kind).items())}
+def _readable(kind: str, read: Callable[[str, dict[str, Any]], M], *, fresh: bool = False) -> dict[str, M]:
+    """Every record of `kind` that reads (`_read_one`); `fresh` reads the table whatever the cache holds."""
+    records = sorted(_all(kind, fresh=fresh).items())
+    found = {record_id: _read_one(kind, record_id, data, read) for record_id, data in records}
     return {record_id: record for record_id, record in found.items() if record is not None}
 
 
@@ -101,8 +102,8 @@ def _read_one(kind: str, record_id: str, data: dict[str, Any], read: Callable[[s
         return None
 
 
-def locations() -> dict[str, Location]:
-    return _readable("location", lambda lid, data: Location.model_validate({**data, "location_id": lid}))
+def locations(*, fresh: bool = False) -> dict[str, Location]:
+    return _readable("location", lambda lid, data: Location.model_validate({**data, "location_id": lid}), fresh=fresh)
 
 
 def put_location(location_id: str, location: LocationIn, now: str) -> Location:
@@ -116,8 +117,8 @@ def channel(channel_id: str) -> Channel | None:
     return None if data is None else _read_one("channel", channel_id, data, _channel)
 
 
-def channels() -> list[Channel]:
-    return list(_readable("channel", _channel).values())
+def channels(*, fresh: bool = False) -> list[Channel]:
+    return list(_readable("channel", _channel, fresh=fresh).values())
 
 
 def put_channel(channel_id: str, channel_in: ChannelIn, now: str) -> Channel:

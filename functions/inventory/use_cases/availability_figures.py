@@ -45,11 +45,11 @@ def apply_row_changes(changes: Iterable[tuple[Image | None, Image | None]], now:
     if not rows:
         return 0
     held = availability_table.figures(STOCK_PARTITION, rows, consistent=True)
-    # Fresh channels (2 Queries a batch): with a cached list, a channel created meanwhile would keep the
-    # figures its recompute seeded while this batch's newer ones went to the others only.
-    config_table.forget()
-    channels = [_Rules.of(channel) for channel in config_table.channels()]
-    active = _active_locations()
+    # Fresh channels and locations (2 Queries a batch): with a cached list, a channel created meanwhile
+    # would keep the figures its recompute seeded while this batch's newer ones went to the others only.
+    # Read fresh, not forgotten: the other kinds the container caches stay warm.
+    channels = [_Rules.of(channel) for channel in config_table.channels(fresh=True)]
+    active = _active_locations(fresh=True)
     items: list[dict[str, Any]] = []
     for sku, changed in rows.items():
         before = held.get(sku)
@@ -82,8 +82,11 @@ def recompute_after_config_changes(changes: Iterable[ConfigChange], now: str) ->
             every_channel = True
     if not concerned and not every_channel:
         return 0
-    config_table.forget()  # a warm container's cache may predate the write this batch reports
-    channel_ids = {c.channel_id for c in config_table.channels()} if every_channel else concerned
+    # A warm container's cache may predate the write this batch reports: read both kinds again (not the
+    # whole cache forgotten: what else the container caches stays warm).
+    current = config_table.channels(fresh=True)
+    config_table.locations(fresh=True)
+    channel_ids = {c.channel_id for c in current} if every_channel else concerned
     return sum(recompute_channel(channel_id, now) for channel_id in sorted(channel_ids))
 
 
@@ -162,5 +165,5 @@ def _channel_item(
     }
 
 
-def _active_locations() -> set[str]:
-    return {loc.location_id for loc in config_table.locations().values() if loc.active}
+def _active_locations(*, fresh: bool = False) -> set[str]:
+    return {loc.location_id for loc in config_table.locations(fresh=fresh).values() if loc.active}
