@@ -14,6 +14,7 @@ import contextlib
 import copy
 import functools
 import json
+import logging
 import threading
 import time
 import traceback
@@ -24,6 +25,7 @@ from typing import Any, ClassVar, NamedTuple
 from oms_local.invocation import context_for, handlers, run_as
 
 moto_lock = threading.RLock()
+ASL_LOGGER = "moto.stepfunctions.parser.asl"
 
 
 class WriteCount:
@@ -126,6 +128,10 @@ def patch_moto() -> None:
     _patch_attribute_value_serialisation()
     _replace(BotocoreStubber, "__call__", locked_call)
     _replace(LambdaSimpleBackend, "invoke", _invoke)
+    # moto's ASL interpreter logs every failure event at ERROR with its state's whole parse tree (tens of
+    # KB a line), also those a Catch handles by design (a hold or a KPI timing out). Step Functions logs
+    # nothing of the kind: the execution history, which the hub reads, records them.
+    logging.getLogger(ASL_LOGGER).setLevel(logging.CRITICAL)
     _replace(retrier_decl, "time", retry_sleep)
 
 

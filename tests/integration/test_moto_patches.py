@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+from oms_local.moto_patches import ASL_LOGGER
 from oms_local.runtime import LocalHub
 
 
@@ -250,10 +252,7 @@ def test_an_execution_waiting_for_its_task_token_holds_one_thread_and_still_gets
         # Nobody answers: the wait on the execution's own thread still ends at TimeoutSeconds.
         unanswered = _machine(sfn, "token-timeout", {"Wait": _token_wait(table, 1)}, "Wait")
         arn = sfn.start_execution(stateMachineArn=unanswered, name="unanswered", input="{}")["executionArn"]
-        deadline = time.monotonic() + 20
-        while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        described = _ended(sfn, arn)
         assert (described["status"], described.get("error")) == ("FAILED", "States.Timeout")
 
 
@@ -551,3 +550,24 @@ def test_attribute_values_are_serialised_without_moto_s_picker_and_every_type_co
     assert many["Responses"][table] == [got]
     # GetItem's own members only; moto asks for each of the ten members of every attribute value, nested too
     assert answered == ["Item", "ConsumedCapacity"]
+
+
+def test_a_state_timing_out_leaves_no_error_log_of_the_interpreter(caplog: pytest.LogCaptureFixture) -> None:
+    with LocalHub() as hub, caplog.at_level(logging.ERROR):
+        sfn = boto3.client("stepfunctions")
+        table = f"{hub.template.stack}-TasksTable"
+        unanswered = _machine(sfn, "quiet-timeout", {"Wait": _token_wait(table, 1)}, "Wait")
+        arn = sfn.start_execution(stateMachineArn=unanswered, name="quiet", input="{}")["executionArn"]
+        described = _ended(sfn, arn)
+        assert described.get("error") == "States.Timeout"  # the history still says so
+    # moto logs the failure with the state's whole parse tree (tens of KB) at ERROR.
+    assert not [r for r in caplog.records if r.name.startswith(ASL_LOGGER)]
+
+
+def _ended(sfn: Any, arn: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    ended: dict[str, Any] = described
+    return ended
