@@ -12,6 +12,7 @@ import pytest
 from tests.support.api import Api
 from tests.support.aws_calls import Call, dynamodb_calls
 from tests.support.builders import courier_order
+from tests.support.dirty_marks import clear_dirty, dirty
 
 
 def _figures_calls(made: list[Call]) -> list[str]:
@@ -29,31 +30,6 @@ def _stored(channel: str, sku: str) -> dict[str, Any]:
         TableName=os.environ["AVAILABILITY_TABLE"], Key={"channel_id": {"S": channel}, "sku": {"S": sku}}
     )
     return item.get("Item", {})
-
-
-def _dirty(channel: str) -> set[str]:
-    ddb = boto3.client("dynamodb")
-    return {
-        item["sku"]["S"]
-        for shard in range(16)
-        for item in ddb.query(
-            TableName=os.environ["DIRTY_SKUS_TABLE"],
-            KeyConditionExpression="channel_shard = :s",
-            ExpressionAttributeValues={":s": {"S": f"{channel}#{shard:02d}"}},
-        )["Items"]
-    }
-
-
-def _clear_dirty() -> None:
-    ddb, table = boto3.client("dynamodb"), os.environ["DIRTY_SKUS_TABLE"]
-    for shard in range(16):
-        for channel in ("web", "ozon"):
-            for item in ddb.query(
-                TableName=table,
-                KeyConditionExpression="channel_shard = :s",
-                ExpressionAttributeValues={":s": {"S": f"{channel}#{shard:02d}"}},
-            )["Items"]:
-                ddb.delete_item(TableName=table, Key={"channel_shard": item["channel_shard"], "sku": item["sku"]})
 
 
 def test_a_read_of_100_skus_is_one_batch_get_item_of_the_figures(shop: Api) -> None:
@@ -92,7 +68,7 @@ def test_stock_writes_reservations_and_releases_reach_the_figures(shop: Api) -> 
 
 def test_a_rule_change_recomputes_the_stored_figures_and_marks_the_skus_dirty(shop: Api) -> None:
     shop.hub.settle()
-    _clear_dirty()
+    clear_dirty(shop)
     shop.put("/v1/channels/web", {"kind": "web", "name": "Site", "rules": {"safety_stock": 2}})
     shop.hub.settle()
     stored = _stored("web", "SKU-A")
@@ -105,19 +81,19 @@ def test_a_rule_change_recomputes_the_stored_figures_and_marks_the_skus_dirty(sh
         },
         "SKU-B": {"sku": "SKU-B", "available": 3, "locations": [{"location_id": "wh-1", "available": 3}]},
     }
-    assert _dirty("web") == {"SKU-A", "SKU-B"}
+    assert dirty(shop, "web") == {"SKU-A", "SKU-B"}
 
 
 def test_a_paused_location_is_recomputed_from_the_figures_and_marked_dirty(shop: Api) -> None:
     shop.put("/v1/channels/ozon", {"kind": "ozon", "name": "Ozon"})
     shop.hub.settle()
-    _clear_dirty()
+    clear_dirty(shop)
     shop.put("/v1/locations/store-1", {"name": "Store", "kind": "store", "capabilities": ["courier"], "active": False})
     shop.hub.settle()
     for channel in ("web", "ozon"):
         assert int(_stored(channel, "SKU-A")["available"]["N"]) == 10
         assert _offer(shop, channel, "SKU-A")["SKU-A"]["locations"] == [{"location_id": "wh-1", "available": 10}]
-        assert _dirty(channel) == {"SKU-A"}  # SKU-B has no stock at the store: its offer did not move
+        assert dirty(shop, channel) == {"SKU-A"}  # SKU-B has no stock at the store: its offer did not move
     shop.put("/v1/locations/store-1", {"name": "Store", "kind": "store", "capabilities": ["courier"]})
     shop.hub.settle()
     assert _offer(shop, "web", "SKU-A")["SKU-A"]["available"] == 13  # re-opened, from the same figures

@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.api import Api
 from tests.support.builders import courier_order
+from tests.support.dirty_marks import clear_dirty, dirty
 
 
 def _offer(api: Api, channel: str, skus: str) -> dict[str, Any]:
@@ -20,29 +21,6 @@ def _offer(api: Api, channel: str, skus: str) -> dict[str, Any]:
     answer = api.get("/v1/availability", f"channel={channel}&skus={skus}")
     assert answer.status == 200, answer.body
     return {item["sku"]: item for item in answer.body["items"]}
-
-
-def _dirty(api: Api, channel: str) -> set[str]:
-    """The channel's dirty SKUs, once the stock stream has delivered every write so far."""
-    api.hub.settle()
-    ddb = boto3.client("dynamodb")
-    return {
-        item["sku"]["S"]
-        for shard in range(16)
-        for item in ddb.query(
-            TableName=os.environ["DIRTY_SKUS_TABLE"],
-            KeyConditionExpression="channel_shard = :p",
-            ExpressionAttributeValues={":p": {"S": f"{channel}#{shard:02d}"}},
-        )["Items"]
-    }
-
-
-def _clear_dirty(api: Api) -> None:
-    api.hub.settle()  # marks of earlier writes land first, then go
-    ddb = boto3.client("dynamodb")
-    table = os.environ["DIRTY_SKUS_TABLE"]
-    for item in ddb.scan(TableName=table)["Items"]:
-        ddb.delete_item(TableName=table, Key={"channel_shard": item["channel_shard"], "sku": item["sku"]})
 
 
 @pytest.fixture
@@ -190,31 +168,31 @@ def test_changes_mark_dirty_per_channel_and_emit_stock_changed(chain: Api, stock
         "/v1/channels/ozon",
         {"kind": "ozon", "name": "Ozon", "rules": {"safety_stock": 5, "excluded_locations": ["s2"]}},
     )
-    _clear_dirty(chain)
+    clear_dirty(chain)
     stock_events()
     chain.put("/v1/stock/s1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})  # 10 -> 11
-    assert _dirty(chain, "web") == {"SKU-A"} and _dirty(chain, "ozon") == {"SKU-A"}
+    assert dirty(chain, "web") == {"SKU-A"} and dirty(chain, "ozon") == {"SKU-A"}
     events = stock_events()
     assert [(e["location_id"], e["skus"], e["channels"], e["cause"]) for e in events] == [
         ("s1", ["SKU-A"], ["ozon", "web"], "import")
     ]
-    _clear_dirty(chain)
+    clear_dirty(chain)
     chain.put("/v1/stock/s2", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})  # ozon excludes s2
-    assert _dirty(chain, "web") == {"SKU-A"} and _dirty(chain, "ozon") == set()
-    _clear_dirty(chain)
+    assert dirty(chain, "web") == {"SKU-A"} and dirty(chain, "ozon") == set()
+    clear_dirty(chain)
     chain.put("/v1/stock/s3", {"items": [{"sku": "SKU-Q", "on_hand": 3}]})  # under ozon's safety stock
-    assert _dirty(chain, "web") == {"SKU-Q"} and _dirty(chain, "ozon") == set()
-    _clear_dirty(chain)
+    assert dirty(chain, "web") == {"SKU-Q"} and dirty(chain, "ozon") == set()
+    clear_dirty(chain)
     stock_events()
     chain.put("/v1/stock/s3", {"items": [{"sku": "SKU-Q", "on_hand": 3}]})  # no change at all
-    assert _dirty(chain, "web") == set() and stock_events() == []
+    assert dirty(chain, "web") == set() and stock_events() == []
     order = chain.post("/v1/orders", courier_order("d-1", lines=[{"sku": "SKU-Q", "qty": 1, "price": 1}])).body
-    assert _dirty(chain, "web") == {"SKU-Q"}
+    assert dirty(chain, "web") == {"SKU-Q"}
     assert [e["cause"] for e in stock_events()] == ["reservation"]
-    _clear_dirty(chain)
+    clear_dirty(chain)
     chain.event(order["order_id"], "cancel")
     chain.wait_for(order["order_id"], "cancelled")
-    assert _dirty(chain, "web") == {"SKU-Q"}
+    assert dirty(chain, "web") == {"SKU-Q"}
     assert [e["cause"] for e in stock_events()] == ["reservation"]
 
 
@@ -233,13 +211,13 @@ def test_an_announcement_that_fails_is_retried_from_the_stream_and_loses_no_mark
             raise failures.pop()
         real_mark(*args, **kwargs)
 
-    _clear_dirty(chain)
+    clear_dirty(chain)
     stock_events()
     delta = {"mode": "delta", "batch_id": "erp-9", "items": [{"sku": "SKU-A", "on_hand": 4}]}
     monkeypatch.setattr(dirty_skus, "mark", flaky)
     answer = chain.put("/v1/stock/s1", delta)
     assert answer.status == 200 and answer.body["updated"] == 1
-    assert _dirty(chain, "web") == {"SKU-A"} and failures == []
+    assert dirty(chain, "web") == {"SKU-A"} and failures == []
     assert chain.stock("SKU-A", "s1")["on_hand"] == 14
     assert [(e["skus"], e["cause"], e["batch_id"]) for e in stock_events()] == [(["SKU-A"], "import", "erp-9")]
     assert chain.put("/v1/stock/s1", delta).body["duplicate"] is True
@@ -253,14 +231,14 @@ def test_every_writer_of_a_stock_row_is_announced_returns_included(chain: Api, s
         chain.event(order["order_id"], event)
     chain.wait_for(order["order_id"], "delivered")
     location = order["allocations"][0]["location_id"]
-    _clear_dirty(chain)
+    clear_dirty(chain)
     stock_events()
     answer = chain.post(
         f"/v1/orders/{order['order_id']}/returns",
         {"return_id": "r-1", "reason": "damaged", "location_id": location, "lines": [{"sku": "SKU-A", "qty": 1}]},
     )
     assert answer.status == 201, answer.body
-    assert _dirty(chain, "web") == {"SKU-A"}
+    assert dirty(chain, "web") == {"SKU-A"}
     assert [(e["location_id"], e["skus"], e["cause"]) for e in stock_events()] == [(location, ["SKU-A"], "stock")]
 
 
@@ -286,7 +264,7 @@ def test_a_batch_that_keeps_failing_goes_to_the_failure_queue_with_its_range(
     assert failure["DDBStreamBatchInfo"]["batchSize"] == 1
     monkeypatch.undo()
     assert chain.put("/v1/stock/s1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]}).status == 200
-    assert _dirty(chain, "web") == {"SKU-A"}  # the stream goes on after a batch given up on
+    assert dirty(chain, "web") == {"SKU-A"}  # the stream goes on after a batch given up on
 
 
 def test_a_failed_transaction_does_not_stall_the_stream(chain: Api) -> None:
@@ -295,6 +273,6 @@ def test_a_failed_transaction_does_not_stall_the_stream(chain: Api) -> None:
     order = courier_order("dup-1", lines=[{"sku": "SKU-A", "qty": 1, "price": 1}])
     assert chain.post("/v1/orders", order).status == 201
     assert chain.post("/v1/orders", order).status == 200  # the transaction's condition fails
-    _clear_dirty(chain)
+    clear_dirty(chain)
     assert chain.put("/v1/stock/s2", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]}).status == 200
-    assert _dirty(chain, "web") == {"SKU-A"}
+    assert dirty(chain, "web") == {"SKU-A"}
