@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -17,17 +18,27 @@ from oms_local.moto_patches import ASL_LOGGER
 from oms_local.runtime import LocalHub
 
 
+def _noting(
+    monkeypatch: pytest.MonkeyPatch, owner: Any, name: str, note: Callable[..., Any], *, static: bool = False
+) -> list[Any]:
+    """What `note(*args)` says of every call of `owner.name` from now on (None: not noted); the real one runs."""
+    noted: list[Any] = []
+    original = getattr(owner, name)
+
+    def noting(*args: Any, **kwargs: Any) -> Any:
+        if (seen := note(*args, **kwargs)) is not None:
+            noted.append(seen)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, staticmethod(noting) if static else noting)
+    return noted
+
+
 def _counting_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every definition moto's ANTLR grammar is run on from now, in order."""
-    parsed: list[str] = []
-    original = AmazonStateLanguageParser.parse
-
-    def counting(definition: str, *args: Any, **kwargs: Any) -> Any:
-        parsed.append(definition)
-        return original(definition, *args, **kwargs)
-
-    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting))
-    return parsed
+    return _noting(
+        monkeypatch, AmazonStateLanguageParser, "parse", lambda definition, *_, **__: definition, static=True
+    )
 
 
 def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_still_refused(
@@ -259,14 +270,7 @@ def test_an_execution_waiting_for_its_task_token_holds_one_thread_and_still_gets
 def test_executions_sharing_one_program_keep_their_own_retry_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 
-    built: list[object] = []
-    original = Preprocessor.visitState_machine
-
-    def counting(self: Any, ctx: Any) -> Any:
-        built.append(ctx)
-        return original(self, ctx)
-
-    monkeypatch.setattr(Preprocessor, "visitState_machine", counting)
+    built = _noting(monkeypatch, Preprocessor, "visitState_machine", lambda _, ctx: ctx)
     with LocalHub(retry_time_scale=0.01):
         sfn = boto3.client("stepfunctions")
         # A call that always fails, retried twice: an execution that saw another's attempt count in the
@@ -332,14 +336,7 @@ def test_an_update_expression_is_parsed_once_per_text_and_each_update_applies_it
 ) -> None:
     from moto.dynamodb.parsing.expressions import ExpressionTokenizer
 
-    tokenised: list[str] = []
-    original = ExpressionTokenizer.make_list
-
-    def counting(expression: str) -> Any:
-        tokenised.append(expression)
-        return original(expression)
-
-    monkeypatch.setattr(ExpressionTokenizer, "make_list", staticmethod(counting))
+    tokenised = _noting(monkeypatch, ExpressionTokenizer, "make_list", lambda expression: expression, static=True)
     with LocalHub() as hub:
         ddb = boto3.client("dynamodb")
         table = f"{hub.template.stack}-TasksTable"
@@ -369,23 +366,14 @@ def test_the_update_validator_copies_the_tree_without_deepcopy_and_each_update_s
     from moto.dynamodb.parsing.ast_nodes import Node
     from moto.dynamodb.parsing.validators import ActionCountValidator
 
-    tree_checked: list[object] = []
-    original_traverse = ActionCountValidator.traverse
-
-    def counting_traverse(self: Any, node: Any) -> Any:
-        tree_checked.append(node)
-        return original_traverse(self, node)
-
-    monkeypatch.setattr(ActionCountValidator, "traverse", counting_traverse)
-    deep_copied: list[str] = []
-    original = copy._reconstruct  # type: ignore[attr-defined]  # private: where deepcopy rebuilds each object
-
-    def counting(value: Any, memo: Any, *args: Any, **kwargs: Any) -> Any:
-        if isinstance(value, Node) and memo is not None:  # copy.copy passes no memo
-            deep_copied.append(type(value).__name__)
-        return original(value, memo, *args, **kwargs)
-
-    monkeypatch.setattr(copy, "_reconstruct", counting)
+    tree_checked = _noting(monkeypatch, ActionCountValidator, "traverse", lambda _, node: node)
+    # copy._reconstruct (private) is where deepcopy rebuilds each object; copy.copy passes no memo.
+    deep_copied = _noting(
+        monkeypatch,
+        copy,
+        "_reconstruct",
+        lambda value, memo, *_, **__: type(value).__name__ if isinstance(value, Node) and memo is not None else None,
+    )
     with LocalHub() as hub:
         ddb = boto3.client("dynamodb")
         table = f"{hub.template.stack}-TasksTable"
@@ -446,14 +434,9 @@ def test_a_condition_expression_is_parsed_once_per_text_and_each_request_is_deci
 ) -> None:
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
-    lexed: list[str] = []
-    original = ConditionExpressionParser._lex_condition_expression
-
-    def counting(self: Any) -> Any:
-        lexed.append(self.condition_expression)
-        return original(self)
-
-    monkeypatch.setattr(ConditionExpressionParser, "_lex_condition_expression", counting)
+    lexed = _noting(
+        monkeypatch, ConditionExpressionParser, "_lex_condition_expression", lambda parser: parser.condition_expression
+    )
     with LocalHub() as hub:
         ddb = boto3.client("dynamodb")
         table = f"{hub.template.stack}-TasksTable"
@@ -514,14 +497,13 @@ def test_attribute_values_are_serialised_without_moto_s_picker_and_every_type_co
 ) -> None:
     from moto.core.serialize import AttributePicker
 
-    picked: list[str] = []
-    original = AttributePicker.__call__
-
-    def counting(self: Any, context: Any) -> Any:
-        picked.append(context.key)
-        return original(self, context)
-
-    monkeypatch.setattr(AttributePicker, "__call__", counting)
+    test_thread = threading.get_ident()  # the stream readers starting beside it serialise their own answers
+    picked = _noting(
+        monkeypatch,
+        AttributePicker,
+        "__call__",
+        lambda _, context: context.key if threading.get_ident() == test_thread else None,
+    )
     item = {
         "task_id": {"S": "every-type"},
         "n": {"N": "-1.5"},
