@@ -24,6 +24,9 @@ class Settings(BaseModel):
     stock_batches_table: str = Field("", alias="STOCK_BATCHES_TABLE")
     dirty_skus_table: str = Field("", alias="DIRTY_SKUS_TABLE")
     availability_table: str = Field("", alias="AVAILABILITY_TABLE")
+    channel_offers_table: str = Field("", alias="CHANNEL_OFFERS_TABLE")
+    stock_push_table: str = Field("", alias="STOCK_PUSH_TABLE")
+    stock_push_queue_url: str = Field("", alias="STOCK_PUSH_QUEUE_URL")
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
     # SSM parameter path under which channel secrets and partner credentials live (never the values).
     secrets_prefix: str = Field("/oms-hub", alias="SECRETS_PREFIX")

@@ -172,6 +172,46 @@ def _short_url(url: HttpUrl) -> HttpUrl:
 PartnerUrl = Annotated[HttpUrl, AfterValidator(_short_url)]
 
 
+MAX_PARTNER_WAREHOUSES = 50
+
+
+class PartnerWarehouse(BaseModel):
+    """One of the partner's warehouses (Ozon `warehouse_id`, Wildberries `warehouseId`, the Yandex Market
+    campaign of a warehouse) and the hub locations whose offered units it shows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    partner_warehouse_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    locations: list[Identifier] = Field(min_length=1, max_length=MAX_RULE_OVERRIDES)
+
+    @field_validator("locations")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+def _one_warehouse_per_location(warehouses: list[PartnerWarehouse]) -> list[PartnerWarehouse]:
+    # A location feeding two partner warehouses would offer its units twice: the partner could oversell.
+    seen_ids: set[str] = set()
+    fed: dict[str, str] = {}
+    for warehouse in warehouses:
+        if warehouse.partner_warehouse_id in seen_ids:
+            raise ValueError(f"partner_warehouse_id {warehouse.partner_warehouse_id!r} is listed twice")
+        seen_ids.add(warehouse.partner_warehouse_id)
+        for location in warehouse.locations:
+            if location in fed:
+                raise ValueError(
+                    f"location {location!r} feeds both {fed[location]!r} and {warehouse.partner_warehouse_id!r}"
+                )
+            fed[location] = warehouse.partner_warehouse_id
+    return warehouses
+
+
+PartnerWarehouses = Annotated[
+    list[PartnerWarehouse], Field(max_length=MAX_PARTNER_WAREHOUSES), AfterValidator(_one_warehouse_per_location)
+]
+
+
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -210,6 +250,11 @@ class ChannelIn(BaseModel):
         max_length=10,
         description="Partner API credentials (e.g. Client-Id, Api-Key); stored in SSM, never echoed.",
     )
+    warehouses: PartnerWarehouses = Field(
+        default_factory=list,
+        description="Marketplaces: which hub locations feed which of the partner's warehouses (the stock "
+        "pushed to a warehouse is the channel's offer summed over its locations; docs/stock-push.md).",
+    )
 
 
 class Channel(BaseModel):
@@ -225,6 +270,7 @@ class Channel(BaseModel):
     has_credentials: bool = False
     updated_at: str | None = None
     allow_split: bool = False
+    warehouses: list[PartnerWarehouse] = Field(default_factory=list)
 
 
 @functools.cache
