@@ -124,8 +124,6 @@ def test_ozon_reconcile_reads_every_page() -> None:
         }
         for n in range(2500)
     ]
-    from datetime import UTC, datetime
-
     with serve(fake.app()) as url:  # pages of 1,000 postings: BULK's timeout, or a retry counts as a page
         found = OzonClient(url, OZON, **BULK).unfulfilled(datetime.now(UTC))
     assert [o.external_id for o in found] == [f"p-{n}" for n in range(2500)]
@@ -219,35 +217,6 @@ def test_cdek_wrong_client_secret_is_a_rejection() -> None:
         with pytest.raises(PartnerRejected):
             CdekClient(url, {**CDEK, "client_secret": "bad"}, **FAST).create_order(shipment("ord_1"))
         assert fake.orders == []
-
-
-def test_ozon_stocks_go_in_batches_of_100_and_per_pair_failures_come_back(ozon: tuple[FakeOzon, OzonClient]) -> None:
-    fake, client = ozon
-    fake.unknown_offers = {"SKU-7"}
-    pairs = [(f"SKU-{n}", 22142605386000, n) for n in range(250)]
-    assert client.set_stocks(pairs) == {("SKU-7", 22142605386000): ["product not found"]}
-    assert [len(c["stocks"]) for c in fake.calls("/v2/products/stocks")] == [100, 100, 50]  # the spec's maxItems
-    assert fake.stocks[("SKU-249", 22142605386000)] == 249
-
-
-def test_wildberries_stocks_go_in_batches_of_1000_and_are_read_back() -> None:
-    fake = FakeWildberries()
-    with serve(fake.app()) as url:
-        client = WildberriesClient(url, {"token": "wb-token"}, **BULK)
-        fake.ignored_chrt = {5}  # 204, and nothing changed
-        amounts = {chrt: chrt % 50 for chrt in range(1, 2501)} | {6: 250_000}
-        assert client.set_stocks(658434, amounts) == {5: None}
-        assert [len(c["stocks"]) for c in fake.calls("/api/v3/stocks/658434") if "stocks" in c] == [1000, 1000, 500]
-        assert fake.stocks[6] == 100_000  # the most the spec lets one item state
-
-
-def test_yandex_market_stocks_go_in_batches_of_2000() -> None:
-    fake = FakeYandexMarket()
-    with serve(fake.app()) as url:
-        client = YandexMarketClient(url, {"Api-Key": "ym-key"}, **BULK)
-        client.update_stocks(21621240, {f"SKU-{n}": n for n in range(4500)}, datetime(2026, 11, 25, 10, tzinfo=UTC))
-        assert [len(c["skus"]) for c in fake.calls("/v2/campaigns/21621240/offers/stocks")] == [2000, 2000, 500]
-        assert fake.stocks["SKU-4499"] == 4499
 
 
 def test_cdek_webhook_subscription_is_sent_as_the_spec_has_it() -> None:

@@ -6,6 +6,12 @@ told to fail the next calls: `fail(429, retry_after=1)`, `fail(500)`, `fail("tim
 Each fake also holds every request and every answer of its own to the partner's published spec
 (`tests.support.partner_specs`): a request that does not conform is answered 400 and recorded in
 `violations`, and `serve()` fails the test at the end of the block if any were recorded.
+
+The marketplaces' stock APIs enforce the partners' own limits (`Budget`: requests, or Market's SKUs, per
+60 s on the clock the fake reads, `now`, which a test or the bench may replace with its own; a test may
+scale a budget down): Ozon answers 429 beyond 80 stock calls a minute and a per-item TOO_MANY_REQUESTS to a
+pair updated twice within 30 s; Wildberries 429 beyond 300 a minute, a 409 costing 10, and 204 to what it
+does not know; Market 420 beyond two requests in flight or 100,000 SKUs a minute.
 """
 
 from __future__ import annotations
@@ -13,10 +19,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import threading
+import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,6 +40,36 @@ TIMEOUT_SECONDS = 2.0  # longer than the clients' test timeout
 NOW = "2026-11-25T10:00:00+0300"  # CDEK writes offsets without a colon
 
 
+class Budget:
+    """What a partner lets one account spend in a sliding window (requests, or SKUs for Market), on the
+    fake's clock. `spend` answers the seconds to wait (Retry-After) when the spend does not fit, else None."""
+
+    def __init__(self, limit: int, now: Callable[[], float], window: float = 60.0) -> None:
+        self.limit = limit
+        self.now = now
+        self.window = window
+        self.spent: deque[tuple[float, int]] = deque()
+        self._lock = threading.Lock()
+
+    def _used(self, at: float) -> int:
+        while self.spent and self.spent[0][0] <= at - self.window:
+            self.spent.popleft()
+        return sum(weight for _, weight in self.spent)
+
+    def spend(self, weight: int = 1) -> float | None:
+        with self._lock:
+            at = self.now()
+            if self._used(at) + weight > self.limit:
+                return max(self.spent[0][0] + self.window - at, 0.0) if self.spent else self.window
+            self.spent.append((at, weight))
+            return None
+
+    def charge(self, weight: int) -> None:
+        """More of the budget for what was already answered (Wildberries' 409 counts as 10)."""
+        with self._lock:
+            self.spent.append((self.now(), weight))
+
+
 @dataclass
 class Fake:
     auth: dict[str, str]
@@ -37,6 +77,7 @@ class Fake:
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
     faults: deque[tuple[int | str, dict[str, str]]] = field(default_factory=deque)
     violations: list[str] = field(default_factory=list)
+    now: Callable[[], float] = time.monotonic  # the clock its limits read (the bench's may be a fake one)
 
     def served(self, app: Any, routes: Starlette | None = None) -> Any:
         """The ASGI app, carrying its fake so that `serve()` can hold the test to the spec at the end. A
@@ -63,8 +104,17 @@ class Fake:
         )
 
     def fail(self, status: int | str, times: int = 1, retry_after: float | None = None) -> None:
+        """The next `times` calls answer `status` (429, 500, 401 for a token that expired...) or, for
+        "timeout", answer after the clients' timeout."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         self.faults.extend([(status, headers)] * times)
+
+    def throttled(self, budget: Budget, weight: int, status: int, body: Any) -> Response | None:
+        """`status` with Retry-After when the spend does not fit the budget, else None (spent)."""
+        wait = budget.spend(weight)
+        if wait is None:
+            return None
+        return JSONResponse(body, status, headers={"Retry-After": str(max(math.ceil(wait), 1))})
 
     def calls(self, path: str) -> list[Any]:
         return [body for _, p, body in self.requests if p == path]
@@ -124,16 +174,20 @@ def ozon_pushed(push: dict[str, Any]) -> None:
 
 
 class FakeOzon(Fake):
-    def __init__(self) -> None:
-        super().__init__({"Client-Id": "836", "Api-Key": "ozon-key"}, "ozon")
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__({"Client-Id": "836", "Api-Key": "ozon-key"}, "ozon", now=now)
         self.postings: list[dict[str, Any]] = []  # unfulfilled/list
         self.held: dict[str, dict[str, Any]] = {}  # /v3/posting/fbs/get, by posting number
         self.shipped: set[str] = set()
         self.substatus = "posting_awaiting_passport_data"  # of shipped postings
         self.offers: dict[int, str] = {147451959: "SKU-A"}  # Ozon sku -> the seller's offer id
         self.prices: dict[str, str] = {"SKU-A": "1390.000000"}  # offer id -> unit price, as Ozon writes it
-        self.stocks: dict[tuple[str, int], int] = {}
-        self.unknown_offers: set[str] = set()  # per-pair failures inside a 200
+        self.stocks: dict[tuple[str, int], int] = {}  # (offer_id, warehouse_id) -> stock
+        self.catalog: set[str] | None = None  # the seller's offer ids (None: every one); others are NOT_FOUND
+        self.stock_calls = Budget(80, now)  # /v2/products/stocks calls per minute
+        self.pair_interval = 30.0
+        self.pair_updated: dict[tuple[str, int], float] = {}
+        self.unreported: set[str] = set()  # offer ids the stock answer leaves out (updated or not)
         LIVE_OZON[id(self)] = self
 
     def hold(self, push: dict[str, Any]) -> None:
@@ -159,6 +213,18 @@ class FakeOzon(Fake):
             **({"shipment_date": push["shipment_date"]} if push.get("shipment_date") else {}),
         }
 
+    def _stock(self, item: dict[str, Any]) -> dict[str, Any]:
+        pair = (item["offer_id"], item["warehouse_id"])
+        errors = []
+        if self.catalog is not None and pair[0] not in self.catalog:
+            errors.append({"code": "NOT_FOUND", "message": "product not found"})
+        elif self.now() - self.pair_updated.get(pair, -math.inf) < self.pair_interval:
+            errors.append({"code": "TOO_MANY_REQUESTS", "message": "the pair was updated less than 30 s ago"})
+        else:
+            self.stocks[pair] = item["stock"]
+            self.pair_updated[pair] = self.now()
+        return {**pair_fields(pair), "product_id": 0, "updated": not errors, "errors": errors}
+
     def app(self) -> Starlette:
         def unfulfilled(request: Request, body: dict[str, Any]) -> Any:
             page = self.postings[body["offset"] : body["offset"] + body["limit"]]
@@ -173,21 +239,12 @@ class FakeOzon(Fake):
             return {"result": numbers}
 
         def stocks(request: Request, body: dict[str, Any]) -> Any:
-            result = []
-            for item in body["stocks"]:
-                known = item["offer_id"] not in self.unknown_offers
-                if known:
-                    self.stocks[(item["offer_id"], item["warehouse_id"])] = item["stock"]
-                result.append(
-                    {
-                        "offer_id": item["offer_id"],
-                        "warehouse_id": item["warehouse_id"],
-                        "product_id": 0,
-                        "updated": known,
-                        "errors": [] if known else [{"code": "NOT_FOUND", "message": "product not found"}],
-                    }
-                )
-            return {"result": result}
+            # More than 100 pairs is refused by the spec check (maxItems) before this.
+            refused = self.throttled(self.stock_calls, 1, 429, {"code": 8, "message": "rate limit exceeded"})
+            if refused is not None:
+                return refused
+            results = [self._stock(item) for item in body["stocks"]]
+            return {"result": [r for r in results if r["offer_id"] not in self.unreported]}
 
         def get(request: Request, body: dict[str, Any]) -> Any:
             number = body["posting_number"]
@@ -209,18 +266,25 @@ class FakeOzon(Fake):
         )
 
 
+def pair_fields(pair: tuple[str, int]) -> dict[str, Any]:
+    return {"offer_id": pair[0], "warehouse_id": pair[1]}
+
+
 # ------------------------------------------------------------------ Wildberries
 
 
 class FakeWildberries(Fake):
-    def __init__(self) -> None:
-        super().__init__({"Authorization": "wb-token"}, "wildberries")
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__({"Authorization": "wb-token"}, "wildberries", now=now)
         self.new: list[dict[str, Any]] = []
         self.statuses: dict[int, tuple[str, str]] = {}
         self.supplies: dict[str, set[int]] = {}
         self.ignored_orders: set[int] = set()  # PATCH answers 204 and changes nothing
-        self.stocks: dict[int, int] = {}  # by chrtId
-        self.ignored_chrt: set[int] = set()  # PUT answers 204 and changes nothing
+        self.stocks: dict[tuple[int, int], int] = {}  # (warehouseId, chrtId) -> amount
+        self.catalog: set[int] | None = None  # the seller's chrtIds (None: every one); others: 204, nothing kept
+        self.restricted: dict[int, str] = {}  # chrtId -> the 409 code a PUT naming it gets (nothing kept)
+        self.busy = 0  # the next PUTs answer 409 StoreIsProcessing
+        self.stock_calls = Budget(300, now)  # stock method calls per minute; a 409 costs 10
         self.delivered: list[str] = []
 
     def app(self) -> Starlette:
@@ -251,13 +315,27 @@ class FakeWildberries(Fake):
             return {"orderIds": sorted(self.supplies[request.path_params["supply"]])}
 
         def put_stocks(request: Request, body: dict[str, Any]) -> Any:
+            if refused := self.throttled(self.stock_calls, 1, 429, WB_LIMITED):
+                return refused
+            conflict = self._conflict(body["stocks"])
+            if conflict:
+                self.stock_calls.charge(9)
+                return JSONResponse(conflict, 409)
+            warehouse = int(request.path_params["warehouse"])
+            # An item named otherwise than by chrtId (`sku`, a misspelt field) updates nothing, as on WB.
             self.stocks.update(
-                (s["chrtId"], s["amount"]) for s in body["stocks"] if s["chrtId"] not in self.ignored_chrt
+                ((warehouse, s["chrtId"]), s["amount"])
+                for s in body["stocks"]
+                if isinstance(s.get("chrtId"), int) and (self.catalog is None or s["chrtId"] in self.catalog)
             )
             return Response(status_code=204)
 
         def read_stocks(request: Request, body: dict[str, Any]) -> Any:
-            return {"stocks": [{"chrtId": c, "amount": self.stocks[c]} for c in body["chrtIds"] if c in self.stocks]}
+            if refused := self.throttled(self.stock_calls, 1, 429, WB_LIMITED):
+                return refused
+            warehouse = int(request.path_params["warehouse"])
+            held = [(c, self.stocks.get((warehouse, c))) for c in body["chrtIds"]]
+            return {"stocks": [{"chrtId": c, "amount": amount} for c, amount in held if amount is not None]}
 
         def deliver(request: Request, body: Any) -> Any:
             self.delivered.append(request.path_params["supply"])
@@ -278,6 +356,21 @@ class FakeWildberries(Fake):
             )
         )
 
+    def _conflict(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The 409 body (StocksWarehouseError) for a PUT the fake refuses: busy, or naming restricted items."""
+        if self.busy:
+            self.busy -= 1
+            return [{"code": "StoreIsProcessing", "message": "The store is processing"}]
+        named: dict[str, list[dict[str, Any]]] = {}
+        for item in items:
+            code = self.restricted.get(item.get("chrtId", -1))
+            if code is not None:
+                named.setdefault(code, []).append({"chrtId": item["chrtId"], "amount": item["amount"]})
+        return [{"code": code, "message": code, "data": data} for code, data in named.items()]
+
+
+WB_LIMITED = {"detail": "limited", "status": 429, "statusText": "Too Many Requests"}
+
 
 # ------------------------------------------------------------------ Yandex Market
 
@@ -285,12 +378,15 @@ class FakeWildberries(Fake):
 class FakeYandexMarket(Fake):
     """Answers 420 when more than 2 requests of the account are in flight."""
 
-    def __init__(self) -> None:
-        super().__init__({"Api-Key": "ym-key"}, "yandex_market")
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__({"Api-Key": "ym-key"}, "yandex_market", now=now)
         self.in_flight = 0
         self.most_in_flight = 0
         self.refused: set[int] = set()  # orders the batch update reports as failed
-        self.stocks: dict[str, int] = {}
+        # (campaignId, sku) -> (count, updatedAt): Market keeps the latest stamp, an older one changes nothing
+        self.stocks: dict[tuple[int, str], tuple[int, datetime]] = {}
+        self.catalog: set[str] | None = None  # the shop's SKUs (None: every one); others refuse the request
+        self.stock_skus = Budget(100_000, now)  # SKUs per minute
         self._lock = threading.Lock()
 
     def app(self) -> Starlette:
@@ -322,7 +418,23 @@ class FakeYandexMarket(Fake):
             }
 
         def stocks(request: Request, body: dict[str, Any]) -> Any:
-            fake.stocks.update((s["sku"], s["items"][0]["count"]) for s in body["skus"])
+            # More than 2,000 SKUs is refused by the spec check (maxItems) before this.
+            skus = body["skus"]
+            if refused := fake.throttled(fake.stock_skus, len(skus), 420, MARKET_LIMITED):
+                return refused
+            unknown = [s["sku"] for s in skus if fake.catalog is not None and s["sku"] not in fake.catalog]
+            if unknown:
+                # Market's stock errors name the SKU in quotes ("Stock for 'sku' should not be ..."), one each.
+                errors = [{"code": "BAD_REQUEST", "message": f"Unknown shop-sku '{sku}'"} for sku in unknown]
+                return JSONResponse({"status": "ERROR", "errors": errors}, 400)
+            campaign = int(request.path_params["campaign"])
+            with fake._lock:
+                for s in skus:
+                    item = s["items"][0]
+                    stamp = datetime.fromisoformat(item.get("updatedAt") or datetime.now().astimezone().isoformat())
+                    held = fake.stocks.get((campaign, s["sku"]))
+                    if held is None or held[1] <= stamp:
+                        fake.stocks[(campaign, s["sku"])] = (item["count"], stamp)
             return {"status": "OK"}
 
         routes = [
@@ -341,7 +453,7 @@ class FakeYandexMarket(Fake):
                 over = fake.in_flight > 2
             try:
                 if over:
-                    return await JSONResponse({"status": "ERROR"}, 420)(scope, receive, send)
+                    return await JSONResponse(MARKET_LIMITED_PARALLEL, 420)(scope, receive, send)
                 await asyncio.sleep(0.05)  # long enough for parallel callers to overlap
                 await inner(scope, receive, send)
             finally:
@@ -349,6 +461,10 @@ class FakeYandexMarket(Fake):
                     fake.in_flight -= 1
 
         return self.served(app, inner)
+
+
+MARKET_LIMITED_PARALLEL = {"status": "ERROR", "errors": [{"code": "LIMIT_EXCEEDED", "message": "2 requests in flight"}]}
+MARKET_LIMITED = {"status": "ERROR", "errors": [{"code": "LIMIT_EXCEEDED", "message": "too many SKUs a minute"}]}
 
 
 def market_order(order_id: int, status: str, substatus: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import nullcontext
 from typing import Any, TypedDict, TypeVar, Unpack
 
@@ -123,10 +123,17 @@ class PartnerHttp:
         return backoff
 
     def request(
-        self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        answered: Collection[int] = (),
+        **kwargs: Any,
     ) -> httpx.Response:
-        """The partner's answer (2xx/3xx); PartnerUnavailable once every retry failed, PartnerRejected for a
-        refusal. `headers` are this request's own, beside the client's and the auth headers."""
+        """The partner's answer (2xx/3xx, or a status in `answered`: a refusal whose body the caller reads);
+        PartnerUnavailable once every retry failed, PartnerRejected for a refusal. `headers` are this
+        request's own, beside the client's and the auth headers."""
         try:
             for attempt in Retrying(
                 retry=retry_if_exception_type(_Retryable),
@@ -135,13 +142,15 @@ class PartnerHttp:
                 reraise=True,
             ):
                 with attempt:
-                    return self._once(method, path, headers or {}, **kwargs)
+                    return self._once(method, path, headers or {}, answered, **kwargs)
         except _Retryable as error:
             count(f"PartnerUnavailable_{self.partner}")
             raise PartnerUnavailable(f"{self.partner} {method} {path}: {error}") from None
         raise AssertionError("unreachable")
 
-    def _once(self, method: str, path: str, headers: Mapping[str, str], **kwargs: Any) -> httpx.Response:
+    def _once(
+        self, method: str, path: str, headers: Mapping[str, str], answered: Collection[int], **kwargs: Any
+    ) -> httpx.Response:
         if self.limiter is not None:
             self.limiter.try_acquire(self.partner)
         sent = {**(self.auth() if self.auth else {}), **headers}
@@ -164,7 +173,7 @@ class PartnerHttp:
                 "partner call retried", extra={"partner": self.partner, "path": path, "status": response.status_code}
             )
             raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in answered:
             raise PartnerRejected(f"{self.partner} {method} {path}: HTTP {response.status_code}: {response.text[:300]}")
         return response
 

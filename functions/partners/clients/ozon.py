@@ -22,8 +22,10 @@ from partners.clients.base import (
     ShipByChange,
     StatusChange,
 )
-from partners.clients.http import PartnerHttp, PartnerRejected, Tuning, parsed, per_minute, per_second
+from partners.clients.http import PartnerHttp, PartnerRejected, Tuning, parsed, per_second
 from partners.clients.registry import register
+from partners.clients.stock import Credentials, LineResult, Outcome, Pair, StockLine, auth, checked
+from partners.clients.stock import register as register_stocks
 
 # Ozon's push statuses (`new_state`, the spec's whole vocabulary) -> the hub event whose status they imply
 # in the marketplace workflow (reserved -> pack -> packed -> ship -> shipped -> deliver -> delivered), which
@@ -213,6 +215,28 @@ class StocksAnswer(PartnerModel):
     result: list[StockResult] = Field(default_factory=list)
 
 
+# Per-pair error codes that pass with time: the operation's description documents TOO_MANY_REQUESTS (the pair
+# was updated less than 30 s ago). SKU_STOCK_NOT_CHANGE is Ozon's answer when the pair already holds the
+# stock: the value is there. Any other code (NOT_FOUND, INVALID_STATE, STOCK_TOO_BIG, ...) needs the seller.
+STOCK_RETRIED = frozenset({"TOO_MANY_REQUESTS"})
+STOCK_HELD = frozenset({"SKU_STOCK_NOT_CHANGE"})
+NOT_AN_OZON_WAREHOUSE = LineResult(
+    Outcome.refused, "the channel maps this location to a warehouse_id that is not a number"
+)
+
+
+def _stock_result(result: StockResult | None) -> LineResult:
+    if result is None:
+        return LineResult(Outcome.retry, "not reported")
+    codes = {e.code for e in result.errors}
+    reason = "; ".join(f"{e.code}: {e.message}" if e.message else e.code for e in result.errors) or None
+    if result.updated or (codes and codes <= STOCK_HELD):
+        return LineResult(Outcome.accepted)
+    if not codes or codes & STOCK_RETRIED:
+        return LineResult(Outcome.retry, reason or "not updated, no reason given")
+    return LineResult(Outcome.refused, reason)
+
+
 class ShipFailed(PartnerRejected):
     """Ozon took the ship call but the posting ended in substatus ship_failed."""
 
@@ -221,43 +245,54 @@ class OzonClient:
     """Calls of the Ozon Seller API: `Client-Id` and `Api-Key` headers, about 50 requests per second."""
 
     PAGE = 1000  # unfulfilled/list `limit` maximum
-    STOCKS = 100  # (offer, warehouse) pairs per /v2/products/stocks call
 
-    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Unpack[Tuning]) -> None:
+    # Its stock API (a StockTarget): /v2/products/stocks takes 100 (offer, warehouse) pairs of any warehouses
+    # per call and 80 calls a minute per seller account, and one update of a pair per 30 s.
+    partner = "ozon"
+    batch_size = 100
+    per_minute = 80
+    pair_interval = 30.0
+    one_warehouse_per_request = False
+
+    def __init__(self, base_url: str, credentials: Credentials, **options: Unpack[Tuning]) -> None:
         self.http = PartnerHttp(
             "ozon",
             base_url,
             limiter=per_second(50),
-            headers={"Client-Id": credentials["Client-Id"], "Api-Key": credentials["Api-Key"]},
+            **auth(credentials, lambda c: {"Client-Id": c["Client-Id"], "Api-Key": c["Api-Key"]}),
             **options,
         )
-        self.stock_calls = per_minute(80)  # stock updates have their own budget, on top of the global one
 
-    def set_stocks(self, stocks: Sequence[tuple[str, int, int]]) -> dict[tuple[str, int], list[str]]:
-        """Free quantities as (offer_id, warehouse_id, stock), 100 pairs per call. Ozon reports per-pair
-        failures inside a 200: returns the pairs it did not update, with its errors."""
-        failed: dict[tuple[str, int], list[str]] = {}
-        for start in range(0, len(stocks), self.STOCKS):
-            chunk = stocks[start : start + self.STOCKS]
-            self.stock_calls.try_acquire("ozon-stocks")
-            answer = self.http.request(
-                "POST",
-                "/v2/products/stocks",
-                json={
-                    "stocks": [
-                        {"offer_id": offer, "stock": max(stock, 0), "warehouse_id": warehouse}
-                        for offer, warehouse, stock in chunk
-                    ]
-                },
-            )
-            results = {(r.offer_id, r.warehouse_id): r for r in parsed(StocksAnswer, answer.json(), "ozon").result}
-            for offer, warehouse, _ in chunk:
-                result = results.get((offer, warehouse))
-                if result is None or not result.updated:
-                    failed[(offer, warehouse)] = (
-                        [e.message or e.code for e in result.errors] if result else ["not reported"]
-                    )
-        return failed
+    @property
+    def requests(self) -> int:
+        return self.http.requests
+
+    def close(self) -> None:
+        self.http.close()
+
+    def push(self, lines: Sequence[StockLine], verify: bool = False) -> dict[Pair, LineResult]:
+        """Free quantities of (offer, warehouse) pairs, any warehouses mixed, in one call. Ozon reports each
+        pair inside the 200; a pair it does not report is sent again."""
+        checked(self, lines)
+        results = {(line.offer_id, line.warehouse_id): NOT_AN_OZON_WAREHOUSE for line in lines}
+        sent = [line for line in lines if line.warehouse_id.isdigit()]
+        if not sent:
+            return results
+        answer = self.http.request(
+            "POST",
+            "/v2/products/stocks",
+            json={
+                "stocks": [
+                    {"offer_id": line.offer_id, "stock": max(line.amount, 0), "warehouse_id": int(line.warehouse_id)}
+                    for line in sent
+                ]
+            },
+        )
+        reported = {(r.offer_id, str(r.warehouse_id)): r for r in parsed(StocksAnswer, answer.json(), "ozon").result}
+        for line in sent:
+            pair = (line.offer_id, line.warehouse_id)
+            results[pair] = _stock_result(reported.get(pair))
+        return results
 
     def unfulfilled(self, now: datetime, days: int = 14) -> list[NewOrder]:
         """Postings awaiting the seller with a cut-off in the next `days`, every page."""
@@ -313,7 +348,7 @@ def _reconcile(
     try:
         return list(client.unfulfilled(now))
     finally:
-        client.http.close()
+        client.close()
 
 
 # Read while Ozon waits for the answer to its push: few, short attempts (Ozon retries a push refused as busy).
@@ -327,10 +362,11 @@ def _complete(base_url: str, credentials: Mapping[str, str], pushed: NewOrder) -
     try:
         posting = client.posting(pushed.external_id)
     finally:
-        client.http.close()
+        client.close()
     if not posting.products:
         raise PartnerRejected(f"ozon posting {pushed.external_id} has no products")
     return NewOrder(pushed.external_id, _lines(posting.products), pushed.ship_by or posting.shipment_date)
 
 
 CONNECTOR = register(Connector(kind="ozon", parse=parse, error=_error, poll=_reconcile, complete=_complete))
+register_stocks("ozon", OzonClient)

@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, Unpack
+from typing import Protocol, TypedDict, Unpack
 
-from partners.clients.http import HttpOptions, Tuning
+from partners.clients.http import Tuning
 from partners.clients.registry import MODULES
 
 # The channel's API credentials, or how to read them: a callable is read again after a 401 (a key rotated
@@ -31,6 +31,10 @@ class StockLine:
     amount: int  # >= 0; clamped to the partner's maximum
     at: datetime  # when the figure was true (Market's updatedAt)
     chrt_id: int | None = None  # Wildberries' size id (required there)
+
+    def __post_init__(self) -> None:
+        if self.at.tzinfo is None:
+            raise ValueError("StockLine.at must carry its time zone")
 
 
 class Outcome(StrEnum):
@@ -99,9 +103,19 @@ def checked(target: StockTarget, lines: Sequence[StockLine]) -> None:
         raise ValueError(f"{target.partner} takes at most {target.batch_size} lines per request, got {len(lines)}")
     if target.one_warehouse_per_request and len({line.warehouse_id for line in lines}) > 1:
         raise ValueError(f"{target.partner} takes one warehouse per request")
+    if len({(line.offer_id, line.warehouse_id) for line in lines}) < len(lines):
+        raise ValueError("an (offer, warehouse) pair twice in one batch: which value is meant?")
 
 
-def auth(credentials: Credentials, headers: Callable[[Mapping[str, str]], Mapping[str, str]]) -> HttpOptions:
+class AuthOptions(TypedDict, total=False):
+    """The part of HttpOptions that authenticates."""
+
+    headers: Mapping[str, str]
+    auth: Callable[[], Mapping[str, str]]
+    reauth: Callable[[], None]
+
+
+def auth(credentials: Credentials, headers: Callable[[Mapping[str, str]], Mapping[str, str]]) -> AuthOptions:
     """The http options that send the partner's auth `headers` made from the credentials; credentials read
     through a callable are read again after a 401 and the request retried."""
     if not callable(credentials):

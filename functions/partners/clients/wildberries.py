@@ -8,11 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Unpack
 
-from pydantic import Field
+from pydantic import Field, RootModel
 
 from partners.clients.base import Canonical, Connector, NewOrder, OrderLine, PartnerModel, StatusChange
 from partners.clients.http import PartnerHttp, PartnerRejected, Tuning, parsed, per_minute
 from partners.clients.registry import register
+from partners.clients.stock import Credentials, LineResult, Outcome, Pair, StockLine, auth, checked
+from partners.clients.stock import register as register_stocks
 
 # wbStatus (the spec's whole vocabulary) -> the hub event whose status it implies in the marketplace
 # workflow that `marketplace` orders run (the hub applies the steps before it it has not seen yet).
@@ -32,7 +34,6 @@ STATUS_EVENTS: dict[str, str | None] = {
 }
 STATUS_BATCH = 1000  # orders per /api/v3/orders/status call
 SUPPLY_BATCH = 100  # orders per PATCH /api/marketplace/v3/supplies/{supplyId}/orders call
-STOCKS_BATCH = 1000  # items per PUT /api/v3/stocks/{warehouseId} call
 MAX_AMOUNT = 100_000  # the most one stock item may state
 
 
@@ -88,18 +89,76 @@ class Stocks(PartnerModel):
     stocks: list[Stock] = Field(default_factory=list)
 
 
+class RefusedItem(PartnerModel):
+    # The spec's examples name items by barcode (`sku`); later revisions of it name them by chrtId too.
+    chrtId: int | None = None
+    sku: str | None = None
+
+
+class StocksRefusal(PartnerModel):
+    """One entry of a 409 (StocksWarehouseError): a code and the items it concerns."""
+
+    code: str = ""
+    message: str = ""
+    data: list[RefusedItem] | None = None
+
+
+class StocksRefusals(RootModel[list[StocksRefusal]]):
+    pass
+
+
+ACCEPTED = LineResult(Outcome.accepted)
+NO_CHRT_ID = LineResult(Outcome.refused, "no chrtId mapped: Wildberries takes stocks by size id")
+NOT_A_WB_WAREHOUSE = LineResult(Outcome.refused, "the channel maps this location to a warehouseId that is not a number")
+KEPT_NOTHING = LineResult(Outcome.refused, "unknown chrtId or field: Wildberries answered 204 but kept nothing")
+# 409 codes the spec documents that pass with time ("repeat in a few seconds"); the others (NotFound,
+# Subject*Restriction, CargoWarehouseRestriction*, UploadDataLimit) need the seller.
+STOCKS_RETRIED = frozenset({"StoreIsProcessing"})
+
+
+def _refusals(sent: Mapping[int, tuple[Pair, int]], body: object) -> dict[Pair, LineResult]:
+    """A 409 refuses the whole PUT: the items it names get its code; the others were not taken and go
+    again, as does everything when it names no item (the store is busy)."""
+    named: dict[int, LineResult] = {}
+    reasons: list[str] = []
+    for refusal in parsed(StocksRefusals, body, "wildberries").root:
+        reason = f"{refusal.code}: {refusal.message}" if refusal.message else refusal.code
+        reasons.append(reason)
+        outcome = Outcome.retry if refusal.code in STOCKS_RETRIED else Outcome.refused
+        for item in refusal.data or []:
+            if item.chrtId is not None and item.chrtId in sent:
+                named[item.chrtId] = LineResult(outcome, reason)
+    others = LineResult(Outcome.retry, f"not taken: Wildberries refused the request ({'; '.join(reasons)})")
+    return {pair: named.get(chrt, others) for chrt, (pair, _) in sent.items()}
+
+
 class WildberriesClient:
     """`Authorization: <token>`; 300 requests per minute, and a 409 costs 10 of them."""
 
-    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Unpack[Tuning]) -> None:
+    # Its stock API (a StockTarget): PUT /api/v3/stocks/{warehouseId} takes 1,000 items of one warehouse,
+    # within the 300 requests a minute of the stock methods (read-backs included).
+    partner = "wildberries"
+    batch_size = 1000
+    per_minute = 300
+    pair_interval = 0.0
+    one_warehouse_per_request = True
+
+    def __init__(self, base_url: str, credentials: Credentials, **options: Unpack[Tuning]) -> None:
         self.http = PartnerHttp(
             "wildberries",
             base_url,
             limiter=per_minute(300),
             costs={409: 10},
-            headers={"Authorization": credentials["token"]},
+            **auth(credentials, lambda c: {"Authorization": c["token"]}),
             **options,
         )
+
+    @property
+    def requests(self) -> int:
+        return self.http.requests
+
+    def close(self) -> None:
+        self.http.close()
 
     def new_orders(self) -> list[NewOrder]:
         answer = self.http.request("GET", "/api/v3/orders/new").json()
@@ -114,29 +173,40 @@ class WildberriesClient:
             changes.extend(parsed(TaskStatus, o, "wildberries").change() for o in answer.get("orders", []))
         return changes
 
-    def set_stocks(self, warehouse_id: int, amounts: Mapping[int, int]) -> dict[int, int | None]:
-        """Amounts by chrtId at one of the seller's warehouses, 1000 per call. A 204 does not mean it was
-        taken (unknown fields update nothing), so the amounts are read back: returns those that differ."""
-        items = [(chrt, min(max(amount, 0), MAX_AMOUNT)) for chrt, amount in amounts.items()]
-        for start in range(0, len(items), STOCKS_BATCH):
-            self.http.request(
-                "PUT",
-                f"/api/v3/stocks/{warehouse_id}",
-                json={
-                    "stocks": [
-                        {"chrtId": chrt, "amount": amount} for chrt, amount in items[start : start + STOCKS_BATCH]
-                    ]
-                },
-            )
-        found: dict[int, int] = {}
-        for start in range(0, len(items), STOCKS_BATCH):
-            answer = self.http.request(
-                "POST",
-                f"/api/v3/stocks/{warehouse_id}",
-                json={"chrtIds": [chrt for chrt, _ in items[start : start + STOCKS_BATCH]]},
-            ).json()
-            found.update((s.chrtId, s.amount) for s in parsed(Stocks, answer, "wildberries").stocks)
-        return {chrt: found.get(chrt) for chrt, amount in items if found.get(chrt) != amount}
+    def push(self, lines: Sequence[StockLine], verify: bool = False) -> dict[Pair, LineResult]:
+        """Amounts by chrtId at one of the seller's warehouses in one PUT. A 204 does not mean it was taken
+        (unknown ids and field names update nothing): with `verify` the amounts are read back."""
+        checked(self, lines)
+        results: dict[Pair, LineResult] = {}
+        sent: dict[int, tuple[Pair, int]] = {}
+        for line in lines:
+            pair = (line.offer_id, line.warehouse_id)
+            if line.chrt_id is None:
+                results[pair] = NO_CHRT_ID
+            elif not line.warehouse_id.isdigit():
+                results[pair] = NOT_A_WB_WAREHOUSE
+            elif line.chrt_id in sent:
+                results[pair] = LineResult(Outcome.refused, f"chrtId {line.chrt_id} is mapped to two offers")
+            else:
+                sent[line.chrt_id] = (pair, min(max(line.amount, 0), MAX_AMOUNT))
+        if not sent:
+            return results
+        path = f"/api/v3/stocks/{lines[0].warehouse_id}"
+        answer = self.http.request(
+            "PUT",
+            path,
+            json={"stocks": [{"chrtId": chrt, "amount": amount} for chrt, (_, amount) in sent.items()]},
+            answered={409},
+        )
+        if answer.status_code == 409:
+            return results | _refusals(sent, answer.json())
+        if not verify:
+            return results | {pair: ACCEPTED for pair, _ in sent.values()}
+        held = parsed(Stocks, self.http.request("POST", path, json={"chrtIds": list(sent)}).json(), "wildberries")
+        found = {s.chrtId: s.amount for s in held.stocks}
+        return results | {
+            pair: ACCEPTED if found.get(chrt) == amount else KEPT_NOTHING for chrt, (pair, amount) in sent.items()
+        }
 
     def hand_over(self, name: str, order_ids: Sequence[int]) -> str:
         """Create a supply, add the assembly tasks (100 per call), send it to delivery; returns the supply id.
@@ -173,8 +243,9 @@ def _poll(base_url: str, credentials: Mapping[str, str], open_orders: Sequence[s
         new = client.new_orders()
         return [*new, *client.statuses([int(i) for i in open_orders if i.isdigit()])]
     finally:
-        client.http.close()
+        client.close()
 
 
 # Polled only: Wildberries has no webhooks, so no webhook route.
 CONNECTOR = register(Connector(kind="wildberries", parse=lambda body, route: [], routes=frozenset(), poll=_poll))
+register_stocks("wildberries", WildberriesClient)

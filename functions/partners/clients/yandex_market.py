@@ -4,7 +4,8 @@ order status out. Field names are Market's."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Unpack
@@ -23,8 +24,10 @@ from partners.clients.base import (
     StatusChange,
     hub_ping_reply,
 )
-from partners.clients.http import PartnerHttp, PartnerRejected, Tuning
+from partners.clients.http import PartnerHttp, PartnerRejected, Tuning, parsed
 from partners.clients.registry import register
+from partners.clients.stock import Credentials, LineResult, Outcome, Pair, StockLine, auth, checked
+from partners.clients.stock import register as register_stocks
 
 # Market's order statuses (the spec's whole vocabulary) -> the hub event whose status they imply in the
 # marketplace workflow that `marketplace` orders run (the hub applies the steps before it it has not seen,
@@ -135,28 +138,91 @@ CONNECTOR = register(
 )
 
 
+class StockError(PartnerModel):
+    code: str = ""
+    message: str = ""
+
+
+class StocksAnswer(PartnerModel):
+    status: str
+    errors: list[StockError] | None = None
+
+
+ACCEPTED = LineResult(Outcome.accepted)
+NOT_A_CAMPAIGN = LineResult(Outcome.refused, "the channel maps this location to a campaignId that is not a number")
+MAX_COUNT = 2_000_000_000  # the most one stock item may state
+# Market's stock errors name the SKU in quotes ("Stock for 'sku' should not be older than a day"); those about
+# the stamp pass with a current one, the others (unknown SKU, duplicate) need the seller.
+QUOTED = re.compile(r"'([^']*)'")
+STAMP_ERRORS = ("should not be in the future", "should not be older than a day")
+
+
+def _refusals(lines: Sequence[StockLine], answer: StocksAnswer) -> dict[Pair, LineResult]:
+    """Market stored nothing of a refused request: the SKUs it names get its message, the others go again.
+    A refusal naming none of them is the request's own fault (PartnerRejected)."""
+    offers = {line.offer_id for line in lines}
+    named: dict[str, LineResult] = {}
+    for error in answer.errors or []:
+        reason = f"{error.code}: {error.message}" if error.message else error.code
+        outcome = Outcome.retry if any(s in error.message for s in STAMP_ERRORS) else Outcome.refused
+        for sku in offers.intersection(QUOTED.findall(error.message)):
+            named[sku] = LineResult(outcome, reason)
+    if not named:
+        raise PartnerRejected(f"Market did not take the stocks: {answer.model_dump(exclude_none=True)}")
+    others = LineResult(Outcome.retry, "not taken: Market refused the request for other SKUs")
+    return {(line.offer_id, line.warehouse_id): named.get(line.offer_id, others) for line in lines}
+
+
 class YandexMarketClient:
     """`Api-Key` header; at most 2 requests in flight per account (HTTP 420 beyond)."""
 
-    def __init__(self, base_url: str, credentials: Mapping[str, str], **options: Unpack[Tuning]) -> None:
+    # Its stock API (a StockTarget): PUT v2/campaigns/{campaignId}/offers/stocks takes 2,000 SKUs of one
+    # campaign (one warehouse) per call. Market counts SKUs, 100,000 a minute, not calls: 50 full calls.
+    partner = "yandex_market"
+    batch_size = 2000
+    per_minute = 50
+    pair_interval = 0.0
+    one_warehouse_per_request = True
+
+    def __init__(self, base_url: str, credentials: Credentials, **options: Unpack[Tuning]) -> None:
         self.http = PartnerHttp(
-            "yandex_market", base_url, parallel=2, headers={"Api-Key": credentials["Api-Key"]}, **options
+            "yandex_market", base_url, parallel=2, **auth(credentials, lambda c: {"Api-Key": c["Api-Key"]}), **options
         )
 
-    STOCKS = 2000  # SKUs per PUT offers/stocks call
+    @property
+    def requests(self) -> int:
+        return self.http.requests
 
-    def update_stocks(self, campaign_id: int, counts: Mapping[str, int], at: datetime) -> None:
-        """Available counts by the seller's SKU (offer id), 2000 per call, each stamped with when it was true."""
-        skus = [
-            {"sku": sku, "items": [{"count": max(count, 0), "updatedAt": at.isoformat()}]}
-            for sku, count in counts.items()
-        ]
-        for start in range(0, len(skus), self.STOCKS):
-            answer = self.http.request(
-                "PUT", f"/v2/campaigns/{campaign_id}/offers/stocks", json={"skus": skus[start : start + self.STOCKS]}
-            ).json()
-            if answer.get("status") != "OK":
-                raise PartnerRejected(f"Market did not take the stocks: {answer}")
+    def close(self) -> None:
+        self.http.close()
+
+    def push(self, lines: Sequence[StockLine], verify: bool = False) -> dict[Pair, LineResult]:
+        """Available counts by the seller's SKU (offer id) in one campaign, each stamped with when it was true
+        (Market keeps the latest). A 400 refuses the whole request and names the SKUs at fault."""
+        checked(self, lines)
+        if not lines:
+            return {}
+        campaign = lines[0].warehouse_id
+        if not campaign.isdigit():
+            return {(line.offer_id, line.warehouse_id): NOT_A_CAMPAIGN for line in lines}
+        answer = self.http.request(
+            "PUT",
+            f"/v2/campaigns/{campaign}/offers/stocks",
+            json={
+                "skus": [
+                    {
+                        "sku": line.offer_id,
+                        "items": [{"count": min(max(line.amount, 0), MAX_COUNT), "updatedAt": line.at.isoformat()}],
+                    }
+                    for line in lines
+                ]
+            },
+            answered={400},
+        )
+        body = parsed(StocksAnswer, answer.json(), "yandex_market")
+        if answer.status_code == 200 and body.status == "OK":
+            return {(line.offer_id, line.warehouse_id): ACCEPTED for line in lines}
+        return _refusals(lines, body)
 
     def set_status(self, campaign_id: int, order_id: int, status: str, substatus: str | None = None) -> None:
         order: dict[str, Any] = {"status": status}
@@ -186,3 +252,6 @@ class YandexMarketClient:
             for o in answer.get("result", {}).get("orders", [])
             if o.get("updateStatus") != "OK"
         }
+
+
+register_stocks("yandex_market", YandexMarketClient)
