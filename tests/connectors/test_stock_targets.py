@@ -115,6 +115,20 @@ def test_ozon_pair_sent_again_within_30_s_is_retried_not_lost(ozon: tuple[FakeOz
     assert fake.stocks[("SKU-A", int(OZON_WH))] == 4
 
 
+def test_ozon_answers_429_to_the_81st_stock_call_of_a_minute_and_nothing_of_it_is_taken(
+    ozon: tuple[FakeOzon, OzonClient, Clock],
+) -> None:
+    fake, client, clock = ozon
+    for n in range(80):
+        assert client.push([StockLine(f"SKU-{n}", OZON_WH, 1, AT)]) == {(f"SKU-{n}", OZON_WH): ACCEPTED}
+        clock.t += 0.5
+    with pytest.raises(PartnerUnavailable):  # its Retry-After is longer than the client waits
+        client.push([StockLine("SKU-80", OZON_WH, 1, AT)])
+    assert ("SKU-80", int(OZON_WH)) not in fake.stocks
+    clock.t += 21  # the first call of the minute leaves the window
+    assert client.push([StockLine("SKU-80", OZON_WH, 1, AT)]) == {("SKU-80", OZON_WH): ACCEPTED}
+
+
 def test_ozon_warehouse_that_is_not_a_number_is_refused_without_a_request(
     ozon: tuple[FakeOzon, OzonClient, Clock],
 ) -> None:
@@ -243,6 +257,7 @@ def test_a_wildberries_409_refuses_the_items_it_names_retries_the_rest_and_costs
 @pytest.fixture
 def market() -> Iterator[tuple[FakeYandexMarket, YandexMarketClient]]:
     fake = FakeYandexMarket()
+    fake.wall = lambda: AT + timedelta(minutes=1)
     with serve(fake.app()) as url:
         client = YandexMarketClient(url, MARKET, **BULK)
         yield fake, client
@@ -274,6 +289,25 @@ def test_market_names_unknown_skus_in_its_400_and_stores_nothing_of_that_request
     assert {results[("SKU-1", CAMPAIGN)].outcome, results[("SKU-2", CAMPAIGN)].outcome} == {Outcome.retry}
     assert fake.stocks == {}
     assert set(client.push(lines[:2]).values()) == {ACCEPTED}
+
+
+def test_market_refuses_a_stamp_older_than_a_day_or_in_the_future_and_the_line_goes_again(
+    market: tuple[FakeYandexMarket, YandexMarketClient],
+) -> None:
+    fake, client = market
+    lines = [
+        StockLine("SKU-OLD", CAMPAIGN, 1, AT - timedelta(days=2)),
+        StockLine("SKU-AHEAD", CAMPAIGN, 1, AT + timedelta(hours=1)),
+        StockLine("SKU-OK", CAMPAIGN, 1, AT),
+    ]
+    results = client.push(lines)
+    assert results[("SKU-OLD", CAMPAIGN)] == LineResult(
+        Outcome.retry, "BAD_REQUEST: Stock for 'SKU-OLD' should not be older than a day"
+    )
+    assert results[("SKU-AHEAD", CAMPAIGN)].outcome is Outcome.retry
+    assert "in the future" in str(results[("SKU-AHEAD", CAMPAIGN)].reason)
+    assert results[("SKU-OK", CAMPAIGN)].outcome is Outcome.retry  # the request stored nothing
+    assert fake.stocks == {}
 
 
 def test_market_sees_two_requests_in_flight_per_target_and_a_420_beyond_is_retried(
@@ -312,6 +346,7 @@ def test_a_partner_over_its_budget_answers_with_retry_after_which_the_target_wai
         fake.stock_calls = budget
     else:
         fake.stock_skus = budget
+        fake.wall = lambda: AT
     credentials = {"ozon": OZON, "wildberries": WB, "yandex_market": MARKET}[partner]
     with serve(fake.app()) as url:
         target = stock_target(partner, url, credentials, timeout=2.0, max_backoff=2.0)

@@ -26,7 +26,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -387,6 +387,7 @@ class FakeYandexMarket(Fake):
         self.stocks: dict[tuple[int, str], tuple[int, datetime]] = {}
         self.catalog: set[str] | None = None  # the shop's SKUs (None: every one); others refuse the request
         self.stock_skus = Budget(100_000, now)  # SKUs per minute
+        self.wall = lambda: datetime.now(UTC)  # the date Market judges updatedAt by (not older than a day)
         self._lock = threading.Lock()
 
     def app(self) -> Starlette:
@@ -422,19 +423,27 @@ class FakeYandexMarket(Fake):
             skus = body["skus"]
             if refused := fake.throttled(fake.stock_skus, len(skus), 420, MARKET_LIMITED):
                 return refused
-            unknown = [s["sku"] for s in skus if fake.catalog is not None and s["sku"] not in fake.catalog]
-            if unknown:
-                # Market's stock errors name the SKU in quotes ("Stock for 'sku' should not be ..."), one each.
-                errors = [{"code": "BAD_REQUEST", "message": f"Unknown shop-sku '{sku}'"} for sku in unknown]
+            now = fake.wall()
+            stamps = {s["sku"]: datetime.fromisoformat(s["items"][0].get("updatedAt") or now.isoformat()) for s in skus}
+            # Market's stock errors name the SKU in quotes, one error each; the stamp ones are its documented texts.
+            errors = [
+                {"code": "BAD_REQUEST", "message": message}
+                for sku, stamp in stamps.items()
+                for message in [
+                    f"Unknown shop-sku '{sku}'" if fake.catalog is not None and sku not in fake.catalog else "",
+                    f"Stock for '{sku}' should not be in the future" if stamp > now else "",
+                    f"Stock for '{sku}' should not be older than a day" if stamp < now - timedelta(days=1) else "",
+                ]
+                if message
+            ]
+            if errors:
                 return JSONResponse({"status": "ERROR", "errors": errors}, 400)
             campaign = int(request.path_params["campaign"])
             with fake._lock:
                 for s in skus:
-                    item = s["items"][0]
-                    stamp = datetime.fromisoformat(item.get("updatedAt") or datetime.now().astimezone().isoformat())
                     held = fake.stocks.get((campaign, s["sku"]))
-                    if held is None or held[1] <= stamp:
-                        fake.stocks[(campaign, s["sku"])] = (item["count"], stamp)
+                    if held is None or held[1] <= stamps[s["sku"]]:
+                        fake.stocks[(campaign, s["sku"])] = (s["items"][0]["count"], stamps[s["sku"]])
             return {"status": "OK"}
 
         routes = [
