@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from common import aws
 from common.config import settings
-from common.dynamo import batch_put
+from common.dynamo import TransactItem, batch_put, to_item
 
 SHARDS = 16
 
@@ -29,5 +29,14 @@ def mark(channel_skus: Iterable[tuple[str, str]], now: str) -> None:
     batch_put(
         aws.dynamodb(),
         settings().dirty_skus_table,
-        [{"channel_shard": shard_of(channel, sku), "sku": sku, "marked_at": now} for channel, sku in unique],
+        [_mark(channel, sku, now) for channel, sku in unique],
     )
+
+
+def mark_in_transaction(channel_id: str, sku: str, now: str) -> TransactItem:
+    """The mark as an item of the transaction that moves the SKU's offer: both land, or neither."""
+    return {"Put": {"TableName": settings().dirty_skus_table, "Item": to_item(_mark(channel_id, sku, now))}}
+
+
+def _mark(channel_id: str, sku: str, now: str) -> dict[str, str]:
+    return {"channel_shard": shard_of(channel_id, sku), "sku": sku, "marked_at": now}

@@ -2,7 +2,8 @@
 
 A channel's rules or a location's `active` written through the API changes what channels offer without
 any stock row moving: the channels' availability figures are recomputed here, after the write, off the
-request path. A batch that fails is raised, so Lambda retries it (each recompute is idempotent).
+request path. A channel's partner warehouses changed regroup what its push sums: every SKU of the
+channel is marked dirty. A batch that fails is raised, so Lambda retries it (each recompute is idempotent).
 """
 
 from __future__ import annotations

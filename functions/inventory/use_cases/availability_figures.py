@@ -10,7 +10,8 @@
   SKU order beside the raw figures' partition (Query pages, no Scan) and an item is rewritten only when
   its basis or raw figures are not the current ones, with a condition that the stream has not written
   the SKU meanwhile (a newer write wins). A SKU whose offer changed is marked dirty for the stock push,
-  since no stock row moved to mark it.
+  since no stock row moved to mark it. A channel whose partner warehouses changed has every SKU marked:
+  what it pushes to each warehouse is a sum over other locations now, whatever each offer is.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def recompute_after_config_changes(changes: Iterable[ConfigChange], now: str) ->
     channel. A new location has no stock rows yet (stock is taken only for known locations), and other
     fields (names, hours, secrets) change no figure."""
     concerned: set[str] = set()
+    regrouped: set[str] = set()  # channels whose partner warehouses changed
     every_channel = False
     for before, after in changes:
         record = after if after is not None else before
@@ -78,6 +80,8 @@ def recompute_after_config_changes(changes: Iterable[ConfigChange], now: str) ->
             continue
         if record["kind"] == "channel":
             concerned.add(str(record["id"]))
+            if _warehouses(before) != _warehouses(after):
+                regrouped.add(str(record["id"]))
         elif record["kind"] == "location" and before is not None and _active(before) != _active(after):
             every_channel = True
     if not concerned and not every_channel:
@@ -87,7 +91,9 @@ def recompute_after_config_changes(changes: Iterable[ConfigChange], now: str) ->
     current = config_table.channels(fresh=True)
     config_table.locations(fresh=True)
     channel_ids = {c.channel_id for c in current} if every_channel else concerned
-    return sum(recompute_channel(channel_id, now) for channel_id in sorted(channel_ids))
+    return sum(
+        recompute_channel(channel_id, now, mark_every_sku=channel_id in regrouped) for channel_id in sorted(channel_ids)
+    )
 
 
 def _active(record: Image | None) -> bool | None:
@@ -96,8 +102,15 @@ def _active(record: Image | None) -> bool | None:
     return bool((record.get("data") or {}).get("active", True))
 
 
-def recompute_channel(channel_id: str, now: str) -> int:
-    """Rewrite the channel's items whose basis or raw figures are not the current ones."""
+def _warehouses(record: Image | None) -> Any:
+    if record is None:
+        return []
+    return (record.get("data") or {}).get("warehouses") or []
+
+
+def recompute_channel(channel_id: str, now: str, *, mark_every_sku: bool = False) -> int:
+    """Rewrite the channel's items whose basis or raw figures are not the current ones; mark the SKUs whose
+    offer moved dirty (`mark_every_sku`: every SKU the channel offers)."""
     found = config_table.channel(channel_id)
     if found is None:
         return 0
@@ -106,6 +119,8 @@ def recompute_channel(channel_id: str, now: str) -> int:
     for held, current in _joined(
         availability_table.partition(STOCK_PARTITION), availability_table.partition(channel_id)
     ):
+        if mark_every_sku:
+            moved.append((channel_id, held.sku))
         stock = decode(held.stock)
         if (
             current is not None

@@ -1,8 +1,9 @@
-"""Pages of a list index, newest first, with signed cursors.
+"""Pages of a list, with signed cursors.
 
-Every list (orders, tasks) Queries one partition of a KEYS_ONLY or projected index sorted by
-`created_key`. The cursor handed out is the page's last key, signed with the hub's cursor key, so a
-caller can neither forge nor alter one to read from any other key.
+Every list of orders or tasks Queries one partition of a KEYS_ONLY or projected index sorted by
+`created_key`, newest first; other lists (a channel's offer identities) page through one partition of a
+table in sort-key order. The cursor handed out is the page's last key, signed with the hub's cursor key,
+so a caller can neither forge nor alter one to read from any other key.
 """
 
 from __future__ import annotations
@@ -31,6 +32,36 @@ class IndexPartition:
     attribute: str
     partition: str
 
+    @property
+    def scope(self) -> _Scope:
+        return _Scope(
+            self.index, self.attribute, self.partition, frozenset({self.table_key, self.attribute, "created_key"})
+        )
+
+
+@dataclass(frozen=True)
+class TablePartition:
+    """One partition of a table: `partition_key` = `partition` in `table`, read in `sort_key` order."""
+
+    table: str
+    partition_key: str
+    partition: str
+    sort_key: str
+
+    @property
+    def scope(self) -> _Scope:
+        return _Scope(self.table, self.partition_key, self.partition, frozenset({self.partition_key, self.sort_key}))
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What a cursor is valid for: the index or table it pages, the partition, the names its keys hold."""
+
+    name: str
+    attribute: str
+    partition: str
+    keys: frozenset[str]
+
 
 @dataclass(frozen=True)
 class Page:
@@ -49,11 +80,27 @@ def newest_first(where: IndexPartition, limit: int, cursor: str | None) -> Page:
         "ExpressionAttributeNames": {"#p": where.attribute},
         "ExpressionAttributeValues": {":p": {"S": where.partition}},
     }
+    return _page(request, where.scope, cursor)
+
+
+def in_key_order(where: TablePartition, limit: int, cursor: str | None) -> Page:
+    """One page of the table's partition in sort-key order, with an opaque cursor."""
+    request: dict[str, Any] = {
+        "TableName": where.table,
+        "Limit": limit,
+        "KeyConditionExpression": "#p = :p",
+        "ExpressionAttributeNames": {"#p": where.partition_key},
+        "ExpressionAttributeValues": {":p": {"S": where.partition}},
+    }
+    return _page(request, where.scope, cursor)
+
+
+def _page(request: dict[str, Any], scope: _Scope, cursor: str | None) -> Page:
     if cursor:
-        request["ExclusiveStartKey"] = _start_key(cursor, where)
+        request["ExclusiveStartKey"] = _start_key(cursor, scope)
     answer = aws.dynamodb().query(**request)
     last = answer.get("LastEvaluatedKey")
-    return Page([from_item(item) for item in answer["Items"]], _cursor(where, last) if last else None)
+    return Page([from_item(item) for item in answer["Items"]], _cursor(scope, last) if last else None)
 
 
 def _unpadded(raw: bytes) -> str:
@@ -69,15 +116,15 @@ def _signature(payload: str) -> str:
     return _unpadded(hmac.new(key, payload.encode(), hashlib.sha256).digest())
 
 
-def _cursor(where: IndexPartition, last_key: dict[str, Any]) -> str:
+def _cursor(where: _Scope, last_key: dict[str, Any]) -> str:
     """`<payload>.<signature>`: callers cannot forge or alter a cursor to read from any table key."""
-    data = {"i": where.index, "p": where.partition, "k": last_key}
+    data = {"i": where.name, "p": where.partition, "k": last_key}
     payload = _unpadded(json.dumps(data, separators=(",", ":")).encode())
     return f"{payload}.{_signature(payload)}"
 
 
-def _start_key(cursor: str, where: IndexPartition) -> dict[str, Any]:
-    """The cursor must be one the hub signed, for this very query: same index, same partition, a key of
+def _start_key(cursor: str, where: _Scope) -> dict[str, Any]:
+    """The cursor must be one the hub signed, for this very query: same index or table, same partition, a key of
     the right shape (DynamoDB answers a foreign start key with a ValidationException, a 5xx)."""
     key = _signed_key(cursor, where)
     if key is None:
@@ -88,7 +135,7 @@ def _start_key(cursor: str, where: IndexPartition) -> dict[str, Any]:
     return key
 
 
-def _signed_key(cursor: str, where: IndexPartition) -> dict[str, Any] | None:
+def _signed_key(cursor: str, where: _Scope) -> dict[str, Any] | None:
     payload, _, signature = cursor.rpartition(".")
     try:
         # Constant time: a caller cannot learn the signature byte by byte from answer times.
@@ -96,17 +143,17 @@ def _signed_key(cursor: str, where: IndexPartition) -> dict[str, Any] | None:
             return None
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         key = data["k"]
-        valid = data["i"] == where.index and data["p"] == where.partition and _key_of(where, key)
+        valid = data["i"] == where.name and data["p"] == where.partition and _key_of(where, key)
     except (ValueError, KeyError, TypeError, binascii.Error):
         return None
     return dict(key) if valid else None
 
 
-def _key_of(where: IndexPartition, key: Any) -> bool:
-    """A start key of this partition: the table key, the index key and created_key, each a non-empty string."""
+def _key_of(where: _Scope, key: Any) -> bool:
+    """A start key of this partition: the key names the scope's keys hold, each a non-empty string."""
     return (
         isinstance(key, dict)
-        and set(key) == {where.table_key, where.attribute, "created_key"}
+        and set(key) == where.keys
         and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"] for v in key.values())
         and key[where.attribute]["S"] == where.partition
     )
