@@ -321,11 +321,16 @@ def test_market_sees_two_requests_in_flight_per_target_and_a_420_beyond_is_retri
             for r, b in zip(pool.map(client.push, batches), batches, strict=True)
         )
     assert fake.most_in_flight == 2 and client.requests == 12  # the target keeps to 2: no 420
-    other = YandexMarketClient(str(client.http.client.base_url), MARKET, **FAST)  # another process, same account
-    with ThreadPoolExecutor(6) as pool:
-        pushed = list(pool.map(lambda b: (client if int(b[0].amount) % 2 else other).push(b), batches))
-    assert all(set(r.values()) == {ACCEPTED} for r in pushed)
-    assert client.requests + other.requests > 24  # some were answered 420 and sent again
+    # Another target of the same account (another invocation) makes a third request in flight: Market
+    # answers 420 and the target sends it again after a backoff.
+    url = str(client.http.client.base_url)
+    mine, other = (YandexMarketClient(url, MARKET, timeout=2.0, max_backoff=0.5) for _ in range(2))
+    with ThreadPoolExecutor(3) as pool:
+        theirs = pool.submit(lambda: [other.push(b) for b in batches[6:]])
+        ours = [pool.submit(mine.push, b) for b in batches[:6]]
+        assert all(set(r.values()) == {ACCEPTED} for r in [*(f.result() for f in ours), *theirs.result()])
+    assert mine.requests + other.requests > 12  # some were answered 420 and sent again
+    mine.close()
     other.close()
 
 
@@ -355,4 +360,35 @@ def test_a_partner_over_its_budget_answers_with_retry_after_which_the_target_wai
             assert set(target.push([line(n)]).values()) == {ACCEPTED}
         assert time.monotonic() - started >= 0.9  # the third waited for the Retry-After
         assert target.requests == 4  # the throttled one was sent again, once
+        target.close()
+
+
+@pytest.mark.parametrize("partner", ["ozon", "wildberries", "yandex_market"])
+def test_every_target_gets_through_a_5xx_a_timeout_and_an_expired_key(partner: str) -> None:
+    fake = {"ozon": FakeOzon, "wildberries": FakeWildberries, "yandex_market": FakeYandexMarket}[partner]()
+    line = {
+        "ozon": StockLine("SKU-1", OZON_WH, 4, AT),
+        "wildberries": StockLine("SKU-1", WB_WH, 4, AT, chrt_id=1),
+        "yandex_market": StockLine("SKU-1", CAMPAIGN, 4, AT),
+    }[partner]
+    if isinstance(fake, FakeYandexMarket):
+        fake.wall = lambda: AT
+    credentials = {"ozon": OZON, "wildberries": WB, "yandex_market": MARKET}[partner]
+    reads: list[int] = []
+
+    def current() -> dict[str, str]:
+        reads.append(1)
+        return credentials
+
+    with serve(fake.app()) as url:
+        target = stock_target(partner, url, current, **FAST)
+        fake.fail(502)
+        fake.fail("timeout")
+        fake.fail(401)  # the key expired: read again, sent again
+        assert target.push([line], verify=True) == {(line.offer_id, line.warehouse_id): ACCEPTED}
+        assert len(reads) == 2
+        assert target.requests == 4 + (partner == "wildberries")  # + the read-back
+        fake.fail(500, times=5)
+        with pytest.raises(PartnerUnavailable):
+            target.push([line])
         target.close()
