@@ -61,16 +61,24 @@ def main(argv: list[str] | None = None) -> int:
         "--zero-unlisted", action="store_true", help="snapshot: set the location's SKUs the file does not list to zero"
     )
     stock_import.add_argument("--batch-id", help="the ERP's id for this file (default: derived from its bytes)")
-    stock_import.add_argument(
-        "--url",
-        default=os.environ.get("OMS_URL", "http://127.0.0.1:8080"),
-        help="the hub's base URL (default $OMS_URL or http://127.0.0.1:8080)",
+    _url_option(stock_import)
+    channel = commands.add_parser("channel", help="a sales channel's settings").add_subparsers(
+        dest="topic", required=True
     )
+    offers = channel.add_parser("offers", help="the channel's offer identities (marketplaces)").add_subparsers(
+        dest="action", required=True
+    )
+    offers_import = offers.add_parser("import", help="send a CSV file (sku,offer_id[,chrtId]) of the channel's mapping")
+    offers_import.add_argument("file", type=Path)
+    offers_import.add_argument("--channel", required=True, help="the marketplace channel the file maps")
+    _url_option(offers_import)
     args = parser.parse_args(argv)
     if args.command == "workflows":
         return _workflows(args.action)
     if args.command == "stock":
         return _import_stock(args)
+    if args.command == "channel":
+        return _import_offers(args)
 
     if not 0 < args.save_every <= 86400:  # also refuses nan and inf, which no timer takes
         print("--save-every must be a number of seconds above 0 and at most 86400", file=sys.stderr)
@@ -148,6 +156,18 @@ def _workflows(action: str) -> int:
     return 0
 
 
+def _url_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--url",
+        default=os.environ.get("OMS_URL", "http://127.0.0.1:8080"),
+        help="the hub's base URL (default $OMS_URL or http://127.0.0.1:8080)",
+    )
+
+
+def _hub_client(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"x-api-key": os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)}, timeout=30)
+
+
 def _import_stock(args: argparse.Namespace) -> int:
     from inventory.domain.stock_updates import StockMode
     from oms_local.stock_import import import_file
@@ -155,9 +175,8 @@ def _import_stock(args: argparse.Namespace) -> int:
     if args.zero_unlisted and args.mode != "snapshot":
         print("--zero-unlisted goes with --mode snapshot", file=sys.stderr)
         return 2
-    headers = {"x-api-key": os.environ.get("OMS_API_KEY", DEFAULT_API_KEY)}
     try:
-        with httpx.Client(base_url=args.url, headers=headers, timeout=30) as client:
+        with _hub_client(args.url) as client:
             report = import_file(
                 client,
                 args.file,
@@ -179,6 +198,24 @@ def _import_stock(args: argparse.Namespace) -> int:
     print(
         f"batch {report.batch_id}: {report.rows} rows, {applied}, {len(report.errors)} errors"
         + (f", {report.duplicate_parts} parts already applied before" if report.duplicate_parts else "")
+    )
+    return 1 if report.errors else 0
+
+
+def _import_offers(args: argparse.Namespace) -> int:
+    from oms_local.offers_import import import_offers
+
+    try:
+        with _hub_client(args.url) as client:
+            report = import_offers(client, args.file, args.channel)
+    except (OSError, ValueError, httpx.HTTPError) as error:
+        print(f"import failed: {error}", file=sys.stderr)
+        return 1
+    for line, column, reason in report.errors:
+        print(f"line {line}: {column}: {reason}", file=sys.stderr)
+    print(
+        f"channel {args.channel}: {report.rows} rows, {report.written} written, {report.unchanged} unchanged, "
+        f"{len(report.errors)} errors"
     )
     return 1 if report.errors else 0
 

@@ -162,24 +162,37 @@ def import_file(  # noqa: PLR0913 - the file, the hub and its location, then key
     return report
 
 
+def _send(client: httpx.Client, location_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return put_part(client, f"/v1/stock/{location_id}", body, f"part {body['part']}")
+
+
+class Refused(ValueError):
+    """The hub answered with a 4xx other than 429: the same part again would get the same answer."""
+
+    def __init__(self, what: str, status: int, problem: dict[str, Any], text: str) -> None:
+        super().__init__(
+            f"the hub refused {what}: HTTP {status} {problem.get('error', '')}: {problem.get('message', text[:200])}"
+        )
+        self.status, self.problem = status, problem
+
+
 @retry(
     retry=retry_if_exception_type(Unavailable),
     stop=stop_after_attempt(6),
     wait=wait_exponential_jitter(multiplier=0.2, max=5),
     reraise=True,
 )
-def _send(client: httpx.Client, location_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def put_part(client: httpx.Client, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+    """PUT one part of a file to the hub; a 429, a 5xx or no answer is sent again as it was (every part the
+    CLI sends is safe to repeat), another refusal raises Refused."""
     try:
-        answer = client.put(f"/v1/stock/{location_id}", json=body)
+        answer = client.put(path, json=body)
     except httpx.TransportError as error:
         raise Unavailable(str(error)) from error
     if answer.status_code == 429 or answer.status_code >= 500:
         raise Unavailable(f"HTTP {answer.status_code}")
     if answer.status_code != 200:
         problem = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
-        raise ValueError(
-            f"the hub refused part {body['part']}: HTTP {answer.status_code} "
-            f"{problem.get('error', '')}: {problem.get('message', answer.text[:200])}"
-        )
+        raise Refused(what, answer.status_code, problem, answer.text)
     accepted: dict[str, Any] = answer.json()
     return accepted
