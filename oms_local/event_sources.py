@@ -196,8 +196,13 @@ class StreamPoller(_EventSource):
         return dynamodb_backends[ACCOUNT][self.hub.template.region].get_table(self.source.table).stream_shard
 
     def _pending(self) -> int:
+        """Records to deliver; with FilterCriteria only those it lets through (the others are read and
+        dropped with the next batch, and never hold a batching window open, as on AWS)."""
         with moto_lock:
-            return len(self._shard().items)
+            items = self._shard().items
+            if self.source.event_names is None:
+                return len(items)
+            return sum(1 for item in items if item.record["eventName"] in self.source.event_names)
 
     def _run(self) -> None:
         # Lambda reads the stream with the function's role (SAM adds it with the event source).
@@ -236,6 +241,10 @@ class StreamPoller(_EventSource):
         return batch
 
     def _deliver(self, records: list[dict[str, Any]], arn: str, shard: str) -> None:
+        if self.source.event_names is not None:  # FilterCriteria: the others are never delivered (nor retried)
+            records = [record for record in records if record.get("eventName") in self.source.event_names]
+            if not records:
+                return
         event = {
             "Records": [{**record, "awsRegion": self.hub.template.region, "eventSourceARN": arn} for record in records]
         }

@@ -97,6 +97,8 @@ class StreamSource:
     window_seconds: float
     max_retries: int
     on_failure_arn: str | None
+    # FilterCriteria on the record's eventName (the only filter the template uses): None = every record
+    event_names: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,7 @@ def _read_event(
     function = name.split(".", 1)[0]
     kind, ep = event["Type"], event.get("Properties", {})
     if kind in ("Schedule", "ScheduleV2"):
-        schedule = _schedule(name, function, event)
+        schedule = _schedule(name, function, resolver.resolve(event))
         if schedule is not None:
             local.schedules.append(schedule)
     elif kind == "SQS":
@@ -282,12 +284,26 @@ def _read_event(
                 float(ep.get("MaximumBatchingWindowInSeconds", 0)),
                 int(ep.get("MaximumRetryAttempts", -1)),
                 resolver.resolve(on_failure) if on_failure else None,
+                _event_names(name, ep.get("FilterCriteria")),
             )
         )
     elif kind == "Api":
         api = ep["RestApiId"]["Ref"]
         key_required = ep.get("Auth", {}).get("ApiKeyRequired", api_default_key.get(api, False))
         local.routes.append(Route(ep["Method"].upper(), ep["Path"], function, bool(key_required)))
+
+
+def _event_names(name: str, criteria: dict[str, Any] | None) -> frozenset[str] | None:
+    """The eventNames a stream source's FilterCriteria lets through; any other filter fails loudly."""
+    if not criteria:
+        return None
+    names: set[str] = set()
+    for entry in criteria["Filters"]:
+        pattern = json.loads(entry["Pattern"])
+        if set(pattern) != {"eventName"} or not all(isinstance(n, str) for n in pattern["eventName"]):
+            raise ValueError(f"{name}: the local runtime filters stream records on eventName only, not {pattern}")
+        names.update(pattern["eventName"])
+    return frozenset(names)
 
 
 def _state_machine(logical_id: str, props: dict[str, Any], resolver: _Resolver, root: Path) -> dict[str, str]:

@@ -170,3 +170,25 @@ def update_if(client: Any, **request: Any) -> dict[str, Any] | None:
             raise
         return from_item(error.response.get("Item") or {})
     return None
+
+
+def transact_each(client: Any, items: Sequence[TransactItem]) -> set[int]:
+    """Independent conditional writes, up to 100 per TransactWriteItems: an item whose condition fails is
+    left out and the others are written again, so one refusal costs one more call, not one call per item.
+    The indexes (in `items`) of the refused ones."""
+    refused: set[int] = set()
+    for start in range(0, len(items), TRANSACTION_LIMIT):
+        pending = list(range(start, min(start + TRANSACTION_LIMIT, len(items))))
+        for _ in range(8):  # each round drops at least one refused item, or retries a conflict
+            if not pending:
+                break
+            reasons = transact(client, [items[i] for i in pending])
+            if reasons is None:
+                pending = []
+                break
+            failed = {pending[n] for n, reason in enumerate(reasons) if reason.code == CONDITION_FAILED}
+            refused |= failed
+            pending = [i for i in pending if i not in failed]
+        if pending:
+            raise RuntimeError("DynamoDB kept cancelling the transaction; giving up after 8 attempts")
+    return refused

@@ -222,6 +222,40 @@ def _inventory_scenario(api: Api) -> None:
     api.wait_for(expiring["order_id"], "expired")
 
 
+def _stock_push_scenario(hub: LocalHub, api: Api) -> None:
+    """A marketplace channel's stock pushed on a change (one offer refused: the task), in full on demand
+    (the pair sent a moment ago is deferred: marked for the next changed push) and on the schedule."""
+    from tests.fakes.partners import FakeOzon
+    from tests.fakes.server import serve
+    from tests.support.waiting import wait_until
+
+    fake = FakeOzon()
+    fake.catalog = {"SKU-A"}
+    with serve(fake.app()) as url:
+        api.put("/v1/locations/sp-wh", {"name": "SP", "kind": "warehouse", "capabilities": ["marketplace"]})
+        api.put(
+            "/v1/channels/ozon-stock",
+            {
+                "kind": "ozon",
+                "name": "Ozon stock",
+                "api_url": url,
+                "credentials": {"Client-Id": "836", "Api-Key": "ozon-key"},
+                "warehouses": [{"partner_warehouse_id": "77", "locations": ["sp-wh"]}],
+            },
+        )
+        api.put("/v1/stock/sp-wh", {"items": [{"sku": "SKU-A", "on_hand": 4}, {"sku": "SKU-B", "on_hand": 2}]})
+        wait_until(lambda: ("SKU-A", 77) in fake.stocks, what="the changed push")
+        assert api.post("/v1/channels/ozon-stock/stock-push", {"mode": "full"}).status == 202
+
+        def full_push_done() -> bool:
+            hub.settle()
+            pushes = api.get("/v1/channels/ozon-stock/stock-push").body["items"]
+            return any(p["mode"] == "full" and p["state"] == "done" for p in pushes)
+
+        wait_until(full_push_done, what="the full push")
+        hub.fire_schedules("StockPushFunction.Reconcile")
+
+
 def _partner_scenario(hub: LocalHub, api: Api) -> None:
     """Every connector entry point (webhook, partner queue, scheduled poll) taking new, short, cancelled
     and early (parked) orders, with few locations (BatchGetItem of stock) and then many (Query per SKU)."""
@@ -341,6 +375,7 @@ def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
     for scenario in (_scenario, _sourcing_scenario, _workflows_and_payments_scenario, _inventory_scenario):
         scenario(api)
     _partner_scenario(hub, api)
+    _stock_push_scenario(hub, api)
     policies = hub.template.policies
     denied = sorted({call for call in calls if not _allowed(policies[call[0]], call[1], call[2])})
     assert not denied, "calls the template does not allow (they would fail on AWS):\n" + "\n".join(map(str, denied))

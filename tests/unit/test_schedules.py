@@ -61,7 +61,13 @@ def test_schedule_and_schedule_v2_events_are_read_and_disabled_ones_skipped(tmp_
     (tmp_path / "template.yaml").write_text(text.replace("\nOutputs:", extra + "\nOutputs:"))
     (tmp_path / "state_machines").symlink_to(ROOT / "state_machines")
     schedules = {s.name: s for s in load(tmp_path / "template.yaml").schedules}
-    assert set(schedules) == {"HoldSweeperFunction.Sweep", "PartnerPollFunction.EveryFiveMinutes", "Reconcile.Hourly"}
+    assert set(schedules) == {
+        "HoldSweeperFunction.Sweep",
+        "PartnerPollFunction.EveryFiveMinutes",
+        "StockPushFunction.Reconcile",
+        "Reconcile.Hourly",
+    }
+    assert schedules["StockPushFunction.Reconcile"].expression == "rate(1 day)"  # the parameter's default
     assert schedules["Reconcile.Hourly"].payload == {"scope": "all"}
     assert schedules["HoldSweeperFunction.Sweep"].payload is None
     assert schedules["HoldSweeperFunction.Sweep"].expression == "rate(5 minutes)"

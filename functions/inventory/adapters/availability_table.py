@@ -58,14 +58,18 @@ def put(items: Iterable[Mapping[str, Any]]) -> None:
     batch_put(aws.dynamodb(), settings().availability_table, items)
 
 
-def partition(channel_id: str) -> Iterator[StoredFigures]:
-    """Every item of the partition in SKU order, page by page (consistent: a recompute builds on it)."""
+def partition(channel_id: str, after: str | None = None) -> Iterator[StoredFigures]:
+    """Every item of the partition in SKU order (those after the SKU `after`, if given: a resumed walk),
+    page by page (consistent: a recompute builds on it)."""
     request: dict[str, Any] = {
         "TableName": settings().availability_table,
-        "KeyConditionExpression": "channel_id = :c",
+        "KeyConditionExpression": "channel_id = :c" + (" AND #sku > :after" if after is not None else ""),
         "ProjectionExpression": "#sku, #stock, #basis, #offer",
         "ExpressionAttributeNames": _NAMES,
-        "ExpressionAttributeValues": {":c": {"S": channel_id}},
+        "ExpressionAttributeValues": {
+            ":c": {"S": channel_id},
+            **({":after": {"S": after}} if after is not None else {}),
+        },
         "ConsistentRead": True,
     }
     for item in query_all(aws.dynamodb(), request):

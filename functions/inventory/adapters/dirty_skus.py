@@ -10,17 +10,29 @@ sorted by SKU, 1 MB per call), pushes the current availability, then deletes eac
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from common import aws
 from common.config import settings
-from common.dynamo import TransactItem, batch_put, to_item
+from common.dynamo import TransactItem, batch_put, query_all, to_item, transact_each
 
 SHARDS = 16
 
 
+@dataclass(frozen=True)
+class Mark:
+    sku: str
+    marked_at: str
+
+
 def shard_of(channel_id: str, sku: str) -> str:
     return f"{channel_id}#{zlib.crc32(sku.encode()) % SHARDS:02d}"
+
+
+def channel_of(channel_shard: str) -> str:
+    """The channel a mark's partition belongs to (channel ids hold no "#")."""
+    return channel_shard.rsplit("#", 1)[0]
 
 
 def mark(channel_skus: Iterable[tuple[str, str]], now: str) -> None:
@@ -40,3 +52,33 @@ def mark_in_transaction(channel_id: str, sku: str, now: str) -> TransactItem:
 
 def _mark(channel_id: str, sku: str, now: str) -> dict[str, str]:
     return {"channel_shard": shard_of(channel_id, sku), "sku": sku, "marked_at": now}
+
+
+def marks(channel_id: str) -> Iterator[Mark]:
+    """The channel's marks, shard after shard, page by page (Query; pages are read as they are consumed)."""
+    for shard in range(SHARDS):
+        request = {
+            "TableName": settings().dirty_skus_table,
+            "KeyConditionExpression": "channel_shard = :p",
+            "ExpressionAttributeValues": {":p": {"S": f"{channel_id}#{shard:02d}"}},
+            "ConsistentRead": True,
+        }
+        for item in query_all(aws.dynamodb(), request):
+            yield Mark(item["sku"]["S"], item["marked_at"]["S"])
+
+
+def clear(channel_id: str, done: Iterable[Mark]) -> int:
+    """Delete each mark that still holds the `marked_at` it was read with (a SKU marked again meanwhile
+    stays dirty); the number deleted."""
+    items: list[TransactItem] = [
+        {
+            "Delete": {
+                "TableName": settings().dirty_skus_table,
+                "Key": {"channel_shard": {"S": shard_of(channel_id, m.sku)}, "sku": {"S": m.sku}},
+                "ConditionExpression": "marked_at = :seen",
+                "ExpressionAttributeValues": {":seen": {"S": m.marked_at}},
+            }
+        }
+        for m in dict.fromkeys(done)
+    ]
+    return len(items) - len(transact_each(aws.dynamodb(), items))

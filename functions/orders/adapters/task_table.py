@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from common import aws
 from common.config import settings
 from common.dynamo import TransactItem, to_item, to_value
 from orders.adapters.listing import IndexPartition, Page, newest_first
@@ -46,6 +47,29 @@ def close_task(task_id: str, now: str) -> TransactItem:
             "ExpressionAttributeValues": {":state": {"S": "closed"}, ":now": {"S": now}},
         }
     }
+
+
+def keep_open(task_id: str, kind: str, fields: dict[str, Any], now: str) -> None:
+    """Open the task, or update the open one: one task per subject kept current (e.g. a channel's items a
+    partner refuses), created with its first write and reopened if an operator had closed it."""
+    names = {f"#f{n}": name for n, name in enumerate(fields)}
+    values = {f":f{n}": to_value(value) for n, value in enumerate(fields.values())}
+    aws.dynamodb().update_item(
+        TableName=settings().tasks_table,
+        Key={"task_id": {"S": task_id}},
+        UpdateExpression="SET "
+        + ", ".join(f"#f{n} = :f{n}" for n in range(len(fields)))
+        + ", kind = :kind, #state = :open, updated_at = :now, created_at = if_not_exists(created_at, :now),"
+        " created_key = if_not_exists(created_key, :key)",
+        ExpressionAttributeNames={**names, "#state": "state"},
+        ExpressionAttributeValues={
+            **values,
+            ":kind": {"S": kind},
+            ":open": {"S": "open"},
+            ":now": {"S": now},
+            ":key": {"S": f"{now}#{task_id}"},
+        },
+    )
 
 
 def list_tasks(state: str, limit: int, cursor: str | None) -> Page:
