@@ -553,3 +553,67 @@ def _ended(sfn: Any, arn: str) -> dict[str, Any]:
         time.sleep(0.05)
     ended: dict[str, Any] = described
     return ended
+
+
+def test_stream_records_are_answered_without_moto_s_serialiser_and_every_type_comes_back_as_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from botocore.config import Config
+    from moto.core.serialize import ResponseSerializer
+
+    test_thread = threading.get_ident()  # the hub's own stream readers serialise beside it
+    serialised = _noting(
+        monkeypatch,
+        ResponseSerializer,
+        "serialize",
+        lambda serializer, *_: serializer.operation_model.name if threading.get_ident() == test_thread else None,
+    )
+    item = {
+        "pk": {"S": "every-type"},
+        "n": {"N": "-1.5"},
+        "b": {"B": b"\x00\xffbytes"},
+        "ss": {"SS": ["a", "b"]},
+        "ns": {"NS": ["1", "2"]},
+        "bs": {"BS": [b"x", b"y"]},
+        "m": {"M": {"inner": {"L": [{"S": "deep"}, {"BOOL": False}, {"NULL": True}, {"B": b"\x01nested"}]}}},
+        "empty": {"S": ""},
+    }
+    key = {"pk": item["pk"]}
+    second = {**key, "n": {"N": "2"}}
+    with LocalHub():
+        ddb = boto3.client("dynamodb")
+        ddb.create_table(
+            TableName="stream-serialisation",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        ddb.put_item(TableName="stream-serialisation", Item=item)
+        ddb.put_item(TableName="stream-serialisation", Item=second)
+        ddb.delete_item(TableName="stream-serialisation", Key=key)
+        streams = boto3.client("dynamodbstreams", config=Config(account_id_endpoint_mode="disabled"))
+        arn = ddb.describe_table(TableName="stream-serialisation")["Table"]["LatestStreamArn"]
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+        serialised.clear()
+        answer = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=10)
+        answered = list(serialised)
+        later = streams.get_records(ShardIterator=answer["NextShardIterator"])
+
+    def sets_sorted(attributes: dict[str, Any]) -> dict[str, Any]:  # a set's order is not kept
+        return {
+            k: {t: sorted(v) if t in ("SS", "NS", "BS") else v for t, v in a.items()} for k, a in attributes.items()
+        }
+
+    records = [record["dynamodb"] for record in answer["Records"]]
+    assert [record["eventName"] for record in answer["Records"]] == ["INSERT", "MODIFY", "REMOVE"]
+    assert [r["Keys"] for r in records] == [key] * 3
+    assert sets_sorted(records[0]["NewImage"]) == sets_sorted(item) and "OldImage" not in records[0]
+    assert sets_sorted(records[1]["OldImage"]) == sets_sorted(item) and records[1]["NewImage"] == second
+    assert records[2]["OldImage"] == second and "NewImage" not in records[2]
+    assert all(isinstance(r["SizeBytes"], int) and r["StreamViewType"] == "NEW_AND_OLD_IMAGES" for r in records)
+    created = [r["ApproximateCreationDateTime"] for r in records]
+    assert created == sorted(created) and all(c.tzinfo is not None and c.microsecond % 1000 == 0 for c in created)
+    assert later["Records"] == []
+    assert answered == []  # moto walks its output model for every record, image and attribute value
