@@ -126,6 +126,7 @@ def patch_moto() -> None:
     _patch_update_validation()
     _patch_condition_expressions()
     _patch_attribute_value_serialisation()
+    _patch_stream_records_serialisation()
     _replace(BotocoreStubber, "__call__", locked_call)
     _replace(LambdaSimpleBackend, "invoke", _invoke)
     # moto's ASL interpreter logs every failure event at ERROR with its state's whole parse tree (tens of
@@ -647,3 +648,36 @@ def _patch_transactions() -> None:
 
     _replace(dynamodb_models, "copy", _TablesNotCopied())
     _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
+
+
+def _patch_stream_records_serialisation() -> None:
+    """GetRecords answered as the JSON of moto's records instead of through moto's model-driven serialiser.
+
+    moto serialises a GetRecords answer by walking the output model for every record, image and
+    attribute value: about half of what the local stream readers spend (a 500-record batch of the stock
+    table's NEW_AND_OLD_IMAGES). Its records are already in the wire's shape: plain dicts, lists, strings,
+    numbers and booleans, binary values as base64 text or bytes (nested ones), and the creation time a
+    naive UTC datetime, which the serialiser writes as epoch seconds to the millisecond. So the answer is
+    those records as JSON, with bytes base64-encoded and the time in seconds the same way. An error goes
+    moto's way (the original raises it)."""
+    import base64
+    import calendar
+    import datetime
+
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    def wire_value(value: Any) -> Any:
+        if isinstance(value, datetime.datetime):
+            seconds = calendar.timegm(value.timetuple())
+            return seconds + (value.microsecond // 1000) / 1000.0 if value.microsecond else seconds
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode()
+        raise TypeError(f"{type(value).__name__} is not in a stream record")
+
+    original = DynamoDBStreamsHandler.get_records
+
+    def get_records(self: Any) -> Any:
+        body = json.dumps(original(self).result, default=wire_value)
+        return body.encode(), {"Content-Type": "application/x-amz-json-1.0"}
+
+    _replace(DynamoDBStreamsHandler, "get_records", get_records)
