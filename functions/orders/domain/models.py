@@ -15,7 +15,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -301,17 +303,38 @@ class OrderEventIn(BaseModel):
     )
 
 
+class RefusedStock(BaseModel):
+    """A line of stock a marketplace refused for good (kind `stock_push_refused`, docs/stock-push.md)."""
+
+    sku: str
+    offer_id: str
+    warehouse_id: str
+    reason: str
+
+
 class Task(BaseModel):
-    """An operator's to-do, e.g. an order short of stock: call the customer, substitute or cancel."""
+    """An operator's to-do, e.g. an order short of stock (call the customer, substitute or cancel) or a
+    channel's stock lines its marketplace refuses (fix the offer mapping)."""
 
     task_id: str
     kind: str
     state: str
-    order_id: str
+    order_id: str | None = None  # stock_shortage
     channel: str
-    shortages: list[Shortage]
+    shortages: list[Shortage] | None = None  # stock_shortage
+    refused: list[RefusedStock] | None = None  # stock_push_refused: the latest push's refusals
+    push_id: str | None = None  # stock_push_refused
     created_at: str
     updated_at: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _own_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A task shows the fields of its kind: the other kinds' are left out, not shown as null.
+        shown: dict[str, Any] = handler(self)
+        return {k: v for k, v in shown.items() if v is not None or k not in _KIND_FIELDS}
+
+
+_KIND_FIELDS = frozenset({"order_id", "shortages", "refused", "push_id"})
 
 
 @dataclass(frozen=True)
