@@ -222,6 +222,25 @@ def _inventory_scenario(api: Api) -> None:
     api.wait_for(expiring["order_id"], "expired")
 
 
+def _offers_scenario(api: Api) -> None:
+    # A marketplace channel's offer identities: mapped (one to a name no SKU of the channel is offered under),
+    # one removed, listed page by page.
+    api.put("/v1/channels/mp-offers", {"kind": "ozon", "name": "Ozon offers"})
+    # As on a stack whose first list is of offers: this function creates the cursor key.
+    boto3.client("ssm").delete_parameter(Name=os.environ["CURSOR_KEY_PARAMETER"])
+    secrets.forget()
+    path = "/v1/channels/mp-offers/offers"
+    mapped = [
+        {"sku": "SKU-A", "offer_id": "art-a"},
+        {"sku": "SKU-B", "offer_id": "SKU-Z"},
+        {"sku": "SKU-C", "offer_id": "art-c"},
+    ]
+    assert api.put(path, {"items": mapped}).status == 200
+    assert api.put(path, {"items": [{"sku": "SKU-A", "offer_id": None}]}).status == 200
+    page = api.get(path, "limit=1").body
+    assert page["next_cursor"] and api.get(path, f"limit=1&cursor={page['next_cursor']}").status == 200
+
+
 def _stock_push_scenario(hub: LocalHub, api: Api) -> None:
     """A marketplace channel's stock pushed on a change (one offer refused: the task), in full on demand
     (the pair sent a moment ago is deferred: marked for the next changed push) and on the schedule."""
@@ -372,7 +391,13 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
 def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
     hub, calls = recorded
     api = Api(hub)
-    for scenario in (_scenario, _sourcing_scenario, _workflows_and_payments_scenario, _inventory_scenario):
+    for scenario in (
+        _scenario,
+        _sourcing_scenario,
+        _workflows_and_payments_scenario,
+        _inventory_scenario,
+        _offers_scenario,
+    ):
         scenario(api)
     _partner_scenario(hub, api)
     _stock_push_scenario(hub, api)
