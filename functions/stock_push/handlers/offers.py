@@ -37,7 +37,11 @@ def put_offers(channel_id: Annotated[Identifier, Path()], body: Annotated[Offers
     "/v1/channels/<channel_id>/offers",
     tags=["stock push"],
     summary="The channel's offer identities in SKU order",
-    responses={404: declared_error("Unknown channel"), 422: declared_error("Bad limit or cursor")},
+    responses={
+        200: {"description": "A page of mappings and the cursor of the next"},
+        404: declared_error("Unknown channel"),
+        422: declared_error("Bad limit or cursor"),
+    },
 )
 def list_offers(
     channel_id: Annotated[Identifier, Path()],
