@@ -22,6 +22,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple
 
+from oms_local.accepted_definitions import AcceptedDefinitions, cache_directory
 from oms_local.invocation import context_for, handlers, run_as
 
 moto_lock = threading.RLock()
@@ -173,15 +174,14 @@ def _patch_step_functions() -> None:
         ]
 
     original_validate = StepFunctionsParserBackend._validate_definition
-    validated: set[str] = set()
+    accepted = AcceptedDefinitions(cache_directory())
 
     def validate_once(definition: str) -> None:
         # CreateStateMachine parses the definition with moto's ANTLR grammar only to validate it, and
         # throws the parse away: about 0.7 s per machine, nine tenths of a hub's start. A definition
-        # accepted once is accepted again; a new or changed one is still parsed (and refused if invalid).
-        if definition not in validated:
-            original_validate(definition=definition)
-            validated.add(definition)
+        # accepted once is accepted again, also by a later process; a new or changed one is still parsed
+        # (and refused if invalid).
+        accepted.validate(definition, lambda text: original_validate(definition=text))
 
     _replace(StepFunctionsParserBackend, "_get_executions", started_executions)
     _replace(StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_once))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import pytest
@@ -12,6 +15,11 @@ os.environ.setdefault("OMS_LOG_LEVEL", "WARNING")
 # test (connectors, clients) may do before any hub sets the template's environment; without one, the
 # automatic flush at 100 metrics fails.
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "OmsHub")
+# The definitions moto accepted (oms_local/accepted_definitions.py), shared by this run's workers and the
+# `oms-hub local` children they start, and by no other run: a run starts as a fresh machine does.
+if "OMS_LOCAL_CACHE_DIR" not in os.environ:
+    os.environ["OMS_LOCAL_CACHE_DIR"] = tempfile.mkdtemp(prefix="oms-hub-tests-")
+    atexit.register(shutil.rmtree, os.environ["OMS_LOCAL_CACHE_DIR"], ignore_errors=True)
 
 from oms_local.runtime import LocalHub
 from tests.fakes.partners import FakeOzon

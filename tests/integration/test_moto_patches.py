@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -60,7 +61,10 @@ def test_a_definition_moto_validated_once_is_not_parsed_again_and_a_bad_one_is_s
                 ),
             )
         assert "ASLParserException" in refused.value.response["Error"]["Message"]  # moto's InvalidDefinition
-        valid = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+        # New to this run's cache of accepted definitions too (oms_local/accepted_definitions.py).
+        valid = json.dumps(
+            {"Comment": uuid.uuid4().hex, "StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+        )
         sfn.create_state_machine(name="fresh", roleArn=role, definition=valid)
         assert len(parsed) == 2  # a new definition is parsed, the refused one too
 
