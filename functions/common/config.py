@@ -26,6 +26,7 @@ class Settings(BaseModel):
     availability_table: str = Field("", alias="AVAILABILITY_TABLE")
     channel_offers_table: str = Field("", alias="CHANNEL_OFFERS_TABLE")
     stock_push_table: str = Field("", alias="STOCK_PUSH_TABLE")
+    products_table: str = Field("", alias="PRODUCTS_TABLE")
     stock_push_queue_url: str = Field("", alias="STOCK_PUSH_QUEUE_URL")
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
     # SSM parameter path under which channel secrets and partner credentials live (never the values).

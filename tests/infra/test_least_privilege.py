@@ -241,6 +241,21 @@ def _offers_scenario(api: Api) -> None:
     assert page["next_cursor"] and api.get(path, f"limit=1&cursor={page['next_cursor']}").status == 200
 
 
+def _catalog_scenario(api: Api) -> None:
+    # The product catalog: one product, a bulk put (and the same again: read, nothing written), one read,
+    # the list page by page; the cursor key deleted first so that this function creates it.
+    boto3.client("ssm").delete_parameter(Name=os.environ["CURSOR_KEY_PARAMETER"])
+    secrets.forget()
+    product = {"name": "Mug", "weight_grams": 420, "length_mm": 120, "width_mm": 95, "height_mm": 101}
+    api.put("/v1/products/CAT-A", product)
+    bulk = {"items": [{"sku": f"CAT-{n}", **product} for n in range(3)]}
+    api.put("/v1/products", bulk)
+    api.put("/v1/products", bulk)
+    api.get("/v1/products/CAT-A")
+    page = api.get("/v1/products", "limit=1").body
+    assert page["next_cursor"] and api.get("/v1/products", f"limit=1&cursor={page['next_cursor']}").status == 200
+
+
 def _stock_push_scenario(hub: LocalHub, api: Api) -> None:
     """A marketplace channel's stock pushed on a change (one offer refused: the task), in full on demand
     (the pair sent a moment ago is deferred: marked for the next changed push) and on the schedule."""
@@ -397,6 +412,7 @@ def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
         _workflows_and_payments_scenario,
         _inventory_scenario,
         _offers_scenario,
+        _catalog_scenario,
     ):
         scenario(api)
     _partner_scenario(hub, api)

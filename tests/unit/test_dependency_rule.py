@@ -41,6 +41,7 @@ PACKAGES = (
     Package("delivery", 5),
     Package("partners", 5),
     Package("stock_push", 5),
+    Package("catalog", 5),
 )
 NEVER_IMPORTED = ("oms_local", "oms_build", "tests", "bench")  # none of them is deployed with a Lambda
 # What domain code must not reach: the AWS SDK, the settings, and the common modules that wrap them.

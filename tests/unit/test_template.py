@@ -20,6 +20,7 @@ def test_every_route_has_a_function_and_only_docs_and_signed_callbacks_are_publi
         "DeliveryApiFunction",
         "WebhooksApiFunction",
         "StockPushApiFunction",
+        "CatalogApiFunction",
     }
     public = {r.path for r in LOCAL.routes if not r.api_key_required}
     # Partners and the acquirer cannot send the hub's API key: webhooks authenticate with the channel's own
