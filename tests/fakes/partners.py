@@ -516,8 +516,24 @@ def market_order(order_id: int, status: str, substatus: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ CDEK
 
 
+def _cdek_refusal(kind: str, code: str, message: str, status: int, uuid: str | None = None) -> Response:
+    """CDEK's answer to a request it will not do: the request INVALID with its error."""
+    entity = {"entity": {"uuid": uuid}} if uuid else {}
+    errors = [{"code": code, "message": message}]
+    return JSONResponse(
+        {**entity, "requests": [{"type": kind, "date_time": NOW, "state": "INVALID", "errors": errors}]}, status
+    )
+
+
 class FakeCdek(Fake):
-    """OAuth2 client credentials; `revoke()` makes the current token expire early (mid-run)."""
+    """OAuth2 client credentials; `revoke()` makes the current token expire early (mid-run).
+
+    Shipments are asynchronous as CDEK's are: a registered order's CREATE request is ACCEPTED, and turns
+    SUCCESSFUL (with a cdek_number) on the `settle_after`-th read of GET /v2/orders/{uuid}, or INVALID with
+    the errors of `invalid_later[number]`; `invalid_numbers` are refused at once. A receipt
+    (/v2/print/orders) is READY with its url on the `label_after`-th read. DELETE takes an order whose
+    status is still CREATED (not in `handed_over`). `refuse_tokens()` makes every token fetched from then
+    on refused (an account whose rights were withdrawn)."""
 
     def __init__(self, expires_in: int = 3600) -> None:
         super().__init__({}, "cdek")
@@ -526,10 +542,58 @@ class FakeCdek(Fake):
         self.tokens = itertools.count(1)
         self.orders: list[dict[str, Any]] = []
         self.invalid_numbers: set[str] = set()
+        self.invalid_later: dict[str, tuple[str, str]] = {}
         self.webhooks: list[dict[str, Any]] = []
+        self.entities: dict[str, dict[str, Any]] = {}  # uuid -> number, state, reads, cdek_number
+        self.settle_after = 1
+        self.label_after = 1
+        self.prints: dict[str, dict[str, Any]] = {}  # print uuid -> order_uuid, reads
+        self.handed_over: set[str] = set()  # uuids whose parcel CDEK has taken (no longer deletable)
+        self.deleted: list[str] = []
+        self.tokens_refused = False
 
     def revoke(self) -> None:
         self.valid.clear()
+
+    def refuse_tokens(self) -> None:
+        self.tokens_refused = True
+        self.valid.clear()
+
+    def details(self, uuid: str) -> Response:
+        """GET /v2/orders/{uuid}: each read brings the CREATE request nearer to settling."""
+        entity = self.entities.get(uuid)
+        if entity is None:
+            return _cdek_refusal("GET", "v2_entity_not_found", f"order {uuid} not found", 404)
+        entity["reads"] += 1
+        if entity["state"] == "ACCEPTED" and entity["reads"] >= self.settle_after:
+            entity["state"] = "INVALID" if entity["number"] in self.invalid_later else "SUCCESSFUL"
+            if entity["state"] == "SUCCESSFUL":
+                entity["cdek_number"] = str(1106000000 + len(self.entities))
+        created: dict[str, Any] = {"type": "CREATE", "date_time": NOW, "state": entity["state"]}
+        if entity["state"] == "INVALID":
+            code, message = self.invalid_later[entity["number"]]
+            created["errors"] = [{"code": code, "message": message}]
+        shown = {"uuid": uuid, "number": entity["number"], "tariff_code": 136}
+        if entity["cdek_number"]:
+            shown["cdek_number"] = entity["cdek_number"]
+        return JSONResponse({"entity": shown, "requests": [created]})
+
+    def print_form(self, uuid: str) -> Response:
+        """GET /v2/print/orders/{uuid}: READY with its url on the `label_after`-th read."""
+        form = self.prints.get(uuid)
+        if form is None:
+            return _cdek_refusal("GET", "v2_entity_not_found", f"print form {uuid} not found", 404)
+        form["reads"] += 1
+        ready = form["reads"] >= self.label_after
+        statuses = [{"code": "ACCEPTED", "name": "Принят", "date_time": NOW}]
+        if ready:
+            statuses.append({"code": "READY", "name": "Сформирован", "date_time": NOW})
+        shown: dict[str, Any] = {"uuid": uuid, "orders": [{"order_uuid": form["order_uuid"]}], "statuses": statuses}
+        if ready:
+            shown["url"] = f"https://api.cdek.ru/v2/print/orders/{uuid}.pdf"
+        return JSONResponse(
+            {"entity": shown, "requests": [{"type": "CREATE", "date_time": NOW, "state": "SUCCESSFUL"}]}
+        )
 
     def app(self) -> Starlette:
         fake = self
@@ -539,7 +603,8 @@ class FakeCdek(Fake):
             if form.get("client_id") != "cdek-id" or form.get("client_secret") != "cdek-secret":
                 return JSONResponse({"error": "invalid_client"}, 401)
             value = f"token-{next(fake.tokens)}"
-            fake.valid.add(value)
+            if not fake.tokens_refused:
+                fake.valid.add(value)
             return {
                 "access_token": value,
                 "token_type": "bearer",
@@ -551,46 +616,59 @@ class FakeCdek(Fake):
         def expired(request: Request) -> Response | None:
             if request.headers.get("Authorization", "").removeprefix("Bearer ") in fake.valid:
                 return None
-            return JSONResponse(
-                {
-                    "requests": [
-                        {
-                            "type": "AUTH",
-                            "date_time": NOW,
-                            "state": "INVALID",
-                            "errors": [{"code": "v2_token_expired", "message": "token expired"}],
-                        }
-                    ]
-                },
-                401,
-            )
+            return _cdek_refusal("AUTH", "v2_token_expired", "token expired", 401)
 
         def create(request: Request, body: dict[str, Any]) -> Any:
             if refused := expired(request):
                 return refused
             if body["number"] in fake.invalid_numbers:
-                return JSONResponse(
-                    {
-                        "entity": {"uuid": "x"},
-                        "requests": [
-                            {
-                                "type": "CREATE",
-                                "date_time": NOW,
-                                "state": "INVALID",
-                                "errors": [{"code": "v2_field_is_empty", "message": "recipient.phones is empty"}],
-                            }
-                        ],
-                    },
-                    202,
-                )
+                return _cdek_refusal("CREATE", "v2_field_is_empty", "recipient.phones is empty", 202, "x")
             fake.orders.append(body)
+            uuid = f"uuid-{len(fake.orders)}"
+            fake.entities[uuid] = {"number": body["number"], "state": "ACCEPTED", "reads": 0, "cdek_number": None}
             return JSONResponse(
-                {
-                    "entity": {"uuid": f"uuid-{len(fake.orders)}"},
-                    "requests": [{"type": "CREATE", "date_time": NOW, "state": "ACCEPTED"}],
-                },
+                {"entity": {"uuid": uuid}, "requests": [{"type": "CREATE", "date_time": NOW, "state": "ACCEPTED"}]},
                 202,
             )
+
+        def order(request: Request, body: Any) -> Any:
+            if refused := expired(request):
+                return refused
+            return fake.details(request.path_params["uuid"])
+
+        def by_number(request: Request, body: Any) -> Any:
+            if refused := expired(request):
+                return refused
+            number = request.query_params["im_number"]
+            found = [uuid for uuid, entity in fake.entities.items() if entity["number"] == number]
+            if not found:
+                return _cdek_refusal("GET", "v2_entity_not_found", f"order number {number} not found", 404)
+            return fake.details(found[-1])
+
+        def delete(request: Request, body: Any) -> Any:
+            if refused := expired(request):
+                return refused
+            uuid = request.path_params["uuid"]
+            if uuid not in fake.entities:
+                return _cdek_refusal("DELETE", "v2_entity_not_found", f"order {uuid} not found", 404)
+            if uuid in fake.handed_over:
+                return _cdek_refusal("DELETE", "v2_order_not_deletable", "the order's status is not CREATED", 400, uuid)
+            del fake.entities[uuid]
+            fake.deleted.append(uuid)
+            return {"entity": {"uuid": uuid}, "requests": [{"type": "DELETE", "date_time": NOW, "state": "ACCEPTED"}]}
+
+        def print_orders(request: Request, body: dict[str, Any]) -> Any:
+            if refused := expired(request):
+                return refused
+            uuid = f"print-{len(fake.prints) + 1}"
+            fake.prints[uuid] = {"order_uuid": body["orders"][0]["order_uuid"], "reads": 0}
+            return JSONResponse(
+                {"entity": {"uuid": uuid}, "requests": [{"type": "CREATE", "date_time": NOW, "state": "ACCEPTED"}]},
+                202,
+            )
+
+        def print_form(request: Request, body: Any) -> Any:
+            return expired(request) or fake.print_form(request.path_params["uuid"])
 
         def subscribe(request: Request, body: dict[str, Any]) -> Any:
             if refused := expired(request):
@@ -606,6 +684,11 @@ class FakeCdek(Fake):
                 routes=[
                     _route(self, "/v2/oauth/token", ["POST"], token),
                     _route(self, "/v2/orders", ["POST"], create),
+                    _route(self, "/v2/orders", ["GET"], by_number),
+                    _route(self, "/v2/orders/{uuid}", ["GET"], order),
+                    _route(self, "/v2/orders/{uuid}", ["DELETE"], delete),
+                    _route(self, "/v2/print/orders", ["POST"], print_orders),
+                    _route(self, "/v2/print/orders/{uuid}", ["GET"], print_form),
                     _route(self, "/v2/webhooks", ["POST"], subscribe),
                 ]
             )

@@ -26,6 +26,9 @@ import jsonschema_rs
 SPECS = Path(
     os.environ.get("OMS_PARTNER_SPECS", Path(__file__).resolve().parents[2].parent / "shared" / "partners" / "specs")
 )
+# Operations a trimmed spec lacks, transcribed from the partner's documentation pages (each file names its
+# sources), merged into the partner's document: an operation already there is never replaced.
+SUPPLEMENTS = Path(__file__).parent / "spec_supplements"
 PARTNERS = ("ozon", "wildberries", "yandex_market", "cdek")
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -82,10 +85,26 @@ class Operation:
         return bool(self.spec.get("deprecated"))
 
 
+def _supplemented(document: dict[str, Any], supplement: Mapping[str, Any]) -> None:
+    paths = document.setdefault("paths", {})
+    for template, item in supplement.get("paths", {}).items():
+        known = paths.setdefault(template, {})
+        clash = set(known) & set(item) & set(METHODS)
+        assert not clash, f"the supplement would replace {sorted(clash)} {template} of the published spec"
+        known.update(item)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    clash = set(schemas) & set(supplement.get("components", {}).get("schemas", {}))
+    assert not clash, f"the supplement would replace the published spec's schemas {sorted(clash)}"
+    schemas.update(supplement.get("components", {}).get("schemas", {}))
+
+
 class PartnerSpec:
     def __init__(self, partner: str) -> None:
         self.partner = partner
         self.document: dict[str, Any] = json.loads((SPECS / f"{partner}.json").read_text(encoding="utf-8"))
+        supplement = SUPPLEMENTS / f"{partner}.json"
+        if supplement.exists():
+            _supplemented(self.document, json.loads(supplement.read_text(encoding="utf-8")))
         self.conformance: dict[str, Any] = self.document.get("x-conformance", {})
         self._components = _json_schema(self.document.get("components", {}))
         self._validators: dict[str, Any] = {}
