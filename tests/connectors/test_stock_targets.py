@@ -129,13 +129,22 @@ def test_ozon_answers_429_to_the_81st_stock_call_of_a_minute_and_nothing_of_it_i
     assert client.push([StockLine("SKU-80", OZON_WH, 1, AT)]) == {("SKU-80", OZON_WH): ACCEPTED}
 
 
-def test_ozon_warehouse_that_is_not_a_number_is_refused_without_a_request(
+def test_ozon_warehouse_that_is_not_a_number_is_refused_without_a_request_and_an_unknown_one_per_item(
     ozon: tuple[FakeOzon, OzonClient, Clock],
 ) -> None:
     fake, client, _ = ozon
     results = client.push([StockLine("SKU-A", "wh-main", 5, AT)])
     assert results[("SKU-A", "wh-main")].outcome is Outcome.refused
     assert client.requests == 0 and fake.calls("/v2/products/stocks") == []
+    fake.warehouses = {int(OZON_WH)}
+    mixed = client.push([StockLine("SKU-A", OZON_WH, 5, AT), StockLine("SKU-A", "22142605386001", 3, AT)])
+    assert mixed == {
+        ("SKU-A", OZON_WH): ACCEPTED,
+        ("SKU-A", "22142605386001"): LineResult(
+            Outcome.refused, "WAREHOUSE_NOT_FOUND: warehouse has wrong id: 22142605386001"
+        ),
+    }
+    assert fake.stocks == {("SKU-A", int(OZON_WH)): 5}
 
 
 def test_ozon_5xx_and_a_timeout_are_retried_and_an_outage_leaves_everything_pending(

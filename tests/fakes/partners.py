@@ -184,6 +184,7 @@ class FakeOzon(Fake):
         self.prices: dict[str, str] = {"SKU-A": "1390.000000"}  # offer id -> unit price, as Ozon writes it
         self.stocks: dict[tuple[str, int], int] = {}  # (offer_id, warehouse_id) -> stock
         self.catalog: set[str] | None = None  # the seller's offer ids (None: every one); others are NOT_FOUND
+        self.warehouses: set[int] | None = None  # the seller's warehouse ids (None: every one); others refused
         self.stock_calls = Budget(80, now)  # /v2/products/stocks calls per minute
         self.pair_interval = 30.0
         self.pair_updated: dict[tuple[str, int], float] = {}
@@ -216,7 +217,10 @@ class FakeOzon(Fake):
     def _stock(self, item: dict[str, Any]) -> dict[str, Any]:
         pair = (item["offer_id"], item["warehouse_id"])
         errors = []
-        if self.catalog is not None and pair[0] not in self.catalog:
+        if self.warehouses is not None and pair[1] not in self.warehouses:
+            # Per item inside the 200, as Ozon answers a warehouse_id the seller has not (updated: false).
+            errors.append({"code": "WAREHOUSE_NOT_FOUND", "message": f"warehouse has wrong id: {pair[1]}"})
+        elif self.catalog is not None and pair[0] not in self.catalog:
             errors.append({"code": "NOT_FOUND", "message": "product not found"})
         elif self.now() - self.pair_updated.get(pair, -math.inf) < self.pair_interval:
             errors.append({"code": "TOO_MANY_REQUESTS", "message": "the pair was updated less than 30 s ago"})

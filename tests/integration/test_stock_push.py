@@ -13,7 +13,7 @@ import pytest
 
 from partners.clients.stock import Credentials, LineResult, Outcome, StockLine, StockTarget
 from partners.clients.stock import stock_target as real_stock_target
-from stock_push.adapters import push_state
+from stock_push.adapters import push_queue, push_state
 from stock_push.domain.plan import PairState
 from stock_push.use_cases import pushes
 from tests.fakes.partners import FakeOzon, FakeWildberries, FakeYandexMarket
@@ -175,6 +175,61 @@ def test_wildberries_and_market_get_the_summed_value_verified_and_stamped(
         assert len([r for r in wb.requests if r[0] == "POST"]) == reads
 
 
+def _refused_task(api: Api, channel: str) -> list[dict[str, Any]]:
+    """The channel's refused-items task, if open."""
+    api.hub.settle()
+    tasks = api.get("/v1/tasks", "state=open").body["items"]
+    return [t for t in tasks if t["task_id"] == f"stock_push_refused#{channel}"]
+
+
+def test_an_ozon_warehouse_the_seller_does_not_have_is_refused_per_item_onto_the_task(
+    api: Api, fake_ozon: tuple[FakeOzon, str], scaled: Callable[..., None]
+) -> None:
+    fake, url = fake_ozon
+    fake.warehouses = {77}  # the channel maps st-2 to 78, which is not one of the seller's Ozon warehouses
+    _locations(api)
+    _stock(api, "wh-1", SKU_A=10)
+    _stock(api, "st-2", SKU_A=4)
+    _ozon_channel(api, url)
+    _pushed(api, fake, {("SKU-A", 77): 10})
+    wait_until(lambda: bool(_refused_task(api, "ozon")), what="the refused items' task")
+    [task] = _refused_task(api, "ozon")
+    assert task["refused"] == [
+        {
+            "sku": "SKU-A",
+            "offer_id": "SKU-A",
+            "warehouse_id": "78",
+            "reason": "WAREHOUSE_NOT_FOUND: warehouse has wrong id: 78",
+        }
+    ]
+    assert ("SKU-A", 78) not in fake.stocks
+    status = api.get("/v1/channels/ozon/stock-push").body["items"]
+    assert any(r["warehouse_id"] == "78" for p in status for r in p["rejections"])
+    assert dirty(api, "ozon") == set()  # refused for good is final: not sent again until the mapping changes
+
+
+def test_a_wildberries_409_takes_ten_of_the_budget_the_next_pusher_starts_from(
+    api: Api, scaled: Callable[..., None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pushes, "RETRY_DELAY_SECONDS", 0.5)
+    wb = FakeWildberries()
+    wb.busy = 1  # the first PUT: 409 StoreIsProcessing, which Wildberries counts as 10 requests
+    with serve(wb.app()) as url:
+        _locations(api)
+        _stock(api, "wh-1", SKU_A=3)
+        _marketplace(api, "wb", "wildberries", url, {"token": "wb-token"}, "900")
+        wait_until(lambda: bool(_refused_task(api, "wb")), what="SKU-A refused: no chrtId mapped yet")
+        # the size id mapped: the mark's push sends the pair refused without it
+        assert api.put("/v1/channels/wb/offers", {"items": [{"sku": "SKU-A", "chrtId": 501}]}).status == 200
+        _pushed(api, wb, {(900, 501): 3})
+        wait_until(lambda: not dirty(api, "wb"), what="the retried line final")
+        charged = sum(weight for _, weight in wb.stock_calls.spent)
+        assert charged == 12  # the 409 (10), the PUT again and its read-back
+        log = push_state.take_lease("wb", "test-reader", time.time(), 0.0)  # what the next pusher starts from
+        assert log is not None and len(log) == charged
+        push_state.release_lease("wb", "test-reader", log)
+
+
 def test_a_second_change_inside_the_pair_interval_is_deferred_then_sent(
     api: Api, fake_ozon: tuple[FakeOzon, str], scaled: Callable[..., None]
 ) -> None:
@@ -234,6 +289,10 @@ class _Recording:
     def requests(self) -> int:
         return self.sent
 
+    @property
+    def spent(self) -> int:
+        return self.sent
+
     def push(self, lines: Sequence[StockLine], verify: bool = False) -> dict[tuple[str, str], LineResult]:
         if self.crash_after is not None and self.sent >= self.crash_after:
             raise RuntimeError("the invocation died here")
@@ -287,8 +346,10 @@ def test_a_full_push_cut_by_its_deadline_goes_on_from_its_cursor(api: Api, monke
     monkeypatch.setattr(pushes, "CHUNK", 3)
     _quiet_channel(api, 7)
     _ozon_channel(api, "http://127.0.0.1:9")
-    api.hub.settle()
+    wait_until(lambda: not dirty(api, "ozon"), what="the channel's first push")
     target.lines.clear()
+    queued: list[dict[str, Any]] = []  # the continuation is run here, not by the hub's queue beside this test
+    monkeypatch.setattr(push_queue, "send", lambda message, delay_seconds=0: queued.append(message))
 
     before = target.sent
 
@@ -300,7 +361,8 @@ def test_a_full_push_cut_by_its_deadline_goes_on_from_its_cursor(api: Api, monke
 
     first = pushes.push(pushes.Job("ozon", "full", "sp_full"), Late(), time.time() + 500)
     assert first["state"] == "running" and len(target.lines) == 6  # the first chunk: 3 SKUs at 2 warehouses
-    done = pushes.push(pushes.Job("ozon", "full", "sp_full"), pushes.SystemClock(), time.time() + 60)
+    [continuation] = [message for message in queued if message["push_id"] == "sp_full"]
+    done = pushes.push(pushes.Job.from_message(continuation), pushes.SystemClock(), time.time() + 60)
     assert done["state"] == "done"
     assert sorted(_pairs(target)) == _every_pair(7)
 

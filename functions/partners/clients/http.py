@@ -114,6 +114,7 @@ class PartnerHttp:
         self.max_backoff = options.get("max_backoff", 30.0)
         self.retried = options.get("retried", RETRIED_STATUSES)
         self.requests = 0  # sent, for the bench
+        self.spent = 0  # of the partner's request budget: requests, an answer in `costs` counting its cost
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -157,12 +158,14 @@ class PartnerHttp:
         try:
             with self.in_flight or nullcontext():
                 self.requests += 1
+                self.spent += 1
                 response = self.client.request(method, path, headers=sent, **kwargs)
         except httpx.TimeoutException:
             raise _Retryable("timed out") from None
         except httpx.TransportError as error:
             raise _Retryable(type(error).__name__) from None
         extra = self.costs.get(response.status_code, 1) - 1
+        self.spent += max(extra, 0)
         if extra > 0 and self.limiter is not None:
             self.limiter.try_acquire(self.partner, weight=extra)
         if response.status_code == 401 and self.reauth is not None:

@@ -267,6 +267,10 @@ class OzonClient:
     def requests(self) -> int:
         return self.http.requests
 
+    @property
+    def spent(self) -> int:
+        return self.http.spent
+
     def close(self) -> None:
         self.http.close()
 

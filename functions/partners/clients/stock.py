@@ -64,6 +64,12 @@ class StockTarget(Protocol):
         """Partner requests sent so far, retries included."""
         ...
 
+    @property
+    def spent(self) -> int:
+        """Of the partner's request budget, spent so far: `requests`, an answer the partner charges more
+        counting what it charges (a Wildberries 409 counts as 10)."""
+        ...
+
     def push(self, lines: Sequence[StockLine], verify: bool = False) -> dict[Pair, LineResult]:
         """One batch of at most batch_size lines = one partner request (+ with `verify`, Wildberries' read
         back). Every line gets a result, keyed by (offer_id, warehouse_id). Raises PartnerUnavailable when

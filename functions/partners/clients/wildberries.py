@@ -157,6 +157,10 @@ class WildberriesClient:
     def requests(self) -> int:
         return self.http.requests
 
+    @property
+    def spent(self) -> int:
+        return self.http.spent
+
     def close(self) -> None:
         self.http.close()
 

@@ -193,6 +193,10 @@ class YandexMarketClient:
     def requests(self) -> int:
         return self.http.requests
 
+    @property
+    def spent(self) -> int:
+        return self.http.spent
+
     def close(self) -> None:
         self.http.close()
 

@@ -3,13 +3,15 @@
 - `lease`: who pushes the channel now (`holder`, `expires` in epoch seconds) and `log`, when each of the
   last minute's partner requests went out: the request budget outlives an invocation. Taken with a
   conditional write (free, expired or already ours), renewed before every partner request on condition it
-  is still ours, released by its holder; the log stays. A changed push finding it held sets `again`
-  instead of waiting: the holder makes one more pass when it is done, however many triggers asked.
+  is still ours, released by its holder with the log as it is then (the last requests count too). A
+  changed push finding it held sets `again` instead of waiting: the holder makes one more pass when it is
+  done, however many triggers asked.
 - `pair#<partner warehouse>#<sku>`: what the pair was last sent (`offer_id`, `amount`, the `stamp` of
   the figure, `sent_at`), `state` (accepted / retry / refused, with the partner's `reason`),
   `accepted_at`, `verified` (Wildberries: read back equal once), `retired_offer_id` (an offer id the
-  SKU dropped whose 0 is not final yet). Keyed by SKU, so the offer id last sent is read with the pair.
-  Written on condition the stored stamp is not newer: an older figure never replaces a newer one.
+  SKU dropped whose 0 is not final yet), `chrt_id` (Wildberries' size id it went with). Keyed by SKU, so
+  the offer id last sent is read with the pair. Written on condition the stored stamp is not newer: an
+  older figure never replaces a newer one.
 - `push#<push_id>` (push ids begin with their start time, so the keys sort by it): one push's mode,
   trigger, state (queued / running / done / failed), cursor (a full push: the last SKU done), counters,
   capped rejections, times; expires after 30 days (TTL `expires_at`).
@@ -62,47 +64,45 @@ def take_lease(channel_id: str, holder: str, now: float, seconds: float) -> list
     return [float(t) for t in from_item(answer["Attributes"]).get("log", [])]
 
 
-def renew_lease(channel_id: str, holder: str, now: float, seconds: float, log: Sequence[float]) -> bool:
-    """Keep the lease and store the request log; False if another pusher took it (this one must stop)."""
+def _lease_updated(channel_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+    """Whether the conditional update of the channel's lease item was applied (`#log` names the log)."""
+    names = {"#log": "log"} if "#log" in update else {}
     refused = update_if(
         aws.dynamodb(),
         TableName=_table(),
         Key=_key(channel_id, LEASE),
-        UpdateExpression="SET expires = :until, #log = :log",
-        ConditionExpression="holder = :me",
-        ExpressionAttributeNames={"#log": "log"},
-        ExpressionAttributeValues={
-            ":me": {"S": holder},
-            ":until": to_value(now + seconds),
-            ":log": to_value(list(log)),
-        },
+        UpdateExpression=update,
+        ConditionExpression=condition,
+        ExpressionAttributeValues=values,
+        **({"ExpressionAttributeNames": names} if names else {}),
     )
     return refused is None
+
+
+def renew_lease(channel_id: str, holder: str, now: float, seconds: float, log: Sequence[float]) -> bool:
+    """Keep the lease and store the request log; False if another pusher took it (this one must stop)."""
+    values = {":me": {"S": holder}, ":until": to_value(now + seconds), ":log": to_value(list(log))}
+    return _lease_updated(channel_id, "SET expires = :until, #log = :log", "holder = :me", values)
 
 
 def ask_again(channel_id: str, now: float) -> bool:
     """Ask the lease's holder for one more changed pass once it is done (marks arrived after it read them);
     False if nobody holds the lease any more (then take it)."""
-    refused = update_if(
-        aws.dynamodb(),
-        TableName=_table(),
-        Key=_key(channel_id, LEASE),
-        UpdateExpression="SET again = :yes",
-        ConditionExpression="attribute_exists(holder) AND expires >= :now",
-        ExpressionAttributeValues={":yes": {"BOOL": True}, ":now": to_value(now)},
-    )
-    return refused is None
+    values = {":yes": {"BOOL": True}, ":now": to_value(now)}
+    return _lease_updated(channel_id, "SET again = :yes", "attribute_exists(holder) AND expires >= :now", values)
 
 
-def release_lease(channel_id: str, holder: str) -> bool:
-    """Give the lease up; whether another trigger asked for one more pass meanwhile."""
+def release_lease(channel_id: str, holder: str, log: Sequence[float]) -> bool:
+    """Give the lease up, leaving the request log as it is now; whether another trigger asked for one more
+    pass meanwhile."""
     try:
         answer = aws.dynamodb().update_item(
             TableName=_table(),
             Key=_key(channel_id, LEASE),
-            UpdateExpression="REMOVE holder, expires, again",
+            UpdateExpression="SET #log = :log REMOVE holder, expires, again",
             ConditionExpression="holder = :me",
-            ExpressionAttributeValues={":me": {"S": holder}},
+            ExpressionAttributeNames={"#log": "log"},
+            ExpressionAttributeValues={":me": {"S": holder}, ":log": to_value(list(log))},
             ReturnValues="ALL_OLD",
         )
     except ClientError as error:
@@ -136,6 +136,7 @@ def pair_states(channel_id: str, pairs: Iterable[tuple[str, str]]) -> dict[tuple
             verified=bool(item.get("verified", False)),
             reason=item.get("reason"),
             retired_offer_id=item.get("retired_offer_id"),
+            chrt_id=int(item["chrt_id"]) if item.get("chrt_id") is not None else None,
         )
         states[(state.warehouse_id, state.sku)] = state
     return states
@@ -163,6 +164,7 @@ def record_pairs(channel_id: str, states: Sequence[PairState]) -> set[int]:
                         "verified": s.verified,
                         "reason": s.reason,
                         "retired_offer_id": s.retired_offer_id,
+                        "chrt_id": s.chrt_id,
                     }
                 ),
                 "ConditionExpression": "attribute_not_exists(stamp) OR stamp <= :stamp",

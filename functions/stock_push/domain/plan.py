@@ -5,9 +5,9 @@
   not offered at all gives 0).
 - A SKU whose offer id changed also sends 0 to the offer id it was last pushed under, until that zero is
   final (accepted or refused for good), so the partner never keeps units under an article the hub dropped.
-- A changed push never re-sends what the partner took (accepted, or refused for good, with the same offer
-  and value); a full push re-sends everything except what this same push already had accepted (a resumed
-  push does not send a batch twice).
+- A changed push never re-sends what the partner took (accepted, or refused for good, with the same offer,
+  Wildberries size id and value: a size id mapped since is sent); a full push re-sends everything except
+  what this same push already had accepted (a resumed push does not send a batch twice).
 - A pair sent less than the partner's pair interval ago (Ozon: 30 s per offer and warehouse) is deferred,
   not dropped: its dirty mark stays and the push comes back when the interval has passed.
 - Requests are paced by a log of when each was sent: at most `per_minute` in any 60 s.
@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -149,7 +150,12 @@ def decide(
     pair: Pair, state: PairState | None, *, full: bool, push_started: str, now: float, pair_interval: float
 ) -> tuple[Decision, float]:
     """Whether to send the pair now, later (with the epoch second it may go) or not at all."""
-    if state is not None and not pair.retiring and state.offer_id == pair.offer_id and state.amount == pair.amount:
+    same_line = state is not None and (state.offer_id, state.chrt_id, state.amount) == (
+        pair.offer_id,
+        pair.chrt_id,
+        pair.amount,
+    )
+    if state is not None and not pair.retiring and same_line:
         final = state.state in {"accepted", "refused"}
         taken_by_this_push = state.state == "accepted" and (state.accepted_at or "") >= push_started
         if (final and not full and state.retired_offer_id is None) or taken_by_this_push:
@@ -172,6 +178,15 @@ def batches(groups: Iterable[Sequence[Pair]], batch_size: int, one_warehouse_per
             filling.append([])
         filling[-1].extend(group)
     return [batch for per_warehouse in requests.values() for batch in per_warehouse if batch]
+
+
+def round_size(chunk: int, batch_size: int, one_warehouse_per_request: bool) -> int:
+    """SKUs to read and send per round: at least `chunk`, and for a partner taking one warehouse per request a
+    whole number of its batches (each SKU is one line per warehouse), so a round's requests go full (Market:
+    2,000 SKUs a request where the engine reads 1,000 a round would send twice its minimum)."""
+    if not one_warehouse_per_request:
+        return chunk  # lines of every warehouse mix: SKUs x warehouses fill the batches as they come
+    return math.ceil(chunk / batch_size) * batch_size
 
 
 def recent(log: Iterable[float], now: float) -> list[float]:

@@ -49,6 +49,7 @@ from stock_push.domain.plan import (
     offered_per_location,
     pairs_of,
     recent,
+    round_size,
     settled,
 )
 
@@ -187,11 +188,14 @@ def push(job: Job, clock: Clock, deadline: float, target_factory: TargetFactory 
     target = (target_factory or stock_target)(
         channel.kind, str(channel.api_url), lambda: config_table.credentials(job.channel_id)
     )
+    run: _Run | None = None
     try:
-        return _Run(job, channel, target, clock, deadline, holder, log).run()
+        run = _Run(job, channel, target, clock, deadline, holder, log)
+        return run.run()
     finally:
         target.close()
-        if push_state.release_lease(job.channel_id, holder):
+        # The log goes back with the lease: the requests since the last renewal count for the next pusher.
+        if push_state.release_lease(job.channel_id, holder, recent(run.log if run else log, clock.now())):
             again = Job(job.channel_id, "changed", new_push_id(_text(clock.now())), trigger="change")
             push_queue.send(again.message())
 
@@ -204,13 +208,14 @@ def push_marked(channel_shards: Iterable[str], clock: Clock, deadline: float) ->
 
 
 def _lease(job: Job, holder: str, clock: Clock) -> list[float] | None:
-    """The channel's request log with the lease taken; None when another pusher has it: a changed push
-    leaves the new marks to its next pass, any other push comes back a few seconds later."""
+    """The channel's request log with the lease taken; None when another pusher has it: a changed push a
+    stream batch started leaves the new marks to the holder's next pass, any other push (one with a record
+    to finish: asked for, or a continuation) comes back a few seconds later."""
     for _ in range(3):  # the holder may release between our two writes
         log = push_state.take_lease(job.channel_id, holder, clock.now(), LEASE_SECONDS)
         if log is not None:
             return log
-        if job.mode != "changed":
+        if job.mode != "changed" or job.trigger != "change" or job.round > 0:
             push_queue.send(job.message(), HELD_DELAY_SECONDS)
             return None
         if push_state.ask_again(job.channel_id, clock.now()):
@@ -251,6 +256,7 @@ class _Run:
         self.record = push_state.push_record(self.job.channel_id, self.job.push_id)
         self.started_at = str(self.record["created_at"]) if self.record else _text(self.clock.now())
         self.rejected_so_far = int(self.record["rejected"]) if self.record else 0
+        self.round_size = round_size(CHUNK, self.target.batch_size, self.target.one_warehouse_per_request)
 
     # -------------------------------------------------------------- the whole invocation
 
@@ -261,11 +267,11 @@ class _Run:
             if full:
                 cursor = self.record.get("cursor") if self.record else None
                 skus = (figures.sku for figures in availability_table.partition(channel_id, after=cursor))
-                for chunk in _chunks(skus, CHUNK):
+                for chunk in _chunks(skus, self.round_size):
                     self._chunk(chunk, {})
                     self._save(cursor=chunk[-1])
             else:
-                for marks in _chunks(dirty_skus.marks(channel_id), CHUNK):
+                for marks in _chunks(dirty_skus.marks(channel_id), self.round_size):
                     self._chunk([m.sku for m in marks], {m.sku: m for m in marks})
         except _Stop as stop:
             return self._finish(stop.why, stop.delay)
@@ -397,13 +403,14 @@ class _Run:
             raise _Stop("lease lost", None)
         at = datetime.fromtimestamp(now, UTC)
         lines = [StockLine(p.offer_id, p.warehouse_id, p.amount, at, p.chrt_id) for p in batch]
-        before = self.target.requests
+        before, spent_before = self.target.requests, self.target.spent
         verify = self._verify(batch, current)
         try:
             results = self.target.push(lines, verify=verify)
         finally:
             sent = self.target.requests - before  # retries and read-backs included; 0 if nothing went out
-            self.log = recent(self.log, now) + [now] * sent
+            # The log holds what the partner counts: a Wildberries 409 takes 10 of its 300 a minute.
+            self.log = recent(self.log, now) + [now] * (self.target.spent - spent_before)
             self.counters.requests += sent
         self.sent |= {(p.warehouse_id, p.sku) for p in batch}
         self.counters.items += len(batch)
