@@ -110,7 +110,7 @@ def _send(
         try:
             answer = put_part(client, f"/v1/channels/{channel_id}/offers", body, f"part {number}")
         except Refused as refused:
-            named = _refused_items(refused, len(part))
+            named = refused.items(len(part))
             if not named:
                 raise
             for index, (column, reason) in sorted(named.items()):
@@ -120,16 +120,3 @@ def _send(
         report.written += answer["written"]
         report.unchanged += answer["unchanged"]
         return
-
-
-def _refused_items(refused: Refused, size: int) -> dict[int, tuple[str, str]]:
-    """item index -> (field, reason) of a 422 that names the part's items (`details[].loc` =
-    body.items.N.field); empty when it names none (then the whole part is refused)."""
-    if refused.status != 422:
-        return {}
-    named: dict[int, tuple[str, str]] = {}
-    for detail in refused.problem.get("details") or []:
-        loc = detail.get("loc") or []
-        if len(loc) >= 3 and loc[:2] == ["body", "items"] and isinstance(loc[2], int) and 0 <= loc[2] < size:
-            named.setdefault(loc[2], (".".join(map(str, loc[3:])) or "item", str(detail.get("msg", "refused"))))
-    return named

@@ -175,6 +175,18 @@ class Refused(ValueError):
         )
         self.status, self.problem = status, problem
 
+    def items(self, size: int) -> dict[int, tuple[str, str]]:
+        """item index -> (field, reason) of a 422 that names a part's items (`details[].loc` =
+        body.items.N.field); empty when it names none (then the whole part is refused)."""
+        if self.status != 422:
+            return {}
+        named: dict[int, tuple[str, str]] = {}
+        for detail in self.problem.get("details") or []:
+            loc = detail.get("loc") or []
+            if len(loc) >= 3 and loc[:2] == ["body", "items"] and isinstance(loc[2], int) and 0 <= loc[2] < size:
+                named.setdefault(loc[2], (".".join(map(str, loc[3:])) or "item", str(detail.get("msg", "refused"))))
+        return named
+
 
 @retry(
     retry=retry_if_exception_type(Unavailable),
