@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -138,6 +139,14 @@ def declared_error(description: str) -> OpenAPIResponse:
     """An error answer for a route's OpenAPI `responses`: without its own content, powertools would give it
     the route's return model."""
     return {"description": description, "content": {"application/json": {"model": ErrorAnswer}}}
+
+
+def declared_answers(answers: Mapping[int, str]) -> dict[int, OpenAPIResponse]:
+    """A route's OpenAPI `responses` from status -> description: an error status (4xx, 5xx) answers the error
+    contract (`declared_error`), another one the route's own model."""
+    return {
+        status: declared_error(text) if status >= 400 else {"description": text} for status, text in answers.items()
+    }
 
 
 # The one mapping of the hub's errors (by code) to HTTP: the status, and Retry-After seconds for an error

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import TypeAdapter, ValidationError
 
-from common.api import declared_error, install_error_contract
+from common.api import declared_answers, install_error_contract
 from common.clock import utc_now
 from common.errors import Problem, Unprocessable
 from common.models import Identifier, Sku
@@ -50,10 +50,7 @@ def list_channels() -> dict[str, list[Channel]]:
     "/v1/stock/<location_id>",
     tags=["stock"],
     summary="Import stock of one location (snapshot or delta)",
-    responses={
-        200: {"description": "What was applied, and the lines refused"},
-        404: declared_error("Unknown location"),
-    },
+    responses=declared_answers({200: "What was applied, and the lines refused", 404: "Unknown location"}),
 )
 def put_stock(location_id: Annotated[Identifier, Path()], body: Annotated[StockUpdate, Body()]) -> StockUpdateResult:
     return apply_stock_update(location_id, body, utc_now())

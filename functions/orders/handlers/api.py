@@ -12,8 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from common.api import checked_json_text, install_error_contract, raw_body
-from common.api import declared_error as _error
+from common.api import checked_json_text, declared_answers, install_error_contract, raw_body
 from common.clock import utc_now
 from common.errors import NotFound, Problem, Unauthorized, Unprocessable
 from common.observability import logger, metrics
@@ -33,7 +32,7 @@ OPENAPI_DOCUMENT = FilePath(__file__).parents[1] / "openapi.json"
     "/v1/orders",
     tags=["orders"],
     summary="Accept an order (idempotent on channel + external_id)",
-    responses={201: {"description": "Created"}, 200: {"description": "Already accepted: the same order"}},
+    responses=declared_answers({201: "Created", 200: "Already accepted: the same order"}),
 )
 def create_order(body: Annotated[OrderIn, Body()]) -> Response[Order]:
     order, created = intake.accept_order(body, utc_now())
@@ -59,7 +58,7 @@ def list_orders(
     "/v1/orders/<order_id>",
     tags=["orders"],
     summary="One order with its timeline",
-    responses={200: {"description": "The order"}, 404: _error("Unknown order")},
+    responses=declared_answers({200: "The order", 404: "Unknown order"}),
 )
 def get_order(order_id: Annotated[str, Path(max_length=64)]) -> Order:
     return queries.get_order(order_id)
@@ -69,11 +68,13 @@ def get_order(order_id: Annotated[str, Path(max_length=64)]) -> Order:
     "/v1/orders/<order_id>/events",
     tags=["orders"],
     summary="Apply an operator event (confirm, pick, ...)",
-    responses={
-        202: {"description": "Accepted: the status changes within seconds"},
-        404: _error("Unknown order"),
-        409: _error("The current status does not allow the event, or the order is busy"),
-    },
+    responses=declared_answers(
+        {
+            202: "Accepted: the status changes within seconds",
+            404: "Unknown order",
+            409: "The current status does not allow the event, or the order is busy",
+        }
+    ),
 )
 def post_order_event(
     order_id: Annotated[str, Path(max_length=64)], body: Annotated[OrderEventIn, Body()]
@@ -87,12 +88,14 @@ def post_order_event(
     "/v1/orders/<order_id>/returns",
     tags=["orders"],
     summary="Return some or all units of a delivered order; they go back on hand at a chosen location",
-    responses={
-        201: {"description": "Recorded"},
-        200: {"description": "This return_id was recorded already"},
-        404: _error("Unknown order"),
-        409: _error("The order has nothing to return yet"),
-    },
+    responses=declared_answers(
+        {
+            201: "Recorded",
+            200: "This return_id was recorded already",
+            404: "Unknown order",
+            409: "The order has nothing to return yet",
+        }
+    ),
 )
 def post_return(
     order_id: Annotated[str, Path(max_length=64)], body: Annotated[ReturnIn, Body()]
@@ -109,11 +112,9 @@ def post_return(
     "/v1/orders/<order_id>/short-picks",
     tags=["orders"],
     summary="Units not found at picking: written off at the location; the order carries on with the rest",
-    responses={
-        200: {"description": "The order after the write-off"},
-        404: _error("Unknown order"),
-        409: _error("The order's status takes no short pick"),
-    },
+    responses=declared_answers(
+        {200: "The order after the write-off", 404: "Unknown order", 409: "The order's status takes no short pick"}
+    ),
 )
 def post_short_pick(order_id: Annotated[str, Path(max_length=64)], body: Annotated[ShortPickIn, Body()]) -> Order:
     return returns.short_pick(order_id, body, utc_now())
@@ -154,11 +155,13 @@ def payment_callback(provider: Annotated[str, Path(max_length=32, pattern=r"^[a-
     "/v1/orders/<order_id>/substitutions",
     tags=["orders"],
     summary="Replace or drop a line of an order on hold and re-reserve (operator)",
-    responses={
-        200: {"description": "The order after the change"},
-        404: _error("Unknown order"),
-        409: _error("The order is not on hold, or the new SKU lacks stock"),
-    },
+    responses=declared_answers(
+        {
+            200: "The order after the change",
+            404: "Unknown order",
+            409: "The order is not on hold, or the new SKU lacks stock",
+        }
+    ),
 )
 def post_substitution(order_id: Annotated[str, Path(max_length=64)], body: Annotated[SubstitutionIn, Body()]) -> Order:
     return substitution.substitute(order_id, body, utc_now())

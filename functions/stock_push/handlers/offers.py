@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
-from common.api import declared_error
+from common.api import declared_answers
 from common.clock import utc_now
 from common.models import Identifier
 from stock_push.domain.offers import MAX_OFFERS_PAGE, OffersIn, OffersPage, OffersWritten
@@ -20,14 +20,14 @@ router = Router()  # type: ignore[no-untyped-call]  # powertools' __init__ is un
     "/v1/channels/<channel_id>/offers",
     tags=["stock push"],
     summary="Map hub SKUs to the partner's offer ids (and Wildberries chrtIds), up to 1,000 per request",
-    responses={
-        200: {"description": "How many mappings changed and how many already held what was sent"},
-        404: declared_error("Unknown channel"),
-        409: declared_error("The mappings kept changing under concurrent requests: send it again"),
-        422: declared_error(
-            "An item is not valid, or would push to an offer another SKU is pushed to; nothing changed"
-        ),
-    },
+    responses=declared_answers(
+        {
+            200: "How many mappings changed and how many already held what was sent",
+            404: "Unknown channel",
+            409: "The mappings kept changing under concurrent requests: send it again",
+            422: "An item is not valid, or would push to an offer another SKU is pushed to; nothing changed",
+        }
+    ),
 )
 def put_offers(channel_id: Annotated[Identifier, Path()], body: Annotated[OffersIn, Body()]) -> OffersWritten:
     return offers.put_offers(channel_id, body, utc_now())
@@ -37,11 +37,9 @@ def put_offers(channel_id: Annotated[Identifier, Path()], body: Annotated[Offers
     "/v1/channels/<channel_id>/offers",
     tags=["stock push"],
     summary="The channel's offer identities in SKU order",
-    responses={
-        200: {"description": "A page of mappings and the cursor of the next"},
-        404: declared_error("Unknown channel"),
-        422: declared_error("Bad limit or cursor"),
-    },
+    responses=declared_answers(
+        {200: "A page of mappings and the cursor of the next", 404: "Unknown channel", 422: "Bad limit or cursor"}
+    ),
 )
 def list_offers(
     channel_id: Annotated[Identifier, Path()],

@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.api import declared_error
+from common.api import declared_answers
 from common.clock import utc_now
 from common.models import Identifier
 from stock_push.use_cases import pushes
@@ -30,11 +30,13 @@ class StockPushIn(BaseModel):
     "/v1/channels/<channel_id>/stock-push",
     tags=["stock push"],
     summary="Push the channel's stock to its marketplace now",
-    responses={
-        202: {"description": "Queued: the push record (follow it with GET)"},
-        404: declared_error("Unknown channel"),
-        409: declared_error("The channel is not a marketplace, or maps no partner warehouses"),
-    },
+    responses=declared_answers(
+        {
+            202: "Queued: the push record (follow it with GET)",
+            404: "Unknown channel",
+            409: "The channel is not a marketplace, or maps no partner warehouses",
+        }
+    ),
 )
 def post_stock_push(
     channel_id: Annotated[Identifier, Path()], body: Annotated[StockPushIn, Body()]
@@ -47,7 +49,7 @@ def post_stock_push(
     "/v1/channels/<channel_id>/stock-push",
     tags=["stock push"],
     summary="The channel's recent stock pushes, newest first",
-    responses={200: {"description": "Pushes with their figures"}, 404: declared_error("Unknown channel")},
+    responses=declared_answers({200: "Pushes with their figures", 404: "Unknown channel"}),
 )
 def list_stock_pushes(
     channel_id: Annotated[Identifier, Path()], limit: Annotated[int, Query(ge=1, le=100)] = 20
