@@ -67,3 +67,52 @@ def wait_for_status(client: httpx.Client, order_id: str, status: str) -> dict[st
             return order
         assert time.monotonic() < deadline, order
         time.sleep(0.05)
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """SIGTERM, as a service manager stops it; the rest of its output."""
+    process.terminate()
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    return output
+
+
+def client_for(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"x-api-key": KEY}, timeout=30)
+
+
+def available(client: httpx.Client, channel: str = "site", sku: str = "TSHIRT-M") -> int:
+    answer = client.get("/v1/availability", params={"channel": channel, "skus": sku})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["items"][0]["available"]
+
+
+def seed_tshirts(client: httpx.Client, on_hand: int) -> None:
+    """A warehouse, the `site` channel and `on_hand` units of TSHIRT-M there."""
+    assert (
+        client.put(
+            "/v1/locations/wh", json={"name": "WH", "kind": "warehouse", "capabilities": ["courier"]}
+        ).status_code
+        == 200
+    )
+    assert client.put("/v1/channels/site", json={"kind": "web", "name": "Site"}).status_code == 200
+    assert (
+        client.put(
+            "/v1/stock/wh", json={"mode": "snapshot", "items": [{"sku": "TSHIRT-M", "on_hand": on_hand}]}
+        ).status_code
+        == 200
+    )
+
+
+def run_failing(*args: str) -> subprocess.CompletedProcess[str]:
+    """`oms-hub local` that must refuse to start: it exits by itself (a timeout here means it served)."""
+    cli = Path(sys.executable).parent / "oms-hub"
+    return subprocess.run(
+        [str(cli), "local", "--port", "1", *args],
+        check=False,  # the caller reads the exit status
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMS_API_KEY": KEY, "OMS_LOG_LEVEL": "WARNING"},
+        timeout=90,
+    )
