@@ -38,7 +38,12 @@ def sqs() -> Any:
     return boto3.client("sqs", config=_CONFIG)
 
 
+@functools.cache
+def sesv2() -> Any:
+    return boto3.client("sesv2", config=_CONFIG)
+
+
 def reset() -> None:
     """Forget cached clients (a new moto mock, a new process-wide environment)."""
-    for factory in (dynamodb, stepfunctions, events, ssm, sqs):
+    for factory in (dynamodb, stepfunctions, events, ssm, sqs, sesv2):
         factory.cache_clear()

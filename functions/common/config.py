@@ -36,6 +36,9 @@ class Settings(BaseModel):
     # SSM SecureString that signs list cursors (created with a random value on first use).
     cursor_key_parameter: str = Field("", alias="CURSOR_KEY_PARAMETER")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
+    # Customer notifications (docs/notifications.md): the SMS gateway's API and the default email sender.
+    sms_gateway_url: str = Field("https://sms.ru", alias="SMS_GATEWAY_URL")
+    notify_email_from: str = Field("", alias="NOTIFY_EMAIL_FROM")
 
 
 @functools.cache

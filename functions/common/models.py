@@ -22,6 +22,7 @@ CONTROLS = r"\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
 CONTROLS_BUT_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
 ONE_LINE = rf"^[^{CONTROLS}]*$"  # names, ids, cities
 FREE_TEXT = rf"^[^{CONTROLS_BUT_BREAKS}]*$"  # addresses, notes, reasons
+EMAIL = rf"^[^@\s{CONTROLS}]+@[^@\s{CONTROLS}]+\.[^@\s{CONTROLS}]+$"  # one address, no display name
 
 
 Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=rf"^[^\s#{CONTROLS}]+$")]

@@ -16,12 +16,13 @@ from pydantic import (
     Field,
     HttpUrl,
     IPvAnyNetwork,
+    StrictBool,
     StrictInt,
     field_validator,
     model_validator,
 )
 
-from common.models import ONE_LINE, Identifier, Number, Sku, Units
+from common.models import EMAIL, ONE_LINE, Identifier, Number, Sku, Units
 
 
 class DeliveryMethod(StrEnum):
@@ -212,6 +213,78 @@ PartnerWarehouses = Annotated[
 ]
 
 
+NotificationTopic = Literal["confirmed", "ready_for_pickup", "shipped", "delivered", "cancelled", "payment_link"]
+Language = Literal["ru", "en"]
+Medium = Literal["sms", "email"]
+MAX_TEMPLATE_OVERRIDES = 6 * 2 * 2  # every topic, medium and language
+
+
+class TemplateOverride(BaseModel):
+    """The channel's own wording of one message, replacing the hub's default (jinja2, sandboxed; the values
+    a template may use are listed in docs/notifications.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    topic: NotificationTopic
+    medium: Medium
+    language: Language
+    subject: str | None = Field(None, min_length=1, max_length=200, pattern=ONE_LINE, description="Email only.")
+    text: str | None = Field(None, min_length=1, max_length=1000, description="The SMS, or an email's plain-text part.")
+    html: str | None = Field(None, min_length=1, max_length=20_000, description="An email's HTML part (autoescaped).")
+
+    @model_validator(mode="after")
+    def _complete(self) -> TemplateOverride:
+        if self.medium == "sms" and (self.text is None or self.subject is not None or self.html is not None):
+            raise ValueError("an sms template has a text and nothing else")
+        if self.medium == "email" and (self.subject is None or (self.text is None and self.html is None)):
+            raise ValueError("an email template has a subject and a text or html part")
+        from common.templates import syntax_error  # jinja2 only where a channel brings templates: off cold starts
+
+        for part in (self.subject, self.text, self.html):
+            error = None if part is None else syntax_error(part)
+            if error is not None:
+                raise ValueError(f"not a template: {error}")
+        return self
+
+
+def _one_override_each(overrides: list[TemplateOverride]) -> list[TemplateOverride]:
+    seen: set[tuple[str, str, str]] = set()
+    for override in overrides:
+        which = (override.topic, override.medium, override.language)
+        if which in seen:
+            raise ValueError(f"the template {'/'.join(which)} is listed twice")
+        seen.add(which)
+    return overrides
+
+
+class ChannelNotifications(BaseModel):
+    """How the channel's customers hear of their orders (docs/notifications.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language = Field("ru", description="The language of the messages.")
+    sms: StrictBool = Field(False, description="Send SMS to customers whose order does not say whether they agreed.")
+    email: StrictBool = Field(
+        False, description="Send email to customers whose order does not say whether they agreed."
+    )
+    sms_sender: str | None = Field(
+        None,
+        min_length=1,
+        max_length=15,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+        description="The SMS sender name approved at the gateway; none: the gateway account's default.",
+    )
+    email_sender: str | None = Field(
+        None,
+        max_length=254,
+        pattern=EMAIL,
+        description="The From address (verified in SES); none: the hub's NOTIFY_EMAIL_FROM.",
+    )
+    templates: Annotated[
+        list[TemplateOverride], Field(max_length=MAX_TEMPLATE_OVERRIDES), AfterValidator(_one_override_each)
+    ] = Field(default_factory=list, description="The channel's own wording; the rest are the hub's defaults.")
+
+
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -255,6 +328,9 @@ class ChannelIn(BaseModel):
         description="Marketplaces: which hub locations feed which of the partner's warehouses (the stock "
         "pushed to a warehouse is the channel's offer summed over its locations; docs/stock-push.md).",
     )
+    notifications: ChannelNotifications = Field(
+        default_factory=ChannelNotifications, description="Customer notifications (docs/notifications.md)."
+    )
 
 
 class Channel(BaseModel):
@@ -271,6 +347,7 @@ class Channel(BaseModel):
     updated_at: str | None = None
     allow_split: bool = False
     warehouses: list[PartnerWarehouse] = Field(default_factory=list)
+    notifications: ChannelNotifications = Field(default_factory=ChannelNotifications)
 
 
 @functools.cache

@@ -37,6 +37,7 @@ PACKAGES = (
     Package("planning", 2),
     Package("partners.clients", 2),
     Package("inventory", 3),
+    Package("notifications", 3),
     Package("orders", 4),
     Package("delivery", 5),
     Package("partners", 5),

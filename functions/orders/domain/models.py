@@ -16,12 +16,13 @@ from pydantic import (
     Field,
     PlainSerializer,
     SerializerFunctionWrapHandler,
+    StrictBool,
     field_validator,
     model_serializer,
     model_validator,
 )
 
-from common.models import CONTROLS, FREE_TEXT, ONE_LINE, Identifier, Moment, Number, Sku, a_number
+from common.models import EMAIL, FREE_TEXT, ONE_LINE, Identifier, Moment, Number, Sku, a_number
 from planning.cart import MAX_CART_LINES, CartLine, Qty, quantities
 from planning.promise import Promise
 from planning.sourcing import Allocation, CustomerPlace, Shortage
@@ -69,13 +70,25 @@ def check_total(lines: Sequence[Line]) -> None:
         raise ValueError(f"the order's total exceeds {MAX_MONEY}")
 
 
+class Consent(BaseModel):
+    """The customer's consent to order notifications, per medium."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sms: StrictBool | None = None
+    email: StrictBool | None = None
+
+
 class Customer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200, pattern=ONE_LINE)
     phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()-]{4,24}$")
-    email: str | None = Field(
-        None, max_length=254, pattern=rf"^[^@\s{CONTROLS}]+@[^@\s{CONTROLS}]+\.[^@\s{CONTROLS}]+$"
+    email: str | None = Field(None, max_length=254, pattern=EMAIL)
+    consent: Consent | None = Field(
+        None,
+        description="What the customer agreed to be notified by; a medium left out follows the channel's "
+        "`notifications` defaults (docs/notifications.md).",
     )
 
 
