@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from tests.support.cli_hub import KEY, ROOT, start_cli_hub
+from tests.support.cli_hub import KEY, oms_hub, start_cli_hub
 
 
 def _import(path: Path, url: str, channel: str = "ozon", key: str = KEY) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).parent / "oms-hub"), "channel", "offers", "import", str(path)]
-    return subprocess.run(
-        [*command, "--channel", channel, "--url", url],
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "OMS_API_KEY": key},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return oms_hub("channel", "offers", "import", str(path), "--channel", channel, "--url", url, key=key)
 
 
 def test_a_csv_mapping_is_sent_in_parts_bad_rows_named_by_line_and_a_repeat_changes_nothing(tmp_path: Path) -> None:

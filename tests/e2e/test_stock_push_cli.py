@@ -3,29 +3,19 @@ Wildberries on 127.0.0.1 (held to its published spec)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 
 from tests.fakes.partners import FakeWildberries
 from tests.fakes.server import serve
-from tests.support.cli_hub import KEY, ROOT, start_cli_hub
+from tests.support.cli_hub import KEY, oms_hub, start_cli_hub
 from tests.support.waiting import wait_until
 
 
 def _push(url: str, channel: str, *options: str, key: str = KEY) -> subprocess.CompletedProcess[str]:
-    command = [str(Path(sys.executable).parent / "oms-hub"), "stock", "push", "--channel", channel]
-    return subprocess.run(
-        [*command, "--every", "0.2", "--timeout", "120", *options, "--url", url],
-        check=False,
-        cwd=ROOT,
-        env={**os.environ, "OMS_API_KEY": key},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return oms_hub(
+        "stock", "push", "--channel", channel, "--every", "0.2", "--timeout", "120", *options, "--url", url, key=key
     )
 
 

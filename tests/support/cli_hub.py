@@ -58,6 +58,19 @@ def start_cli_hub(*args: str) -> tuple[subprocess.Popen[str], str]:
     raise AssertionError("oms-hub local did not announce its URL:\n" + "".join(seen))
 
 
+def oms_hub(*args: str, key: str = KEY, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`oms-hub ARGS` as a user runs it, with `key` as $OMS_API_KEY; its exit status and output."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "oms-hub"), *args],
+        check=False,  # the caller reads the exit status
+        cwd=ROOT,
+        env={**os.environ, "OMS_API_KEY": key},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def wait_for_status(client: httpx.Client, order_id: str, status: str) -> dict[str, Any]:
     """The order once a GET shows `status` with no event being applied (the contract's 5 seconds)."""
     deadline = time.monotonic() + 5
