@@ -195,3 +195,11 @@ def test_logs_carry_no_phone_or_email(shop: Api, sms_ru: FakeSmsRu, caplog: pyte
     assert "customer notification" in logged and "7********34" in logged and "a***@example.ru" in logged
     for personal in (PHONE, DIGITS, EMAIL, "anna.petrova"):
         assert personal not in logged
+
+
+def test_without_the_gateways_key_the_sms_waits_for_an_operator(shop: Api, sms_ru: FakeSmsRu) -> None:
+    boto3.client("ssm").delete_parameter(Name=api_id_parameter())
+    secrets.forget()
+    result = notify.customer(placed(shop, consent={"sms": True}), "confirmed", "k-1")
+    assert (result.outcome, result.reason) == ("permanent_failure", "no sms_ru api_id is configured")
+    assert sms_ru.requests == []

@@ -41,8 +41,8 @@ def filled(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("topic", TOPICS)
 def test_every_topic_has_an_sms_and_an_email_in_each_language(topic: NotificationTopic, language: Language) -> None:
-    sms = templates.sms_text(defaults(), [], topic, language, filled())
-    email = templates.email(defaults(), [], topic, language, filled())
+    sms = templates.Message(defaults(), [], topic, language, filled()).sms()
+    email = templates.Message(defaults(), [], topic, language, filled()).email()
     assert "WEB-1001" in sms and "\n" not in sms and "  " not in sms
     assert "WEB-1001" in email.subject
     assert email.text is not None and "Анна" in email.text
@@ -51,39 +51,39 @@ def test_every_topic_has_an_sms_and_an_email_in_each_language(topic: Notificatio
 
 
 def test_russian_and_english_say_it_in_their_language() -> None:
-    assert templates.sms_text(defaults(), [], "confirmed", "ru", filled()) == (
+    assert templates.Message(defaults(), [], "confirmed", "ru", filled()).sms() == (
         "Заказ WEB-1001 подтверждён. Сумма 1390.50 руб. Shop"
     )
-    assert templates.sms_text(defaults(), [], "confirmed", "en", filled()) == (
+    assert templates.Message(defaults(), [], "confirmed", "en", filled()).sms() == (
         "Order WEB-1001 is confirmed. Total 1390.50 RUB. Shop"
     )
-    assert "https://pay.example/ord_1/1" in templates.sms_text(defaults(), [], "payment_link", "ru", filled())
-    assert "store-1" in templates.sms_text(defaults(), [], "ready_for_pickup", "en", filled())
+    assert "https://pay.example/ord_1/1" in templates.Message(defaults(), [], "payment_link", "ru", filled()).sms()
+    assert "store-1" in templates.Message(defaults(), [], "ready_for_pickup", "en", filled()).sms()
 
 
 def test_html_escapes_what_the_order_carries_and_plain_text_keeps_it() -> None:
     hostile = filled(customer={"name": '<script>alert("x")</script> & Co'}, external_id="<b>1</b>")
-    email = templates.email(defaults(), [], "delivered", "en", hostile)
+    email = templates.Message(defaults(), [], "delivered", "en", hostile).email()
     assert email.html is not None and email.text is not None
     assert "<script>" not in email.html and "&lt;script&gt;" in email.html and "&amp; Co" in email.html
     assert "<b>1</b>" not in email.html and "&lt;b&gt;1&lt;/b&gt;" in email.html  # in the title too
     assert '<script>alert("x")</script> & Co' in email.text
-    assert "<b>1</b>" in templates.sms_text(defaults(), [], "delivered", "en", hostile)
+    assert "<b>1</b>" in templates.Message(defaults(), [], "delivered", "en", hostile).sms()
 
 
 def test_shipped_names_the_tracking_only_when_there_is_one() -> None:
-    without = templates.email(defaults(), [], "shipped", "ru", filled())
-    sms_without = templates.sms_text(defaults(), [], "shipped", "ru", filled())
+    without = templates.Message(defaults(), [], "shipped", "ru", filled()).email()
+    sms_without = templates.Message(defaults(), [], "shipped", "ru", filled()).sms()
     assert without.text is not None and without.html is not None
     assert "Трек-номер" not in without.text + without.html + sms_without
     assert sms_without == "Заказ WEB-1001 в пути. Shop"
 
     tracked = filled(tracking={"number": "1234567890", "url": "https://cdek.example/track?n=1234567890&x=1"})
-    email = templates.email(defaults(), [], "shipped", "ru", tracked)
+    email = templates.Message(defaults(), [], "shipped", "ru", tracked).email()
     assert email.text is not None and email.html is not None
     assert "Трек-номер: 1234567890" in email.text and "https://cdek.example/track?n=1234567890&x=1" in email.text
     assert '<a href="https://cdek.example/track?n=1234567890&amp;x=1">1234567890</a>' in email.html
-    assert "Трек-номер 1234567890" in templates.sms_text(defaults(), [], "shipped", "ru", tracked)
+    assert "Трек-номер 1234567890" in templates.Message(defaults(), [], "shipped", "ru", tracked).sms()
 
 
 def test_a_channels_own_template_replaces_the_default_of_its_medium_and_language_only() -> None:
@@ -100,14 +100,14 @@ def test_a_channels_own_template_replaces_the_default_of_its_medium_and_language
         ),
     ]
     hostile = filled(customer={"name": "<i>Анна</i>"})
-    assert templates.sms_text(defaults(), own, "confirmed", "ru", hostile) == "<i>Анна</i>, заказ WEB-1001 наш!"
-    email = templates.email(defaults(), own, "confirmed", "ru", hostile)
+    assert templates.Message(defaults(), own, "confirmed", "ru", hostile).sms() == "<i>Анна</i>, заказ WEB-1001 наш!"
+    email = templates.Message(defaults(), own, "confirmed", "ru", hostile).email()
     assert email.subject == "Ура, WEB-1001"
     assert email.text is None  # the channel wrote only the HTML part
     assert email.html is not None and "<p>Привет, &lt;i&gt;Анна&lt;/i&gt;</p>" in email.html
     assert email.html.startswith("<!DOCTYPE html>")  # inside the hub's frame
-    assert templates.sms_text(defaults(), own, "confirmed", "en", hostile).startswith("Order WEB-1001")
-    assert templates.sms_text(defaults(), own, "shipped", "ru", hostile).startswith("Заказ WEB-1001")
+    assert templates.Message(defaults(), own, "confirmed", "en", hostile).sms().startswith("Order WEB-1001")
+    assert templates.Message(defaults(), own, "shipped", "ru", hostile).sms().startswith("Заказ WEB-1001")
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_a_channels_own_template_replaces_the_default_of_its_medium_and_language
 def test_the_sandbox_refuses_a_template_reaching_for_python(source: str) -> None:
     own = [TemplateOverride(topic="delivered", medium="sms", language="en", text=source)]
     with pytest.raises(TemplateRefused):
-        templates.sms_text(defaults(), own, "delivered", "en", filled())
+        templates.Message(defaults(), own, "delivered", "en", filled()).sms()
 
 
 def test_a_channel_is_refused_with_a_broken_or_incomplete_template() -> None:

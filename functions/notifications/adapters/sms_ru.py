@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Unpack
 
 import httpx
+from botocore.exceptions import BotoCoreError, ClientError
 
 from common.config import settings
 from common.secrets import secret
@@ -90,7 +91,10 @@ def _judge(part: Mapping[str, Any], what: str) -> None:
 
 
 def gateway(sender: str | None) -> SmsRu:
-    api_id = secret(api_id_parameter())
+    try:
+        api_id = secret(api_id_parameter())
+    except (ClientError, BotoCoreError) as error:  # SSM throttling or out of reach: the next attempt may read it
+        raise SmsTransient(f"the {PROVIDER} api_id could not be read: {type(error).__name__}") from None
     if not api_id:
         raise SmsPermanent(f"no {PROVIDER} api_id is configured")
     return _connected(settings().sms_gateway_url, api_id, sender)

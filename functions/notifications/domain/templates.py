@@ -61,45 +61,42 @@ def values(order: Mapping[str, Any], channel_name: str) -> dict[str, Any]:
     }
 
 
-def _wording(
-    defaults: Defaults, overrides: Sequence[TemplateOverride], topic: NotificationTopic, language: Language
-) -> tuple[Wording, TemplateOverride | None, TemplateOverride | None]:
-    own = {(o.medium, o.language, o.topic): o for o in overrides}
-    return defaults.wordings[(language, topic)], own.get(("sms", language, topic)), own.get(("email", language, topic))
+@dataclass(frozen=True)
+class Message:
+    """One topic told in one language: the channel's own templates where it has them, else the defaults."""
 
+    defaults: Defaults
+    overrides: Sequence[TemplateOverride]
+    topic: NotificationTopic
+    language: Language
+    values: Mapping[str, Any]
 
-def sms_text(
-    defaults: Defaults,
-    overrides: Sequence[TemplateOverride],
-    topic: NotificationTopic,
-    language: Language,
-    filled: Mapping[str, Any],
-) -> str:
-    wording, own, _ = _wording(defaults, overrides, topic, language)
-    source = own.text if own is not None and own.text is not None else wording.sms
-    return " ".join(render(source, filled, html=False).split())  # one line, single spaces: fewer SMS parts
+    def _own(self, medium: str) -> TemplateOverride | None:
+        wanted = (self.topic, medium, self.language)
+        return next((o for o in self.overrides if (o.topic, o.medium, o.language) == wanted), None)
 
+    def sms(self) -> str:
+        own = self._own("sms")
+        source = own.text if own is not None and own.text is not None else self._default().sms
+        return " ".join(render(source, self.values, html=False).split())  # one line, single spaces: fewer parts
 
-def email(
-    defaults: Defaults,
-    overrides: Sequence[TemplateOverride],
-    topic: NotificationTopic,
-    language: Language,
-    filled: Mapping[str, Any],
-) -> Email:
-    wording, _, own = _wording(defaults, overrides, topic, language)
-    subject, text, html = (
-        (own.subject or "", own.text, own.html) if own else (wording.subject, wording.text, wording.html)
-    )
-    rendered_subject = " ".join(render(subject, filled, html=False).split())
-    content = None if html is None else Markup(render(html, filled, html=True).strip())  # noqa: S704 - autoescaped
-    framed = (
-        None
-        if content is None
-        else render(defaults.layouts[language], {**filled, "subject": rendered_subject, "content": content}, html=True)
-    )
-    return Email(
-        subject=rendered_subject,
-        text=None if text is None else render(text, filled, html=False).strip() + "\n",
-        html=None if framed is None else framed.strip() + "\n",
-    )
+    def email(self) -> Email:
+        own = self._own("email")
+        default = self._default()
+        subject, text, html = (
+            (own.subject or "", own.text, own.html) if own else (default.subject, default.text, default.html)
+        )
+        rendered_subject = " ".join(render(subject, self.values, html=False).split())
+        framed = None
+        if html is not None:
+            content = Markup(render(html, self.values, html=True).strip())  # noqa: S704 - autoescaped above
+            frame = {**self.values, "subject": rendered_subject, "content": content}
+            framed = render(self.defaults.layouts[self.language], frame, html=True).strip() + "\n"
+        return Email(
+            subject=rendered_subject,
+            text=None if text is None else render(text, self.values, html=False).strip() + "\n",
+            html=framed,
+        )
+
+    def _default(self) -> Wording:
+        return self.defaults.wordings[(self.language, self.topic)]

@@ -27,7 +27,7 @@ from notifications.domain.messages import (
     masked_phone,
 )
 from reference import config_table
-from reference.models import ChannelNotifications, Medium, NotificationTopic
+from reference.models import ChannelNotifications, Medium
 
 
 def customer(
@@ -45,12 +45,13 @@ def customer(
     if topic is None:
         return NotificationResult("skipped", "not_notified")
     channel = config_table.channel(str(order.get("channel", "")))
+    notifications = channel.notifications if channel is not None else ChannelNotifications()
+    filled = templates.values(order, channel.name if channel is not None else "")
     notice = _Notice(
         order=order,
-        topic=topic,
         key=key,
-        channel=channel.notifications if channel is not None else ChannelNotifications(),
-        filled=templates.values(order, channel.name if channel is not None else ""),
+        channel=notifications,
+        message=templates.Message(defaults(), notifications.templates, topic, notifications.language, filled),
         sms_gateway=sms_gateway,
     )
     results = tuple(notice.told(medium) for medium in MEDIA if medium in media)
@@ -73,10 +74,9 @@ def customer(
 @dataclass(frozen=True)
 class _Notice:
     order: Mapping[str, Any]
-    topic: NotificationTopic
     key: str
     channel: ChannelNotifications
-    filled: Mapping[str, Any]
+    message: templates.Message
     sms_gateway: SmsGateway | None
 
     def told(self, medium: Medium) -> MediumResult:
@@ -98,13 +98,13 @@ class _Notice:
         return MediumResult(medium, "sent", message_id=message_id, to=to)
 
     def _sms(self, phone: str) -> str:
-        text = templates.sms_text(defaults(), self.channel.templates, self.topic, self.channel.language, self.filled)
         gateway = self.sms_gateway if self.sms_gateway is not None else sms_ru.gateway(self.channel.sms_sender)
-        return gateway.send(phone, text, self.key)
+        return gateway.send(phone, self.message.sms(), self.key)
 
     def _email(self, address: str) -> str:
         sender = self.channel.email_sender or settings().notify_email_from
         if not sender:
             raise ses.EmailPermanent("no email sender is configured (the channel's email_sender or NOTIFY_EMAIL_FROM)")
-        email = templates.email(defaults(), self.channel.templates, self.topic, self.channel.language, self.filled)
-        return ses.send(sender, address, email, order_id=str(self.order.get("order_id", "")), key=self.key)
+        return ses.send(
+            sender, address, self.message.email(), order_id=str(self.order.get("order_id", "")), key=self.key
+        )
