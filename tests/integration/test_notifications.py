@@ -172,6 +172,11 @@ def test_bad_notification_settings_and_consent_are_refused_and_change_nothing(sh
     before = shop.get("/v1/channels/web").body
     for notifications in (
         {"templates": [{"topic": "shipped", "medium": "sms", "language": "ru", "text": "{% if x %}"}]},
+        {
+            "templates": [
+                {"topic": "shipped", "medium": "sms", "language": "ru", "text": "{% for c in name %}{% endfor %}"}
+            ]
+        },
         {"language": "de"},
         {"email_sender": "not an address"},
         {"sms": "yes"},

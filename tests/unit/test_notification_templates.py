@@ -112,12 +112,31 @@ def test_a_channels_own_template_replaces_the_default_of_its_medium_and_language
 
 @pytest.mark.parametrize(
     "source",
-    ["{{ ''.__class__.__mro__[1].__subclasses__() }}", "{{ name.upper.__globals__['os'].system('id') }}"],
+    [
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",  # a call
+        "{{ name.upper.__globals__['os'].system('id') }}",
+        "{% for a in name %}{% for b in name %}{{ a }}{% endfor %}{% endfor %}",  # loops: a render of any length
+        "{{ name * 1000000000 }}",  # arithmetic: a gigabyte string
+        "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+        "{{ name | format(name) }}",  # a filter outside the short list
+        "{{" + "(" * 400 + "name" + ")" * 400 + "}}",  # deeper than the parser recurses
+    ],
 )
-def test_the_sandbox_refuses_a_template_reaching_for_python(source: str) -> None:
-    own = [TemplateOverride(topic="delivered", medium="sms", language="en", text=source)]
+def test_a_template_may_only_read_test_and_filter_its_values(source: str) -> None:
+    own = [TemplateOverride.model_construct(topic="delivered", medium="sms", language="en", text=source)]
     with pytest.raises(TemplateRefused):
         templates.Message(defaults(), own, "delivered", "en", filled()).sms()
+    with pytest.raises(ValidationError, match="not a template"):
+        TemplateOverride(topic="delivered", medium="sms", language="en", text=source)
+
+
+def test_python_internals_read_as_nothing() -> None:
+    own = [
+        TemplateOverride(
+            topic="delivered", medium="sms", language="en", text="[{{ name.__class__ }}]{{ name | upper }}"
+        )
+    ]
+    assert templates.Message(defaults(), own, "delivered", "en", filled()).sms() == "[]АННА"
 
 
 def test_a_channel_is_refused_with_a_broken_or_incomplete_template() -> None:
