@@ -105,7 +105,7 @@ def stock_import(calls: Any, emit: Emit, note: Note, rows: int) -> None:
                 _write_csv(csv_path, rows, shift)
                 calls.take()
                 invocations, records = reader.invocations, reader.records
-                run = _run_cli(csv_path, url, hub.api_key)
+                run = run_cli(["stock", "import", str(csv_path), "--location", "wh-1"], url, hub.api_key)
                 hub.settle(timeout=3600)
                 caught_up = time.monotonic() - run.started
                 taken = calls.take()
@@ -141,11 +141,12 @@ class _CliRun:
     output: str
 
 
-def _run_cli(csv_path: Path, url: str, api_key: str) -> _CliRun:
+def run_cli(arguments: list[str], url: str, api_key: str) -> _CliRun:
+    """`oms-hub <arguments> --url URL` in a child process, timed, with the child's own peak memory."""
     cli = Path(sys.executable).parent / "oms-hub"
     started = time.monotonic()
     child = subprocess.Popen(
-        [str(cli), "stock", "import", str(csv_path), "--location", "wh-1", "--url", url],
+        [str(cli), *arguments, "--url", url],
         env={**os.environ, "OMS_API_KEY": api_key},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -158,7 +159,7 @@ def _run_cli(csv_path: Path, url: str, api_key: str) -> _CliRun:
     out, err = child.communicate()
     seconds = time.monotonic() - started
     if child.returncode != 0:
-        raise RuntimeError(f"stock import failed: {out}{err[-2000:]}")
+        raise RuntimeError(f"{' '.join(arguments[:2])} failed: {out}{err[-2000:]}")
     return _CliRun(started, seconds, peak_kb, out.strip())
 
 
