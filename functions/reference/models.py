@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from common.models import EMAIL, ONE_LINE, Identifier, Number, Sku, Units
+from common.models import EMAIL, FREE_TEXT, ONE_LINE, Identifier, Number, Sku, Units
 
 
 class DeliveryMethod(StrEnum):
@@ -220,8 +220,8 @@ MAX_TEMPLATE_OVERRIDES = 6 * 2 * 2  # every topic, medium and language
 
 
 class TemplateOverride(BaseModel):
-    """The channel's own wording of one message, replacing the hub's default (jinja2, sandboxed; the values
-    a template may use are listed in docs/notifications.md)."""
+    """The channel's own wording of one message, replacing the hub's default (jinja2, held to reading, testing
+    and filtering its values: common.templates; the values it may use are listed in docs/notifications.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -229,8 +229,12 @@ class TemplateOverride(BaseModel):
     medium: Medium
     language: Language
     subject: str | None = Field(None, min_length=1, max_length=200, pattern=ONE_LINE, description="Email only.")
-    text: str | None = Field(None, min_length=1, max_length=1000, description="The SMS, or an email's plain-text part.")
-    html: str | None = Field(None, min_length=1, max_length=20_000, description="An email's HTML part (autoescaped).")
+    text: str | None = Field(
+        None, min_length=1, max_length=1000, pattern=FREE_TEXT, description="The SMS, or an email's plain-text part."
+    )
+    html: str | None = Field(
+        None, min_length=1, max_length=20_000, pattern=FREE_TEXT, description="An email's HTML part (autoescaped)."
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> TemplateOverride:

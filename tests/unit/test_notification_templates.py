@@ -153,6 +153,7 @@ def test_a_channel_is_refused_with_a_broken_or_incomplete_template() -> None:
         {"topic": "shipped", "medium": "email", "language": "ru", "text": "no subject"},
         {**sms, "topic": "lost"},
         {**sms, "language": "de"},
+        {**sms, "text": "a control \x1b[2J character"},
     ):
         with pytest.raises(ValidationError):
             channel(broken)
