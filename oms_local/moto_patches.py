@@ -63,12 +63,17 @@ class Deliverables:
     _changed: ClassVar[dict[str, threading.Condition]] = {service: threading.Condition() for service in OPERATIONS}
     _generation: ClassVar[dict[str, int]] = dict.fromkeys(OPERATIONS, 0)
 
+    # Calls that write to another service's sources: moto's EventBridge sends to SQS targets itself.
+    WAKES_ALSO: ClassVar[dict[tuple[str, str], str]] = {("events", "PutEvents"): "sqs"}
+
     @classmethod
     def seen(cls, event_name: str) -> None:
         _, _, rest = event_name.partition(".")
         service, _, operation = rest.rpartition(".")
         if operation in cls.OPERATIONS.get(service, ()):
             cls.wake(service)
+        elif (service, operation) in cls.WAKES_ALSO:
+            cls.wake(cls.WAKES_ALSO[service, operation])
 
     @classmethod
     def wake(cls, service: str | None = None) -> None:

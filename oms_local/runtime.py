@@ -313,6 +313,12 @@ class LocalHub:
         sqs = boto3.client("sqs", region_name=region)
         for request in self.template.queues.values():
             sqs.create_queue(**request)
+        # moto's EventBridge sends a matching event to an SQS target itself, as EventBridge does.
+        for rule in self.template.rules.values():
+            events.put_rule(Name=rule.name, EventBusName=rule.bus, EventPattern=rule.pattern, State="ENABLED")
+            events.put_targets(
+                Rule=rule.name, EventBusName=rule.bus, Targets=[{"Id": i, "Arn": arn} for i, arn in rule.targets]
+            )
 
     def _capped(self, definition: str, state_timeouts: Mapping[str, int]) -> str:
         if self.deadline_cap_seconds is None and not state_timeouts:

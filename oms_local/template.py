@@ -104,6 +104,16 @@ class StreamSource:
 
 
 @dataclass(frozen=True)
+class EventRule:
+    """An EventBridge rule on one of the template's buses, with its targets (queue ARNs)."""
+
+    name: str
+    bus: str
+    pattern: str  # JSON
+    targets: tuple[tuple[str, str], ...]  # (Id, Arn)
+
+
+@dataclass(frozen=True)
 class GatewayResponse:
     status: int
     body: str
@@ -120,6 +130,8 @@ class LocalTemplate:
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
     state_machines: dict[str, dict[str, Any]] = field(default_factory=dict)
     event_buses: dict[str, str] = field(default_factory=dict)
+    # logical id -> PutRule request and its targets (moto's EventBridge delivers to SQS targets itself)
+    rules: dict[str, EventRule] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
     # logical id -> CreateQueue request (dead-letter queues first, so a redrive target exists)
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -175,6 +187,9 @@ class _Resolver:
             "AWS::Events::EventBus": f"arn:aws:events:{self.region}:{ACCOUNT}:event-bus/{physical}",
             "AWS::SQS::Queue": f"arn:aws:sqs:{self.region}:{ACCOUNT}:{physical}",
         }
+        if kind == "AWS::Events::Rule":
+            bus = self.resolve(self.resources[name]["Properties"].get("EventBusName", "default"))
+            arns[kind] = f"arn:aws:events:{self.region}:{ACCOUNT}:rule/{bus}/{physical}"
         if attribute != "Arn" or kind not in arns:
             raise ValueError(f"local runtime cannot resolve GetAtt {name}.{attribute}")
         return arns[kind]
@@ -253,6 +268,8 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
             ]
         elif kind == "AWS::SQS::Queue":
             local.queues[logical_id] = _queue_request(resolver.physical_name(logical_id), props, resolver)
+        elif kind == "AWS::Events::Rule":
+            local.rules[logical_id] = _rule(resolver.physical_name(logical_id), props, resolver)
     local.queues = dict(sorted(local.queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]["Attributes"]))
     # Static paths before parameterised ones, as API Gateway matches them.
     local.routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
@@ -345,6 +362,15 @@ def _schedule(name: str, function: str, event: dict[str, Any]) -> Schedule | Non
     payload = json.loads(props["Input"]) if "Input" in props else None
     Schedule(name, function, expression, payload).next_after(datetime.now(UTC))  # a bad expression fails at load
     return Schedule(name, function, expression, payload)
+
+
+def _rule(name: str, props: dict[str, Any], resolver: _Resolver) -> EventRule:
+    targets = tuple((t["Id"], str(resolver.resolve(t["Arn"]))) for t in props.get("Targets", []))
+    if not all(":sqs:" in arn for _, arn in targets):
+        raise ValueError(f"{name}: the local runtime routes rules to SQS queues only")
+    return EventRule(
+        name, str(resolver.resolve(props.get("EventBusName", "default"))), json.dumps(props["EventPattern"]), targets
+    )
 
 
 def queue_url(region: str, name: str) -> str:

@@ -157,6 +157,7 @@ _HTTP: dict[str, tuple[int, int | None]] = {
     "not_found": (404, None),
     "invalid_transition": (409, None),
     "order_busy": (409, 1),
+    "action_pending": (409, None),
     "conflict": (409, None),
     "insufficient_stock": (409, None),
     "partner_unavailable": (409, 60),  # the partner sends the push again later

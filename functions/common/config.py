@@ -28,6 +28,9 @@ class Settings(BaseModel):
     stock_push_table: str = Field("", alias="STOCK_PUSH_TABLE")
     products_table: str = Field("", alias="PRODUCTS_TABLE")
     stock_push_queue_url: str = Field("", alias="STOCK_PUSH_QUEUE_URL")
+    order_actions_queue_url: str = Field("", alias="ORDER_ACTIONS_QUEUE_URL")
+    # The first wait of an order action after a transient failure (it doubles per attempt).
+    actions_backoff_seconds: int = Field(10, alias="ACTIONS_BACKOFF_SECONDS", ge=1)
     event_bus_name: str = Field("", alias="EVENT_BUS_NAME")
     # SSM parameter path under which channel secrets and partner credentials live (never the values).
     secrets_prefix: str = Field("/oms-hub", alias="SECRETS_PREFIX")

@@ -69,6 +69,13 @@ class OrderBusy(HubError):
     code = "order_busy"
 
 
+class ActionPending(HubError):
+    """The event needs an action of the status done first (the workflow's `requires`), e.g. the marketplace
+    must have taken the shipment before the order is handed over."""
+
+    code = "action_pending"
+
+
 class Conflict(HubError):
     """The order moved on by itself (a deadline passed) before the caller's change arrived."""
 

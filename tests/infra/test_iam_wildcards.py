@@ -33,6 +33,7 @@ WILDCARDS_ALLOWED = {
     ("WebhooksApiFunction", "ReadChannelSecrets"): _PER_CHANNEL,
     ("PartnerPollFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
     ("StockPushFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
+    ("OrderActionsFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
     ("OrdersApiFunction", "AcquirerSecrets"): "the acquirer's API key and webhook secret per provider, under "
     "<stack>/acquirer/",
     ("LifecycleTasksFunction", "AcquirerSecrets"): "the acquirer's API key per provider, under <stack>/acquirer/",

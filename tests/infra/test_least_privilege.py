@@ -403,6 +403,48 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
         hub.invoke("PartnerPollFunction", {})
 
 
+def _actions_scenario(api: Api) -> None:
+    """OrderActionsFunction: a store's task (ship from store), and a marketplace confirmation that fails
+    transiently (its backoff), then for good (the operator task), reading the channel and its credentials."""
+    from tests.fakes.partners import FakeOzon
+    from tests.fakes.server import serve
+    from tests.support.waiting import wait_until
+
+    api.put("/v1/locations/sfs-1", {"name": "Store", "kind": "store", "capabilities": ["ship_from_store"]})
+    api.put("/v1/stock/sfs-1", {"items": [{"sku": "SKU-S", "on_hand": 2}]})
+    store_order = api.post(
+        "/v1/orders",
+        courier_order(
+            "iam-sfs",
+            lines=[{"sku": "SKU-S", "qty": 1, "price": 1}],
+            delivery={"method": "ship_from_store", "address": "Moscow", "location_id": "sfs-1"},
+        ),
+    ).body["order_id"]
+    api.event(store_order, "confirm")
+    fake = FakeOzon()
+    with serve(fake.app()) as url:
+        api.put("/v1/locations/mp-a", {"name": "MP", "kind": "warehouse", "capabilities": ["marketplace"]})
+        api.put("/v1/stock/mp-a", {"items": [{"sku": "SKU-M", "on_hand": 2}]})
+        credentials = {"Client-Id": "836", "Api-Key": "ozon-key"}
+        api.put("/v1/channels/ozon-a", {"kind": "ozon", "name": "Ozon", "api_url": url, "credentials": credentials})
+        posted = courier_order("", lines=[{"sku": "SKU-M", "qty": 1, "price": 1}], delivery={"method": "marketplace"})
+
+        def packed(external_id: str) -> str:
+            order_id = api.post("/v1/orders", {**posted, "external_id": external_id, "channel": "ozon-a"}).body
+            api.event(order_id["order_id"], "pack")
+            return str(order_id["order_id"])
+
+        def confirmation(order_id: str, status: str) -> bool:
+            return any(a["status"] == status for a in api.order(order_id)["actions"])
+
+        fake.fail(500, times=3)  # the first posting's attempt (three tries): backed off
+        backed_off = packed("iam-ozon-1")
+        wait_until(lambda: confirmation(backed_off, "retrying"), 20, "a backoff")
+        refused = packed("iam-ozon-2")  # Ozon has no such posting: the operator task
+        wait_until(lambda: confirmation(refused, "failed"), 20, "a refusal")
+        wait_until(lambda: confirmation(store_order, "done"), 20, "the store task")
+
+
 def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
     hub, calls = recorded
     api = Api(hub)
@@ -413,6 +455,7 @@ def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
         _inventory_scenario,
         _offers_scenario,
         _catalog_scenario,
+        _actions_scenario,
     ):
         scenario(api)
     _partner_scenario(hub, api)

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from common.models import EMAIL, FREE_TEXT, ONE_LINE, Identifier, Moment, Number, Sku, a_number
+from orders.domain.actions import ActionRecord, shown
 from planning.cart import MAX_CART_LINES, CartLine, Qty, quantities
 from planning.promise import Promise
 from planning.sourcing import Allocation, CustomerPlace, Shortage
@@ -290,8 +291,18 @@ class Order(BaseModel):
     promise: Promise | None = Field(
         None, description="The delivery promise made at intake; none while stock is missing."
     )
+    actions: list[ActionRecord] = Field(
+        default_factory=list,
+        description="The on-entry actions of the statuses the order entered, each once per entry "
+        "(docs/actions.md), in the order they started.",
+    )
     created_at: str
     updated_at: str
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _records_in_order(cls, value: Any) -> Any:
+        return shown({"actions": value}) if isinstance(value, dict) else value
 
 
 class PaymentCallbackIn(BaseModel):
@@ -326,8 +337,9 @@ class RefusedStock(BaseModel):
 
 
 class Task(BaseModel):
-    """An operator's to-do, e.g. an order short of stock (call the customer, substitute or cancel) or a
-    channel's stock lines its marketplace refuses (fix the offer mapping)."""
+    """An operator's to-do, e.g. an order short of stock (call the customer, substitute or cancel), a
+    channel's stock lines its marketplace refuses (fix the offer mapping), an order action a partner
+    refused (`action_failed`) or a store's order to pick (`store_order`)."""
 
     task_id: str
     kind: str
@@ -337,6 +349,8 @@ class Task(BaseModel):
     shortages: list[Shortage] | None = None  # stock_shortage
     refused: list[RefusedStock] | None = None  # stock_push_refused: the latest push's refusals
     push_id: str | None = None  # stock_push_refused
+    action: str | None = None  # action_failed, store_order: the order action that opened it
+    reason: str | None = None  # action_failed: the partner's reason; store_order: what to do
     created_at: str
     updated_at: str | None = None
 
@@ -347,7 +361,7 @@ class Task(BaseModel):
         return {k: v for k, v in shown.items() if v is not None or k not in _KIND_FIELDS}
 
 
-_KIND_FIELDS = frozenset({"order_id", "shortages", "refused", "push_id"})
+_KIND_FIELDS = frozenset({"order_id", "shortages", "refused", "push_id", "action", "reason"})
 
 
 @dataclass(frozen=True)

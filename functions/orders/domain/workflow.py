@@ -32,6 +32,17 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_WAIT_SECONDS = 365 * 86400  # a Standard execution lives at most one year
 
 
+# What a status may do on entering (docs/actions.md); the marketplace actions act on the order's own channel.
+ActionName = Literal[
+    "notify_customer",
+    "create_shipment",
+    "open_task",
+    "confirm_to_marketplace",
+    "hand_over_to_marketplace",
+    "cancel_at_marketplace",
+]
+
+
 def seconds(duration: str) -> int:
     return int(duration[:-1]) * _UNIT_SECONDS[duration[-1]]
 
@@ -65,8 +76,15 @@ class Status(BaseModel):
     payment: Literal["request_link"] | None = Field(
         None, description="On entering: ask the acquirer for a new payment link for the customer."
     )
-    actions: list[Literal["notify_customer", "create_shipment", "open_task"]] = Field(
-        default_factory=list, description="Published on the bus as OrderStatusEntered when the status is entered."
+    actions: list[ActionName] = Field(
+        default_factory=list,
+        description="Published on the bus as OrderStatusEntered when the status is entered; OrderActionsFunction "
+        "runs each once per entry (docs/actions.md).",
+    )
+    requires: dict[Name, list[ActionName]] = Field(
+        default_factory=dict,
+        description="event -> actions of this status that must be done before an operator's event is accepted "
+        "(409 action_pending until then); a partner reporting the move itself is not held.",
     )
 
     @property
@@ -212,6 +230,11 @@ def _status_problems(name: str, status: Status, workflow: Workflow) -> list[str]
         problems.append("a status that requests a payment link waits, and moves no stock")
     if status.deadline_from and name not in INITIAL_STATUSES:
         problems.append("`deadline_from` counts from the order's creation: only on reserved/on_hold")
+    for event, required in status.requires.items():
+        if event not in status.events:
+            problems.append(f"`requires` names {event!r}, which is not one of its events")
+        if set(required) - set(status.actions):
+            problems.append(f"`requires` of {event!r} names actions the status does not run")
     return problems + _stock_problems(name, status, workflow)
 
 

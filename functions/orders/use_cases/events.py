@@ -8,21 +8,39 @@ from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from common.errors import Conflict, InvalidTransition, OrderBusy, OrderNotFound
+from common.errors import ActionPending, Conflict, InvalidTransition, OrderBusy, OrderNotFound
 from common.observability import count, logger
 from orders.adapters import lifecycle_engine, order_table
 from orders.adapters.workflow_catalog import workflow
+from orders.domain.actions import IN_PROGRESS, Unmet, unmet
 from orders.domain.models import OrderEventIn
 from orders.domain.records import timeline_entry
 from orders.domain.workflow import EXPIRE, LIFECYCLE_FAILED
 
 SWEEPER = "sweeper"  # the source of the hold sweeper's events
+PARTNER = "partner:"  # sources of a partner's own reports: what it reports has happened, whatever the hub ran
 
 T = TypeVar("T")
 
 
 class _NotReady(Exception):
     """The lifecycle has not reached its next wait yet, or another event took the token first."""
+
+
+class _ActionsRunning(_NotReady):
+    """An action the event requires has not finished yet."""
+
+    def __init__(self, status: str, pending: ActionPending) -> None:
+        super().__init__(status)
+        self.pending = pending
+
+
+def _pending(event: str, status: str, waiting: list[Unmet]) -> ActionPending:
+    return ActionPending(
+        f"event {event!r} waits for {', '.join(a.name for a in waiting)} to be done",
+        status=status,
+        actions=[{"name": a.name, "status": a.status, "last_error": a.last_error} for a in waiting],
+    )
 
 
 def _poll(read: Callable[[], T], seconds: float = 3) -> T:
@@ -56,6 +74,13 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
                 allowed_events=sorted(set(flow.transitions.get(status, {})) - {EXPIRE}),
             )
         next_status = flow.next_status(status, event_in.event, recovering=recovering)
+        required = flow.statuses[status].requires.get(event_in.event, [])
+        waiting = unmet(order, required) if required and not source.startswith(PARTNER) else []
+        if waiting:
+            pending = _pending(event_in.event, status, waiting)
+            if all(a.status in IN_PROGRESS for a in waiting):
+                raise _ActionsRunning(status, pending)  # usually done within a second: wait for them
+            raise pending
         token = order.get("task_token")
         if not token or not order_table.claim_token(order_id, token, status, event_in.event):
             raise _NotReady(status)
@@ -71,6 +96,8 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
     # Events sent back to back (confirm, then pick) wait here for the lifecycle to reach its next step.
     try:
         accepted = _poll(attempt)
+    except _ActionsRunning as running:
+        raise running.pending from None
     except _NotReady as busy:
         raise OrderBusy("the order is still applying a previous event; retry shortly", status=busy.args[0]) from None
     count(f"OrderEvent_{event_in.event}")

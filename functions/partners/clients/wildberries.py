@@ -212,14 +212,16 @@ class WildberriesClient:
             pair: ACCEPTED if found.get(chrt) == amount else KEPT_NOTHING for chrt, (pair, amount) in sent.items()
         }
 
-    def hand_over(self, name: str, order_ids: Sequence[int]) -> str:
-        """Create a supply, add the assembly tasks (100 per call), send it to delivery; returns the supply id.
-        Adding answers 204 even when nothing changed, so the supply's order ids are read back.
-        (The per-order PATCH .../supplies/{id}/orders/{orderId} and GET .../supplies/{id}/orders are
-        deprecated and scheduled for removal; these are the replacements Wildberries names.)"""
-        supply = parsed(
-            Supply, self.http.request("POST", "/api/v3/supplies", json={"name": name}).json(), "wildberries"
-        ).id
+    def create_supply(self, name: str) -> str:
+        """A new (open) supply; returns its id."""
+        answer = self.http.request("POST", "/api/v3/supplies", json={"name": name}).json()
+        return parsed(Supply, answer, "wildberries").id
+
+    def add_to_supply(self, supply: str, order_ids: Sequence[int]) -> None:
+        """Add assembly tasks to an open supply (100 per call; Wildberries moves each to `confirm`). Adding
+        answers 204 even when nothing changed, so the supply's order ids are read back. (The per-order PATCH
+        .../supplies/{id}/orders/{orderId} and GET .../supplies/{id}/orders are deprecated and scheduled for
+        removal; these are the replacements Wildberries names.)"""
         for start in range(0, len(order_ids), SUPPLY_BATCH):
             self.http.request(
                 "PATCH",
@@ -236,8 +238,21 @@ class WildberriesClient:
         missing = sorted(set(order_ids) - listed)
         if missing:
             raise PartnerRejected(f"supply {supply} did not take orders {missing}")
+
+    def deliver(self, supply: str) -> None:
+        """Send the supply to delivery (it closes: nothing more can be added)."""
         self.http.request("PATCH", f"/api/v3/supplies/{supply}/deliver")
+
+    def hand_over(self, name: str, order_ids: Sequence[int]) -> str:
+        """Create a supply, add the assembly tasks, send it to delivery; returns the supply id."""
+        supply = self.create_supply(name)
+        self.add_to_supply(supply, order_ids)
+        self.deliver(supply)
         return supply
+
+    def cancel(self, order_id: int) -> None:
+        """The seller cancels an assembly task (PATCH /api/v3/orders/{orderId}/cancel, 204)."""
+        self.http.request("PATCH", f"/api/v3/orders/{order_id}/cancel")
 
 
 def _poll(base_url: str, credentials: Mapping[str, str], open_orders: Sequence[str], now: datetime) -> list[Canonical]:

@@ -1,0 +1,224 @@
+"""Running the actions an OrderStatusEntered announcement names, each once per status entry.
+
+For each action: find the status entry it belongs to on the order's timeline, claim its record (a lease),
+ask the partner, and record what it answered. The announcement is put on the bus before the lifecycle
+writes the status, so it may arrive first: it is looked at again shortly until the entry shows. A
+transient failure is tried again with backoff (the message comes back later); a permanent one sets the
+order's attention and opens an operator task with the partner's reason. The lifecycle never waits for
+any of it, except an event a status declares to need an action done first (`requires`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from actions.domain.announcement import Announcement
+from actions.domain.outcomes import (
+    EARLY_RETRY_SECONDS,
+    EARLY_WINDOW_SECONDS,
+    MAX_ATTEMPTS,
+    Done,
+    Outcome,
+    Permanent,
+    Skipped,
+    Transient,
+    backoff_seconds,
+)
+from actions.use_cases import marketplace, store
+from actions.use_cases.context import Context
+from common.clock import utc_moment, utc_text
+from common.config import settings
+from common.observability import count, logger
+from orders.adapters import order_actions, order_table
+from orders.adapters.workflow_catalog import workflow
+from orders.domain.actions import ACTOR, target
+from partners.clients.http import PartnerRejected, PartnerUnavailable
+
+# Longer than one attempt can take (the function's timeout): a claim older than this was abandoned.
+LEASE_SECONDS = 150
+EARLY_WAIT_SECONDS = 2.0
+EARLY_POLL_SECONDS = 0.1
+ATTENTION = "action_failed"
+TASK_KIND = "action_failed"
+NOTE_LIMIT = 400  # characters of a partner's reason kept on the timeline and the task
+
+Performer = Callable[[Context], Outcome]
+
+
+PERFORMERS: dict[str, Performer] = {
+    "open_task": store.open_task,
+    "confirm_to_marketplace": marketplace.confirm,
+    "hand_over_to_marketplace": marketplace.hand_over,
+    "cancel_at_marketplace": marketplace.cancel,
+}
+
+
+class RetryLater(Exception):
+    """Some action of the announcement must be tried again: the message comes back after `seconds`."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(f"retry in {seconds} s")
+        self.seconds = seconds
+
+
+def handle(announcement: Announcement, now: datetime) -> None:
+    """Run each action the announcement names; RetryLater with the soonest wait if any must be retried."""
+    waits = [wait for name in announcement.detail.actions if (wait := _run(announcement, name, now)) is not None]
+    if waits:
+        raise RetryLater(min(waits))
+
+
+def _run(announcement: Announcement, name: str, now: datetime) -> int | None:
+    """One action: None when it is settled (done, failed for good, skipped, or a duplicate), else the
+    seconds until it should be looked at again."""
+    detail = announcement.detail
+    if name not in PERFORMERS:
+        # Announced by a workflow, served by no function of this deployment (yet): nothing to record.
+        logger.warning("no service for the action", extra={"order_id": detail.order_id, "action": name})
+        count("ActionWithoutService")
+        return None
+    read = _entered(detail.order_id, name, detail.status)
+    if read is None:
+        if (now - announcement.time).total_seconds() < EARLY_WINDOW_SECONDS:
+            return EARLY_RETRY_SECONDS  # still not written: look again shortly
+        return None  # every entry of the status has its outcome: a late duplicate
+    order, entry, record = read
+    if record is not None:
+        wait = _still_waiting(record, now)
+        if wait:
+            return wait
+    ctx = Context(order, name, detail.status, entry, utc_text(now))
+    claimed = _claimed(ctx, record, now)
+    if claimed is None:
+        return EARLY_RETRY_SECONDS  # another delivery took it first: look at its outcome shortly
+    outcome = _attempt(ctx)
+    return _record(ctx, claimed, outcome)
+
+
+def _entered(order_id: str, name: str, status: str) -> tuple[dict[str, Any], int, dict[str, Any] | None] | None:
+    """The order and the status entry the action belongs to. The lifecycle announces an entry before it
+    writes it, usually a few milliseconds before: the order is read again for a moment before the
+    message is put back. None: no such order, or no entry without an outcome."""
+    deadline = time.monotonic() + EARLY_WAIT_SECONDS
+    while True:
+        order = order_table.get_order(order_id)
+        if order is None:
+            logger.warning("announced order does not exist", extra={"order_id": order_id})
+            return None
+        found = target(order, name, status)
+        if found.entry is not None:
+            return order, found.entry, found.record
+        if order["status"] == status or time.monotonic() >= deadline:
+            return None  # in the status with every entry settled (a duplicate), or still not written
+        time.sleep(EARLY_POLL_SECONDS)
+
+
+def _still_waiting(record: dict[str, Any], now: datetime) -> int:
+    """Seconds until a record may be attempted again: a lease held, or a backoff not over (0: now)."""
+    until = record.get("lease_until") if record["status"] == "running" else record.get("retry_at")
+    if not until:
+        return 0
+    left = (utc_moment(until) - now).total_seconds()
+    return max(int(left) + 1, 1) if left > 0 else 0
+
+
+def _claimed(ctx: Context, seen: dict[str, Any] | None, now: datetime) -> dict[str, Any] | None:
+    previous = seen or {}
+    record = {
+        "name": ctx.name,
+        "status": "running",
+        "attempts": int(previous.get("attempts", 0)) + 1,
+        "last_error": previous.get("last_error"),
+        "result": previous.get("result"),
+        "on_status": ctx.status,
+        "entry": ctx.entry,
+        "updated_at": ctx.now,
+        "claimed_at": previous.get("claimed_at", ctx.now),
+        "holder": uuid.uuid4().hex,
+        "lease_until": utc_text(now + timedelta(seconds=LEASE_SECONDS)),
+    }
+    return record if order_actions.claim(ctx.order["order_id"], ctx.key, record, seen) else None
+
+
+def _attempt(ctx: Context) -> Outcome:
+    """The performer's outcome; a partner's failure classified, anything unexpected retried like a 5xx
+    (and so, after MAX_ATTEMPTS, in front of an operator instead of lost)."""
+    flow = workflow(ctx.order["workflow"])
+    now_in = flow.statuses.get(ctx.order["status"])
+    if ctx.order["status"] != ctx.status and now_in is not None and now_in.stock == "release":
+        return Skipped(f"the order went to {ctx.order['status']} before the action ran")
+    try:
+        return PERFORMERS[ctx.name](ctx)
+    except PartnerUnavailable as error:
+        return Transient(str(error))
+    except PartnerRejected as error:
+        return Permanent(str(error))
+    except Exception as error:  # noqa: BLE001 - recorded and retried, never lost with the message
+        logger.exception("action failed unexpectedly", extra={"order_id": ctx.order["order_id"], "action": ctx.name})
+        return Transient(f"{type(error).__name__}: {error}")
+
+
+def _record(ctx: Context, claimed: dict[str, Any], outcome: Outcome) -> int | None:
+    """Write the outcome; the seconds to wait when the action is to be tried again."""
+    attempts = claimed["attempts"]
+    if isinstance(outcome, Transient) and attempts >= MAX_ATTEMPTS:
+        outcome = Permanent(f"gave up after {attempts} attempts: {outcome.error}")
+    record = {**claimed, "updated_at": ctx.now, "lease_until": None}
+    wait = None
+    attention = task = None
+    if isinstance(outcome, Done):
+        record |= {"status": "done", "result": outcome.result}
+        event, note = "action_done", _summary(outcome.result)
+    elif isinstance(outcome, Skipped):
+        record |= {"status": "skipped", "result": {"skipped": outcome.reason}}
+        event, note = "action_skipped", outcome.reason
+    elif isinstance(outcome, Transient):
+        wait = backoff_seconds(attempts, settings().actions_backoff_seconds)
+        retry_at = utc_text(utc_moment(ctx.now) + timedelta(seconds=wait))
+        record |= {"status": "retrying", "last_error": outcome.error[:NOTE_LIMIT], "retry_at": retry_at}
+        event, note = "action_retrying", f"{outcome.error[:NOTE_LIMIT]}; next attempt after {wait} s"
+    else:
+        record |= {"status": "failed", "last_error": outcome.error[:NOTE_LIMIT]}
+        event, note = "action_failed", outcome.error[:NOTE_LIMIT]
+        attention, task = ATTENTION, _task(ctx, outcome.error[:NOTE_LIMIT])
+    entry = {
+        "at": ctx.now,
+        "status": ctx.order["status"],
+        "event": event,
+        "source": ACTOR,
+        "note": f"{ctx.name} ({ctx.status} #{ctx.entry}, attempt {attempts}): {note}",
+    }
+    # A skip asked no partner anything: it shows in the order's actions, not on its timeline.
+    shown_entry = None if isinstance(outcome, Skipped) else entry
+    if not order_actions.finish(ctx.order["order_id"], ctx.key, record, shown_entry, attention, task):
+        logger.warning("action claim lost before its outcome", extra={"order_id": ctx.order["order_id"]})
+        return None
+    count(f"Action_{event}")
+    logger.info(
+        "action attempted",
+        extra={"order_id": ctx.order["order_id"], "action": ctx.name, "outcome": event, "attempt": attempts},
+    )
+    return wait
+
+
+def _summary(result: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in result.items()) or "done"
+
+
+def _task(ctx: Context, reason: str) -> dict[str, Any]:
+    task_id = f"action#{ctx.order['order_id']}#{ctx.key}"
+    return {
+        "task_id": task_id,
+        "kind": TASK_KIND,
+        "state": "open",
+        "order_id": ctx.order["order_id"],
+        "channel": ctx.order["channel"],
+        "action": ctx.name,
+        "reason": reason,
+        "created_at": ctx.now,
+        "created_key": f"{ctx.now}#{task_id}",
+    }
