@@ -1,6 +1,6 @@
 """The product catalog's CSV import: 100,000 rows through the real CLI (`oms-hub products import`).
 
-Called by bench/run.py (`make bench`); alone: `python bench/catalog.py [rows]`. The hub runs in this
+Called by bench/run.py (`make bench`); alone: `python bench/catalog_import.py [rows]`. The hub runs in this
 process behind a real HTTP server on 127.0.0.1 (bench/stock.py's), the file is sent by the CLI in a child
 process. A first import (no product exists), the same file again (nothing changes), and a file where every
 product changes. DynamoDB requests are counted here by operation, the hub's HTTP requests as its gateway
