@@ -507,7 +507,7 @@ def main() -> None:
     __import__("idle").main(emit)  # bench/idle.py: an idle hub's CPU share
     __import__("load").main(emit)  # bench/load.py: oms-hub local, 8 clients to 10,000 open orders; flat intake
     stock.main(calls, emit, note)
-    __import__("catalog_import").main(calls, emit, note)  # bench/catalog_import.py: the catalog's 100,000-row CSV import
+    __import__("catalog_import").main(calls, emit, note)  # bench/catalog_import.py: a 100,000-product CSV import
     __import__("partner_connectors").main()
     deploy.figures()
     note(f"bench took {time.monotonic() - started:.1f} s")
