@@ -119,13 +119,4 @@ def seed_tshirts(client: httpx.Client, on_hand: int) -> None:
 
 def run_failing(*args: str) -> subprocess.CompletedProcess[str]:
     """`oms-hub local` that must refuse to start: it exits by itself (a timeout here means it served)."""
-    cli = Path(sys.executable).parent / "oms-hub"
-    return subprocess.run(
-        [str(cli), "local", "--port", "1", *args],
-        check=False,  # the caller reads the exit status
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OMS_API_KEY": KEY, "OMS_LOG_LEVEL": "WARNING"},
-        timeout=90,
-    )
+    return oms_hub("local", "--port", "1", *args, timeout=90)
