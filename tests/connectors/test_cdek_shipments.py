@@ -14,10 +14,11 @@ import pytest
 
 from catalog.domain.packages import packages
 from catalog.domain.products import ProductIn
-from partners.clients.cdek import CdekClient, CdekInvalid, Shipment
+from partners.clients.cdek import CdekClient, CdekInvalid, Recipient, Shipment, shipment_request
 from partners.clients.http import PartnerRejected, PartnerUnavailable
 from tests.fakes.partners import FakeCdek
 from tests.fakes.server import serve
+from tests.support.partner_specs import spec
 
 FAST = {"timeout": 0.5, "max_backoff": 0.05}
 CDEK = {"client_id": "cdek-id", "client_secret": "cdek-secret"}
@@ -43,15 +44,14 @@ def no_wait(_: float) -> None:
 def order(number: str) -> dict[str, Any]:
     """An online-store shipment (type 1) whose packages come from the catalog."""
     lines = [Line("MUG-1", 2, Decimal("990.00")), Line("TEA-9", 1, Decimal("350.5"))]
-    return {
-        "type": 1,
-        "number": number,
-        "tariff_code": 136,
-        "shipment_point": "MSK123",
-        "delivery_point": "MSK456",
-        "recipient": {"name": "Anna", "phones": [{"number": "+79165551234"}]},
-        "packages": packages(number, lines, CATALOG),
-    }
+    return shipment_request(
+        number,
+        packages(number, lines, CATALOG),
+        tariff_code=136,
+        recipient=Recipient("Anna", "+79165551234"),
+        origin="MSK123",
+        destination={"city": "Москва", "address": "ул. Тверская, 1"},
+    )
 
 
 @pytest.fixture
@@ -155,6 +155,24 @@ def test_a_cancelled_shipment_is_deleted_once_and_one_cdek_already_holds_is_refu
     with pytest.raises(CdekInvalid, match="v2_order_not_deletable"):
         client.delete("uuid-2")
     assert "uuid-2" in fake.entities
+
+
+def test_a_shipment_request_goes_from_an_office_or_an_address_to_a_pick_up_point_or_an_address() -> None:
+    packed = packages("ord_1", [Line("MUG-1", 1, Decimal(1))], CATALOG)
+    to_point = shipment_request(
+        "ord_1", packed, tariff_code=136, recipient=Recipient("A", "+7"), origin="MSK1", destination="MSK4"
+    )
+    assert (to_point["type"], to_point["shipment_point"], to_point["delivery_point"]) == (1, "MSK1", "MSK4")
+    assert not {"from_location", "to_location"} & set(to_point)
+    to_door = shipment_request(
+        "ord_1", packed, tariff_code=137, recipient=Recipient("A", "+7"), origin={"code": 44}, destination={"code": 137}
+    )
+    assert (to_door["from_location"], to_door["to_location"]) == ({"code": 44}, {"code": 137})
+    assert not {"shipment_point", "delivery_point"} & set(to_door)
+    cdek = spec("cdek")
+    assert cdek.violations(cdek.schema("AddOrder"), to_point, "AddOrder") == []
+    assert cdek.violations(cdek.schema("AddOrder"), to_door, "AddOrder") == []
+    assert cdek.violations(cdek.schema("AddOrder"), {**to_door, "packages": []}, "AddOrder")  # the check can fail
 
 
 def test_a_bad_client_secret_is_a_rejection_and_sends_no_order() -> None:

@@ -208,6 +208,43 @@ def _creation(requests: list[CdekRequest]) -> CdekRequest | None:
     return created[-1] if created else None
 
 
+ONLINE_STORE = 1  # CDEK's order type for an online store (each package lists its items)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    phone: str
+
+
+def _place(place: str | Mapping[str, Any], office: str, address: str) -> dict[str, Any]:
+    return {office: place} if isinstance(place, str) else {address: dict(place)}
+
+
+def shipment_request(
+    number: str,
+    packages: list[dict[str, Any]],
+    *,
+    tariff_code: int,
+    recipient: Recipient,
+    origin: str | Mapping[str, Any],
+    destination: str | Mapping[str, Any],
+) -> dict[str, Any]:
+    """The body of POST /v2/orders for an online-store order: `number` = the hub's order id, `packages`
+    from catalog.use_cases.shipments.packages_for; `origin` a CDEK office's code (`shipment_point`) or an
+    address (`from_location`), `destination` a pick-up point's code (`delivery_point`) or an address
+    (`to_location`: {"address", "city"}, {"code"}, ...): the spec's AddOrder wants one of each."""
+    return {
+        "type": ONLINE_STORE,
+        "number": number,
+        "tariff_code": tariff_code,
+        "recipient": {"name": recipient.name, "phones": [{"number": recipient.phone}]},
+        **_place(origin, "shipment_point", "from_location"),
+        **_place(destination, "delivery_point", "to_location"),
+        "packages": packages,
+    }
+
+
 class CdekClient:
     """OAuth2 client credentials: the bearer token is cached until shortly before it expires; a 401 to it
     (a token revoked or expired early) fetches one new token and sends the request again, once: a 401 to
