@@ -35,7 +35,7 @@ def put_product(sku: str, product: ProductIn, now: str) -> Product:
 
 
 def get_product(sku: str) -> Product:
-    product = product_table.products([sku]).get(sku)
+    product = product_table.products([sku], consistent=True).get(sku)  # a PUT's caller reads its write
     if product is None:
         raise NotFound(f"product {sku!r} is not in the catalog", sku=sku)
     return product
