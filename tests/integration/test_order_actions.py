@@ -5,23 +5,65 @@ what the order shows (`actions`, the timeline, attention, the operator task)."""
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
+import boto3
 import pytest
 
+from common.clock import utc_moment
+from common.config import settings
+from oms_local.runtime import LocalHub
+from tests.fakes.partners import FakeOzon, FakeYandexMarket
+from tests.fakes.server import serve
 from tests.support import builders
 from tests.support.api import Api
-from tests.support.partners import fast_retry_hub
+from tests.support.builders import courier_order
+from tests.support.partners import marketplace_channels, ozon, queue_depth, wildberries_channel
 from tests.support.waiting import wait_until
 from tests.support.workflows import place, walk
 
+POSTING = "24219509-0020-1"  # tests/events/ozon_new_posting.json
+CAMPAIGN = 21621656
+
 
 @pytest.fixture
-def quick() -> Iterator[Api]:
-    """A hub whose retried queue messages come back at once (the actions' backoff is not waited out)."""
-    with fast_retry_hub() as hub:
-        yield Api(hub)
+def hub() -> Iterator[LocalHub]:
+    """The hub, with the actions' first backoff at 1 s (10 s on a stack) so that a retry is seen."""
+    with LocalHub() as running:
+        os.environ["ACTIONS_BACKOFF_SECONDS"] = "1"
+        settings.cache_clear()
+        yield running
+    os.environ.pop("ACTIONS_BACKOFF_SECONDS", None)
+    settings.cache_clear()
+
+
+@pytest.fixture
+def ozon_shop(api: Api) -> Iterator[tuple[Api, FakeOzon]]:
+    """Channel ozon on a fake Ozon that holds every posting pushed to the hub; wh-1 has 10 x SKU-A."""
+    fake = FakeOzon()
+    with serve(fake.app()) as url:
+        yield marketplace_channels(api, url), fake
+
+
+def ozon_order(api: Api) -> str:
+    answer = ozon(api.hub, "ozon_new_posting.json")
+    assert answer.status == 200, answer.body
+    order_id = next(o["order_id"] for o in api.get("/v1/orders", "channel=ozon").body["items"])
+    api.wait_for(order_id, "reserved")
+    return order_id
+
+
+def storefront_order(api: Api, channel: str, external_id: str) -> str:
+    """A marketplace order as a channel's own integration posts it (the external id is the partner's number)."""
+    line = {"sku": "SKU-A", "qty": 1, "price": 1390}
+    body = courier_order(external_id, channel=channel, lines=[line], delivery={"method": "marketplace"})
+    answer = api.post("/v1/orders", body)
+    assert answer.status == 201, answer.body
+    return str(answer.body["order_id"])
 
 
 def action(api: Api, order_id: str, name: str, status: str = "done", timeout: float = 20) -> dict[str, Any]:
@@ -42,6 +84,7 @@ def action_entries(order: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_ship_from_store_opens_the_store_task_once(api: Api) -> None:
+    """The trivial action, proving the path: the store's task opened once, on the timeline."""
     builders.every_method_shop(api)
     order_id = place(api, "ship_from_store", "sfs-actions-1")
     walk(api, order_id, [("confirm", "confirmed")])
@@ -56,3 +99,169 @@ def test_ship_from_store_opens_the_store_task_once(api: Api) -> None:
     [entry] = action_entries(order)
     assert entry["event"] == "action_done" and entry["status"] == "confirmed"
     assert "open_task (confirmed #1, attempt 1)" in entry["note"]
+
+
+def announce_again(hub: LocalHub, order: dict[str, Any], actions: list[str]) -> None:
+    """The lifecycle's announcement of the order's current status delivered once more (as EventBridge or SQS
+    may: the same event, announced just before the status was written), and the queue drained after it."""
+    entered = next(e for e in reversed(order["timeline"]) if e["source"] != "actions")
+    announced = (utc_moment(entered["at"]) - timedelta(milliseconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    event = {
+        "version": "0",
+        "id": "dup-1",
+        "detail-type": "OrderStatusEntered",
+        "source": "oms-hub.lifecycle",
+        "account": "123456789012",
+        "time": announced,
+        "region": hub.template.region,
+        "resources": [],
+        "detail": {
+            "order_id": order["order_id"],
+            "channel": order["channel"],
+            "workflow": order["workflow"],
+            "status": order["status"],
+            "actions": actions,
+        },
+    }
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=f"{hub.template.stack}-OrderActionsQueue")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    wait_until(lambda: queue_depth(hub, "OrderActionsQueue") == 0, 15, "the duplicate taken")
+
+
+def test_ozon_packed_ships_the_posting_once_and_may_then_ship(ozon_shop: tuple[Api, FakeOzon]) -> None:
+    api, fake = ozon_shop
+    order_id = ozon_order(api)
+    walk(api, order_id, [("pack", "packed")])
+    record = action(api, order_id, "confirm_to_marketplace")
+    assert record["attempts"] == 1 and record["result"] == {"postings": [POSTING]}
+    assert fake.calls("/v4/posting/fbs/ship") == [
+        {"posting_number": POSTING, "packages": [{"products": [{"product_id": 147451959, "quantity": 2}]}]}
+    ]
+    # The same announcement again (a duplicate delivery) asks Ozon nothing more and records nothing more.
+    before = api.order(order_id)
+    announce_again(api.hub, before, ["confirm_to_marketplace"])
+    assert len(fake.calls("/v4/posting/fbs/ship")) == 1
+    after = api.order(order_id)
+    assert after["actions"] == before["actions"] and after["timeline"] == before["timeline"]
+    walk(api, order_id, [("ship", "shipped")])
+    # Ozon collects by itself: nothing to send on hand-over, recorded as skipped, not on the timeline.
+    assert action(api, order_id, "hand_over_to_marketplace", "skipped")["attempts"] == 1
+    events = [e["event"] for e in action_entries(api.order(order_id))]
+    assert events == ["action_done"]
+
+
+def test_ozon_5xx_then_success_retries_with_backoff_without_holding_the_lifecycle(
+    ozon_shop: tuple[Api, FakeOzon],
+) -> None:
+    api, fake = ozon_shop
+    order_id = ozon_order(api)
+    fake.fail(503, times=3)  # one attempt's three tries
+    walk(api, order_id, [("pack", "packed")])
+    retrying = action(api, order_id, "confirm_to_marketplace", "retrying")
+    assert "HTTP 503" in retrying["last_error"]
+    record = action(api, order_id, "confirm_to_marketplace")
+    assert record["attempts"] == 2 and record["result"] == {"postings": [POSTING]}
+    assert len(fake.calls("/v4/posting/fbs/ship")) == 1
+    events = [e["event"] for e in action_entries(api.order(order_id))]
+    assert events == ["action_retrying", "action_done"]
+    walk(api, order_id, [("ship", "shipped")])
+
+
+def test_ozon_ship_failed_sets_attention_opens_a_task_and_holds_ship(ozon_shop: tuple[Api, FakeOzon]) -> None:
+    api, fake = ozon_shop
+    order_id = ozon_order(api)
+    fake.substatus = "ship_failed"
+    walk(api, order_id, [("pack", "packed")])
+    record = action(api, order_id, "confirm_to_marketplace", "failed")
+    assert record["attempts"] == 1 and "ship_failed" in record["last_error"]
+    order = api.order(order_id)
+    assert order["attention"] == "action_failed" and order["status"] == "packed"
+    [task] = [t for t in api.get("/v1/tasks").body["items"] if t["kind"] == "action_failed"]
+    assert task["order_id"] == order_id and task["action"] == "confirm_to_marketplace"
+    assert "ship_failed" in task["reason"]
+    refused = api.event(order_id, "ship", expect=409).body
+    assert refused["error"] == "action_pending" and refused["status"] == "packed"
+    assert refused["actions"] == [
+        {"name": "confirm_to_marketplace", "status": "failed", "last_error": record["last_error"]}
+    ]
+    assert api.order(order_id)["status"] == "packed"  # nothing changed
+
+
+def test_a_seller_cancellation_after_packing_cancels_the_posting_at_ozon(ozon_shop: tuple[Api, FakeOzon]) -> None:
+    api, fake = ozon_shop
+    order_id = ozon_order(api)
+    walk(api, order_id, [("pack", "packed")])
+    action(api, order_id, "confirm_to_marketplace")
+    walk(api, order_id, [("cancel", "cancelled")])
+    record = action(api, order_id, "cancel_at_marketplace")
+    assert record["result"] == {"cancelled": POSTING}
+    assert fake.cancelled[POSTING]["cancel_reason_id"] == 402
+    assert fake.cancelled[POSTING]["cancel_reason_message"]
+
+
+def test_a_cancellation_ozon_reported_is_not_sent_back(ozon_shop: tuple[Api, FakeOzon]) -> None:
+    api, fake = ozon_shop
+    order_id = ozon_order(api)
+    assert ozon(api.hub, "ozon_posting_cancelled.json").status == 200
+    api.wait_for(order_id, "cancelled")
+    record = action(api, order_id, "cancel_at_marketplace", "skipped")
+    assert record["result"] == {"skipped": "the marketplace reported the move itself"}
+    assert fake.cancelled == {}
+
+
+@pytest.fixture
+def market_shop(api: Api) -> Iterator[tuple[Api, FakeYandexMarket]]:
+    """Channel ym (Yandex Market) on a fake, wh-1 its campaign's warehouse."""
+    builders.every_method_shop(api)
+    fake = FakeYandexMarket()
+    with serve(fake.app()) as url:
+        channel = {
+            "kind": "yandex_market",
+            "name": "Market",
+            "api_url": url,
+            "credentials": {"Api-Key": "ym-key"},
+            "warehouses": [{"partner_warehouse_id": str(CAMPAIGN), "locations": ["wh-1"]}],
+        }
+        assert api.put("/v1/channels/ym", channel).status == 200
+        yield api, fake
+
+
+def test_market_hears_ready_to_ship_when_packed_and_the_shops_cancellation(
+    market_shop: tuple[Api, FakeYandexMarket],
+) -> None:
+    api, fake = market_shop
+    order_id = storefront_order(api, "ym", "5001")
+    walk(api, order_id, [("pack", "packed")])
+    assert action(api, order_id, "confirm_to_marketplace")["result"] == {
+        "campaign": CAMPAIGN,
+        "status": "PROCESSING/READY_TO_SHIP",
+    }
+    walk(api, order_id, [("cancel", "cancelled")])
+    action(api, order_id, "cancel_at_marketplace")
+    path = f"/v2/campaigns/{CAMPAIGN}/orders/5001/status"
+    assert fake.calls(path) == [
+        {"order": {"status": "PROCESSING", "substatus": "READY_TO_SHIP"}},
+        {"order": {"status": "CANCELLED", "substatus": "SHOP_FAILED"}},
+    ]
+
+
+def test_wildberries_tasks_share_the_open_supply_which_is_delivered_once_and_a_cancel_reaches_wb(api: Api) -> None:
+    builders.every_method_shop(api)
+    with wildberries_channel(api) as fake:
+        first, second = storefront_order(api, "wb", "7001"), storefront_order(api, "wb", "7002")
+        for order_id in (first, second):
+            walk(api, order_id, [("pack", "packed")])
+            assert action(api, order_id, "confirm_to_marketplace")["result"] == {"supply_id": "WB-GI-1"}
+        assert len(fake.calls("/api/v3/supplies")) == 1
+        assert fake.supplies == {"WB-GI-1": {7001, 7002}}
+        for order_id in (first, second):
+            walk(api, order_id, [("ship", "shipped")])
+            action(api, order_id, "hand_over_to_marketplace")
+        assert fake.delivered == ["WB-GI-1"]  # once, for both
+        third = storefront_order(api, "wb", "7003")
+        walk(api, third, [("pack", "packed")])
+        assert action(api, third, "confirm_to_marketplace")["result"] == {"supply_id": "WB-GI-2"}  # a new one
+        walk(api, third, [("cancel", "cancelled")])
+        action(api, third, "cancel_at_marketplace")
+        assert fake.cancelled == [7003]

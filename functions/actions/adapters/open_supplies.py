@@ -17,8 +17,8 @@ def _key(channel_id: str) -> dict[str, Any]:
 
 def current(channel_id: str) -> str | None:
     answer = aws.dynamodb().get_item(TableName=settings().orders_table, Key=_key(channel_id), ConsistentRead=True)
-    item = answer.get("Item")
-    return item["supply_id"]["S"] if item else None
+    supply = answer.get("Item", {}).get("supply_id")  # the item stays, without an id, once one was delivered
+    return str(supply["S"]) if supply else None
 
 
 def keep(channel_id: str, supply_id: str, now: str) -> str:

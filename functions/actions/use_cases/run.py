@@ -35,7 +35,7 @@ from common.config import settings
 from common.observability import count, logger
 from orders.adapters import order_actions, order_table
 from orders.adapters.workflow_catalog import workflow
-from orders.domain.actions import ACTOR, target
+from orders.domain.actions import ACTOR, entries_of, entry_of, target
 from partners.clients.http import PartnerRejected, PartnerUnavailable
 
 # Longer than one attempt can take (the function's timeout): a claim older than this was abandoned.
@@ -81,11 +81,11 @@ def _run(announcement: Announcement, name: str, now: datetime) -> int | None:
         logger.warning("no service for the action", extra={"order_id": detail.order_id, "action": name})
         count("ActionWithoutService")
         return None
-    read = _entered(detail.order_id, name, detail.status)
-    if read is None:
-        if (now - announcement.time).total_seconds() < EARLY_WINDOW_SECONDS:
-            return EARLY_RETRY_SECONDS  # still not written: look again shortly
-        return None  # every entry of the status has its outcome: a late duplicate
+    read = _entered(detail.order_id, name, detail.status, announcement.time)
+    if read is NOT_WRITTEN and (now - announcement.time).total_seconds() < EARLY_WINDOW_SECONDS:
+        return EARLY_RETRY_SECONDS  # look again shortly
+    if not isinstance(read, tuple):
+        return None  # a duplicate of a settled entry, an order that does not exist, or given up on
     order, entry, record = read
     if record is not None:
         wait = _still_waiting(record, now)
@@ -99,10 +99,15 @@ def _run(announcement: Announcement, name: str, now: datetime) -> int | None:
     return _record(ctx, claimed, outcome)
 
 
-def _entered(order_id: str, name: str, status: str) -> tuple[dict[str, Any], int, dict[str, Any] | None] | None:
+NOT_WRITTEN = "not written"  # the order does not show the announced entry (yet)
+Entered = tuple[dict[str, Any], int, dict[str, Any] | None]  # the order, the entry, its record if claimed
+
+
+def _entered(order_id: str, name: str, status: str, announced: datetime) -> Entered | str | None:
     """The order and the status entry the action belongs to. The lifecycle announces an entry before it
-    writes it, usually a few milliseconds before: the order is read again for a moment before the
-    message is put back. None: no such order, or no entry without an outcome."""
+    writes it, usually a few milliseconds before: the order is read again for a moment before the message
+    is put back (NOT_WRITTEN). None: no such order, or the announcement is older than the latest entry of
+    the status and every entry has its outcome (a duplicate)."""
     deadline = time.monotonic() + EARLY_WAIT_SECONDS
     while True:
         order = order_table.get_order(order_id)
@@ -112,8 +117,12 @@ def _entered(order_id: str, name: str, status: str) -> tuple[dict[str, Any], int
         found = target(order, name, status)
         if found.entry is not None:
             return order, found.entry, found.record
-        if order["status"] == status or time.monotonic() >= deadline:
-            return None  # in the status with every entry settled (a duplicate), or still not written
+        timeline = order.get("timeline", [])
+        latest = entry_of(timeline, status, entries_of(timeline, status))
+        if latest is not None and utc_moment(latest["at"]) >= announced:
+            return None
+        if time.monotonic() >= deadline:
+            return NOT_WRITTEN
         time.sleep(EARLY_POLL_SECONDS)
 
 
