@@ -11,63 +11,17 @@ SKU holds) has those items reported and the rest sent again, since a refused req
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 
-from oms_local.stock_import import Refused, put_part
+from oms_local.csv_parts import CsvParts, PartsReport, Row, send_parts
 from stock_push.domain.offers import MAX_OFFER_ITEMS, OfferIn
 
 COLUMNS = ("sku", "offer_id", "chrtId")
 _WHOLE = re.compile(r"\s*[+-]?[0-9]{1,19}\s*")
-
-
-@dataclass
-class OffersReport:
-    rows: int = 0
-    written: int = 0
-    unchanged: int = 0
-    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line, field, reason)
-
-
-def _items(path: Path, report: OffersReport) -> Iterator[list[tuple[int, OfferIn]]]:
-    """Parts of at most MAX_OFFER_ITEMS readable rows with their line numbers; the others go to the report."""
-    with path.open(newline="", encoding="utf-8-sig") as stream:
-        reader = csv.DictReader(stream)
-        missing = {"sku", "offer_id"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(
-                f"{path.name}: header must name the columns sku,offer_id[,chrtId]; missing {', '.join(sorted(missing))}"
-            )
-        first_line: dict[tuple[str, str], int] = {}
-        part: list[tuple[int, OfferIn]] = []
-        for row in reader:
-            report.rows += 1
-            line = reader.line_num
-            if None in row:  # more fields than the header names
-                report.errors.append((line, "row", "more columns than the header"))
-                continue
-            try:
-                item = _item(row)
-            except ValidationError as invalid:
-                report.errors.extend((line, ".".join(map(str, e["loc"])), e["msg"]) for e in invalid.errors())
-                continue
-            clash = _clash(item, line, first_line)
-            if clash:
-                report.errors.append((line, *clash))
-                continue
-            part.append((line, item))
-            if len(part) == MAX_OFFER_ITEMS:
-                yield part
-                part = []
-        if part:
-            yield part
 
 
 def _clash(item: OfferIn, line: int, first_line: dict[tuple[str, str], int]) -> tuple[str, str] | None:
@@ -83,7 +37,7 @@ def _clash(item: OfferIn, line: int, first_line: dict[tuple[str, str], int]) -> 
     return None
 
 
-def _item(row: dict[str, str | None]) -> OfferIn:
+def _item(row: Row) -> OfferIn:
     """A row where every value is text: an empty cell is no value, a whole number in chrtId is a number."""
     values: dict[str, Any] = {name: row.get(name) or None for name in COLUMNS}
     chrt = values["chrtId"]
@@ -92,31 +46,22 @@ def _item(row: dict[str, str | None]) -> OfferIn:
     return OfferIn.model_validate(values)
 
 
-def import_offers(client: httpx.Client, path: Path, channel_id: str) -> OffersReport:
+def import_offers(client: httpx.Client, path: Path, channel_id: str) -> PartsReport:
     """Send the file part by part; see the module's docstring."""
-    report = OffersReport()
-    for number, part in enumerate(_items(path, report)):
-        _send(client, channel_id, number, part, report)
-    report.errors.sort()
-    return report
-
-
-def _send(
-    client: httpx.Client, channel_id: str, number: int, part: list[tuple[int, OfferIn]], report: OffersReport
-) -> None:
-    """One part; items the hub names as refused are reported and the rest sent again without them."""
-    while part:
-        body = {"items": [item.model_dump(mode="json", exclude_none=True) for _, item in part]}
-        try:
-            answer = put_part(client, f"/v1/channels/{channel_id}/offers", body, f"part {number}")
-        except Refused as refused:
-            named = refused.items(len(part))
-            if not named:
-                raise
-            for index, (column, reason) in sorted(named.items()):
-                report.errors.append((part[index][0], column, reason))
-            part = [entry for index, entry in enumerate(part) if index not in named]
-            continue
-        report.written += answer["written"]
-        report.unchanged += answer["unchanged"]
-        return
+    first_line: dict[tuple[str, str], int] = {}
+    reading = CsvParts(
+        "sku,offer_id[,chrtId]",
+        {"sku", "offer_id"},
+        _item,
+        lambda item, line: _clash(item, line, first_line),
+        MAX_OFFER_ITEMS,
+    )
+    report = PartsReport()
+    parts = reading.parts(path, report)
+    return send_parts(
+        client,
+        f"/v1/channels/{channel_id}/offers",
+        parts,
+        report,
+        lambda i: i.model_dump(mode="json", exclude_none=True),
+    )
