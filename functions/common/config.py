@@ -42,6 +42,7 @@ class Settings(BaseModel):
     # Customer notifications (docs/notifications.md): the SMS gateway's API and the default email sender.
     sms_gateway_url: str = Field("https://sms.ru", alias="SMS_GATEWAY_URL")
     notify_email_from: str = Field("", alias="NOTIFY_EMAIL_FROM")
+    loyalty_url: str = Field("https://loyalty.invalid", alias="LOYALTY_URL")  # the Loymax-like provider's API
 
 
 @functools.cache

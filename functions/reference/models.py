@@ -289,6 +289,21 @@ class ChannelNotifications(BaseModel):
     ] = Field(default_factory=list, description="The channel's own wording; the rest are the hub's defaults.")
 
 
+class ChannelLoyalty(BaseModel):
+    """How the channel's orders settle loyalty points (docs/loyalty.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    write_off_on: Literal["paid", "delivered"] = Field(
+        "delivered",
+        description="When the held points are written off the card: once the order is paid, or on delivery "
+        "(a delivered order's points are written off in either case).",
+    )
+    accrual_rate: Number = Field(
+        0.0, ge=0, le=1, description="Points accrued on delivery per unit of money paid (0.05: 5 %), rounded down."
+    )
+
+
 class ChannelIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -335,6 +350,7 @@ class ChannelIn(BaseModel):
     notifications: ChannelNotifications = Field(
         default_factory=ChannelNotifications, description="Customer notifications (docs/notifications.md)."
     )
+    loyalty: ChannelLoyalty = Field(default_factory=ChannelLoyalty, description="Loyalty points (docs/loyalty.md).")
 
 
 class Channel(BaseModel):
@@ -352,6 +368,7 @@ class Channel(BaseModel):
     allow_split: bool = False
     warehouses: list[PartnerWarehouse] = Field(default_factory=list)
     notifications: ChannelNotifications = Field(default_factory=ChannelNotifications)
+    loyalty: ChannelLoyalty = Field(default_factory=ChannelLoyalty)
 
 
 @functools.cache

@@ -43,6 +43,7 @@ PACKAGES = (
     Package("partners", 5),
     Package("stock_push", 5),
     Package("catalog", 5),
+    Package("loyalty", 5),
     Package("actions", 6),
 )
 NEVER_IMPORTED = ("oms_local", "oms_build", "tests", "bench")  # none of them is deployed with a Lambda

@@ -24,6 +24,7 @@ from pydantic import (
 
 from common.models import EMAIL, FREE_TEXT, ONE_LINE, Identifier, Moment, Number, Sku, a_number
 from orders.domain.actions import ActionRecord, shown
+from orders.domain.loyalty import LoyaltyIn, LoyaltyShown, shown_loyalty
 from planning.cart import MAX_CART_LINES, CartLine, Qty, quantities
 from planning.promise import Promise
 from planning.sourcing import Allocation, CustomerPlace, Shortage
@@ -184,10 +185,13 @@ class OrderIn(BaseModel):
         description="Release the reserved units at this time unless the order has moved on (e.g. an unpaid "
         "prepaid order). Reserve-in-store orders get the location's hold_hours without it.",
     )
+    loyalty: LoyaltyIn | None = Field(None, description="A loyalty card and the points to pay with (docs/loyalty.md).")
 
     @model_validator(mode="after")
     def _storable_total(self) -> OrderIn:
         check_total(self.lines)
+        if self.loyalty is not None and self.loyalty.redeem_points > self.total():
+            raise ValueError(f"loyalty.redeem_points ({self.loyalty.redeem_points}) exceeds the order's total")
         return self
 
     def order_id(self) -> str:
@@ -296,6 +300,7 @@ class Order(BaseModel):
         description="The on-entry actions of the statuses the order entered, each once per entry "
         "(docs/actions.md), in the order they started.",
     )
+    loyalty: LoyaltyShown | None = Field(None, description="The loyalty points of the order (docs/loyalty.md).")
     created_at: str
     updated_at: str
 
@@ -303,6 +308,11 @@ class Order(BaseModel):
     @classmethod
     def _records_in_order(cls, value: Any) -> Any:
         return shown({"actions": value}) if isinstance(value, dict) else value
+
+    @field_validator("loyalty", mode="before")
+    @classmethod
+    def _loyalty_figures(cls, value: Any) -> Any:
+        return shown_loyalty(value) if isinstance(value, dict) and "operations" in value else value
 
 
 class PaymentCallbackIn(BaseModel):

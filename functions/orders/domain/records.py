@@ -8,6 +8,7 @@ from typing import Any
 
 from common.clock import utc_moment, utc_text
 from common.quantities import sum_by
+from orders.domain.loyalty import new_record
 from orders.domain.models import OrderIn
 from orders.domain.workflow import AWAITING_PAYMENT, Workflow
 from planning.promise import Promise
@@ -88,6 +89,11 @@ def new_order(
         "hold_expires_at": hold_expiry(order_in, now, hold_hours),
         "sourcing": {"locations": plan.locations(), "rule": plan.rule.value, "reason": reason},
         "promise": promise.model_dump(mode="json") if promise else None,
+        "loyalty": (
+            new_record(order_in.loyalty, ((line.sku, line.qty, line.price) for line in order_in.lines))
+            if order_in.loyalty
+            else None
+        ),
         "created_at": now,
         "created_key": f"{now}#{order_id}",
     }
