@@ -34,6 +34,8 @@ WILDCARDS_ALLOWED = {
     ("PartnerPollFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
     ("StockPushFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
     ("OrderActionsFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
+    # Senders are data: the hub's NOTIFY_EMAIL_FROM or a channel's own email_sender, each a verified identity.
+    ("OrderActionsFunction", "EmailCustomers"): "a channel's sender identity is configuration, not template",
     ("OrdersApiFunction", "AcquirerSecrets"): "the acquirer's API key and webhook secret per provider, under "
     "<stack>/acquirer/",
     ("LifecycleTasksFunction", "AcquirerSecrets"): "the acquirer's API key per provider, under <stack>/acquirer/",

@@ -32,6 +32,7 @@ from tests.support.substitution import substitute
 STATE_MACHINE = "LifecycleStateMachineRole"  # every lifecycle state machine runs with this role
 # Granted on purpose but not exercised locally: log delivery and X-Ray are done by AWS for the role.
 NOT_EXERCISED = {(STATE_MACHINE, "DeliverLogsAndTraces")}
+BOTH_MEDIA = {"sms": True, "email": True}
 
 
 def _dynamodb_needs(operation: str, params: dict[str, Any], region: str) -> list[tuple[str, str]]:
@@ -54,7 +55,7 @@ def _dynamodb_needs(operation: str, params: dict[str, Any], region: str) -> list
     return [(f"dynamodb:{operation}", arn)]
 
 
-def _needs(service: str, operation: str, params: dict[str, Any], region: str) -> list[tuple[str, str]]:
+def _needs(service: str, operation: str, params: dict[str, Any], region: str) -> list[tuple[str, str]]:  # noqa: PLR0911 - one rule per service
     if service == "dynamodb":
         return _dynamodb_needs(operation, params, region)
     if service == "stepfunctions":  # only StartExecution names a resource (the others take a token)
@@ -68,6 +69,8 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
         return [(f"ssm:{operation}", f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{params['Name']}")]
     if service == "sqs":
         return [(f"sqs:{operation}", f"arn:aws:sqs:{region}:{ACCOUNT}:{params['QueueUrl'].rsplit('/', 1)[-1]}")]
+    if service == "sesv2" and operation == "SendEmail":  # the sending identity (the sender's address)
+        return [("ses:SendEmail", f"arn:aws:ses:{region}:{ACCOUNT}:identity/{params['FromEmailAddress']}")]
     if service == "lambda" and operation == "Invoke":
         name = params["FunctionName"].split(":function:")[-1]
         return [("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")]
@@ -404,11 +407,23 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
 
 
 def _actions_scenario(api: Api) -> None:
-    """OrderActionsFunction: a store's task (ship from store), and a marketplace confirmation that fails
-    transiently (its backoff), then for good (the operator task), reading the channel and its credentials."""
+    """OrderActionsFunction: a store's task and the customer told by SMS and email (ship from store), and a
+    marketplace confirmation that fails transiently (its backoff), then for good (the operator task),
+    reading the channel and its credentials."""
+    from common.config import settings
+    from notifications.adapters.sms_ru import api_id_parameter
     from tests.fakes.partners import FakeOzon
     from tests.fakes.server import serve
+    from tests.fakes.sms_ru import API_ID, FakeSmsRu
     from tests.support.waiting import wait_until
+
+    sms_ru, sender = FakeSmsRu(), "orders@shop.example"
+    gateway = ExitStack()
+    os.environ["SMS_GATEWAY_URL"] = gateway.enter_context(serve(sms_ru.app()))
+    os.environ["NOTIFY_EMAIL_FROM"] = sender
+    settings.cache_clear()
+    secrets.put_secret(api_id_parameter(), API_ID)
+    boto3.client("sesv2").create_email_identity(EmailIdentity=sender)
 
     api.put("/v1/locations/sfs-1", {"name": "Store", "kind": "store", "capabilities": ["ship_from_store"]})
     api.put("/v1/stock/sfs-1", {"items": [{"sku": "SKU-S", "on_hand": 2}]})
@@ -418,9 +433,11 @@ def _actions_scenario(api: Api) -> None:
             "iam-sfs",
             lines=[{"sku": "SKU-S", "qty": 1, "price": 1}],
             delivery={"method": "ship_from_store", "address": "Moscow", "location_id": "sfs-1"},
+            customer={"name": "Anna", "phone": "+79165551234", "email": "anna@example.ru", "consent": BOTH_MEDIA},
         ),
     ).body["order_id"]
-    api.event(store_order, "confirm")
+    for event in ("confirm", "pick", "pack", "ship"):
+        api.event(store_order, event)
     fake = FakeOzon()
     with serve(fake.app()) as url:
         api.put("/v1/locations/mp-a", {"name": "MP", "kind": "warehouse", "capabilities": ["marketplace"]})
@@ -434,15 +451,21 @@ def _actions_scenario(api: Api) -> None:
             api.event(order_id["order_id"], "pack")
             return str(order_id["order_id"])
 
-        def confirmation(order_id: str, status: str) -> bool:
-            return any(a["status"] == status for a in api.order(order_id)["actions"])
+        def confirmation(order_id: str, status: str, name: str = "confirm_to_marketplace") -> bool:
+            return any(a["name"] == name and a["status"] == status for a in api.order(order_id)["actions"])
 
         fake.fail(500, times=3)  # the first posting's attempt (three tries): backed off
         backed_off = packed("iam-ozon-1")
         wait_until(lambda: confirmation(backed_off, "retrying"), 20, "a backoff")
         refused = packed("iam-ozon-2")  # Ozon has no such posting: the operator task
         wait_until(lambda: confirmation(refused, "failed"), 20, "a refusal")
-        wait_until(lambda: confirmation(store_order, "done"), 20, "the store task")
+        wait_until(lambda: confirmation(store_order, "done", "open_task"), 20, "the store task")
+    wait_until(lambda: confirmation(store_order, "done", "notify_customer"), 20, "the customer told")
+    assert len(sms_ru.messages) == 1
+    gateway.close()
+    for name in ("SMS_GATEWAY_URL", "NOTIFY_EMAIL_FROM"):
+        os.environ.pop(name)
+    settings.cache_clear()
 
 
 def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:

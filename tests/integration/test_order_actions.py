@@ -13,12 +13,18 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.ses.models import ses_backends
 
+from common import secrets
 from common.clock import utc_moment
 from common.config import settings
+from notifications.adapters.sms_ru import ATTEMPTS as SMS_ATTEMPTS
+from notifications.adapters.sms_ru import api_id_parameter
 from oms_local.runtime import LocalHub
 from tests.fakes.partners import FakeOzon, FakeYandexMarket
 from tests.fakes.server import serve
+from tests.fakes.sms_ru import API_ID, Failure, FakeSmsRu
 from tests.support import builders
 from tests.support.api import Api
 from tests.support.builders import courier_order
@@ -26,6 +32,7 @@ from tests.support.partners import marketplace_channels, ozon, queue_depth, wild
 from tests.support.waiting import wait_until
 from tests.support.workflows import place, walk
 
+BOTH_MEDIA = {"sms": True, "email": True}
 POSTING = "24219509-0020-1"  # tests/events/ozon_new_posting.json
 CAMPAIGN = 21621656
 
@@ -265,3 +272,33 @@ def test_wildberries_tasks_share_the_open_supply_which_is_delivered_once_and_a_c
         walk(api, third, [("cancel", "cancelled")])
         action(api, third, "cancel_at_marketplace")
         assert fake.cancelled == [7003]
+
+
+SENDER = "orders@shop.example"
+
+
+def test_the_customer_is_told_by_sms_and_email_and_a_failed_sms_alone_goes_again(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sms = FakeSmsRu()
+    with serve(sms.app()) as url:
+        monkeypatch.setenv("SMS_GATEWAY_URL", url)
+        monkeypatch.setenv("NOTIFY_EMAIL_FROM", SENDER)
+        settings.cache_clear()
+        secrets.put_secret(api_id_parameter(), API_ID)
+        boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
+        builders.every_method_shop(api)
+        customer = {"name": "Anna", "phone": "+79165551234", "email": "anna@example.ru"}
+        order_id = place(api, "ship_from_store", "sfs-notify-1", customer={**customer, "consent": BOTH_MEDIA})
+        walk(api, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed")])
+        sms.fail_next(Failure(http_status=503), times=SMS_ATTEMPTS)  # the gateway down for one attempt
+        walk(api, order_id, [("ship", "shipped")])
+        retrying = action(api, order_id, "notify_customer", "retrying")
+        assert [m["medium"] for m in retrying["result"]["media"] if m["outcome"] == "sent"] == ["email"]
+        record = action(api, order_id, "notify_customer")
+        assert record["attempts"] == 2
+        assert len(sms.messages) == 1 and sms.messages[0]["to"] == "79165551234"
+        emails = ses_backends[DEFAULT_ACCOUNT_ID][api.hub.template.region].sent_messages
+        assert len(emails) == 1  # sent on the first attempt, not again with the SMS
+        text = json.dumps(api.order(order_id)["actions"])
+        assert "79165551234" not in text and "anna@example.ru" not in text  # contacts masked in the record

@@ -23,9 +23,11 @@ class Skipped:
 
 @dataclass(frozen=True)
 class Transient:
-    """The partner may take it later (5xx, timeout, throttling, an expired token that did not refresh)."""
+    """The partner may take it later (5xx, timeout, throttling, an expired token that did not refresh).
+    `result`: what the attempt did achieve, kept for the next one (a notification's media that went)."""
 
     error: str
+    result: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

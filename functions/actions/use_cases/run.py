@@ -28,7 +28,7 @@ from actions.domain.outcomes import (
     Transient,
     backoff_seconds,
 )
-from actions.use_cases import marketplace, store
+from actions.use_cases import customer, marketplace, store
 from actions.use_cases.context import Context
 from common.clock import utc_moment, utc_text
 from common.config import settings
@@ -54,6 +54,7 @@ PERFORMERS: dict[str, Performer] = {
     "confirm_to_marketplace": marketplace.confirm,
     "hand_over_to_marketplace": marketplace.hand_over,
     "cancel_at_marketplace": marketplace.cancel,
+    "notify_customer": customer.notify_customer,
 }
 
 
@@ -189,6 +190,8 @@ def _record(ctx: Context, claimed: dict[str, Any], outcome: Outcome) -> int | No
         wait = backoff_seconds(attempts, settings().actions_backoff_seconds)
         retry_at = utc_text(utc_moment(ctx.now) + timedelta(seconds=wait))
         record |= {"status": "retrying", "last_error": outcome.error[:NOTE_LIMIT], "retry_at": retry_at}
+        if outcome.result is not None:
+            record["result"] = outcome.result
         event, note = "action_retrying", f"{outcome.error[:NOTE_LIMIT]}; next attempt after {wait} s"
     else:
         record |= {"status": "failed", "last_error": outcome.error[:NOTE_LIMIT]}
