@@ -22,12 +22,14 @@ from orders.domain.loyalty import Operation, operations
 
 @dataclass(frozen=True)
 class Planned:
-    """What an operation is to do: `points` (0: nothing to do, `reason` says why) and, for a give-back, the
-    units it removes from the basis (so a later one does not count them again)."""
+    """What an operation is to do: `points` (0: nothing to do, `reason` says why); for a give-back, the units
+    it removes from the basis (so a later one does not count them again); for a hold or an accrual, the
+    money of the purchase the points are for (the provider is told it)."""
 
     points: int
     reason: str | None = None
     removed: Mapping[str, int] | None = None
+    amount: Decimal | None = None
 
 
 def _planned(record: Mapping[str, Any], operation: Operation, *, done: bool = False) -> int:
@@ -61,6 +63,15 @@ def _value(basis: Mapping[str, Mapping[str, Any]], units: Mapping[str, int]) -> 
     )
 
 
+def _all_units(record: Mapping[str, Any]) -> dict[str, int]:
+    return {sku: int(line["units"]) for sku, line in record["basis"].items()}
+
+
+def _cents(value: Fraction) -> Decimal:
+    """Money for the provider, to the cent below (a basis' value is whole cents, a kept share may not be)."""
+    return Decimal(math.floor(value * 100)) / 100
+
+
 def _share(points: int, value: Fraction, whole: Fraction) -> int:
     """`points` * value / whole, rounded down: all of them once the value is the whole."""
     if whole <= 0:
@@ -73,7 +84,9 @@ def hold(record: Mapping[str, Any]) -> Planned:
     if int(record["redeem_points"]) == 0:
         return Planned(0, "no points to redeem")
     points = int(record["redeem_points"]) - _planned(record, "hold")
-    return Planned(points) if points > 0 else Planned(0, "the points are held already")
+    if points <= 0:
+        return Planned(0, "the points are held already")
+    return Planned(points, amount=_cents(_value(record["basis"], _all_units(record))))
 
 
 def write_off(record: Mapping[str, Any]) -> Planned:
@@ -100,7 +113,7 @@ def give_back(record: Mapping[str, Any], removing: Mapping[str, int]) -> Planned
     if not removed:
         return Planned(0, "these units were given back for already")
     after = {sku: before.get(sku, 0) + removed.get(sku, 0) for sku in {*before, *removed}}
-    whole = _value(basis, {sku: int(line["units"]) for sku, line in basis.items()})
+    whole = _value(basis, _all_units(record))
     points = _share(redeemed, _value(basis, after), whole) - _planned(record, "give_back")
     return Planned(points, None if points > 0 else "the removed value is worth less than a point", removed)
 
@@ -113,4 +126,4 @@ def accrual(record: Mapping[str, Any], rate: Decimal) -> Planned:
     kept = {sku: int(line["units"]) - removed_units(record).get(sku, 0) for sku, line in basis.items()}
     paid = _value(basis, kept) - (held(record) - _planned(record, "give_back"))
     points = math.floor(Fraction(rate) * max(paid, Fraction(0)))
-    return Planned(points) if points > 0 else Planned(0, "nothing to accrue")
+    return Planned(points, amount=_cents(paid)) if points > 0 else Planned(0, "nothing to accrue")
