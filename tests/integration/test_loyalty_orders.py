@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
 from common import config, secrets
 from loyalty.adapters.loymax import Loymax, token_parameter
+from loyalty.domain.results import LoyaltyResult
 from loyalty.use_cases import points
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
@@ -137,6 +140,33 @@ def test_a_cancel_gives_back_everything_held_and_a_repeat_moves_nothing_twice(sh
     assert [request["call"] for request in provider.requests] == ["hold", "cancel"]
     assert provider.balances[CARD] == 1000
     assert shop.order(order["order_id"])["loyalty"]["returned"] == 333
+
+
+@pytest.mark.parametrize(
+    "removals",
+    [
+        [{"SKU-A": 2, "SKU-B": 1}] * 4,  # the same units removed four times at once: given back for once
+        [{"SKU-A": 1}, {"SKU-A": 1}, {"SKU-B": 1}, {"SKU-A": 1}],  # every unit, in parts, at once
+    ],
+)
+def test_give_backs_at_the_same_time_give_back_no_more_than_was_held(
+    shop: Api, provider: FakeLoymax, removals: list[dict[str, int]]
+) -> None:
+    order = placed(shop, redeem_points=100)
+    points.hold(order, "hold_points:reserved:1")
+    start = threading.Barrier(len(removals))
+
+    def give_back(n: int) -> LoyaltyResult:
+        start.wait()
+        return points.give_back(order, f"give_back_points:returned:{n}", removals[n])
+
+    with ThreadPoolExecutor(len(removals)) as pool:
+        results = list(pool.map(give_back, range(len(removals))))
+    assert {result.outcome for result in results} <= {"done", "skipped"}
+    assert sum(result.points for result in results) == 100
+    assert shop.order(order["order_id"])["loyalty"]["returned"] == 100
+    assert sum(body["points"] for body in provider.operations("cancel")) == 100
+    assert provider.balances[CARD] == 1000
 
 
 def test_an_outage_is_transient_and_the_retry_sends_the_same_operation_once(shop: Api, provider: FakeLoymax) -> None:
