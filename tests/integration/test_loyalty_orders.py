@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import boto3
 import pytest
 
 from common import config, secrets
@@ -202,6 +203,19 @@ def test_a_refusal_is_permanent_with_the_providers_reason(
     assert shop.order(order["order_id"])["loyalty"]["held"] == 0
     nothing = points.give_back(order, "give_back_points:cancelled:1")
     assert (nothing.outcome, nothing.reason) == ("skipped", "no points are redeemed")
+
+
+def test_without_the_providers_token_an_operation_fails_for_good_and_moves_nothing(
+    shop: Api, provider: FakeLoymax
+) -> None:
+    order = placed(shop, redeem_points=100)
+    boto3.client("ssm").delete_parameter(Name=token_parameter())
+    secrets.forget()
+    refused = points.hold(order, "hold_points:reserved:1")
+    assert (refused.outcome, refused.reason) == ("permanent_failure", "no loymax token is configured")
+    assert provider.requests == []
+    secrets.put_secret(token_parameter(), TOKEN)  # the operator's fix: the same action again holds the points
+    assert points.hold(order, "hold_points:reserved:1").points == 100
 
 
 def test_without_a_card_or_points_or_a_rate_nothing_is_asked(shop: Api, provider: FakeLoymax) -> None:

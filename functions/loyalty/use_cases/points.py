@@ -155,9 +155,9 @@ class _Operation:
 
     def _asked(self, record: Mapping[str, Any], operation: Mapping[str, Any]) -> LoyaltyResult:
         """Ask the provider for the planned operation and settle it with the answer."""
-        provider = self.provider if self.provider is not None else loymax.provider()
         amount = operation.get("amount")
         try:
+            provider = self.provider if self.provider is not None else loymax.provider()
             answer = provider.call(
                 operation["call"],
                 self.order_id,
