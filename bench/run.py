@@ -509,6 +509,7 @@ def main() -> None:
     stock.main(calls, emit, note)
     __import__("catalog_import").main(calls, emit, note)  # bench/catalog_import.py: a 100,000-product CSV import
     __import__("partner_connectors").main()
+    __import__("marketplace_push").main()  # bench/marketplace_push.py: 100,000 SKUs pushed to 3 marketplaces
     deploy.figures()
     note(f"bench took {time.monotonic() - started:.1f} s")
 
