@@ -62,12 +62,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     stock_import.add_argument("--batch-id", help="the ERP's id for this file (default: derived from its bytes)")
     _url_option(stock_import)
+    stock_push = stock.add_parser(
+        "push", help="push a marketplace channel's stock to the partner now and follow the push to its end"
+    )
+    stock_push.add_argument("--channel", required=True, help="the marketplace channel to push")
+    stock_push.add_argument(
+        "--full", action="store_true", help="every SKU of the channel (default: those whose offer changed)"
+    )
+    stock_push.add_argument(
+        "--every", type=float, default=1.0, metavar="SECONDS", help="how often to look at the push (default 1)"
+    )
+    stock_push.add_argument(
+        "--timeout",
+        type=float,
+        default=3600.0,
+        metavar="SECONDS",
+        help="stop following after this long (default 3600; the push goes on in the hub)",
+    )
+    _url_option(stock_push)
     _file_import_parsers(commands)
     args = parser.parse_args(argv)
     if args.command == "workflows":
         return _workflows(args.action)
     if args.command == "stock":
-        return _import_stock(args)
+        return _push_stock(args) if args.action == "push" else _import_stock(args)
     file_import = {"channel": _import_offers, "products": _import_products}.get(args.command)
     if file_import is not None:
         return file_import(args)
@@ -212,6 +230,28 @@ def _import_stock(args: argparse.Namespace) -> int:
         + (f", {report.duplicate_parts} parts already applied before" if report.duplicate_parts else "")
     )
     return 1 if report.errors else 0
+
+
+def _push_stock(args: argparse.Namespace) -> int:
+    """Exit status 0 when the push is done with every line taken; 1 when it failed, the partner refused
+    items or lines were left to retry, or it could not be asked for or followed."""
+    from oms_local.stock_push_follow import NotFollowed, follow, refusal_lines, request_push
+
+    if not (0 < args.every <= 60 and 0 < args.timeout <= 86400):  # also refuses nan and inf
+        print("--every must be above 0 and at most 60 seconds, --timeout above 0 and at most 86400", file=sys.stderr)
+        return 2
+    try:
+        with _hub_client(args.url) as client:
+            queued = request_push(client, args.channel, "full" if args.full else "changed")
+            outcome = follow(client, args.channel, queued, every=args.every, timeout=args.timeout)
+    except (NotFollowed, ValueError, httpx.HTTPError) as error:
+        print(f"stock push: {error}", file=sys.stderr)
+        return 1
+    for line in refusal_lines(outcome.record):
+        print(line, file=sys.stderr)
+    if outcome.record.get("pending"):
+        print(f"{outcome.record['pending']} lines left to retry: the next push sends them", file=sys.stderr)
+    return 0 if outcome.succeeded else 1
 
 
 def _import_offers(args: argparse.Namespace) -> int:
