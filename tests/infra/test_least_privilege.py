@@ -407,19 +407,29 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
 
 
 def _actions_scenario(api: Api) -> None:
-    """OrderActionsFunction: a store's task and the customer told by SMS and email (ship from store), and a
+    """OrderActionsFunction: a store's task, the parcel registered with CDEK (packages from the catalog) and
+    the customer told by SMS and email (ship from store), and a
     marketplace confirmation that fails transiently (its backoff), then for good (the operator task),
     reading the channel and its credentials."""
     from common.config import settings
     from notifications.adapters.sms_ru import api_id_parameter
-    from tests.fakes.partners import FakeOzon
+    from tests.fakes.partners import FakeCdek, FakeOzon
     from tests.fakes.server import serve
     from tests.fakes.sms_ru import API_ID, FakeSmsRu
     from tests.support.waiting import wait_until
 
-    sms_ru, sender = FakeSmsRu(), "orders@shop.example"
+    sms_ru, sender, cdek = FakeSmsRu(), "orders@shop.example", FakeCdek()
     gateway = ExitStack()
     os.environ["SMS_GATEWAY_URL"] = gateway.enter_context(serve(sms_ru.app()))
+    account = {
+        "kind": "cdek",
+        "name": "CDEK",
+        "api_url": gateway.enter_context(serve(cdek.app())),
+        "credentials": {"client_id": "cdek-id", "client_secret": "cdek-secret"},
+        "warehouses": [{"partner_warehouse_id": "MSK5", "locations": ["sfs-1"]}],
+    }
+    api.put("/v1/channels/cdek-account", account)
+    api.put("/v1/products/SKU-S", {"name": "S", "weight_grams": 100, "length_mm": 10, "width_mm": 10, "height_mm": 10})
     os.environ["NOTIFY_EMAIL_FROM"] = sender
     settings.cache_clear()
     secrets.put_secret(api_id_parameter(), API_ID)
@@ -462,6 +472,7 @@ def _actions_scenario(api: Api) -> None:
         wait_until(lambda: confirmation(store_order, "done", "open_task"), 20, "the store task")
     wait_until(lambda: confirmation(store_order, "done", "notify_customer"), 20, "the customer told")
     assert len(sms_ru.messages) == 1
+    assert len(cdek.orders) == 1  # create_shipment on packed
     gateway.close()
     for name in ("SMS_GATEWAY_URL", "NOTIFY_EMAIL_FROM"):
         os.environ.pop(name)

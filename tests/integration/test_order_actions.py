@@ -22,7 +22,7 @@ from common.config import settings
 from notifications.adapters.sms_ru import ATTEMPTS as SMS_ATTEMPTS
 from notifications.adapters.sms_ru import api_id_parameter
 from oms_local.runtime import LocalHub
-from tests.fakes.partners import FakeOzon, FakeYandexMarket
+from tests.fakes.partners import FakeCdek, FakeOzon, FakeYandexMarket
 from tests.fakes.server import serve
 from tests.fakes.sms_ru import API_ID, Failure, FakeSmsRu
 from tests.support import builders
@@ -302,3 +302,53 @@ def test_the_customer_is_told_by_sms_and_email_and_a_failed_sms_alone_goes_again
         assert len(emails) == 1  # sent on the first attempt, not again with the SMS
         text = json.dumps(api.order(order_id)["actions"])
         assert "79165551234" not in text and "anna@example.ru" not in text  # contacts masked in the record
+
+
+@pytest.fixture
+def cdek_shop(api: Api) -> Iterator[tuple[Api, FakeCdek]]:
+    """The hub's CDEK account on a fake (store-1 hands parcels in at office MSK5), SKU-A in the catalog."""
+    builders.every_method_shop(api)
+    product = {"name": "Mug", "weight_grams": 400, "length_mm": 120, "width_mm": 90, "height_mm": 100}
+    assert api.put("/v1/products/SKU-A", product).status == 200
+    fake = FakeCdek()
+    with serve(fake.app()) as url:
+        account = {
+            "kind": "cdek",
+            "name": "CDEK",
+            "api_url": url,
+            "credentials": {"client_id": "cdek-id", "client_secret": "cdek-secret"},
+            "warehouses": [{"partner_warehouse_id": "MSK5", "locations": ["store-1"]}],
+        }
+        assert api.put("/v1/channels/cdek-account", account).status == 200
+        yield api, fake
+
+
+def test_a_packed_store_order_is_registered_with_cdek_and_its_cancellation_deletes_it(
+    cdek_shop: tuple[Api, FakeCdek],
+) -> None:
+    api, fake = cdek_shop
+    order_id = place(api, "ship_from_store", "sfs-cdek-1")
+    walk(api, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed")])
+    record = action(api, order_id, "create_shipment")
+    assert record["result"]["uuid"] and record["result"]["cdek_number"] and record["result"]["label_url"]
+    [registered] = fake.orders
+    assert registered["number"] == order_id and registered["tariff_code"] == 137
+    assert registered["shipment_point"] == "MSK5" and registered["to_location"]["address"]
+    assert registered["packages"][0]["weight"] >= 400
+    walk(api, order_id, [("cancel", "cancelled")])
+    assert action(api, order_id, "cancel_shipment")["result"] == {"deleted": [record["result"]["uuid"]]}
+    assert fake.deleted == [record["result"]["uuid"]]
+
+
+def test_a_line_missing_from_the_catalog_is_an_operators_task_and_nothing_is_registered(
+    cdek_shop: tuple[Api, FakeCdek],
+) -> None:
+    api, fake = cdek_shop
+    line = {"sku": "SKU-B", "qty": 1, "price": 100}
+    assert api.put("/v1/stock/store-1", {"mode": "delta", "items": [{"sku": "SKU-B", "on_hand": 1}]}).status == 200
+    order_id = place(api, "ship_from_store", "sfs-cdek-2", lines=[line])
+    walk(api, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed")])
+    record = action(api, order_id, "create_shipment", "failed")
+    assert "SKU-B" in record["last_error"]
+    assert api.order(order_id)["attention"] == "action_failed"
+    assert fake.orders == []

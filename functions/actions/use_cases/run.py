@@ -28,7 +28,7 @@ from actions.domain.outcomes import (
     Transient,
     backoff_seconds,
 )
-from actions.use_cases import customer, marketplace, store
+from actions.use_cases import customer, marketplace, shipment, store
 from actions.use_cases.context import Context
 from common.clock import utc_moment, utc_text
 from common.config import settings
@@ -55,6 +55,8 @@ PERFORMERS: dict[str, Performer] = {
     "hand_over_to_marketplace": marketplace.hand_over,
     "cancel_at_marketplace": marketplace.cancel,
     "notify_customer": customer.notify_customer,
+    "create_shipment": shipment.create_shipment,
+    "cancel_shipment": shipment.cancel_shipment,
 }
 
 

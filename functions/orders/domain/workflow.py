@@ -36,6 +36,7 @@ MAX_WAIT_SECONDS = 365 * 86400  # a Standard execution lives at most one year
 ActionName = Literal[
     "notify_customer",
     "create_shipment",
+    "cancel_shipment",
     "open_task",
     "confirm_to_marketplace",
     "hand_over_to_marketplace",
