@@ -20,7 +20,7 @@ from typing import Any
 from actions.adapters import open_supplies
 from actions.domain.outcomes import Done, Outcome, Permanent, Skipped
 from actions.use_cases.context import Context
-from orders.domain.actions import records
+from orders.domain.actions import done_results
 from partners.clients.http import Tuning
 from partners.clients.ozon import OzonClient
 from partners.clients.wildberries import WildberriesClient
@@ -171,11 +171,7 @@ def _wb_into_supply(ctx: Context, channel: Channel) -> Outcome:
 
 
 def _wb_deliver(ctx: Context, channel: Channel) -> Outcome:
-    supplies = [
-        r["result"]["supply_id"]
-        for r in records(ctx.order).values()
-        if r["name"] == "confirm_to_marketplace" and r["status"] == "done" and (r.get("result") or {}).get("supply_id")
-    ]
+    supplies = done_results(ctx.order, "confirm_to_marketplace", "supply_id")
     if not supplies:
         return Skipped("no supply holds the order")
     supply = supplies[-1]

@@ -16,7 +16,7 @@ from actions.domain.outcomes import Done, Outcome, Permanent, Skipped
 from actions.use_cases.context import Context
 from catalog.domain.packages import ProductsMissing
 from catalog.use_cases.shipments import packages_for
-from orders.domain.actions import records
+from orders.domain.actions import done_results
 from orders.domain.models import Line
 from partners.clients.cdek import CdekClient, Recipient, shipment_request
 from partners.clients.http import Tuning
@@ -86,11 +86,7 @@ def _request(order: dict[str, Any], account: Channel) -> dict[str, Any] | Perman
 
 
 def cancel_shipment(ctx: Context) -> Outcome:
-    registered = [
-        r["result"]["uuid"]
-        for r in records(ctx.order).values()
-        if r["name"] == "create_shipment" and r["status"] == "done" and (r.get("result") or {}).get("uuid")
-    ]
+    registered = done_results(ctx.order, "create_shipment", "uuid")
     account = _account()
     if not registered or account is None:
         return Skipped("no shipment was registered")

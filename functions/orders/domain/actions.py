@@ -71,6 +71,16 @@ def records(order: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return stored
 
 
+def done_results(order: Mapping[str, Any], name: str, field: str) -> list[Any]:
+    """`field` of the results of every `name` action of the order that is done (a supply, a shipment's uuid),
+    in the order they were claimed."""
+    return [
+        record["result"][field]
+        for record in shown(order)
+        if record["name"] == name and record["status"] == "done" and (record.get("result") or {}).get(field)
+    ]
+
+
 def shown(order: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The records in the order they were first claimed."""
     return sorted(records(order).values(), key=lambda r: (r.get("claimed_at", ""), r["name"]))
