@@ -158,21 +158,32 @@ def test_ozon_packed_ships_the_posting_once_and_may_then_ship(ozon_shop: tuple[A
     assert events == ["action_done"]
 
 
-def test_ozon_5xx_then_success_retries_with_backoff_without_holding_the_lifecycle(
-    ozon_shop: tuple[Api, FakeOzon],
+@pytest.mark.parametrize("status", [503, 429])
+def test_ozon_failing_for_a_while_is_retried_with_backoff_without_holding_the_lifecycle(
+    ozon_shop: tuple[Api, FakeOzon], status: int
 ) -> None:
     api, fake = ozon_shop
     order_id = ozon_order(api)
-    fake.fail(503, times=3)  # one attempt's three tries
+    fake.fail(status, times=3)  # one attempt's three tries
     walk(api, order_id, [("pack", "packed")])
     retrying = action(api, order_id, "confirm_to_marketplace", "retrying")
-    assert "HTTP 503" in retrying["last_error"]
+    assert f"HTTP {status}" in retrying["last_error"]
     record = action(api, order_id, "confirm_to_marketplace")
     assert record["attempts"] == 2 and record["result"] == {"postings": [POSTING]}
     assert len(fake.calls("/v4/posting/fbs/ship")) == 1
     events = [e["event"] for e in action_entries(api.order(order_id))]
     assert events == ["action_retrying", "action_done"]
     walk(api, order_id, [("ship", "shipped")])
+
+
+def test_an_expired_ozon_key_is_read_again_and_the_attempt_goes_on(ozon_shop: tuple[Api, FakeOzon]) -> None:
+    api, fake = ozon_shop
+    order_id = ozon_order(api)
+    fake.fail(401)  # the key was rotated: the credentials are read again and the call sent again
+    walk(api, order_id, [("pack", "packed")])
+    record = action(api, order_id, "confirm_to_marketplace")
+    assert record["attempts"] == 1 and record["last_error"] is None
+    assert len(fake.calls("/v4/posting/fbs/ship")) == 1
 
 
 def test_ozon_ship_failed_sets_attention_opens_a_task_and_holds_ship(ozon_shop: tuple[Api, FakeOzon]) -> None:
