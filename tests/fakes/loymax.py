@@ -1,12 +1,12 @@
 """A fake Loymax-like loyalty provider on 127.0.0.1, the shape functions/loyalty/adapters/loymax.py documents
-(docs/loyalty.md): `POST /v1/purchases/{purchase_id}/{hold|confirm|cancel|refund|accrue}` with a bearer
+(docs/loyalty.md): `POST /v1/purchases/{purchase_id}/{hold|confirm|cancel|refund|accrue|cancel_accrual}`, a bearer
 token and `{operation_id, card, points, amount?}`.
 
 It keeps each card's balance and each purchase's held and written-off points, does each operation_id once
 (a repeat gets the first answer with `repeated: true`; the same id with another body is refused as
 `operation_conflict`), and refuses what the real flow would: a wrong token (401 unauthorized), an
 unknown card (404 card_not_found), more points than the card has (422 not_enough_points), confirming,
-cancelling or refunding more than the purchase holds or had written off (409 nothing_held). A request
+cancelling or refunding more than the purchase holds, had written off or accrued (409 nothing_held). A request
 outside the shape (a field it does not know, a missing operation_id, a non-integer point count) is a
 violation that fails the test when the server stops. Tests make the next answers fail (an HTTP status or
 a delay)."""
@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 TOKEN = "loymax-test-token-5f1c"
-CALLS = frozenset({"hold", "confirm", "cancel", "refund", "accrue"})
+CALLS = frozenset({"hold", "confirm", "cancel", "refund", "accrue", "cancel_accrual"})
 FIELDS = frozenset({"operation_id", "card", "points", "amount"})
 
 
@@ -38,6 +38,7 @@ class Purchase:
     card: str
     held: int = 0
     written_off: int = 0
+    accrued: int = 0
 
 
 @dataclass
@@ -135,8 +136,14 @@ class FakeLoymax:
                 return _refused(409, "nothing_held", f"the purchase had {purchase.written_off} points written off")
             purchase.written_off -= points
             self.balances[card] += points
-        else:
+        elif call == "accrue":
             self.balances[card] += points
+            purchase.accrued += points
+        else:
+            if purchase.accrued < points:
+                return _refused(409, "nothing_held", f"the purchase accrued {purchase.accrued} points")
+            self.balances[card] -= points  # the card may go below zero: the customer spent the points already
+            purchase.accrued -= points
         return None
 
 

@@ -80,6 +80,7 @@ def test_an_order_with_a_card_is_accepted_and_shows_its_points_with_the_card_mas
         "written_off": 0,
         "accrued": 0,
         "returned": 0,
+        "taken_back": 0,
     }
     assert CARD not in str(shop.get("/v1/orders").body)
     assert channel_loyalty(shop) == {"write_off_on": "delivered", "accrual_rate": 0.05}
@@ -103,9 +104,10 @@ def test_points_are_held_given_back_written_off_and_accrued_pro_rata(shop: Api, 
     assert points.write_off(order, "write_off_points:delivered:1", on="delivered").points == 299
     # Kept 2990.00 of which 299 in points: 2691.00 paid, 5 % of it is 134.55.
     assert points.accrue(order, "accrue_points:delivered:1").points == 134
-    # SKU-B returned: 2990.00 of 4980.00 removed in all is 299 points, 199 of them given back already.
+    # SKU-B returned: 2990.00 of 4980.00 removed in all is 299 points, 199 of them given back already; the
+    # money paid for what is kept is 1990.00 - 199 = 1791.00 of the 2691.00 accrued on: 89 of 134 stay.
     returned = points.give_back(order, "give_back_points:returned:1", {"SKU-B": 1})
-    assert (returned.outcome, returned.points) == ("done", 100)
+    assert (returned.outcome, returned.points, returned.taken_back) == ("done", 100, 45)
 
     assert shop.order(order["order_id"])["loyalty"] == {
         "card": MASKED,
@@ -114,9 +116,18 @@ def test_points_are_held_given_back_written_off_and_accrued_pro_rata(shop: Api, 
         "written_off": 299,
         "accrued": 134,
         "returned": 299,
+        "taken_back": 45,
     }
-    assert [request["call"] for request in provider.requests] == ["hold", "cancel", "confirm", "accrue", "refund"]
-    assert provider.balances[CARD] == 1000 - 498 + 199 + 100 + 134
+    assert [request["call"] for request in provider.requests] == [
+        "hold",
+        "cancel",
+        "confirm",
+        "accrue",
+        "refund",
+        "cancel_accrual",
+    ]
+    assert provider.balances[CARD] == 1000 - 498 + 199 + 100 + 134 - 45
+    assert returned.balance == provider.balances[CARD]
     assert provider.purchases[order["order_id"]].written_off == 299 - 100
     assert {request["body"]["operation_id"] for request in provider.requests} == {
         f"{order['order_id']}:hold:hold_points:reserved:1",
@@ -124,6 +135,7 @@ def test_points_are_held_given_back_written_off_and_accrued_pro_rata(shop: Api, 
         f"{order['order_id']}:write_off:write_off_points:delivered:1",
         f"{order['order_id']}:accrue:accrue_points:delivered:1",
         f"{order['order_id']}:give_back:give_back_points:returned:1",
+        f"{order['order_id']}:take_back:give_back_points:returned:1#accrual",
     }
 
 
@@ -168,6 +180,22 @@ def test_give_backs_at_the_same_time_give_back_no_more_than_was_held(
     assert shop.order(order["order_id"])["loyalty"]["returned"] == 100
     assert sum(body["points"] for body in provider.operations("cancel")) == 100
     assert provider.balances[CARD] == 1000
+
+
+def test_a_return_whose_accrual_cannot_be_taken_back_now_is_retried_and_done_once(
+    shop: Api, provider: FakeLoymax
+) -> None:
+    order = placed(shop)  # a card to accrue on, no points redeemed
+    assert points.accrue(order, "accrue_points:delivered:1").points == 249  # 5 % of 4980.00
+    provider.fail_next(Failure(http_status=503), times=3)
+    failed = points.give_back(order, "give_back_points:returned:1", {"SKU-B": 1})
+    assert (failed.outcome, failed.points, failed.taken_back) == ("transient_failure", 0, 0)
+    retried = points.give_back(order, "give_back_points:returned:1", {"SKU-B": 1})
+    # 3980.00 of the 4980.00 accrued on is still paid for: 199 of 249 points stay.
+    assert (retried.outcome, retried.reason, retried.taken_back) == ("done", None, 50)
+    assert [body["points"] for body in provider.operations("cancel_accrual")] == [50]
+    assert provider.balances[CARD] == 1000 + 249 - 50
+    assert shop.order(order["order_id"])["loyalty"]["taken_back"] == 50
 
 
 def test_an_outage_is_transient_and_the_retry_sends_the_same_operation_once(shop: Api, provider: FakeLoymax) -> None:

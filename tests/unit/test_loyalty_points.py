@@ -27,6 +27,8 @@ def settled(record: dict[str, Any], key: str, operation: str, planned: points.Pl
     done: dict[str, Any] = {"operation": operation, "points": planned.points, "state": "done"}
     if planned.removed is not None:
         done["removed"] = dict(planned.removed)
+    if planned.amount is not None:
+        done["amount"] = planned.amount
     record["operations"][key] = done
 
 
@@ -130,13 +132,14 @@ def test_the_write_off_takes_what_is_still_held_once() -> None:
         "written_off": 30,
         "accrued": 0,
         "returned": 10,
+        "taken_back": 0,
     }
 
 
 def test_nothing_is_given_back_or_written_off_before_the_hold_is_confirmed() -> None:
     record = record_of([("A", 1, Decimal("100.00"))], 50)
     record["operations"]["hold"] = {"operation": "hold", "points": 50, "state": "planned"}
-    assert points.give_back(record, {"A": 1}) == points.Planned(0, "no points are redeemed")
+    assert points.give_back(record, {"A": 1}) == points.Planned(0, "no points are redeemed", {"A": 1})
     assert points.write_off(record) == points.Planned(0, "no points are held")
 
 
@@ -164,6 +167,40 @@ def test_accrual_never_exceeds_the_rate_of_the_order_value(lines: Lines, rate: D
     record = held_record(lines, int(total(lines)) // 2)
     accrued = points.accrual(record, rate).points
     assert 0 <= accrued <= rate * total(lines)
+
+
+def delivered(lines: Lines, redeem: int, rate: str) -> dict[str, Any]:
+    record = held_record(lines, redeem)
+    settled(record, "delivered", "write_off", points.write_off(record))
+    settled(record, "accrued", "accrue", points.accrual(record, Decimal(rate)))
+    return record
+
+
+def test_a_return_after_delivery_takes_back_the_accrual_on_the_money_no_longer_paid() -> None:
+    record = delivered([("A", 1, Decimal("1000.00")), ("B", 1, Decimal("1000.00"))], 200, "0.1")
+    assert shown_loyalty(record)["accrued"] == 180  # 10 % of 1800.00
+    settled(record, "return", "give_back", points.give_back(record, {"B": 1}))
+    # 900.00 paid for A now, of the 1800.00 accrued on: 90 of the 180 points stay.
+    assert points.take_back(record) == points.Planned(90)
+    settled(record, "return#accrual", "take_back", points.take_back(record))
+    assert points.take_back(record) == points.Planned(0, "the accrual stands")
+    assert points.take_back(record_of([("A", 1, Decimal(1))], 0)) == points.Planned(0, "no points were accrued")
+
+
+@given(orders_and_removals(), st.decimals(min_value=Decimal("0.0001"), max_value=1, places=4))
+def test_what_is_taken_back_never_exceeds_what_was_accrued_and_is_all_of_it_once_all_is_returned(
+    drawn: tuple[Lines, int, list[dict[str, int]]], rate: Decimal
+) -> None:
+    lines, redeem, removals = drawn
+    record = delivered(lines, redeem, str(rate))
+    accrued = shown_loyalty(record)["accrued"]
+    for n, removal in enumerate([*removals, {sku: qty for sku, qty, _ in lines}]):
+        settled(record, f"give_back:{n}", "give_back", points.give_back(record, removal))
+        taken = points.take_back(record)
+        assert taken.points >= 0
+        settled(record, f"give_back:{n}#accrual", "take_back", taken)
+        assert shown_loyalty(record)["taken_back"] <= accrued
+    assert shown_loyalty(record)["taken_back"] == accrued
 
 
 def test_cards_are_masked_to_their_last_four_and_short_ones_entirely() -> None:

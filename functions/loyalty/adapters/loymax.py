@@ -2,9 +2,10 @@
 
 No published definition is in ../shared/partners/specs/; the shape follows Loymax's purchase flow (a
 purchase is calculated with the points the customer pays with, which holds them; confirmed, which writes
-them off; cancelled or refunded, which gives them back; and a purchase accrues points), as JSON:
+them off; cancelled or refunded, which gives them back; and a purchase accrues points, taken back when
+goods are returned), as JSON:
 
-    POST {LOYALTY_URL}/v1/purchases/{purchase_id}/{hold|confirm|cancel|refund|accrue}
+    POST {LOYALTY_URL}/v1/purchases/{purchase_id}/{hold|confirm|cancel|refund|accrue|cancel_accrual}
     Authorization: Bearer <token>
     {"operation_id": "...", "card": "...", "points": 120, "amount": 1990.00}
     200 {"operation_id": "...", "points": 120, "balance": 380, "repeated": false}
@@ -40,7 +41,7 @@ PROVIDER = "loymax"
 ATTEMPTS = 3
 MAX_BACKOFF_S = 5.0  # the caller is a queue consumer: a longer outage is its retry's business
 
-Call = Literal["hold", "confirm", "cancel", "refund", "accrue"]
+Call = Literal["hold", "confirm", "cancel", "refund", "accrue", "cancel_accrual"]
 
 
 def token_parameter() -> str:

@@ -107,23 +107,44 @@ def give_back(record: Mapping[str, Any], removing: Mapping[str, int]) -> Planned
         for sku, qty in removing.items()
         if sku in basis and (taken := min(qty, int(basis[sku]["units"]) - before.get(sku, 0))) > 0
     }
-    redeemed = held(record)
-    if redeemed == 0:
-        return Planned(0, "no points are redeemed")
     if not removed:
         return Planned(0, "these units were given back for already")
+    redeemed = held(record)
+    if redeemed == 0:  # the units still count: an accrual is taken back for them
+        return Planned(0, "no points are redeemed", removed)
     after = {sku: before.get(sku, 0) + removed.get(sku, 0) for sku in {*before, *removed}}
     whole = _value(basis, _all_units(record))
     points = _share(redeemed, _value(basis, after), whole) - _planned(record, "give_back")
     return Planned(points, None if points > 0 else "the removed value is worth less than a point", removed)
 
 
-def accrual(record: Mapping[str, Any], rate: Decimal) -> Planned:
-    """Points for the money paid on what the customer kept: its value less the points that paid for it."""
-    if _planned(record, "accrue") > 0:
-        return Planned(0, "the points are accrued already")
+def _paid_for_kept(record: Mapping[str, Any]) -> Fraction:
+    """The money paid for what the customer keeps: its value less the points that paid for it."""
     basis: Mapping[str, Mapping[str, Any]] = record["basis"]
     kept = {sku: int(line["units"]) - removed_units(record).get(sku, 0) for sku, line in basis.items()}
-    paid = _value(basis, kept) - (held(record) - _planned(record, "give_back"))
-    points = math.floor(Fraction(rate) * max(paid, Fraction(0)))
+    return max(_value(basis, kept) - (held(record) - _planned(record, "give_back")), Fraction(0))
+
+
+def accrual(record: Mapping[str, Any], rate: Decimal) -> Planned:
+    """The rate of the money paid for what the customer kept, once; the provider is told that money."""
+    if _planned(record, "accrue") > 0:
+        return Planned(0, "the points are accrued already")
+    paid = _paid_for_kept(record)
+    points = math.floor(Fraction(rate) * paid)
     return Planned(points, amount=_cents(paid)) if points > 0 else Planned(0, "nothing to accrue")
+
+
+def take_back(record: Mapping[str, Any]) -> Planned:
+    """The accrued points the money no longer paid is worth (units removed after the accrual): the accrual
+    shrinks in proportion to the money paid for what is kept, against the money it was accrued on. The
+    accrual left is rounded down, so what is taken back never exceeds what was accrued."""
+    accrued = [
+        op for op in operations(record) if op["operation"] == "accrue" and op["state"] == "done" and op["points"]
+    ]
+    points = sum(int(op["points"]) for op in accrued)
+    accrued_on = sum((Fraction(Decimal(op["amount"])) for op in accrued), start=Fraction(0))
+    if points == 0 or accrued_on <= 0:
+        return Planned(0, "no points were accrued")
+    left = min(points, math.floor(points * _paid_for_kept(record) / accrued_on))
+    taken = points - left - _planned(record, "take_back")
+    return Planned(taken) if taken > 0 else Planned(0, "the accrual stands")

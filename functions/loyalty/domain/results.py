@@ -15,6 +15,7 @@ class LoyaltyResult:
     """One operation's end. `done`: the provider confirmed `points` (a repeat of a done operation answers the
     same); `skipped` (final: `reason` says why nothing was asked, e.g. no loyalty card); `transient_failure`:
     the same call later (the provider was out of reach, or an earlier operation is still unconfirmed);
+    the same key again redoes only what did not end;
     `permanent_failure`: the provider refused with a reason an operator has to act on."""
 
     operation: Operation
@@ -22,6 +23,7 @@ class LoyaltyResult:
     reason: str | None = None
     points: int = 0
     balance: int | None = None
+    taken_back: int | None = None  # a give-back's accrued points taken back with it
 
     def as_record(self) -> dict[str, Any]:
         """The result as an order's action record stores it (no card number)."""

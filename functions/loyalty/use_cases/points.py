@@ -11,6 +11,7 @@ operation_id, which the provider does once; a repeat of a settled one asks nothi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -23,6 +24,13 @@ from orders.domain.loyalty import Operation, masked_card, operations
 from reference import config_table
 from reference.models import ChannelLoyalty
 
+# What an operation waits for while the provider has not confirmed it (a refund needs the write-off done).
+AFTER: Mapping[Operation, tuple[Operation, ...]] = {
+    "write_off": ("hold",),
+    "give_back": ("hold", "write_off"),
+    "accrue": ("hold",),
+    "take_back": ("hold", "accrue"),
+}
 PLAN_ATTEMPTS = 5  # concurrent operations of one order: each re-reads and plans on what the other left
 
 Planner = Callable[[Mapping[str, Any]], points.Planned]
@@ -63,14 +71,27 @@ def give_back(
     provider: loymax.Loymax | None = None,
 ) -> LoyaltyResult:
     """Give back the redeemed points the removed units are worth (units per SKU: a partial return's or a
-    short pick's lines; None: every unit, as on cancel). Units are named rather than their value so that
-    units given back for once count for nothing the next time."""
+    short pick's lines; None: every unit, as on cancel), and take back what an accrual made on them is worth
+    (`taken_back`). Units are named rather than their value so that units given back for once count for
+    nothing the next time."""
 
     def planned(record: Mapping[str, Any]) -> points.Planned:
         units = removed if removed is not None else {sku: int(line["units"]) for sku, line in record["basis"].items()}
         return points.give_back(record, units)
 
-    return _Operation(order, key, "give_back", provider).run(planned)
+    given = _Operation(order, key, "give_back", provider).run(planned)
+    if given.outcome in ("transient_failure", "permanent_failure"):
+        return given  # the accrual is looked at once the units are accounted for
+    taken = _Operation(order, f"{key}#accrual", "take_back", provider).run(points.take_back)
+    if taken.outcome == "skipped":
+        return given
+    return replace(
+        given,
+        outcome="done" if taken.outcome == "done" else taken.outcome,
+        reason=None if taken.outcome == "done" else taken.reason,
+        taken_back=taken.points,
+        balance=taken.balance if taken.balance is not None else given.balance,
+    )
 
 
 def _settings(order: Mapping[str, Any]) -> ChannelLoyalty:
@@ -120,15 +141,14 @@ class _Operation:
         seen = (record.get("operations") or {}).get(self.key)
         if seen is not None and seen["state"] == "done":
             if not seen["points"]:
-                return self._result("skipped", "the removed value is worth less than a point")
+                return self._result("skipped", seen.get("reason"))
             return self._result("done", points=int(seen["points"]), balance=seen.get("balance"))
         if seen is not None and seen["state"] == "planned":
             return self._asked(record, seen)
         unconfirmed = {op["operation"] for op in operations(record) if op["state"] == "planned"}
-        if self.operation != "hold" and "hold" in unconfirmed:
-            return self._result("transient_failure", "the hold is not confirmed by the provider yet")
-        if self.operation == "give_back" and "write_off" in unconfirmed:
-            return self._result("transient_failure", "the write-off is not confirmed by the provider yet")
+        for earlier in AFTER.get(self.operation, ()):
+            if earlier in unconfirmed:
+                return self._result("transient_failure", f"the {earlier} is not confirmed by the provider yet")
         return None
 
     def _operation(self, record: Mapping[str, Any], planned: points.Planned) -> dict[str, Any]:
@@ -140,6 +160,7 @@ class _Operation:
             "write_off": "confirm",
             "give_back": "refund" if written_off else "cancel",
             "accrue": "accrue",
+            "take_back": "cancel_accrual",
         }[self.operation]
         operation: dict[str, Any] = {
             "operation": self.operation,
@@ -147,6 +168,8 @@ class _Operation:
             "points": planned.points,
             "state": "planned" if planned.points > 0 else "done",
         }
+        if planned.points == 0:
+            operation["reason"] = planned.reason
         if planned.removed is not None:
             operation["removed"] = dict(planned.removed)
         if planned.amount is not None:

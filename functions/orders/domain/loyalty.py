@@ -19,12 +19,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 MAX_POINTS = 10_000_000
 CARD_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]*$"
 
-Operation = Literal["hold", "write_off", "give_back", "accrue"]
+Operation = Literal["hold", "write_off", "give_back", "accrue", "take_back"]
 SHOWN_FIGURES: Mapping[Operation, str] = {
     "hold": "held",
     "write_off": "written_off",
     "give_back": "returned",
     "accrue": "accrued",
+    "take_back": "taken_back",
 }
 
 
@@ -58,6 +59,7 @@ class LoyaltyShown(BaseModel):
     written_off: int = Field(0, description="Points written off the card (paid or delivered, per the channel).")
     accrued: int = Field(0, description="Points accrued on delivery.")
     returned: int = Field(0, description="Points given back: cancel, partial return, short pick (pro rata).")
+    taken_back: int = Field(0, description="Accrued points taken back for what was returned after delivery.")
 
 
 def shown_loyalty(record: Mapping[str, Any]) -> dict[str, Any]:
