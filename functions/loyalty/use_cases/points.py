@@ -79,9 +79,13 @@ def give_back(
         units = removed if removed is not None else {sku: int(line["units"]) for sku, line in record["basis"].items()}
         return points.give_back(record, units)
 
-    given = _Operation(order, key, "give_back", provider).run(planned)
+    giving = _Operation(order, key, "give_back", provider)
+    given = giving.run(planned)
     if given.outcome in ("transient_failure", "permanent_failure"):
         return given  # the accrual is looked at once the units are accounted for
+    # An accrual planned after the give-back was accrued on what it left: only an earlier one is taken back.
+    if not any(op["operation"] == "accrue" for op in operations(giving.order.get("loyalty") or {})):
+        return given
     taken = _Operation(order, f"{key}#accrual", "take_back", provider).run(points.take_back)
     if taken.outcome == "skipped":
         return given
