@@ -9,8 +9,8 @@ goods are returned), as JSON:
     Authorization: Bearer <token>
     {"operation_id": "...", "card": "...", "points": 120, "amount": 1990.00}
     200 {"operation_id": "...", "points": 120, "balance": 380, "repeated": false}
-    4xx {"error": {"code": "card_not_found" | "not_enough_points" | "nothing_held" | "invalid_request"
-                           | "operation_conflict", "message": "..."}}
+    4xx {"error": {"code": "unauthorized" | "card_not_found" | "not_enough_points" | "nothing_held"
+                           | "invalid_request" | "operation_conflict", "message": "..."}}
 
 `purchase_id` is the order id, `operation_id` names the operation (order, operation, the action's status
 entry): the provider does each operation_id once and answers a repeat with the first answer (`repeated`:

@@ -5,7 +5,8 @@ is paid or delivered, and given back PRO RATA to the value removed from it (canc
 pick), measured against the value the points were redeemed on (the record's basis, per SKU). The share is
 computed on the value removed so far, all removals together, and rounded down: the parts given back add up
 to exactly what the removed value is worth, never to more than was redeemed, and all of it once every unit
-is gone. A unit cannot be removed twice: the removals of a SKU stop at its units in the basis.
+is gone. A unit cannot be removed twice: the removals of a SKU stop at its units in the basis. An accrual
+is the channel's rate of the money paid for what was kept; units removed after it take back their share.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _planned(record: Mapping[str, Any], operation: Operation, *, done: bool = Fa
 
 
 def held(record: Mapping[str, Any]) -> int:
-    """Points the provider confirmed it holds for the order."""
+    """Points the provider confirmed holding at intake (whatever was written off or given back since)."""
     return _planned(record, "hold", done=True)
 
 
