@@ -35,13 +35,6 @@ OZON_SHIPPED = frozenset({"awaiting_deliver", "sent_by_seller", "driver_pickup",
 PARTNER_SOURCE = "partner:"
 
 
-def _channel(ctx: Context) -> Channel | Permanent:
-    channel = ctx.channel
-    if channel is None or channel.api_url is None:
-        return Permanent(f"channel {ctx.order['channel']!r} has no api_url for the hub's calls")
-    return channel
-
-
 def _credentials(channel: Channel) -> Callable[[], dict[str, str]]:
     return lambda: config_table.credentials(channel.channel_id)
 
@@ -67,12 +60,14 @@ def _by_kind(ctx: Context, performers: dict[str, Callable[[Context, Channel], Ou
     if ctx.entered_by.startswith(PARTNER_SOURCE):
         # The marketplace reported this move itself (its poll or push): there is nothing to tell it.
         return Skipped("the marketplace reported the move itself")
-    channel = _channel(ctx)
-    if isinstance(channel, Permanent):
-        return channel
+    channel = ctx.channel
+    if channel is None:
+        return Permanent(f"channel {ctx.order['channel']!r} does not exist")
     performer = performers.get(channel.kind)
     if performer is None:
         return Skipped(f"nothing to send to a {channel.kind} channel")
+    if channel.api_url is None:
+        return Permanent(f"channel {channel.channel_id!r} has no api_url for the hub's calls")
     return performer(ctx, channel)
 
 
