@@ -52,9 +52,27 @@ $(TOOLS_STAMP): requirements/deploy-tools.txt
 	$(TOOLS)/bin/python -m pip install --quiet -r requirements/deploy-tools.txt
 	touch $@
 
-# OMS_REQUIRE_SYNTH: the infra tests read infra/cdk.out, which `synth` has just written.
-test: $(STAMP) lint-code guardrails
-	OMS_REQUIRE_SYNTH=1 $(VENV)/bin/python -m pytest -n 2 --dist loadfile
+# `make test` runs its parts side by side where one does not need another: the four installs at once,
+# then pytest beside the code checks and the guardrails (TEST_JOBS recipes at a time; pytest's two
+# workers count as one). Each part's output is printed in one piece when the part ends (--output-sync),
+# a failed part's followed by make's "*** [Makefile:N: bandit] Error 1"; every part runs even after one
+# failed (--keep-going), and `make test` then fails.
+TEST_JOBS ?= 4
+test:
+	@$(MAKE) --no-print-directory --jobs=$(TEST_JOBS) --output-sync=target --keep-going test-parts
+
+.PHONY: test-parts pytest synth-tests
+# pytest first: the longest part starts as soon as .venv is there.
+test-parts: pytest synth-tests lint-code guardrails
+
+# The CDK assembly's tests read the infra/cdk.out that `synth` writes (OMS_REQUIRE_SYNTH: a missing one
+# fails); the rest of the suite does not wait for it.
+SYNTH_TESTS := tests/infra/test_cdk_synth.py
+pytest: $(STAMP)
+	$(VENV)/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=$(SYNTH_TESTS)
+
+synth-tests: $(STAMP) synth
+	OMS_REQUIRE_SYNTH=1 $(VENV)/bin/python -m pytest -q $(SYNTH_TESTS)
 
 unit: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/unit

@@ -59,3 +59,18 @@ def market(api: Api, fake_ozon: tuple[FakeOzon, str]) -> Api:
     """Warehouse wh-1 ships marketplace and courier orders (10 x SKU-A); channels ozon (its API on the fake,
     where the hub reads each pushed posting's prices), yandex, cdek, web."""
     return marketplace_channels(api, fake_ozon[1])
+
+
+# Heaviest first, so the last files pytest-xdist's workers take are short ones and neither waits long
+# for the other at the end: the end-to-end files (`oms-hub local` processes, whole-schema fuzzing), then
+# the integration files (a hub per test), the rest after; each group in its usual order. `make test`
+# passes --no-loadscope-reorder, which keeps this order: xdist would otherwise sort files by their number
+# of tests, and the end-to-end files, with few tests each, came last.
+HEAVY_FIRST = ("tests/e2e/", "tests/integration/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((n for n, prefix in enumerate(HEAVY_FIRST) if item.nodeid.startswith(prefix)), len(HEAVY_FIRST))
+
+    items.sort(key=rank)  # stable: the order within a group stays
