@@ -405,6 +405,9 @@ class LocalHub:
     def stream_reader(self, function: str) -> StreamPoller:
         return next(p for p in self._stream_pollers if p.source.function == function)
 
+    def queue_reader(self, function: str) -> QueuePoller:
+        return next(p for p in self._queue_pollers if p.source.function == function)
+
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         fn = self.template.functions[logical_id]
         return run_as(fn.name, self._handlers[logical_id], event, context_for(fn.name, fn.timeout, fn.memory))
