@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -106,6 +107,11 @@ def test_a_newer_status_parked_while_the_order_was_busy_wins_over_an_older_one_t
 # ------------------------------------------------------------------ skipped steps, reversed order
 
 
+def statuses_moved(order: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's timeline without the entries of its on-entry actions (docs/actions.md)."""
+    return [entry for entry in order["timeline"] if entry["source"] != "actions"]
+
+
 def test_ozon_delivered_while_the_hub_has_it_packed_ships_then_delivers_and_older_statuses_change_nothing(
     hub: LocalHub, market: Api
 ) -> None:
@@ -115,7 +121,7 @@ def test_ozon_delivered_while_the_hub_has_it_packed_ships_then_delivers_and_olde
     settled(market, OZON_ORDER, "packed")
     assert ozon_state(hub, POSTING, "posting_delivered", "2026-11-27T12:00:00Z").body == {"result": True}
     delivered = settled(market, OZON_ORDER, "delivered")
-    assert [(e["event"], e["source"]) for e in delivered["timeline"][-2:]] == [
+    assert [(e["event"], e["source"]) for e in statuses_moved(delivered)[-2:]] == [
         ("ship", "partner:ozon"),
         ("deliver", "partner:ozon"),
     ]
@@ -128,7 +134,8 @@ def test_ozon_delivered_while_the_hub_has_it_packed_ships_then_delivers_and_olde
         ("posting_canceled", "2026-11-28T09:00:00Z"),
     ]:
         assert ozon_state(hub, POSTING, state, at).status == 200
-    assert market.order(OZON_ORDER)["timeline"] == delivered["timeline"]
+    # (The hub's own confirmation of the packing to Ozon runs beside this and notes its outcome.)
+    assert statuses_moved(market.order(OZON_ORDER)) == statuses_moved(delivered)
     assert stock_of(market) == STOCK_AFTER["delivered"]
 
 

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from orders.domain.actions import action_key, entry_of
+from orders.domain.actions import ACTOR, action_key, entry_of
 from reference import config_table
 from reference.models import Channel
 
@@ -29,6 +29,15 @@ class Context:
         """The source of the event that entered the status (`partner:<channel>` when the partner moved it)."""
         entry = entry_of(self.order.get("timeline", []), self.status, self.entry) or {}
         return str(entry.get("source", ""))
+
+    @property
+    def reported_since(self) -> str:
+        """The source of the latest move after the status's entry (empty while the order stays in it)."""
+        timeline = self.order.get("timeline", [])
+        began = entry_of(timeline, self.status, self.entry)
+        later = timeline[timeline.index(began) + 1 :] if began is not None else []
+        moves = [e for e in later if e["status"] != self.status and e.get("source") != ACTOR]
+        return str(moves[-1].get("source", "")) if moves else ""
 
     @functools.cached_property
     def channel(self) -> Channel | None:

@@ -60,6 +60,8 @@ def _by_kind(ctx: Context, performers: dict[str, Callable[[Context, Channel], Ou
     if ctx.entered_by.startswith(PARTNER_SOURCE):
         # The marketplace reported this move itself (its poll or push): there is nothing to tell it.
         return Skipped("the marketplace reported the move itself")
+    if ctx.order["status"] != ctx.status and ctx.reported_since.startswith(PARTNER_SOURCE):
+        return Skipped("the marketplace has since reported the order further on")
     channel = ctx.channel
     if channel is None:
         return Permanent(f"channel {ctx.order['channel']!r} does not exist")
