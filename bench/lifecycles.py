@@ -301,6 +301,9 @@ def with_actions(scenario: ScenarioBench, partners: Partners, name: str) -> With
     batches_before, received_before = poller.invocations, partners.received()
     run = base.lifecycle(scenario, f"bench-actions-{name}", scenario.scenario.events, scenario.scenario.final)
     actions = scenario.wait_for_actions()
+    failed = [a for a in actions if a["status"] == "failed"]
+    if failed:  # a happy path's figures with a failed action would count an operator's case instead
+        raise RuntimeError(f"{name}: actions failed: {failed}")
     hub.settle()
     calls = run.calls + scenario.calls.take()
     threads = {thread.ident: thread.name for thread in threading.enumerate()}
