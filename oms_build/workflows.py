@@ -187,8 +187,9 @@ def _lambda(action: str, workflow: Workflow, status: str, *, wait: bool) -> dict
     }
 
 
-def _announce(workflow: Workflow, name: str, status: Status) -> dict[str, Any]:
-    """On-entry actions go on the bus; the services that act on them (notifications, couriers, tasks) listen."""
+def _announce(workflow: Workflow, name: str, status: Status, then: str | None = None) -> dict[str, Any]:
+    """On-entry actions go on the bus; the services that act on them (notifications, couriers, tasks) listen.
+    `then`: the state after it (the status's write, unless intake wrote the status already)."""
     detail = {
         "order_id.$": "$.order_id",
         "channel.$": "$.channel",
@@ -210,7 +211,7 @@ def _announce(workflow: Workflow, name: str, status: Status) -> dict[str, Any]:
             ]
         },
         "ResultPath": None,
-        "Next": state_name("", name),
+        "Next": then or state_name("", name),
     }
     return _caught(state, EVENTS_RETRY)
 
@@ -219,7 +220,7 @@ def _entering(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
     """The states an event runs to enter `name`: announce (if it has actions), then the write (and wait)."""
     status = workflow.statuses[name]
     states: dict[str, dict[str, Any]] = {}
-    if status.actions:
+    if _announced_on_entry(status):
         states[state_name("Announce", name)] = _announce(workflow, name, status)
     enter = state_name("", name)
     if status.stock == "reserve":
@@ -276,9 +277,15 @@ def _entering(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
     return states
 
 
+def _announced_on_entry(status: Status) -> bool:
+    """Whether an event into the status announces its actions. A reserving status's are announced only when
+    intake writes it: entered from on_hold it may stay on_hold, and on_hold's actions ran at intake."""
+    return bool(status.actions) and status.stock != "reserve"
+
+
 def _entry_of(workflow: Workflow, target: str) -> str:
     """The first state an event into `target` runs."""
-    kind = "Announce" if workflow.statuses[target].actions else ""
+    kind = "Announce" if _announced_on_entry(workflow.statuses[target]) else ""
     return state_name(kind, target)
 
 
@@ -412,19 +419,36 @@ def _graph(workflow: Workflow) -> dict[str, dict[str, Any]]:
     return states
 
 
+def _started(workflow: Workflow) -> dict[str, dict[str, Any]]:
+    """The first state of each status intake may write: its actions announced (intake wrote the status
+    already), then its wait."""
+    return {
+        state_name("AnnounceStart", name): _announce(workflow, name, status, then=state_name("Await", name))
+        for name in workflow.start_statuses()
+        if (status := workflow.statuses[name]).actions
+    }
+
+
 def build_asl(workflow: Workflow) -> dict[str, Any]:
+    started = _started(workflow)
+
+    def first(status: str) -> str:
+        announce = state_name("AnnounceStart", status)
+        return announce if announce in started else state_name("Await", status)
+
     start = {
         "Type": "Choice",
         "Comment": "Intake wrote the first status with the reservations.",
         "Choices": [
-            {"Variable": "$.status", "StringEquals": status, "Next": state_name("Await", status)}
+            {"Variable": "$.status", "StringEquals": status, "Next": first(status)}
             for status in workflow.start_statuses()
             if status != "reserved"
         ],
-        "Default": state_name("Await", "reserved"),
+        "Default": first("reserved"),
     }
     states = {
         START: start,
+        **started,
         **_graph(workflow),
         "LifecycleFailed": {
             "Type": "Fail",

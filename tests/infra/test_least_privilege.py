@@ -406,9 +406,22 @@ def _partner_scenario(hub: LocalHub, api: Api) -> None:
         hub.invoke("PartnerPollFunction", {})
 
 
+def _loyalty_provider(gateway: ExitStack) -> Any:
+    """A fake loyalty provider at LOYALTY_URL, card 7000123412345678 with 10 points, its token at its parameter."""
+    from loyalty.adapters.loymax import token_parameter
+    from tests.fakes.loymax import TOKEN, FakeLoymax
+    from tests.fakes.server import serve
+
+    fake = FakeLoymax(balances={"7000123412345678": 10})
+    os.environ["LOYALTY_URL"] = gateway.enter_context(serve(fake.app()))
+    secrets.put_secret(token_parameter(), TOKEN)
+    return fake
+
+
 def _actions_scenario(api: Api) -> None:
-    """OrderActionsFunction: a store's task, the parcel registered with CDEK (packages from the catalog) and
-    the customer told by SMS and email (ship from store), and a
+    """OrderActionsFunction: a store's task, the parcel registered with CDEK (packages from the catalog),
+    the customer's loyalty points held (the provider's token) and the customer told by SMS and email (ship
+    from store), and a
     marketplace confirmation that fails transiently (its backoff), then for good (the operator task),
     reading the channel and its credentials."""
     from common.config import settings
@@ -421,6 +434,7 @@ def _actions_scenario(api: Api) -> None:
     sms_ru, sender, cdek = FakeSmsRu(), "orders@shop.example", FakeCdek()
     gateway = ExitStack()
     os.environ["SMS_GATEWAY_URL"] = gateway.enter_context(serve(sms_ru.app()))
+    card, loyalty = "7000123412345678", _loyalty_provider(gateway)
     account = {
         "kind": "cdek",
         "name": "CDEK",
@@ -444,8 +458,11 @@ def _actions_scenario(api: Api) -> None:
             lines=[{"sku": "SKU-S", "qty": 1, "price": 1}],
             delivery={"method": "ship_from_store", "address": "Moscow", "location_id": "sfs-1"},
             customer={"name": "Anna", "phone": "+79165551234", "email": "anna@example.ru", "consent": BOTH_MEDIA},
+            loyalty={"card": card, "redeem_points": 1},
         ),
     ).body["order_id"]
+    held = ("loyalty_hold", "done")
+    wait_until(lambda: held in {(a["name"], a["status"]) for a in api.order(store_order)["actions"]}, 20, "points held")
     for event in ("confirm", "pick", "pack", "ship"):
         api.event(store_order, event)
     fake = FakeOzon()
@@ -474,7 +491,8 @@ def _actions_scenario(api: Api) -> None:
     assert len(sms_ru.messages) == 1
     assert len(cdek.orders) == 1  # create_shipment on packed
     gateway.close()
-    for name in ("SMS_GATEWAY_URL", "NOTIFY_EMAIL_FROM"):
+    assert [request["call"] for request in loyalty.requests] == ["hold"]
+    for name in ("SMS_GATEWAY_URL", "NOTIFY_EMAIL_FROM", "LOYALTY_URL"):
         os.environ.pop(name)
     settings.cache_clear()
 

@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from common import config, secrets
+from loyalty.adapters import loymax
 from loyalty.adapters.loymax import Loymax, token_parameter
 from loyalty.domain.results import LoyaltyResult
 from loyalty.use_cases import points
@@ -45,7 +46,9 @@ def provider() -> Iterator[FakeLoymax]:
 @pytest.fixture
 def shop(provider: FakeLoymax, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
     """The hub's loyalty provider is the fake; channel web writes off on delivery and accrues 5 %."""
-    monkeypatch.setenv("LOYALTY_URL", provider.url)  # type: ignore[attr-defined]
+    # The hub's loyalty actions see the template's empty LOYALTY_URL (loyalty off) and leave these orders
+    # to the use cases called here (tests/integration/test_loyalty_actions.py runs them through the actions).
+    monkeypatch.setattr(loymax, "_connected", lambda _url, token: Loymax(provider.url, token))  # type: ignore[attr-defined]
     with LocalHub() as hub:
         config.settings.cache_clear()
         secrets.put_secret(token_parameter(), TOKEN)

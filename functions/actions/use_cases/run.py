@@ -28,7 +28,7 @@ from actions.domain.outcomes import (
     Transient,
     backoff_seconds,
 )
-from actions.use_cases import customer, marketplace, shipment, store
+from actions.use_cases import customer, loyalty, marketplace, shipment, store
 from actions.use_cases.context import Context
 from common.clock import utc_moment, utc_text
 from common.config import settings
@@ -57,6 +57,10 @@ PERFORMERS: dict[str, Performer] = {
     "notify_customer": customer.notify_customer,
     "create_shipment": shipment.create_shipment,
     "cancel_shipment": shipment.cancel_shipment,
+    "loyalty_hold": loyalty.hold,
+    "loyalty_write_off": loyalty.write_off,
+    "loyalty_accrue": loyalty.accrue,
+    "loyalty_give_back": loyalty.give_back,
 }
 
 

@@ -41,6 +41,10 @@ ActionName = Literal[
     "confirm_to_marketplace",
     "hand_over_to_marketplace",
     "cancel_at_marketplace",
+    "loyalty_hold",
+    "loyalty_write_off",
+    "loyalty_accrue",
+    "loyalty_give_back",
 ]
 
 
@@ -259,8 +263,6 @@ def _stock_problems(name: str, status: Status, workflow: Workflow) -> list[str]:
     if status.stock == "reserve":
         if name != "reserved":
             problems.append("only `reserved` reserves (the retried reservation writes it)")
-        if status.actions:
-            problems.append("a reserving status may stay on_hold, so it announces nothing")
         if workflow.sources_of("reserve") != ["on_hold"]:
             problems.append("only on_hold may lead to a reserving status")
     return problems

@@ -67,6 +67,8 @@ def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
         entry = timeline_entry(
             now, order["status"], {"event": "short_pick", "source": "operator", "note": describe_short_pick(request)}
         )
+        # The units per SKU, for the loyalty actions to give back the points they were paid with.
+        entry["removed"] = dict(sum_by((line.sku, line.missing) for line in request.lines))
         order_stock.write_off(order, request.location_id, plan, entry, now)
 
     with_fresh_stock(attempt)
