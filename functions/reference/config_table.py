@@ -121,6 +121,11 @@ def channels(*, fresh: bool = False) -> list[Channel]:
     return list(_readable("channel", _channel, fresh=fresh).values())
 
 
+def cdek_account() -> Channel | None:
+    """The hub's CDEK account (a channel of kind cdek with an api_url), which registers courier parcels."""
+    return next((c for c in channels() if c.kind == "cdek" and c.api_url is not None), None)
+
+
 def put_channel(channel_id: str, channel_in: ChannelIn, now: str) -> Channel:
     """Create or replace; the webhook secret and partner credentials go to SSM, never to the config table.
     A request without them keeps the ones already set (they are never shown)."""

@@ -30,7 +30,7 @@ from tests.support.api import Api
 from tests.support.builders import courier_order
 from tests.support.partners import marketplace_channels, ozon, queue_depth, wildberries_channel
 from tests.support.waiting import wait_until
-from tests.support.workflows import place, walk
+from tests.support.workflows import action, place, walk
 
 BOTH_MEDIA = {"sms": True, "email": True}
 POSTING = "24219509-0020-1"  # tests/events/ozon_new_posting.json
@@ -71,19 +71,6 @@ def storefront_order(api: Api, channel: str, external_id: str) -> str:
     answer = api.post("/v1/orders", body)
     assert answer.status == 201, answer.body
     return str(answer.body["order_id"])
-
-
-def action(api: Api, order_id: str, name: str, status: str = "done", timeout: float = 20) -> dict[str, Any]:
-    """The order's record of `name` once it reached `status`."""
-    found: dict[str, Any] = {}
-
-    def reached() -> bool:
-        records = [a for a in api.order(order_id)["actions"] if a["name"] == name]
-        found.update(records[-1] if records else {})
-        return bool(records) and records[-1]["status"] == status
-
-    wait_until(reached, timeout, f"{name} {status}")
-    return found
 
 
 def action_entries(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -317,7 +304,8 @@ def test_the_customer_is_told_by_sms_and_email_and_a_failed_sms_alone_goes_again
 
 @pytest.fixture
 def cdek_shop(api: Api) -> Iterator[tuple[Api, FakeCdek]]:
-    """The hub's CDEK account on a fake (store-1 hands parcels in at office MSK5), SKU-A in the catalog."""
+    """The hub's CDEK account on a fake (store-1 and wh-1 hand parcels in at office MSK5), SKU-A in the
+    catalog."""
     builders.every_method_shop(api)
     product = {"name": "Mug", "weight_grams": 400, "length_mm": 120, "width_mm": 90, "height_mm": 100}
     assert api.put("/v1/products/SKU-A", product).status == 200
@@ -328,10 +316,43 @@ def cdek_shop(api: Api) -> Iterator[tuple[Api, FakeCdek]]:
             "name": "CDEK",
             "api_url": url,
             "credentials": {"client_id": "cdek-id", "client_secret": "cdek-secret"},
-            "warehouses": [{"partner_warehouse_id": "MSK5", "locations": ["store-1"]}],
+            "warehouses": [{"partner_warehouse_id": "MSK5", "locations": ["store-1", "wh-1"]}],
         }
         assert api.put("/v1/channels/cdek-account", account).status == 200
         yield api, fake
+
+
+def test_a_courier_order_ships_once_cdek_has_registered_it_and_its_cancel_deletes_it(
+    cdek_shop: tuple[Api, FakeCdek],
+) -> None:
+    api, fake = cdek_shop
+    order_id = place(api, "courier", "courier-cdek-1")
+    walk(api, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed")])
+    record = action(api, order_id, "create_shipment")
+    assert record["result"]["label_url"]
+    [registered] = fake.orders
+    assert (registered["number"], registered["shipment_point"]) == (order_id, "MSK5")
+    walk(api, order_id, [("ship", "shipped")])
+    other = place(api, "courier", "courier-cdek-2")
+    walk(api, other, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed")])
+    action(api, other, "create_shipment")
+    walk(api, other, [("cancel", "cancelled")])
+    deleted = action(api, other, "cancel_shipment")["result"]["deleted"]
+    assert deleted == fake.deleted and len(fake.orders) == 2
+
+
+def test_a_courier_order_cdek_cannot_take_is_refused_ship_with_409_and_stays_packed(
+    cdek_shop: tuple[Api, FakeCdek],
+) -> None:
+    api, fake = cdek_shop
+    assert api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-B", "on_hand": 1}]}).status == 200
+    order_id = place(api, "courier", "courier-cdek-3", lines=[{"sku": "SKU-B", "qty": 1, "price": 100}])
+    walk(api, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed")])
+    assert "SKU-B" in action(api, order_id, "create_shipment", "failed")["last_error"]  # not in the catalog
+    refused = api.event(order_id, "ship", expect=409)
+    assert refused.body["error"] == "action_pending" and refused.body["actions"][0]["status"] == "failed"
+    assert api.order(order_id)["status"] == "packed"
+    assert fake.orders == []
 
 
 def test_a_packed_store_order_is_registered_with_cdek_and_its_cancellation_deletes_it(

@@ -10,8 +10,22 @@ import boto3
 
 from tests.support.api import Api
 from tests.support.builders import courier_order
+from tests.support.waiting import wait_until
 
 IN_STORE_METHODS = ("click_collect", "reserve_in_store", "ship_from_store")
+
+
+def action(api: Api, order_id: str, name: str, status: str = "done", timeout: float = 20) -> dict[str, Any]:
+    """The order's record of the on-entry action `name` once it reached `status`."""
+    found: dict[str, Any] = {}
+
+    def reached() -> bool:
+        records = [a for a in api.order(order_id)["actions"] if a["name"] == name]
+        found.update(records[-1] if records else {})
+        return bool(records) and records[-1]["status"] == status
+
+    wait_until(reached, timeout, f"{name} {status}")
+    return found
 
 
 def place(api: Api, method: str, external_id: str, **extra: Any) -> str:

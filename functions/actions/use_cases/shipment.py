@@ -29,16 +29,12 @@ TUNING: Tuning = {"timeout": 10.0, "attempts": 3, "max_backoff": 2.0}
 POLLS = 4
 
 
-def _account() -> Channel | None:
-    return next((c for c in config_table.channels() if c.kind == "cdek" and c.api_url is not None), None)
-
-
 def _client(account: Channel) -> CdekClient:
     return CdekClient(str(account.api_url), config_table.credentials(account.channel_id), **TUNING)
 
 
 def create_shipment(ctx: Context) -> Outcome:
-    account = _account()
+    account = config_table.cdek_account()
     if account is None:
         return Skipped("no CDEK account is configured (a channel of kind cdek with an api_url)")
     order = ctx.order
@@ -87,7 +83,7 @@ def _request(order: dict[str, Any], account: Channel) -> dict[str, Any] | Perman
 
 def cancel_shipment(ctx: Context) -> Outcome:
     registered = done_results(ctx.order, "create_shipment", "uuid")
-    account = _account()
+    account = config_table.cdek_account()
     if not registered or account is None:
         return Skipped("no shipment was registered")
     client = _client(account)

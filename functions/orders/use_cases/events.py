@@ -16,6 +16,7 @@ from orders.domain.actions import IN_PROGRESS, Unmet, unmet
 from orders.domain.models import OrderEventIn
 from orders.domain.records import timeline_entry
 from orders.domain.workflow import EXPIRE, LIFECYCLE_FAILED
+from reference import config_table
 
 SWEEPER = "sweeper"  # the source of the hold sweeper's events
 PARTNER = "partner:"  # sources of a partner's own reports: what it reports has happened, whatever the hub ran
@@ -41,6 +42,12 @@ def _pending(event: str, status: str, waiting: list[Unmet]) -> ActionPending:
         status=status,
         actions=[{"name": a.name, "status": a.status, "last_error": a.last_error} for a in waiting],
     )
+
+
+def _skipped_for_want_of_an_account(action: Unmet) -> bool:
+    """An action not started yet that will be skipped because the hub has no account with its partner
+    (create_shipment without a CDEK account): the event need not wait for the skip to be recorded."""
+    return action.status == "not_started" and action.name == "create_shipment" and config_table.cdek_account() is None
 
 
 def _poll(read: Callable[[], T], seconds: float = 3) -> T:
@@ -76,6 +83,7 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
         next_status = flow.next_status(status, event_in.event, recovering=recovering)
         required = flow.statuses[status].requires.get(event_in.event, [])
         waiting = unmet(order, required) if required and not source.startswith(PARTNER) else []
+        waiting = [a for a in waiting if not _skipped_for_want_of_an_account(a)]
         if waiting:
             pending = _pending(event_in.event, status, waiting)
             if all(a.status in IN_PROGRESS for a in waiting):
