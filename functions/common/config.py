@@ -40,7 +40,7 @@ class Settings(BaseModel):
     cursor_key_parameter: str = Field("", alias="CURSOR_KEY_PARAMETER")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
     # Customer notifications (docs/notifications.md): the SMS gateway's API and the default email sender.
-    sms_gateway_url: str = Field("https://sms.ru", alias="SMS_GATEWAY_URL")
+    sms_gateway_url: str = Field("", alias="SMS_GATEWAY_URL")  # empty: SMS off (the stack's SmsGatewayUrl)
     notify_email_from: str = Field("", alias="NOTIFY_EMAIL_FROM")
     loyalty_url: str = Field("https://loyalty.invalid", alias="LOYALTY_URL")  # the Loymax-like provider's API
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,11 +41,12 @@ def sms_ru() -> Iterator[FakeSmsRu]:
 
 
 @pytest.fixture
-def shop(sms_ru: FakeSmsRu, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:
+def shop(sms_ru: FakeSmsRu) -> Iterator[Api]:
     """The hub's SMS gateway is the fake, its SES sender verified; channel web notifies in Russian."""
-    monkeypatch.setenv("SMS_GATEWAY_URL", sms_ru.url)  # type: ignore[attr-defined]
-    monkeypatch.setenv("NOTIFY_EMAIL_FROM", SENDER)
     with LocalHub() as hub:
+        # As the stack's SmsGatewayUrl and NotifyEmailFrom set them (the hub restores them on exit).
+        os.environ["SMS_GATEWAY_URL"] = sms_ru.url  # type: ignore[attr-defined]
+        os.environ["NOTIFY_EMAIL_FROM"] = SENDER
         config.settings.cache_clear()
         secrets.put_secret(api_id_parameter(), API_ID)
         boto3.client("sesv2").create_email_identity(EmailIdentity=SENDER)
@@ -93,6 +95,22 @@ def test_a_consenting_customer_gets_an_sms_and_an_email(shop: Api, sms_ru: FakeS
     )
     assert "Anna Petrova" in email.body and "<b>web-1001</b>" in email.body  # the HTML part
     assert result.as_record()["media"][1]["message_id"] == email.id
+
+
+def test_a_medium_the_deployment_leaves_empty_is_off(shop: Api, sms_ru: FakeSmsRu) -> None:
+    """Empty SmsGatewayUrl / NotifyEmailFrom (the stack's defaults): nothing is sent on that medium."""
+    order = placed(shop, consent=BOTH)
+    os.environ["SMS_GATEWAY_URL"] = ""
+    config.settings.cache_clear()
+    result = notify.customer(order, "confirmed", "k-off-1")
+    assert [(r.medium, r.outcome, r.reason) for r in result.media] == [
+        ("sms", "skipped", "medium_off"),
+        ("email", "sent", None),
+    ]
+    os.environ["NOTIFY_EMAIL_FROM"] = ""
+    config.settings.cache_clear()
+    assert notify.customer(order, "confirmed", "k-off-2").outcome == "skipped"
+    assert sms_ru.messages == [] and len(sent_emails(shop)) == 1
 
 
 def test_no_consent_no_message(shop: Api, sms_ru: FakeSmsRu) -> None:

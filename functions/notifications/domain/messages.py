@@ -46,7 +46,7 @@ class MediumResult:
 class NotificationResult:
     """A notification's end over every medium. A transient failure is worth the same call again later (with
     `media` limited to the ones that did not end, so nothing sent is sent twice); a permanent one needs an
-    operator; skipped ones (`no_consent`, `no_contact`, `not_notified`) are final."""
+    operator; skipped ones (`medium_off`, `no_consent`, `no_contact`, `not_notified`) are final."""
 
     outcome: Outcome
     reason: str | None

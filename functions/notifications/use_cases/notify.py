@@ -81,11 +81,10 @@ class _Notice:
 
     def told(self, medium: Medium) -> MediumResult:
         person = self.order.get("customer") or {}
-        if not consented(medium, person.get("consent"), self.channel):
-            return MediumResult(medium, "skipped", "no_consent")
-        contact = person.get("phone" if medium == "sms" else "email")
-        if not contact:
-            return MediumResult(medium, "skipped", "no_contact")
+        contact = str(person.get("phone" if medium == "sms" else "email") or "")
+        unsent = self._unsent(medium, person, contact)
+        if unsent:
+            return MediumResult(medium, "skipped", unsent)
         to = masked_phone(contact) if medium == "sms" else masked_email(contact)
         try:
             message_id = self._sms(contact) if medium == "sms" else self._email(contact)
@@ -97,14 +96,25 @@ class _Notice:
             return MediumResult(medium, "permanent_failure", f"the template cannot be filled: {refused}", to=to)
         return MediumResult(medium, "sent", message_id=message_id, to=to)
 
+    def _unsent(self, medium: Medium, person: dict[str, Any], contact: str) -> str | None:
+        """Why the medium is not used for this customer (None: it is). A deployment without an SMS gateway
+        URL sends no SMS; without a sender (the hub's or the channel's), no email."""
+        if medium == "sms":
+            on = self.sms_gateway is not None or bool(settings().sms_gateway_url)
+        else:
+            on = bool(self.channel.email_sender or settings().notify_email_from)
+        if not on:
+            return "medium_off"
+        if not consented(medium, person.get("consent"), self.channel):
+            return "no_consent"
+        return None if contact else "no_contact"
+
     def _sms(self, phone: str) -> str:
         gateway = self.sms_gateway if self.sms_gateway is not None else sms_ru.gateway(self.channel.sms_sender)
         return gateway.send(phone, self.message.sms(), self.key)
 
     def _email(self, address: str) -> str:
         sender = self.channel.email_sender or settings().notify_email_from
-        if not sender:
-            raise ses.EmailPermanent("no email sender is configured (the channel's email_sender or NOTIFY_EMAIL_FROM)")
         return ses.send(
             sender, address, self.message.email(), order_id=str(self.order.get("order_id", "")), key=self.key
         )
