@@ -14,6 +14,8 @@ a delay)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.server import serve
 
 TOKEN = "loymax-test-token-5f1c"
 CALLS = frozenset({"hold", "confirm", "cancel", "refund", "accrue", "cancel_accrual"})
@@ -49,6 +53,7 @@ class FakeLoymax:
     done: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)  # id -> (body, answer)
     violations: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    url: str = ""  # where it is served
 
     def fail_next(self, failure: Failure, times: int = 1) -> None:
         self.failures.extend([failure] * times)
@@ -149,3 +154,13 @@ class FakeLoymax:
 
 def _refused(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+@contextmanager
+def served(balances: dict[str, int]) -> Iterator[FakeLoymax]:
+    """A provider on 127.0.0.1 holding `balances`; every request it took is checked against its API at the end."""
+    fake = FakeLoymax(balances=balances)
+    with serve(fake.app()) as url:
+        fake.url = url
+        yield fake
+    fake.assert_conforming()

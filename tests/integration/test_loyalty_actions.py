@@ -14,8 +14,7 @@ from common import secrets
 from common.config import settings
 from loyalty.adapters.loymax import token_parameter
 from oms_local.runtime import LocalHub
-from tests.fakes.loymax import TOKEN, Failure, FakeLoymax
-from tests.fakes.server import serve
+from tests.fakes.loymax import TOKEN, Failure, FakeLoymax, served
 from tests.support.api import Api
 from tests.support.builders import courier_order, warehouse_and_store
 from tests.support.workflows import action, walk
@@ -27,11 +26,8 @@ LINES = [{"sku": "SKU-A", "qty": 2, "price": 1990.00}, {"sku": "SKU-B", "qty": 1
 
 @pytest.fixture
 def provider() -> Iterator[FakeLoymax]:
-    fake = FakeLoymax(balances={CARD: 1000})
-    with serve(fake.app()) as url:
-        fake.url = url  # type: ignore[attr-defined]
+    with served({CARD: 1000}) as fake:
         yield fake
-    fake.assert_conforming()
 
 
 @pytest.fixture
@@ -39,7 +35,7 @@ def shop(provider: FakeLoymax) -> Iterator[Api]:
     """LOYALTY_URL at the fake (set as the stack's parameter sets it), the actions' first backoff at 1 s;
     channel web writes points off on delivery and accrues 5 %."""
     with LocalHub() as hub:
-        os.environ["LOYALTY_URL"] = provider.url  # type: ignore[attr-defined]  # the hub restores it on exit
+        os.environ["LOYALTY_URL"] = provider.url  # the hub restores it on exit
         os.environ["ACTIONS_BACKOFF_SECONDS"] = "1"
         settings.cache_clear()
         secrets.put_secret(token_parameter(), TOKEN)

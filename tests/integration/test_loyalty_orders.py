@@ -24,8 +24,7 @@ from loyalty.domain.results import LoyaltyResult
 from loyalty.use_cases import points
 from oms_local.runtime import LocalHub
 from orders.domain.models import order_id_for
-from tests.fakes.loymax import TOKEN, Failure, FakeLoymax
-from tests.fakes.server import serve
+from tests.fakes.loymax import TOKEN, Failure, FakeLoymax, served
 from tests.support.api import Api
 from tests.support.builders import courier_order, warehouse_and_store
 
@@ -37,9 +36,7 @@ LINES = [{"sku": "SKU-A", "qty": 2, "price": 1990.00}, {"sku": "SKU-B", "qty": 1
 
 @pytest.fixture
 def provider() -> Iterator[FakeLoymax]:
-    fake = FakeLoymax(balances={CARD: 1000})
-    with serve(fake.app()) as url:
-        fake.url = url  # type: ignore[attr-defined]
+    with served({CARD: 1000}) as fake:
         yield fake
 
 
@@ -48,7 +45,7 @@ def shop(provider: FakeLoymax, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]
     """The hub's loyalty provider is the fake; channel web writes off on delivery and accrues 5 %."""
     # The hub's loyalty actions see the template's empty LOYALTY_URL (loyalty off) and leave these orders
     # to the use cases called here (tests/integration/test_loyalty_actions.py runs them through the actions).
-    monkeypatch.setattr(loymax, "_connected", lambda _url, token: Loymax(provider.url, token))  # type: ignore[attr-defined]
+    monkeypatch.setattr(loymax, "_connected", lambda _url, token: Loymax(provider.url, token))
     with LocalHub() as hub:
         config.settings.cache_clear()
         secrets.put_secret(token_parameter(), TOKEN)
@@ -211,7 +208,7 @@ def test_an_outage_is_transient_and_the_retry_sends_the_same_operation_once(shop
     assert (waiting.outcome, waiting.reason) == ("transient_failure", "the hold is not confirmed by the provider yet")
 
     provider.fail_next(Failure(delay_s=1.0))  # done by the provider, its answer lost to the client's timeout
-    impatient = Loymax(provider.url, TOKEN, timeout=0.5, max_backoff=0.05)  # type: ignore[attr-defined]
+    impatient = Loymax(provider.url, TOKEN, timeout=0.5, max_backoff=0.05)
     retried = points.hold(order, "hold_points:reserved:1", provider=impatient)
     assert (retried.outcome, retried.points) == ("done", 100)
     assert len(provider.operations("hold")) == 1 and provider.balances[CARD] == 900
