@@ -17,11 +17,8 @@ from oms_local.runtime import LocalHub
 from tests.fakes.loymax import TOKEN, Failure, FakeLoymax, served
 from tests.support.api import Api
 from tests.support.builders import courier_order, warehouse_and_store
+from tests.support.loyalty import CARD, LINES
 from tests.support.workflows import action, walk
-
-CARD = "7000123412345678"
-# 2 x 1990.00 + 1 x 1000.00 = 4980.00, a tenth of it paid with points.
-LINES = [{"sku": "SKU-A", "qty": 2, "price": 1990.00}, {"sku": "SKU-B", "qty": 1, "price": 1000.00}]
 
 
 @pytest.fixture
