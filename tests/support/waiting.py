@@ -28,3 +28,17 @@ def settled(api: Api, order_id: str, status: str, timeout: float = 15.0) -> dict
             return answer.body
         assert time.monotonic() < deadline, f"order {order_id} is {seen}, not {status}, after {timeout}s"
         time.sleep(POLL_SECONDS)
+
+
+def actions_settled(api: Api, order_id: str, at_least: int = 1, timeout: float = 15.0) -> dict[str, Any]:
+    """The order once at least `at_least` of its actions are recorded and none is running or retrying: a
+    test that compares the order before and after a refused request must not see the hub's own actions
+    (run beside the request, on the queue) as the request's doing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        order = api.order(order_id)
+        actions = order.get("actions", [])
+        if len(actions) >= at_least and not any(a["status"] in ("running", "retrying") for a in actions):
+            return order
+        assert time.monotonic() < deadline, f"order {order_id}'s actions not settled after {timeout}s: {actions}"
+        time.sleep(POLL_SECONDS)
