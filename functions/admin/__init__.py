@@ -1,0 +1,1 @@
+"""The hosted admin page: a backend-for-frontend serving server-rendered HTML under /admin (docs/admin.md)."""
