@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from common.clock import utc_moment
 from common.errors import InvalidTransition
+from orders.domain.sla import Duration, SlaOverride, SlaTerms, StatusSla, resolve, seconds, sla_problems
 from reference.models import DeliveryMethod
 
 # An order whose lifecycle step failed after its retries: only `retry` and `cancel` move it.
@@ -27,8 +28,6 @@ EXPIRE = "expire"
 DEFAULT_WORKFLOW = "courier"
 
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*[smhd]$", description="e.g. 30m, 48h, 14d")]
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_WAIT_SECONDS = 365 * 86400  # a Standard execution lives at most one year
 
 
@@ -48,14 +47,9 @@ ActionName = Literal[
 ]
 
 
-def seconds(duration: str) -> int:
-    return int(duration[:-1]) * _UNIT_SECONDS[duration[-1]]
-
-
-class Status(BaseModel):
-    """One status: how it is left (events), how long it may last (KPI), what entering it does."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Status(SlaTerms):
+    """One status: how it is left (events), how long it may last (KPI), what entering it does, and (SlaTerms)
+    who is warned and escalated to while it lasts."""
 
     description: str = ""
     events: dict[Name, Name] = Field(default_factory=dict, description="event -> next status; none: terminal")
@@ -90,6 +84,9 @@ class Status(BaseModel):
         default_factory=dict,
         description="event -> actions of this status that must be done before an operator's event is accepted "
         "(409 action_pending until then); a partner reporting the move itself is not held.",
+    )
+    sla: list[SlaOverride] = Field(
+        default_factory=list, description="Other SLA terms for some channels and/or locations; first match wins."
     )
 
     @property
@@ -214,6 +211,12 @@ class Workflow(BaseModel):
                 out[name] = min(max(left, 1), MAX_WAIT_SECONDS)
         return out
 
+    def sla_for(self, status: str, channel: str, location: str | None) -> StatusSla | None:
+        """The SLA an order's entry of `status` is watched by (its channel, its fulfilling location);
+        None for a terminal or unknown status."""
+        found = self.statuses.get(status)
+        return resolve(found, channel, location) if found is not None and not found.terminal else None
+
     def start_statuses(self) -> list[str]:
         """The statuses intake may write for this workflow."""
         return [*INITIAL_STATUSES, *([AWAITING_PAYMENT] if AWAITING_PAYMENT in self.statuses else [])]
@@ -225,8 +228,10 @@ class Workflow(BaseModel):
 def _status_problems(name: str, status: Status, workflow: Workflow) -> list[str]:
     if status.terminal:
         held = status.kpi or status.deadline_from or status.hold
-        return ["a terminal status has no KPI and holds nothing"] if held else []
-    problems = _wait_problems(status)
+        watched = status.model_dump(include=set(SlaTerms.model_fields), exclude_defaults=True) or status.sla
+        problems = ["a terminal status has no KPI and holds nothing"] if held else []
+        return problems + (["a terminal status has no SLA (warnings, escalations, overrides)"] if watched else [])
+    problems = [*_wait_problems(status), *sla_problems(status)]
     if name == AWAITING_PAYMENT and not (status.hold and "pay" in status.events):
         problems.append("awaiting_payment is a hold that the acquirer's `pay` moves on")
     if status.short_pick and (status.terminal or status.stock):
