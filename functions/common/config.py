@@ -35,13 +35,18 @@ class Settings(BaseModel):
     # SSM parameter path under which channel secrets and partner credentials live (never the values).
     secrets_prefix: str = Field("/oms-hub", alias="SECRETS_PREFIX")
     partner_events_table: str = Field("", alias="PARTNER_EVENTS_TABLE")
+    sla_table: str = Field("", alias="SLA_TABLE")  # time in status, marketplace risk facts, the due list
     partner_queue_url: str = Field("", alias="PARTNER_QUEUE_URL")
     # SSM SecureString that signs list cursors (created with a random value on first use).
     cursor_key_parameter: str = Field("", alias="CURSOR_KEY_PARAMETER")
+    # SSM SecureString that keys the digests orders are found by phone or e-mail with (created on first use).
+    lookup_key_parameter: str = Field("", alias="LOOKUP_KEY_PARAMETER")
     config_cache_seconds: float = Field(30.0, alias="CONFIG_CACHE_SECONDS", ge=0)
     # Customer notifications (docs/notifications.md): the SMS gateway's API and the default email sender.
     sms_gateway_url: str = Field("", alias="SMS_GATEWAY_URL")  # empty: SMS off (the stack's SmsGatewayUrl)
     notify_email_from: str = Field("", alias="NOTIFY_EMAIL_FROM")
+    # Where staff open an order from an SLA notification, `{order_id}` in it; empty: the API's /v1/orders/{id}.
+    order_link: str = Field("", alias="ORDER_LINK")
     loyalty_url: str = Field("https://loyalty.invalid", alias="LOYALTY_URL")  # the Loymax-like provider's API
 
 

@@ -1,6 +1,6 @@
-"""Reference data every function reads: sales channels and stock locations.
+"""Reference data every function reads: sales channels, stock locations, carriers and staff roles' contacts.
 
-Stored in the config table (kind = "channel" | "location" | "carrier", id). Warm containers keep them for
+Stored in the config table (kind = "channel" | "location" | "carrier" | "role", id). Warm containers keep them for
 CONFIG_CACHE_SECONDS so that taking an order costs no config read; a write in this process
 forgets the cache at once.
 """
@@ -20,7 +20,17 @@ from common.config import settings
 from common.dynamo import from_item, to_item
 from common.errors import Problem, Unprocessable
 from common.observability import count, logger
-from reference.models import Carrier, CarrierIn, Channel, ChannelIn, Location, LocationIn
+from reference.models import (
+    Carrier,
+    CarrierIn,
+    Channel,
+    ChannelIn,
+    ContactsIn,
+    Location,
+    LocationIn,
+    RoleContacts,
+    RoleContactsIn,
+)
 
 M = TypeVar("M", bound=BaseModel)
 _lock = threading.Lock()
@@ -174,3 +184,59 @@ def put_carrier(carrier_id: str, carrier: CarrierIn, now: str) -> Carrier:
     stored = _as_read(Carrier, {**carrier.model_dump(mode="json"), "carrier_id": carrier_id, "updated_at": now})
     _put("carrier", carrier_id, stored.model_dump(mode="json", exclude={"carrier_id"}))
     return stored
+
+
+def role_contacts(role: str) -> RoleContacts | None:
+    data = _all("role").get(role)
+    return None if data is None else _read_one("role", role, data, _role)
+
+
+def all_role_contacts() -> list[RoleContacts]:
+    return list(_readable("role", _role).values())
+
+
+def put_role_contacts(role: str, contacts: RoleContactsIn, now: str) -> RoleContacts:
+    """Create or replace. Webhook secrets go to SSM, never to the config table; a webhook given without one
+    keeps the secret its scope (the role's own, or a location's) already has, and one with none is refused."""
+    previous = _all("role", fresh=True).get(role, {})
+    scopes: dict[str | None, tuple[ContactsIn, dict[str, Any]]] = {None: (contacts, previous)}
+    for location_id, entry in contacts.locations.items():
+        scopes[location_id] = (entry, (previous.get("locations") or {}).get(location_id) or {})
+    shown = {scope: _shown_contacts(scope, given, before) for scope, (given, before) in scopes.items()}
+    own = shown.pop(None)
+    data = {**own, "language": contacts.language, "locations": shown, "updated_at": now}
+    stored = _as_read(RoleContacts, {**data, "role": role})
+    for scope, (given, _) in scopes.items():
+        if given.webhook is not None and given.webhook.secret is not None:
+            secrets.put_secret(role_secret_name(role, scope), given.webhook.secret)
+    _put("role", role, stored.model_dump(mode="json", exclude={"role"}))
+    return stored
+
+
+def _shown_contacts(scope: str | None, given: ContactsIn, before: dict[str, Any]) -> dict[str, Any]:
+    shown: dict[str, Any] = {"emails": given.emails, "webhook": None}
+    if given.webhook is not None:
+        kept = bool((before.get("webhook") or {}).get("has_secret"))
+        if given.webhook.secret is None and not kept:
+            where = ("webhook", "secret") if scope is None else ("locations", scope, "webhook", "secret")
+            raise Unprocessable("a new webhook needs its secret", [Problem(where, "a new webhook needs its secret")])
+        shown["webhook"] = {"url": str(given.webhook.url), "has_secret": True}
+    return shown
+
+
+def role_secret_name(role: str, location_id: str | None) -> str:
+    scope = "" if location_id is None else f"/locations/{_parameter_segment(location_id)}"
+    return f"{settings().secrets_prefix}/roles/{role}{scope}/webhook-secret"
+
+
+def _parameter_segment(identifier: str) -> str:
+    # SSM names take letters, digits and _.-/ only; an id may hold ':'. Escaping '_' first keeps it one-to-one.
+    return identifier.replace("_", "__").replace(":", "_c")
+
+
+def role_webhook_secret(role: str, location_id: str | None) -> str | None:
+    return secrets.secret(role_secret_name(role, location_id))
+
+
+def _role(role: str, data: dict[str, Any]) -> RoleContacts:
+    return RoleContacts.model_validate({**data, "role": role})

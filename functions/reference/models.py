@@ -405,3 +405,94 @@ class CarrierIn(BaseModel):
 class Carrier(CarrierIn):
     carrier_id: Identifier
     updated_at: str | None = None
+
+
+# ------------------------------------------------------------------ staff roles' contacts (docs/notifications.md)
+
+RoleName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z_]*$")]
+STORE_ROLE_PREFIX = "store_"  # store roles are told per location: each store has its own people
+MAX_ROLE_EMAILS = 20
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+
+def is_store_role(role: str) -> bool:
+    return role.startswith(STORE_ROLE_PREFIX)
+
+
+def _https_or_local(url: HttpUrl) -> HttpUrl:
+    # The posts carry order ids and a signature: over TLS, or plain http only to this machine (a local relay).
+    if url.scheme != "https" and url.host not in LOCAL_HOSTS:
+        raise ValueError("a webhook URL must be https (plain http only to 127.0.0.1 or localhost)")
+    return url
+
+
+WebhookUrl = Annotated[HttpUrl, AfterValidator(_short_url), AfterValidator(_https_or_local)]
+StaffEmail = Annotated[str, Field(max_length=254, pattern=EMAIL)]
+
+
+def _unique_emails(emails: list[str]) -> list[str]:
+    """Each address once, whatever its case (the first spelling stays)."""
+    kept: dict[str, str] = {}
+    for email in emails:
+        kept.setdefault(email.lower(), email)
+    return list(kept.values())
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: WebhookUrl
+    secret: str | None = Field(
+        None,
+        min_length=16,
+        max_length=256,
+        pattern=ONE_LINE,
+        description="Signs every post (HMAC-SHA256); write-only, never echoed. Omitted: the secret this webhook "
+        "already has stays; a new webhook needs one.",
+    )
+
+
+class Webhook(BaseModel):
+    """A webhook as the API shows it: the secret is reduced to whether one is set."""
+
+    url: WebhookUrl
+    has_secret: bool
+
+
+class ContactsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    emails: Annotated[list[StaffEmail], Field(max_length=MAX_ROLE_EMAILS), AfterValidator(_unique_emails)]
+    webhook: WebhookIn | None = None
+
+
+class RoleContactsIn(ContactsIn):
+    """Who hears of a role's SLA warnings and escalations; a store role (`store_*`) per location too."""
+
+    language: Language = Field("ru", description="The language of the emails.")
+    locations: dict[Identifier, ContactsIn] = Field(
+        default_factory=dict,
+        max_length=MAX_RULE_OVERRIDES,
+        description="Store roles only: who is told for an order of that location, instead of the role's own "
+        "emails and webhook.",
+    )
+
+
+class Contacts(BaseModel):
+    emails: list[str]
+    webhook: Webhook | None = None
+
+
+class RoleContacts(Contacts):
+    role: RoleName
+    language: Language = "ru"
+    locations: dict[Identifier, Contacts] = Field(default_factory=dict)
+    updated_at: str | None = None
+
+    def scope_for(self, location_id: str | None) -> str | None:
+        """The location whose entry tells this role of an order at `location_id`; None: the role's own."""
+        return location_id if is_store_role(self.role) and location_id in self.locations else None
+
+    def told_for(self, location_id: str | None) -> Contacts:
+        scope = self.scope_for(location_id)
+        return self if scope is None else self.locations[scope]

@@ -7,6 +7,7 @@ later; a refusal (unverified sender, suspended account, a bad address) is not.""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,8 +31,9 @@ def _tag(value: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", value)[:256]  # what SES takes in a tag value
 
 
-def send(sender: str, to: str, email: Email, *, order_id: str, key: str) -> str:
-    """SES's MessageId; EmailTransient or EmailPermanent otherwise (reasons without the address)."""
+def send(sender: str, to: str | Sequence[str], email: Email, *, order_id: str, key: str) -> str:
+    """SES's MessageId; EmailTransient or EmailPermanent otherwise (reasons without the address). Several
+    addresses (a team, at most 50) get one message together."""
     body = {}
     if email.text is not None:
         body["Text"] = {"Data": email.text, "Charset": "UTF-8"}
@@ -40,7 +42,7 @@ def send(sender: str, to: str, email: Email, *, order_id: str, key: str) -> str:
     try:
         answer = aws.sesv2().send_email(
             FromEmailAddress=sender,
-            Destination={"ToAddresses": [to]},
+            Destination={"ToAddresses": [to] if isinstance(to, str) else list(to)},
             Content={"Simple": {"Subject": {"Data": email.subject, "Charset": "UTF-8"}, "Body": body}},
             EmailTags=[{"Name": "order", "Value": _tag(order_id)}, {"Name": "notification", "Value": _tag(key)}],
         )

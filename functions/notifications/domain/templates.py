@@ -40,6 +40,18 @@ class Email:
     html: str | None
 
 
+@dataclass(frozen=True)
+class StaffDefaults:
+    """The hub's staff emails (templates, not rendered) per language and name, and each language's frame."""
+
+    emails: Mapping[tuple[Language, str], Email]
+    layouts: Mapping[Language, str]
+
+    def email(self, language: Language, name: str, values: Mapping[str, Any]) -> Email:
+        wording = self.emails[(language, name)]
+        return email(wording.subject, wording.text, wording.html, self.layouts[language], values)
+
+
 def values(order: Mapping[str, Any], channel_name: str) -> dict[str, Any]:
     """What a template may use (docs/notifications.md): the order as `GET /v1/orders/{id}` shows it."""
     customer = order.get("customer") or {}
@@ -59,6 +71,20 @@ def values(order: Mapping[str, Any], channel_name: str) -> dict[str, Any]:
         "tracking_url": tracking.get("url"),
         "payment_url": payment.get("link_url"),
     }
+
+
+def email(subject: str, text: str | None, html: str | None, layout: str, values: Mapping[str, Any]) -> Email:
+    """An email from its templates: the subject on one line, the HTML part framed by `layout` (`{{ content }}`)."""
+    rendered_subject = " ".join(render(subject, values, html=False).split())
+    framed = None
+    if html is not None:
+        content = Markup(render(html, values, html=True).strip())  # noqa: S704 - autoescaped above
+        framed = render(layout, {**values, "subject": rendered_subject, "content": content}, html=True).strip() + "\n"
+    return Email(
+        subject=rendered_subject,
+        text=None if text is None else render(text, values, html=False).strip() + "\n",
+        html=framed,
+    )
 
 
 @dataclass(frozen=True)
@@ -86,17 +112,7 @@ class Message:
         subject, text, html = (
             (own.subject or "", own.text, own.html) if own else (default.subject, default.text, default.html)
         )
-        rendered_subject = " ".join(render(subject, self.values, html=False).split())
-        framed = None
-        if html is not None:
-            content = Markup(render(html, self.values, html=True).strip())  # noqa: S704 - autoescaped above
-            frame = {**self.values, "subject": rendered_subject, "content": content}
-            framed = render(self.defaults.layouts[self.language], frame, html=True).strip() + "\n"
-        return Email(
-            subject=rendered_subject,
-            text=None if text is None else render(text, self.values, html=False).strip() + "\n",
-            html=framed,
-        )
+        return email(subject, text, html, self.defaults.layouts[self.language], self.values)
 
     def _default(self) -> Wording:
         return self.defaults.wordings[(self.language, self.topic)]
