@@ -38,6 +38,17 @@ def queue_depth(hub: LocalHub, logical_id: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
+def ozon_channel(api_url: str) -> dict[str, Any]:
+    """Channel ozon as Ozon pushes to it (its webhook token) and the hub calls it (its API and keys)."""
+    return {
+        "kind": "ozon",
+        "name": "Ozon FBS",
+        "secret": OZON_TOKEN,
+        "api_url": api_url,
+        "credentials": OZON_CREDENTIALS,
+    }
+
+
 def marketplace_channels(api: Api, ozon_url: str) -> Api:
     """Warehouse wh-1 ships marketplace and courier orders (10 x SKU-A); channels ozon (its API at `ozon_url`,
     where the hub reads each pushed posting's prices), yandex, cdek, web."""
@@ -49,13 +60,7 @@ def marketplace_channels(api: Api, ozon_url: str) -> Api:
     )
     assert api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 10}]}).status == 200
     for channel, body in {
-        "ozon": {
-            "kind": "ozon",
-            "name": "Ozon FBS",
-            "secret": OZON_TOKEN,
-            "api_url": ozon_url,
-            "credentials": OZON_CREDENTIALS,
-        },
+        "ozon": ozon_channel(ozon_url),
         "yandex": {"kind": "yandex_market", "name": "Market", "secret": YM_TOKEN, "allowed_ips": [YM_NETWORK]},
         "cdek": {"kind": "cdek", "name": "CDEK", "secret": CDEK_TOKEN},
         "web": {"kind": "web", "name": "Site"},

@@ -51,6 +51,7 @@ Performer = Callable[[Context], Outcome]
 
 PERFORMERS: dict[str, Performer] = {
     "open_task": store.open_task,
+    "close_task": store.close_task,
     "confirm_to_marketplace": marketplace.confirm,
     "hand_over_to_marketplace": marketplace.hand_over,
     "cancel_at_marketplace": marketplace.cancel,

@@ -1,10 +1,12 @@
-"""`open_task`: the store's to-do for an order it accepted (ship from store): pick and pack it."""
+"""`open_task`: the store's to-do for an order it accepted (ship from store): pick and pack it.
+`close_task`: the to-do closed when the order is cancelled, so that nobody picks what nobody will collect."""
 
 from __future__ import annotations
 
-from actions.domain.outcomes import Done, Outcome
+from actions.domain.outcomes import Done, Outcome, Skipped
 from actions.use_cases.context import Context
 from orders.adapters import task_table
+from orders.domain.actions import done_results
 
 TASK_KIND = "store_order"
 
@@ -26,3 +28,13 @@ def open_task(ctx: Context) -> Outcome:
         ctx.now,
     )
     return Done({"task_id": task_id})
+
+
+def close_task(ctx: Context) -> Outcome:
+    """Every task the order's `open_task` actions opened; closing a closed one again changes nothing."""
+    opened = done_results(ctx.order, "open_task", "task_id")
+    if not opened:
+        return Skipped("no store task was opened")
+    for task_id in opened:
+        task_table.close(task_id, ctx.now)
+    return Done({"closed": opened})

@@ -10,7 +10,7 @@ from typing import Any
 
 from common import aws
 from common.config import settings
-from common.dynamo import TransactItem, to_item, to_value
+from common.dynamo import TransactItem, to_item, to_value, update_if
 from orders.adapters.listing import IndexPartition, Page, newest_first
 
 
@@ -47,6 +47,11 @@ def close_task(task_id: str, now: str) -> TransactItem:
             "ExpressionAttributeValues": {":state": {"S": "closed"}, ":now": {"S": now}},
         }
     }
+
+
+def close(task_id: str, now: str) -> bool:
+    """Close the task outside a transaction (a store's task of a cancelled order); False if there is none."""
+    return update_if(aws.dynamodb(), **close_task(task_id, now)["Update"]) is None
 
 
 def keep_open(task_id: str, kind: str, fields: dict[str, Any], now: str) -> None:

@@ -37,6 +37,7 @@ ActionName = Literal[
     "create_shipment",
     "cancel_shipment",
     "open_task",
+    "close_task",
     "confirm_to_marketplace",
     "hand_over_to_marketplace",
     "cancel_at_marketplace",
