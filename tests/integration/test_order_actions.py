@@ -355,6 +355,27 @@ def test_a_courier_order_cdek_cannot_take_is_refused_ship_with_409_and_stays_pac
     assert fake.orders == []
 
 
+@pytest.mark.parametrize("workflow", ["ship_from_store", "pickup_point", "post"])
+def test_ship_waits_for_the_cdek_registration_in_every_workflow_that_registers_one(
+    cdek_shop: tuple[Api, FakeCdek], monkeypatch: pytest.MonkeyPatch, workflow: str
+) -> None:
+    api, fake = cdek_shop
+    monkeypatch.setenv("ACTIONS_BACKOFF_SECONDS", "3")  # long enough to be refused while it waits
+    settings.cache_clear()
+    order_id = place(api, workflow, f"{workflow}-gate-1")
+    walk(api, order_id, [("confirm", "confirmed"), ("pick", "picked")])
+    fake.fail(503, times=3)  # CDEK down for the first attempt's three tries
+    walk(api, order_id, [("pack", "packed")])
+    assert "HTTP 503" in action(api, order_id, "create_shipment", "retrying")["last_error"]
+    refused = api.event(order_id, "ship", expect=409).body
+    assert refused["error"] == "action_pending" and refused["status"] == "packed"
+    assert [(a["name"], a["status"]) for a in refused["actions"]] == [("create_shipment", "retrying")]
+    assert api.order(order_id)["status"] == "packed"
+    assert action(api, order_id, "create_shipment")["attempts"] == 2
+    walk(api, order_id, [("ship", "shipped")])
+    assert [o["number"] for o in fake.orders] == [order_id]  # registered once
+
+
 def test_a_packed_store_order_is_registered_with_cdek_and_its_cancellation_deletes_it(
     cdek_shop: tuple[Api, FakeCdek],
 ) -> None:
