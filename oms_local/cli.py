@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import socket
@@ -41,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="with --state-dir: snapshot at most this often while writes happen (default 1); "
         "a crash loses at most the writes of the last SECONDS, SIGTERM/SIGINT none",
+    )
+    local.add_argument(
+        "--clock-speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="run the hub's clock (schedules, KPIs, state timeouts, the times it writes) N times as fast "
+        "as real time, so a 2-hour escalation can be watched in a demo (default 1)",
     )
     workflows = commands.add_parser(
         "workflows", help="workflows/*.yaml -> state machines, catalog and the template's generated blocks"
@@ -90,10 +99,11 @@ def main(argv: list[str] | None = None) -> int:
     if file_import is not None:
         return file_import(args)
 
-    if not 0 < args.save_every <= 86400:  # also refuses nan and inf, which no timer takes
-        print("--save-every must be a number of seconds above 0 and at most 86400", file=sys.stderr)
+    refused = _local_options_refused(args)
+    if refused:
+        print(refused, file=sys.stderr)
         return 2
-    hub = LocalHub(state_dir=args.state_dir, save_every_seconds=args.save_every)
+    hub = LocalHub(state_dir=args.state_dir, save_every_seconds=args.save_every, clock_speed=args.clock_speed)
     # SIGTERM and Ctrl-C unwind to hub.stop(), which takes the last snapshot: while starting, and after
     # uvicorn's graceful shutdown, which raises the signal it caught again once it has served its requests.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
@@ -111,6 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     except _Stopped:
         pass
     return 0
+
+
+def _local_options_refused(args: argparse.Namespace) -> str | None:
+    # The comparisons also refuse nan (and inf for --save-every, which no timer takes).
+    if not 0 < args.save_every <= 86400:
+        return "--save-every must be a number of seconds above 0 and at most 86400"
+    if not 0 < args.clock_speed < math.inf:
+        return "--clock-speed must be a number above 0"
+    return None
 
 
 class _Stopped(BaseException):
@@ -143,9 +162,10 @@ def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
     async def announce(sockets: list[socket.socket] | None = None) -> None:
         await original_startup(sockets)
         if server.started:
+            speed = f", clock at {args.clock_speed:g}x real time" if args.clock_speed != 1 else ""
             print(
                 f"oms-hub local is serving on http://{args.host}:{args.port} "
-                f"(API key: x-api-key from $OMS_API_KEY, docs: http://{args.host}:{args.port}/v1/docs)",
+                f"(API key: x-api-key from $OMS_API_KEY, docs: http://{args.host}:{args.port}/v1/docs{speed})",
                 flush=True,
             )
 

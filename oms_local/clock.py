@@ -7,9 +7,10 @@ import threading
 import traceback
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from common.clock import HubClock
 from oms_local.template import ACCOUNT, LocalTemplate, Schedule
 
 
@@ -32,31 +33,41 @@ def scheduled_event(template: LocalTemplate, schedule: Schedule, moment: datetim
 
 
 class ScheduleClock:
-    """A background thread that calls `fire(name, due)` for each schedule when it is due, until stopped."""
+    """A background thread that calls `fire(name, due)` for each schedule when it is due on the hub clock,
+    until stopped: rate(1 minute) at clock speed 60 fires every real second. Advancing the clock past
+    several firings fires once, as EventBridge does not replay the runs it missed."""
 
-    def __init__(self, schedules: Sequence[Schedule], fire: Callable[[str, datetime], object]) -> None:
+    def __init__(self, schedules: Sequence[Schedule], fire: Callable[[str, datetime], object], clock: HubClock) -> None:
         self._schedules = {schedule.name: schedule for schedule in schedules}
         self._fire = fire
-        self._stop = threading.Event()
+        self._clock = clock
+        self._stopping = False
+        self._woken = threading.Event()  # by stop() and by every advance of the clock
         self._thread = threading.Thread(target=self._tick, name="oms-hub-clock", daemon=True)
 
     def start(self) -> None:
+        self._clock.watch(self._woken.set)
         self._thread.start()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping = True
+        self._woken.set()
         self._thread.join(timeout=30)
+        self._clock.unwatch(self._woken.set)
 
     def _tick(self) -> None:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         due = {name: schedule.next_after(now) for name, schedule in self._schedules.items()}
         while True:
             name = min(due, key=due.__getitem__)
-            wait = (due[name] - datetime.now(UTC)).total_seconds()
-            if self._stop.wait(max(wait, 0)):
+            self._woken.wait(self._clock.real_seconds_until(due[name]))
+            self._woken.clear()  # before reading the clock: an advance after this is not missed
+            if self._stopping:
                 return
+            if self._clock.now() < due[name]:
+                continue  # woken by an advance that did not reach it, or the wait ended early
             try:
                 self._fire(name, due[name])
             except Exception:  # noqa: BLE001 - as on AWS, a failed run does not stop the schedule
                 traceback.print_exc()
-            due[name] = self._schedules[name].next_after(max(due[name], datetime.now(UTC)))
+            due[name] = self._schedules[name].next_after(max(due[name], self._clock.now()))

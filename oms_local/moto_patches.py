@@ -3,7 +3,8 @@
 moto is not thread-safe, so one re-entrant lock serialises its request dispatch; its Lambda backend is
 replaced by a dispatcher to the real handlers, returning errorType/errorMessage on exceptions so
 Retry/Catch behave as on AWS; Step Functions skips re-validating a definition it accepted and hides
-executions still starting; the ASL retrier's sleeps can be scaled; TransactWriteItems keeps an undo
+executions still starting; its timeouts and the times it reports follow the hub clock (common.clock);
+the ASL retrier's sleeps can be scaled; TransactWriteItems keeps an undo
 record instead of copying every table it names; DynamoDB expressions are parsed once per text and
 attribute values serialised without moto's attribute picker.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
 import functools
 import json
 import logging
@@ -22,6 +24,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar, NamedTuple
 
+from common import clock as hub_time
 from oms_local.accepted_definitions import AcceptedDefinitions, cache_directory
 from oms_local.invocation import context_for, handlers, run_as
 
@@ -192,6 +195,7 @@ def _patch_step_functions() -> None:
     _replace(StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_once))
     _patch_execution_start()
     _patch_interpreter_threads()
+    _patch_hub_time()
     sdk_clients.patch()
 
 
@@ -254,17 +258,58 @@ class _RunsHere:
         return False
 
 
-class _EndedInTime(threading.Event):
-    """threading.Event whose wait(timeout), once set, says whether it was set within `timeout` of its
-    creation: a state run on the calling thread is still timed out if it took longer than allowed."""
+class _HubTimedEvent:
+    """threading.Event whose wait(timeout) counts `timeout` in hub seconds (common.clock): at clock speed N
+    it lasts 1/N as long, and it ends as soon as a test advances the clock past it. Without a hub clock
+    installed it waits real seconds, as threading.Event does."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition(threading.Lock())
+        self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        with self._changed:
+            self._flag = True
+            self._changed.notify_all()
+
+    def clear(self) -> None:
+        with self._changed:
+            self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        clock = hub_time.hub_clock()
+        with self._changed:
+            if timeout is None or clock is None:
+                return self._changed.wait_for(lambda: self._flag, timeout)
+            deadline = clock.now() + datetime.timedelta(seconds=timeout)
+            clock.watch(self._wake)
+            try:
+                while not self._flag and (left := clock.real_seconds_until(deadline)) > 0:
+                    self._changed.wait(left)
+            finally:
+                clock.unwatch(self._wake)
+            return self._flag
+
+    def _wake(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+
+class _EndedInTime(_HubTimedEvent):
+    """A _HubTimedEvent whose wait(timeout), once set, says whether it was set within `timeout` (hub
+    seconds) of its creation: a state run on the calling thread is still timed out if it took longer
+    than allowed."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._created = time.monotonic()
+        self._created = hub_time.current()
         self._set_after: float | None = None
 
     def set(self) -> None:
-        self._set_after = time.monotonic() - self._created
+        self._set_after = (hub_time.current() - self._created).total_seconds()
         super().set()
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -338,6 +383,48 @@ def _patch_interpreter_threads() -> None:
     _replace(execute_state, "Thread", state_threads)
     _replace(execute_state, "threading", state_threads)
     _replace(execute_state.ExecutionState, "_evaluate_with_timeout", evaluate_with_timeout)
+
+
+class _HubDatetime(datetime.datetime):
+    """datetime.datetime whose now() is the hub clock's (common.clock.current)."""
+
+    @classmethod
+    def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
+        moment = hub_time.current()
+        return moment.astimezone(tz) if tz is not None else moment.astimezone().replace(tzinfo=None)
+
+
+class _HubDatetimeModule:
+    """The `datetime` module as the patched moto modules see it: only datetime.now differs."""
+
+    datetime = _HubDatetime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)
+
+
+def _patch_hub_time() -> None:
+    """Step Functions on the hub clock (common.clock), so a KPI of hours passes in seconds at a faster
+    clock, or at once when a test advances it, and the times an execution reports are hub times.
+
+    Every timeout of moto's interpreter is a wait on a threading.Event: the state's, in execute_state
+    (_EndedInTime, see _StateThreads), and a callback task's for its token, heartbeat or activity worker
+    (the Events of moto's callback module): both count their timeout in hub seconds. The times an
+    execution reads and reports are moto's datetime.datetime.now in four modules: the execution's start
+    (StartExecution: `$$.Execution.StartTime`, DescribeExecution's startDate), each state's entry
+    (`$$.State.EnteredTime`, which the lifecycle writes as the order's status times), the history events'
+    timestamps and the stop date; those modules see the hub clock's now. Reading it costs about a
+    microsecond. Not on the hub clock: the ASL retrier's sleeps (ScaledSleep: real, or scaled on their
+    own), Wait states and a state machine's own TimeoutSeconds (the workflows use neither)."""
+    from moto.stepfunctions.parser import models
+    from moto.stepfunctions.parser.asl.component.state import state
+    from moto.stepfunctions.parser.asl.eval.callback import callback
+    from moto.stepfunctions.parser.asl.eval.event import event_manager
+    from moto.stepfunctions.parser.backend import execution
+
+    _replace(callback, "Event", _HubTimedEvent)
+    for module in (models, state, event_manager, execution):
+        _replace(module, "datetime", _HubDatetimeModule())
 
 
 class _SdkClients:

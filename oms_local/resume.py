@@ -22,9 +22,9 @@ event is not on the order, so it is not run again by itself). An order caught ap
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 from typing import Any
 
+from common.clock import current
 from oms_build.workflows import START, STEP_FAILED, state_name
 
 RESUME = "ResumeAt"
@@ -72,7 +72,7 @@ def resumable(definition: dict[str, Any], workflow: Any) -> dict[str, Any]:
 def resume_input(order: dict[str, Any], workflow: Any, execution_input: dict[str, Any]) -> dict[str, Any]:
     """The input of an open order's fresh execution. Its ship-by deadlines count from now to ship_by."""
     resumed = {**execution_input, "status": MARKER, "resume_at": order["status"]}
-    now = datetime.now(UTC).isoformat()
+    now = current().isoformat()  # the hub clock's: ship_by is a hub time too
     deadlines = workflow.deadlines(order.get("ship_by"), now)
     if deadlines:
         resumed["deadlines"] = deadlines

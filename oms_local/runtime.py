@@ -17,10 +17,12 @@ import traceback
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from common import clock as hub_time
+from common.clock import HubClock
 from oms_local import persistence
 from oms_local.clock import ScheduleClock, scheduled_event
 from oms_local.event_sources import QueuePoller, StreamPoller
@@ -87,6 +89,7 @@ class LocalHub:
         queue_retry_seconds: int | None = None,
         state_dir: Path | None = None,
         save_every_seconds: float = 1.0,
+        clock_speed: float = 1.0,
     ) -> None:
         """For tests and demos, through the same ASL: `deadline_cap_seconds` shortens every
         TimeoutSeconds (14-day deadlines run in seconds); `state_timeouts` sets the TimeoutSeconds of
@@ -95,14 +98,17 @@ class LocalHub:
         `queue_retry_seconds` makes a failed SQS message visible again after that many seconds instead of
         the queue's VisibilityTimeout. `state_dir` keeps the tables and channel secrets there across
         restarts (oms_local/state_dir.py), snapshotting at most every `save_every_seconds` while writes
-        happen and on stop; open orders' lifecycles resume on start (oms_local/resume.py)."""
+        happen and on stop; open orders' lifecycles resume on start (oms_local/resume.py).
+        `clock_speed` runs the hub clock (`hub.clock`, common.clock: schedules, KPIs, state timeouts)
+        that many times as fast as real time; `hub.clock.advance(...)` moves it on at once."""
         self.template: LocalTemplate = load(template_path)
+        self.clock = HubClock(clock_speed)  # started again, where the state dir left it, by start()
         self.deadline_cap_seconds = deadline_cap_seconds
         self.state_timeouts = {machine: dict(states) for machine, states in (state_timeouts or {}).items()}
         self.retry_time_scale = retry_time_scale
         self.gateway = Gateway(self.template, api_key or os.environ.get("OMS_API_KEY", DEFAULT_API_KEY), self.invoke)
         self._mock: Any = None
-        self._clock: ScheduleClock | None = None
+        self._schedules_clock: ScheduleClock | None = None
         self._handlers: dict[str, Handler] = {}
         self._saved_env: dict[str, str | None] = {}
         self.queue_retry_seconds = queue_retry_seconds
@@ -147,6 +153,8 @@ class LocalHub:
         # Locally metrics are off; powertools would still warn on every request that none were added.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         self._set_env(self._environment())
+        self.clock = HubClock(self.clock.speed, start=self._hub_time_at_start())
+        hub_time.use(self.clock)
         from moto import mock_aws
 
         patch_moto()
@@ -180,9 +188,9 @@ class LocalHub:
         return [*self._queue_pollers, *self._stream_pollers]
 
     def stop(self) -> None:
-        if self._clock is not None:
-            self._clock.stop()
-            self._clock = None
+        if self._schedules_clock is not None:
+            self._schedules_clock.stop()
+            self._schedules_clock = None
         if self._store is not None and self._handlers:
             self._settle_before_saving()  # while the lifecycle and the stream readers still run
         for poller in self._event_sources():
@@ -208,6 +216,7 @@ class LocalHub:
             self._mock.stop()
             self._mock = None
         retry_sleep.scale = 1.0
+        hub_time.use(None)
         forget_cached_clients()
         if self._store is not None:
             self._store.close()
@@ -230,6 +239,7 @@ class LocalHub:
 
                 self._ssm = boto3.client("ssm", region_name=self.template.region)
             snapshot = persistence.capture(self.template, self._ssm)
+            snapshot.hub_ahead_seconds = (self.clock.now() - datetime.now(UTC)).total_seconds()
         captured = time.perf_counter()
         with self._save_lock:  # the saver's and a caller's snapshot: the later capture lands last
             if writes < self._saved_writes:
@@ -285,6 +295,12 @@ class LocalHub:
                     # moto cannot stop an execution whose worker has not started: that one ends by itself.
                     with contextlib.suppress(Exception):
                         sfn.stop_execution(executionArn=execution["executionArn"], cause="local hub stopped")
+
+    def _hub_time_at_start(self) -> datetime:
+        """Now, or as far ahead of it as the restored hub's clock was when saved: hub time never goes back
+        across a restart, whatever the clock speed of either run (the time it was stopped passes at 1x)."""
+        ahead = self.restored.hub_ahead_seconds if self.restored is not None else 0.0
+        return datetime.now(UTC) + timedelta(seconds=max(ahead, 0.0))
 
     # ------------------------------------------------------------------ resources
     def _environment(self) -> dict[str, str]:
@@ -374,7 +390,7 @@ class LocalHub:
     def fire_schedules(self, *names: str, at: datetime | None = None) -> dict[str, Any]:
         """Invoke the functions of the template's schedules (all, or those named `Function.Event`) once,
         with the event EventBridge would send; returns each one's result. Tests drive schedules with it."""
-        moment = at or datetime.now(UTC)
+        moment = at or self.clock.now()
         unknown = set(names) - {s.name for s in self.template.schedules}
         if unknown:
             raise KeyError(f"no such schedule: {sorted(unknown)}")
@@ -387,10 +403,12 @@ class LocalHub:
     def start_clock(self) -> None:
         """Fire every schedule at its rate or cron times, on a background thread, until the hub stops
         (`oms-hub local` runs it)."""
-        if self._clock is not None or not self.template.schedules:
+        if self._schedules_clock is not None or not self.template.schedules:
             return
-        self._clock = ScheduleClock(self.template.schedules, lambda name, due: self.fire_schedules(name, at=due))
-        self._clock.start()
+        self._schedules_clock = ScheduleClock(
+            self.template.schedules, lambda name, due: self.fire_schedules(name, at=due), self.clock
+        )
+        self._schedules_clock.start()
 
     # ------------------------------------------------------------------ calls
     def settle(self, timeout: float = 30.0) -> None:

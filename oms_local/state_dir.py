@@ -14,6 +14,7 @@ other's snapshots.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from dataclasses import dataclass, field
@@ -38,11 +39,13 @@ class StateDirError(Exception):
 
 @dataclass
 class Snapshot:
-    """Tables by their logical id (as template.yaml names them) -> items; secrets by parameter name."""
+    """Tables by their logical id (as template.yaml names them) -> items; secrets by parameter name; how
+    far the hub clock was ahead of real time (`oms-hub local --clock-speed`, a test's advance)."""
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     saved_at: str = ""
+    hub_ahead_seconds: float = 0.0
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -50,6 +53,7 @@ class Snapshot:
                 "format": FORMAT,
                 "version": VERSION,
                 "saved_at": self.saved_at,
+                "hub_ahead_seconds": self.hub_ahead_seconds,
                 "tables": self.tables,
                 "secrets": self.secrets,
             },
@@ -78,7 +82,10 @@ class Snapshot:
             raise StateDirError(f"{where}: `tables` must map table names to lists of items")
         if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
             raise StateDirError(f"{where}: `secrets` must map parameter names to strings")
-        return cls(tables=tables, secrets=secrets, saved_at=str(data.get("saved_at", "")))
+        ahead = data.get("hub_ahead_seconds", 0.0)  # files saved before the hub clock had none: not ahead
+        if isinstance(ahead, bool) or not isinstance(ahead, int | float) or not math.isfinite(ahead):
+            raise StateDirError(f"{where}: `hub_ahead_seconds` must be a number of seconds")
+        return cls(tables=tables, secrets=secrets, saved_at=str(data.get("saved_at", "")), hub_ahead_seconds=ahead)
 
 
 class StateDir:

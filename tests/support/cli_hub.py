@@ -31,8 +31,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_cli_hub(*args: str) -> tuple[subprocess.Popen[str], str]:
-    """`oms-hub local` with `args` on a free port; the process and the URL it announced."""
+def start_cli_hub(*args: str, printed: list[str] | None = None) -> tuple[subprocess.Popen[str], str]:
+    """`oms-hub local` with `args` on a free port; the process and the URL it announced (the lines it
+    printed up to the announcement go to `printed`)."""
     port = free_port()
     env = {**os.environ, "OMS_API_KEY": KEY, "OMS_LOG_LEVEL": "WARNING"}
     cli = Path(sys.executable).parent / "oms-hub"
@@ -45,7 +46,7 @@ def start_cli_hub(*args: str) -> tuple[subprocess.Popen[str], str]:
         text=True,
     )
     deadline = time.monotonic() + STARTUP_SECONDS
-    seen = []
+    seen = printed if printed is not None else []
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line and process.poll() is not None:

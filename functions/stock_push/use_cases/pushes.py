@@ -76,6 +76,10 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """Real time, not the hub clock (common.clock): the engine paces by the partners' rate limits, its
+    lease and the Lambda's remaining time, which all run in real seconds, also when a local hub's clock
+    runs faster (a push at speed 60 must not send 60 times the partner's budget)."""
+
     def now(self) -> float:
         return time.time()
 
