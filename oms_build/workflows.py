@@ -135,10 +135,12 @@ def _update(expression: str, values: dict[str, Any], **extra: Any) -> dict[str, 
     }
 
 
-def _status_update(status: str, *, wait: bool) -> dict[str, Any]:
-    """Write the status, its list-index key and a timeline entry; while waiting, also the task token."""
+def _status_update(workflow: Workflow, status: str, *, wait: bool) -> dict[str, Any]:
+    """Write the status, its list-index key and a timeline entry; while waiting, also the task token. As every
+    status entry (orders.domain.records.status_fields): the entry's time, due now on the SLA monitor's index,
+    and none of the previous entry's fired tiers."""
     token = ", task_token = :token" if wait else ""
-    removed = "pending_event, attention" if wait else "task_token, pending_event, attention"
+    removed = "pending_event, attention, sla_fired" if wait else "task_token, pending_event, attention, sla_fired"
     entry = {
         "M": {
             "at": NOW,
@@ -152,11 +154,13 @@ def _status_update(status: str, *, wait: bool) -> dict[str, Any]:
         ":status": {"S": status},
         ":channel_status": {"S.$": f"States.Format('{{}}#{status}', $.channel)"},
         ":now": NOW,
+        ":lane": {"S": workflow.name},
         **({":token": TOKEN} if wait else {}),
         ":entry": {"L": [entry]},
     }
     return _update(
         f"SET #status = :status, channel_status = :channel_status, updated_at = :now{token}, "
+        "status_since = :now, sla_lane = :lane, sla_next_at = :now, "
         f"timeline = list_append(timeline, :entry) REMOVE {removed}",
         values,
         ExpressionAttributeNames={"#status": "status"},
@@ -260,7 +264,7 @@ def _entering(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
         state = {
             "Type": "Task",
             "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
-            "Parameters": _status_update(name, wait=False),
+            "Parameters": _status_update(workflow, name, wait=False),
             "ResultPath": None,
             "End": True,
         }
@@ -269,7 +273,7 @@ def _entering(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
         state = {
             "Type": "Task",
             "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
-            "Parameters": _status_update(name, wait=True),
+            "Parameters": _status_update(workflow, name, wait=True),
             "ResultPath": "$.event",
             "Next": state_name("Route", name),
         }

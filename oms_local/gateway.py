@@ -114,8 +114,7 @@ class Gateway:
             "requestContext": {
                 "resourcePath": route.path,
                 "httpMethod": method,
-                # The path the browser asked for: the local hub's URLs carry no stage.
-                "path": path,
+                "path": f"/{STAGE}{path}",
                 "stage": STAGE,
                 "requestId": str(uuid.uuid4()),
                 "accountId": ACCOUNT,

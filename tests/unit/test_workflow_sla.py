@@ -176,3 +176,19 @@ def test_the_catalog_carries_the_terms_the_functions_resolve() -> None:
         for status in flow.statuses:
             for channel, location in (("web", None), ("ozon", "wh-1"), ("web", FLAGSHIP)):
                 assert workflow(name).sla_for(status, channel, location) == flow.sla_for(status, channel, location)
+
+
+def test_every_status_write_of_every_machine_is_an_entry_the_monitor_is_due_to_plan() -> None:
+    """Waiting and terminal statuses alike: the entry time, the lane, due now, and no tiers fired."""
+    writes = 0
+    for flow in build.load_sources():
+        for state in build.build_asl(flow)["States"].values():
+            parameters = state.get("Parameters", {})
+            if "#status = :status" not in parameters.get("UpdateExpression", ""):
+                continue
+            writes += 1
+            expression = parameters["UpdateExpression"]
+            assert "status_since = :now, sla_lane = :lane, sla_next_at = :now" in expression
+            assert expression.split(" REMOVE ")[1].split(", ").count("sla_fired") == 1
+            assert parameters["ExpressionAttributeValues"][":lane"] == {"S": flow.name}
+    assert writes >= 20  # the status writes the ASL itself does (the stock and payment ones are Lambdas)

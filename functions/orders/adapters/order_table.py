@@ -17,7 +17,7 @@ from common.config import settings
 from common.dynamo import TransactItem, batch_get, from_item, to_item, to_value, update_if
 from orders.adapters.listing import IndexPartition, Page, newest_first
 from orders.domain.fulfilment import ShortPick
-from orders.domain.records import status_fields
+from orders.domain.records import ENTRY_CLEARS, status_fields
 
 # Entering a status ends whatever the previous one was doing: an event being applied, a flag for people.
 _LEFT_BEHIND = ("pending_event", "attention")
@@ -29,6 +29,7 @@ class StatusMove:
 
     order_id: str
     channel: str
+    workflow: str
     status: str
     expect: Sequence[str]
     entry: dict[str, Any]
@@ -75,19 +76,19 @@ def consumed_item(move: StatusMove, task_token: str | None) -> TransactItem:
     """Into a status whose units left: a waiting status stores its task token, any other drops the old one."""
     token = {"task_token": task_token} if task_token else {}
     remove = _LEFT_BEHIND if task_token else ("task_token", *_LEFT_BEHIND)
-    return _update_item(move.order_id, _moved(move, {**_status(move), **token}, remove))
+    return _update_item(move.order_id, _moved(move, token, remove))
 
 
 def released_item(move: StatusMove) -> TransactItem:
     """Into a status that gave the units back: the lifecycle waits no more, and its last error is history."""
-    return _update_item(move.order_id, _moved(move, _status(move), ("task_token", *_LEFT_BEHIND, "last_error")))
+    return _update_item(move.order_id, _moved(move, {}, ("task_token", *_LEFT_BEHIND, "last_error")))
 
 
 def reserved_more_item(
     move: StatusMove, allocations: list[dict[str, Any]], shortages: list[dict[str, Any]], promise: dict[str, Any] | None
 ) -> TransactItem:
     """An order on hold with more units reserved: its allocations, what it still misses and its promise."""
-    fields = {**_status(move), "allocations": allocations, "shortages": shortages, "promise": promise}
+    fields = {"allocations": allocations, "shortages": shortages, "promise": promise}
     return _update_item(move.order_id, _moved(move, fields, ()))
 
 
@@ -160,7 +161,7 @@ def _updated_if(order_id: str, **request: Any) -> bool:
 def record_payment_link(move: StatusMove, task_token: str, link_url: str, payment_id: str) -> bool:
     """Into the status that waits for the payment through a new link; False if the order left the expected
     statuses (a retried step that already ran)."""
-    fields = {**_status(move), "task_token": task_token, "payment.link_url": link_url, "payment.payment_id": payment_id}
+    fields = {"task_token": task_token, "payment.link_url": link_url, "payment.payment_id": payment_id}
     change = _update_item(move.order_id, _moved(move, fields, _LEFT_BEHIND))["Update"]
     return update_if(aws.dynamodb(), **change) is None
 
@@ -200,10 +201,13 @@ def set_task_token(order_id: str, token: str, status: str) -> None:
 
 
 def set_ship_by(order_id: str, ship_by: str, timeline_entry: dict[str, Any]) -> bool:
-    """Move the order's SLA deadline (a marketplace moved its ship-by); False if the order does not exist."""
+    """Move the order's SLA deadline (a marketplace moved its ship-by), due for the SLA monitor to re-plan at its
+    next run (an order off its index, with no sla_lane, stays off); False if the order does not exist."""
     return _updated_if(
         order_id,
-        UpdateExpression="SET ship_by = :ship_by, timeline = list_append(timeline, :entry), updated_at = :at",
+        UpdateExpression=(
+            "SET ship_by = :ship_by, timeline = list_append(timeline, :entry), updated_at = :at, sla_next_at = :at"
+        ),
         ConditionExpression="attribute_exists(pk)",
         ExpressionAttributeValues={
             ":ship_by": {"S": ship_by},
@@ -265,12 +269,15 @@ def list_orders(status: str | None, channel: str | None, limit: int, cursor: str
 # ------------------------------------------------------------------ building updates
 
 
-def _status(move: StatusMove) -> dict[str, Any]:
-    return dict(status_fields(move.channel, move.status, move.now))
-
-
 def _moved(move: StatusMove, fields: Mapping[str, Any], remove: Sequence[str]) -> _Update:
-    return _Update(expect=move.expect, fields=fields, entry=move.entry, remove=remove)
+    """The move's own fields with its status entry's (none when it stays in its status: an order still on
+    hold with more units reserved is in the same entry, whose SLA clock runs on)."""
+    cleared: Sequence[str] = ()
+    if move.status in move.expect:
+        entered = {"updated_at": move.now}
+    else:
+        entered, cleared = status_fields(move.channel, move.workflow, move.status, move.now), ENTRY_CLEARS
+    return _Update(expect=move.expect, fields={**entered, **fields}, entry=move.entry, remove=(*remove, *cleared))
 
 
 def _update_item(order_id: str, update: _Update) -> TransactItem:

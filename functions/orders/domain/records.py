@@ -26,9 +26,22 @@ def timeline_entry(at: str, status: str, event: dict[str, Any]) -> dict[str, Any
     }
 
 
-def status_fields(channel: str, status: str, now: str) -> dict[str, str]:
-    """What every status change writes; `channel_status` keys the ByChannelStatus list index."""
-    return {"status": status, "channel_status": f"{channel}#{status}", "updated_at": now}
+def status_fields(channel: str, workflow: str, status: str, now: str) -> dict[str, str]:
+    """What every status entry writes. `channel_status` keys the ByChannelStatus list index; `status_since`
+    starts the entry's SLA clock, and `sla_lane` + `sla_next_at` (now) put the order on the BySlaCheck index,
+    so the SLA monitor plans the entry at its next run (the ASL's status writes do the same)."""
+    return {
+        "status": status,
+        "channel_status": f"{channel}#{status}",
+        "updated_at": now,
+        "status_since": now,
+        "sla_lane": workflow,
+        "sla_next_at": now,
+    }
+
+
+# What an entry removes: the SLA tiers the monitor fired for the previous entry.
+ENTRY_CLEARS = ("sla_fired",)
 
 
 def merge_allocations(current: list[dict[str, Any]], added: list[Allocation]) -> list[dict[str, Any]]:
@@ -75,7 +88,7 @@ def new_order(
         "order_id": order_id,
         "channel": order_in.channel,
         "external_id": order_in.external_id,
-        **status_fields(order_in.channel, status, now),
+        **status_fields(order_in.channel, flow.name, status, now),
         "workflow": flow.name,
         "customer": order_in.customer.model_dump(exclude_none=True),
         "lines": [line.model_dump() for line in order_in.lines],

@@ -47,7 +47,7 @@ def retry_reservation(order_id: str, event: dict[str, Any], now: str) -> dict[st
             )
         )
         committed = order_stock.reserve_more(
-            StatusMove(order_id, order["channel"], status, ["on_hold"], entry, now),
+            StatusMove(order_id, order["channel"], order["workflow"], status, ["on_hold"], entry, now),
             order_stock.MoreReserved(
                 added=plan.allocations,
                 allocations=allocations,
@@ -102,5 +102,11 @@ def _move(step: StatusStep, stock: str) -> StatusMove:
     """The order's write for the step: from the statuses of its workflow whose move into it has this stock effect."""
     expect = workflow(step.workflow).sources_of(stock)
     return StatusMove(
-        step.order_id, step.channel, step.status, expect, timeline_entry(step.now, step.status, step.event), step.now
+        step.order_id,
+        step.channel,
+        step.workflow,
+        step.status,
+        expect,
+        timeline_entry(step.now, step.status, step.event),
+        step.now,
     )

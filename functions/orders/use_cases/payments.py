@@ -28,7 +28,9 @@ def request_payment_link(step: StatusStep, task_token: str) -> dict[str, str]:
 
     link = acquirer.acquirer().payment_link(order_id, Decimal(str(order["total"])), attempt)
     expect = workflow(step.workflow).sources_into(status)
-    move = StatusMove(order_id, step.channel, status, expect, timeline_entry(now, status, step.event), now)
+    move = StatusMove(
+        order_id, step.channel, step.workflow, status, expect, timeline_entry(now, status, step.event), now
+    )
     moved = order_table.record_payment_link(move, task_token, link.url, link.payment_id)
     if not moved:  # a retry of a step that already ran: just hand over the new token
         order_table.set_task_token(order_id, task_token, status)
