@@ -14,6 +14,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 CHECKOV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV)/.installed
 CDK_STAMP := infra/node_modules/.installed
+AXE_STAMP := tests/browser/node_modules/.installed
 STAGE ?= dev
 # Node 20 (this machine's) still runs the pinned CDK CLI and jsii; their end-of-life banner would repeat on
 # every synth. docs/deploy.md asks for Node 22+ where you choose.
@@ -28,7 +29,7 @@ endif
 export SAM_CLI_TELEMETRY := 0
 # sam and cfn-lint pin their own boto3/pydantic: they live in their own venv, never beside the hub's.
 
-.PHONY: run test unit integration e2e lint-code lint guardrails checkov bandit audit synth build deploy-check deploy cdk-deploy bench install tools clean
+.PHONY: run test unit integration e2e browser lint-code lint guardrails checkov bandit audit synth build deploy-check deploy cdk-deploy bench install tools clean
 
 run: $(STAMP)
 	$(VENV)/bin/oms-hub local
@@ -68,11 +69,24 @@ test-parts: pytest synth-tests lint-code guardrails
 # The CDK assembly's tests read the infra/cdk.out that `synth` writes (OMS_REQUIRE_SYNTH: a missing one
 # fails); the rest of the suite does not wait for it.
 SYNTH_TESTS := tests/infra/test_cdk_synth.py
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(VENV)/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=$(SYNTH_TESTS)
 
 synth-tests: $(STAMP) synth
 	OMS_REQUIRE_SYNTH=1 $(VENV)/bin/python -m pytest -q $(SYNTH_TESTS)
+
+# tests/browser (inside pytest) drive the admin page in Debian's chromium, never a browser Playwright would
+# download; axe-core (npm, pinned in tests/browser/package.json) is injected by the tests only. chromium is
+# installed here when it is missing and we are root (as CI is); otherwise those tests skip and say why.
+browser: $(AXE_STAMP)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "make: /usr/bin/chromium is missing and only root can install it: the browser tests skip" >&2; fi; \
+	fi
+
+$(AXE_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
 
 unit: $(STAMP)
 	$(VENV)/bin/python -m pytest tests/unit
@@ -143,4 +157,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .pytest_cache .aws-sam infra/cdk.out infra/node_modules
+	rm -rf $(VENV) $(TOOLS) $(CHECKOV) .pytest_cache .aws-sam infra/cdk.out infra/node_modules tests/browser/node_modules

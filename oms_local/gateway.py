@@ -114,7 +114,8 @@ class Gateway:
             "requestContext": {
                 "resourcePath": route.path,
                 "httpMethod": method,
-                "path": f"/{STAGE}{path}",
+                # The path the browser asked for: the local hub's URLs carry no stage.
+                "path": path,
                 "stage": STAGE,
                 "requestId": str(uuid.uuid4()),
                 "accountId": ACCOUNT,

@@ -4,9 +4,9 @@ moto is not thread-safe, so one re-entrant lock serialises its request dispatch;
 replaced by a dispatcher to the real handlers, returning errorType/errorMessage on exceptions so
 Retry/Catch behave as on AWS; Step Functions skips re-validating a definition it accepted and hides
 executions still starting; its timeouts and the times it reports follow the hub clock (common.clock);
-the ASL retrier's sleeps can be scaled; TransactWriteItems keeps an undo
-record instead of copying every table it names; DynamoDB expressions are parsed once per text and
-attribute values serialised without moto's attribute picker.
+the ASL retrier's sleeps can be scaled; TransactWriteItems keeps an undo record instead of copying
+every table it names; DynamoDB expressions are parsed once per text and attribute values serialised
+without moto's attribute picker.
 """
 
 from __future__ import annotations

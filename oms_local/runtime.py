@@ -25,6 +25,7 @@ from common import clock as hub_time
 from common.clock import HubClock
 from oms_local import persistence
 from oms_local.clock import ScheduleClock, scheduled_event
+from oms_local.cognito import LocalCognito
 from oms_local.event_sources import QueuePoller, StreamPoller
 from oms_local.gateway import DEFAULT_API_KEY, Gateway, HttpAnswer, HttpRequest, api_invocations
 from oms_local.invocation import Handler, context_for, handlers, run_as
@@ -46,7 +47,12 @@ class SaveCost:
 
 def forget_cached_clients() -> None:
     """The functions cache clients, settings and reference data per container; a new hub is a new container."""
-    forget = {"common.aws": "reset", "reference.config_table": "forget", "common.secrets": "forget"}
+    forget = {
+        "common.aws": "reset",
+        "reference.config_table": "forget",
+        "common.secrets": "forget",
+        "admin.auth.cognito": "forget",
+    }
     for module, function in forget.items():
         if module in sys.modules:  # whichever of them this process has imported so far
             getattr(sys.modules[module], function)()
@@ -125,6 +131,7 @@ class LocalHub:
         self._saved_writes = -1
         self._save_lock = threading.Lock()
         self._ssm: Any = None
+        self.cognito = LocalCognito(self.template)  # the template's user pools (the admin page's users)
 
     @property
     def api_key(self) -> str:
@@ -166,6 +173,9 @@ class LocalHub:
         retry_sleep.scale = self.retry_time_scale
         forget_cached_clients()
         self._create_resources()
+        self.cognito.start()
+        # The functions' pool and client ids are moto's, known only now; their key set is served locally.
+        self._set_env({key: self.cognito.rewrite(os.environ[key]) for key in self._saved_env})
         if self.restored is not None:
             # Before the stream readers start: restored rows are not changes to announce again.
             persistence.restore(self.template, self.restored)
@@ -212,6 +222,7 @@ class LocalHub:
     def _stop_mock(self) -> None:
         for fn in self.template.functions.values():
             handlers.pop(fn.name, None)
+        self.cognito.stop()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None

@@ -118,6 +118,17 @@ class GatewayResponse:
     body: str
 
 
+@dataclass(frozen=True)
+class UserPool:
+    """A Cognito user pool of the template with its app clients and groups, as moto's API takes them. `Ref`
+    resolves to physical names at load; the runtime swaps in the ids moto gives (oms_local/cognito.py)."""
+
+    logical_id: str
+    request: dict[str, Any]  # CreateUserPool
+    clients: dict[str, dict[str, Any]] = field(default_factory=dict)  # logical id -> CreateUserPoolClient
+    groups: list[dict[str, Any]] = field(default_factory=list)  # CreateGroup requests
+
+
 @dataclass
 class LocalTemplate:
     root: Path
@@ -139,6 +150,7 @@ class LocalTemplate:
     # logical id -> IAM statements of its role (resolved; SAM policy templates expanded). Local runs
     # do not enforce them; tests check them against the calls each principal really makes.
     policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    user_pools: dict[str, UserPool] = field(default_factory=dict)
 
 
 class _Resolver:
@@ -270,10 +282,42 @@ def load(path: Path, stack: str = "oms-hub-local", region: str = "eu-central-1")
             local.queues[logical_id] = _queue_request(resolver.physical_name(logical_id), props, resolver)
         elif kind == "AWS::Events::Rule":
             local.rules[logical_id] = _rule(resolver.physical_name(logical_id), props, resolver)
+    _read_user_pools(template["Resources"], resolver, local)
     local.queues = dict(sorted(local.queues.items(), key=lambda kv: "RedrivePolicy" in kv[1]["Attributes"]))
     # Static paths before parameterised ones, as API Gateway matches them.
     local.routes.sort(key=lambda r: (r.path.count("{"), -len(r.path)))
     return local
+
+
+# CloudFormation's properties of these resources that CreateUserPool / CreateUserPoolClient / CreateGroup
+# take under the same name (UserPoolName is CreateUserPool's PoolName); the rest do not matter locally.
+_POOL_PROPERTIES = (
+    "Policies", "AdminCreateUserConfig", "UsernameConfiguration", "AccountRecoverySetting", "MfaConfiguration",
+    "Schema", "UsernameAttributes", "AutoVerifiedAttributes",
+)  # fmt: skip
+_CLIENT_PROPERTIES = (
+    "ClientName", "GenerateSecret", "ExplicitAuthFlows", "PreventUserExistenceErrors", "IdTokenValidity",
+    "AccessTokenValidity", "RefreshTokenValidity", "TokenValidityUnits", "ReadAttributes", "WriteAttributes",
+)  # fmt: skip
+
+
+def _read_user_pools(resources: dict[str, Any], resolver: _Resolver, local: LocalTemplate) -> None:
+    for logical_id, resource in resources.items():
+        if resource["Type"] == "AWS::Cognito::UserPool":
+            props = resolver.resolve(resource.get("Properties", {}))
+            request = {key: props[key] for key in _POOL_PROPERTIES if key in props}
+            request["PoolName"] = props.get("UserPoolName", resolver.physical_name(logical_id))
+            local.user_pools[logical_id] = UserPool(logical_id, request)
+    for logical_id, resource in resources.items():
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind not in ("AWS::Cognito::UserPoolClient", "AWS::Cognito::UserPoolGroup"):
+            continue
+        pool = local.user_pools[props["UserPoolId"]["Ref"]]
+        resolved = resolver.resolve({k: v for k, v in props.items() if k != "UserPoolId"})
+        if kind == "AWS::Cognito::UserPoolClient":
+            pool.clients[logical_id] = {key: resolved[key] for key in _CLIENT_PROPERTIES if key in resolved}
+        else:
+            pool.groups.append({key: resolved[key] for key in ("GroupName", "Description") if key in resolved})
 
 
 def _read_apis(template: dict[str, Any], local: LocalTemplate) -> dict[str, bool]:

@@ -71,11 +71,20 @@ class Page:
 
 def newest_first(where: IndexPartition, limit: int, cursor: str | None) -> Page:
     """One page of the partition sorted by created_key, newest first, with an opaque cursor."""
+    return _by_created(where, limit, cursor, newest=True)
+
+
+def oldest_first(where: IndexPartition, limit: int, cursor: str | None) -> Page:
+    """One page of the partition sorted by created_key, oldest first (a queue), with an opaque cursor."""
+    return _by_created(where, limit, cursor, newest=False)
+
+
+def _by_created(where: IndexPartition, limit: int, cursor: str | None, *, newest: bool) -> Page:
     request: dict[str, Any] = {
         "TableName": where.table,
         "IndexName": where.index,
         "Limit": limit,
-        "ScanIndexForward": False,
+        "ScanIndexForward": not newest,
         "KeyConditionExpression": "#p = :p",
         "ExpressionAttributeNames": {"#p": where.attribute},
         "ExpressionAttributeValues": {":p": {"S": where.partition}},
@@ -157,3 +166,76 @@ def _key_of(where: _Scope, key: Any) -> bool:
         and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and v["S"] for v in key.values())
         and key[where.attribute]["S"] == where.partition
     )
+
+
+@dataclass(frozen=True)
+class MergedPartitions:
+    """Partitions of a table read as one list in sort-key order, below `before` (a due list over several
+    statuses: every sort key starts with a time)."""
+
+    table: str
+    partition_key: str
+    partitions: tuple[str, ...]
+    sort_key: str
+    before: str
+
+
+def merged_in_key_order(where: MergedPartitions, limit: int, cursor: str | None) -> Page:
+    """One page of the partitions merged in sort-key order: each partition's next `limit` items are read (one
+    Query each) and the first `limit` of them all are the page; the cursor is the last sort key served."""
+    after = _signed_position(cursor, where) if cursor else None
+    merged: dict[str, dict[str, Any]] = {}
+    more = False
+    for partition in where.partitions:
+        values = {":p": {"S": partition}, ":before": {"S": where.before}}
+        condition = "#p = :p AND #s < :before"
+        if after is not None:
+            # BETWEEN includes its ends: the key served last comes back and is skipped; `before` is a bare time
+            # and no key equals it (every key goes on after the time).
+            condition = "#p = :p AND #s BETWEEN :after AND :before"
+            values[":after"] = {"S": after}
+        answer = aws.dynamodb().query(
+            TableName=where.table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#p": where.partition_key, "#s": where.sort_key},
+            ExpressionAttributeValues=values,
+            Limit=limit + 1,
+        )
+        more = more or "LastEvaluatedKey" in answer
+        for item in answer["Items"]:
+            key = item[where.sort_key]["S"]
+            if key != after:
+                merged.setdefault(key, item)
+    keys = sorted(merged)
+    served = keys[:limit]
+    more = more or len(keys) > limit
+    next_cursor = _position_cursor(where, served[-1]) if more and served else None
+    return Page([from_item(merged[key]) for key in served], next_cursor)
+
+
+def _merged_scope(where: MergedPartitions) -> dict[str, Any]:
+    return {"i": where.table, "p": list(where.partitions), "b": where.before}
+
+
+def _position_cursor(where: MergedPartitions, last_sort_key: str) -> str:
+    payload = _unpadded(json.dumps({**_merged_scope(where), "s": last_sort_key}, separators=(",", ":")).encode())
+    return f"{payload}.{_signature(payload)}"
+
+
+def _signed_position(cursor: str, where: MergedPartitions) -> str:
+    """The last sort key a cursor the hub signed for this very list (same partitions, same bound) served."""
+    payload, _, signature = cursor.rpartition(".")
+    position: Any = None
+    try:
+        if payload and hmac.compare_digest(signature.encode(), _signature(payload).encode()):
+            data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            if {k: data.get(k) for k in ("i", "p", "b")} == _merged_scope(where):
+                position = data.get("s")
+    except (ValueError, TypeError, AttributeError, binascii.Error):
+        position = None
+    if not (isinstance(position, str) and position and position < where.before):
+        raise Unprocessable(
+            "cursor is not valid for this query; start again without it",
+            [Problem(("cursor",), "invalid cursor", part="query")],
+        )
+    return position

@@ -11,7 +11,7 @@ from typing import Any
 from common import aws
 from common.config import settings
 from common.dynamo import TransactItem, to_item, to_value, update_if
-from orders.adapters.listing import IndexPartition, Page, newest_first
+from orders.adapters.listing import IndexPartition, Page, newest_first, oldest_first
 
 
 def open_task(task: dict[str, Any]) -> TransactItem:
@@ -79,4 +79,13 @@ def keep_open(task_id: str, kind: str, fields: dict[str, Any], now: str) -> None
 
 def list_tasks(state: str, limit: int, cursor: str | None) -> Page:
     """Newest first; the index projects whole tasks, so a page is one Query."""
-    return newest_first(IndexPartition(settings().tasks_table, "task_id", "ByState", "state", state), limit, cursor)
+    return newest_first(_in_state(state), limit, cursor)
+
+
+def task_queue(state: str, limit: int, cursor: str | None) -> Page:
+    """Oldest first, as operators work them; one Query a page."""
+    return oldest_first(_in_state(state), limit, cursor)
+
+
+def _in_state(state: str) -> IndexPartition:
+    return IndexPartition(settings().tasks_table, "task_id", "ByState", "state", state)

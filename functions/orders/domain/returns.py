@@ -24,10 +24,15 @@ def returnable(order: dict[str, Any]) -> dict[str, int]:
     return left
 
 
+def may_return(order: dict[str, Any], flow: Workflow) -> bool:
+    """Whether the order's goods have left stock and its lifecycle has ended."""
+    consumed = {name for name, s in flow.statuses.items() if s.stock == "consume"}
+    return order["status"] in flow.terminal_statuses and bool(consumed & {t["status"] for t in order["timeline"]})
+
+
 def check_return(order: dict[str, Any], flow: Workflow, request: ReturnIn) -> None:
     """Raise why this return cannot be accepted; nothing when it can."""
-    consumed = {name for name, s in flow.statuses.items() if s.stock == "consume"}
-    if order["status"] not in flow.terminal_statuses or not consumed & {t["status"] for t in order["timeline"]}:
+    if not may_return(order, flow):
         raise Conflict(
             f"an order in status {order['status']!r} has nothing to return: its goods have not "
             "left stock, or its lifecycle has not ended",

@@ -33,6 +33,12 @@ def list_tasks(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
     }
 
 
+def task_queue(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Tasks oldest first, the way operators work through them."""
+    page = task_table.task_queue(state, limit, cursor)
+    return {"items": [Task.model_validate(t) for t in page.items], "next_cursor": page.next_cursor}
+
+
 def list_workflows() -> dict[str, Any]:
     """The order lifecycles with their statuses, transitions and what each status does."""
     return {

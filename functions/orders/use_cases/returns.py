@@ -21,9 +21,9 @@ from orders.use_cases.shared import with_fresh_stock
 from reference import config_table
 
 
-def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, Any], bool]:
+def return_items(order_id: str, request: ReturnIn, now: str, source: str = "operator") -> tuple[dict[str, Any], bool]:
     """Record a full or partial return; its units go back on hand at the chosen location. The same
-    return_id again answers the recorded return and changes nothing."""
+    return_id again answers the recorded return and changes nothing. `source` is who recorded it."""
     if request.location_id not in config_table.locations():
         raise Unprocessable(
             f"unknown location {request.location_id!r}",
@@ -45,7 +45,7 @@ def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, 
             lines=[{"sku": sku, "qty": qty} for sku, qty in merged.items()],
         ).model_dump()
         entry = timeline_entry(
-            now, order["status"], {"event": "return", "source": "operator", "note": describe_return(request)}
+            now, order["status"], {"event": "return", "source": source, "note": describe_return(request)}
         )
         order_stock.record_return(order_id, record, entry, read_at=order["updated_at"], now=now)
         return record, True
@@ -56,8 +56,9 @@ def return_items(order_id: str, request: ReturnIn, now: str) -> tuple[dict[str, 
     return record, created
 
 
-def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
-    """Units found missing at picking are written off at their location; the order carries on with the rest."""
+def short_pick(order_id: str, request: ShortPickIn, now: str, source: str = "operator") -> Order:
+    """Units found missing at picking are written off at their location; the order carries on with the rest.
+    `source` is who found them missing."""
 
     def attempt() -> None:
         order = order_table.get_order(order_id)
@@ -65,7 +66,7 @@ def short_pick(order_id: str, request: ShortPickIn, now: str) -> Order:
             raise OrderNotFound(order_id)
         plan = plan_short_pick(order, workflow(order["workflow"]), request)
         entry = timeline_entry(
-            now, order["status"], {"event": "short_pick", "source": "operator", "note": describe_short_pick(request)}
+            now, order["status"], {"event": "short_pick", "source": source, "note": describe_short_pick(request)}
         )
         # The units per SKU, for the loyalty actions to give back the points they were paid with.
         entry["removed"] = dict(sum_by((line.sku, line.missing) for line in request.lines))

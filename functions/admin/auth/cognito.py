@@ -1,0 +1,74 @@
+"""Amazon Cognito, as the admin page uses it: password login (USER_PASSWORD_AUTH on an app client without
+a secret) and the pool's signing keys (its JWKS), each cached per container."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+import httpx
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from joserfc.jwk import KeySet
+
+from admin.auth import settings as settings_module
+from admin.auth.settings import admin_settings
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+# Cognito's answers a user can act on; anything else is the pool's trouble, not the user's.
+_REFUSALS = {
+    "NotAuthorizedException": "wrong_credentials",
+    "UserNotFoundException": "wrong_credentials",
+    "PasswordResetRequiredException": "password_reset_required",
+    "UserNotConfirmedException": "not_confirmed",
+    "TooManyRequestsException": "too_many_attempts",
+    "LimitExceededException": "too_many_attempts",
+}
+
+
+class LoginRefused(Exception):
+    """Cognito did not sign the user in; `reason` is one of _REFUSALS' values or `challenge`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@functools.cache
+def _client() -> Any:
+    return boto3.client("cognito-idp", region_name=admin_settings().region, config=_CONFIG)
+
+
+def password_login(username: str, password: str) -> str:
+    """The ID token Cognito issues for this username and password; LoginRefused when it issues none."""
+    try:
+        answer = _client().initiate_auth(
+            ClientId=admin_settings().client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )
+    except ClientError as error:
+        reason = _REFUSALS.get(error.response["Error"]["Code"])
+        if reason is None:
+            raise
+        raise LoginRefused(reason) from error
+    if "AuthenticationResult" not in answer:
+        # NEW_PASSWORD_REQUIRED, MFA...: docs/admin.md has users set a permanent password before first use.
+        raise LoginRefused("challenge")
+    token: str = answer["AuthenticationResult"]["IdToken"]
+    return token
+
+
+@functools.cache
+def signing_keys() -> KeySet:
+    """The pool's public keys (its `.well-known/jwks.json`)."""
+    answer = httpx.get(admin_settings().jwks_url, timeout=5)
+    answer.raise_for_status()
+    return KeySet.import_key_set(answer.json())
+
+
+def forget() -> None:
+    """A new environment (a new local hub's pool): read settings, client and keys again."""
+    for cached in (settings_module.admin_settings, _client, signing_keys):
+        cached.cache_clear()
