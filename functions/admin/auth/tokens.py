@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from joserfc import jwt
-from joserfc.errors import JoseError, MissingKeyError
+from joserfc.errors import InvalidKeyIdError, JoseError, MissingKeyError
 from joserfc.jwk import KeySet
 from joserfc.jwt import ClaimsOption
 
@@ -32,7 +32,7 @@ def verify_id_token(token: str, keys: KeySet, *, issuer: str, client_id: str, no
             "cognito:username": {"essential": True},
         }
         jwt.JWTClaimsRegistry(now=now, leeway=30, **required).validate(decoded.claims)
-    except MissingKeyError as error:
+    except (InvalidKeyIdError, MissingKeyError) as error:
         raise UnknownKey("no such key") from error
     except (JoseError, ValueError) as error:
         raise InvalidToken(type(error).__name__) from error
