@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger()
@@ -36,3 +36,12 @@ def count(metric: str, value: float = 1) -> None:
     if is_metrics_disabled():
         return
     metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
+
+
+def count_per(metric: str, dimensions: dict[str, str], value: float = 1) -> None:
+    """A business event counted per dimensions (e.g. status and channel) beside `count`'s service-wide total,
+    which is what alarms watch. A single metric is flushed at once, so it checks the local switch itself."""
+    if is_metrics_disabled():
+        return
+    with single_metric(name=metric, unit=MetricUnit.Count, value=value, default_dimensions=dimensions) as one:
+        one.add_dimension(name="service", value=metrics.service or "oms-hub")

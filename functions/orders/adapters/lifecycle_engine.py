@@ -35,6 +35,18 @@ def start(workflow: str, order_id: str, execution_input: dict[str, Any]) -> None
             ) from error
 
 
+def execution_status(workflow: str, order_id: str) -> str | None:
+    """The order's execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), None if it never started."""
+    arn = settings().lifecycle_arn_prefix.replace(":stateMachine:", ":execution:") + f"{workflow}:{order_id}"
+    try:
+        status: str = aws.stepfunctions().describe_execution(executionArn=arn)["status"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ExecutionDoesNotExist":
+            return None
+        raise
+    return status
+
+
 def resume(token: str, output: dict[str, Any]) -> None:
     try:
         aws.stepfunctions().send_task_success(taskToken=token, output=json.dumps(output))
