@@ -144,6 +144,18 @@ def test_the_task_closes_at_the_next_run_after_the_order_moves_on(hub: LocalHub,
     assert item(order_id)["sla"]["M"]["status"] == {"S": "picked"}
 
 
+def test_a_finished_order_leaves_the_index_with_its_tasks_closed(hub: LocalHub, stores: Api) -> None:
+    order_id = store_order(stores, 1, CONFIRM)
+    entered = since(order_id)
+    monitor(hub, entered + timedelta(minutes=16))
+    stores.event(order_id, "cancel")
+    stores.wait_for(order_id, "cancelled")
+    monitor(hub, entered + timedelta(minutes=17))
+    assert sla_tasks(stores) == []
+    assert {"sla_lane", "sla_next_at"}.isdisjoint(item(order_id))
+    assert monitor(hub, entered + timedelta(days=30)) == {}  # nothing due: nothing read
+
+
 def test_a_failed_notification_is_sent_again_at_the_next_run(
     hub: LocalHub, stores: Api, receiver: FakeStaffWebhook
 ) -> None:

@@ -104,11 +104,12 @@ def _look(order: dict[str, Any], flow: Workflow, now: datetime, lease: str) -> s
     seen = order.get("sla") or {}
     closed = _leave_earlier_entries(look, seen)
     _move_due_entry(look, seen)
-    owed = sorted(look.unsent)  # by earlier looks; a tier this look fires and fails to tell waits for the next
+    # Owed by earlier looks first (a later tier of the same role then updates its task last); a tier this look
+    # fires and fails to tell waits for the next run.
+    for mark in sorted(look.unsent):
+        _retry(look, mark)
     for check in look.plan.due(look.done, now):
         _tier(look, check) if check.tier else _lifecycle(look, check)
-    for mark in owed:
-        _retry(look, mark)
     unsent = bool(look.unsent - look.sent)
     next_at = look.plan.next_at(look.done, now, unsent=unsent)
     stale_unsent = set(order.get("sla_unsent", [])) - look.unsent
