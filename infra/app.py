@@ -190,6 +190,8 @@ NAG_ACKNOWLEDGED: dict[str, str] = {
     "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "Only LifecycleStateMachineRole's DeliverLogsAndTraces: "
     "CloudWatch Logs delivery and X-Ray APIs have no resource-level "
     "permissions (tests/infra/test_iam_wildcards.py allow-lists it).",
+    "AwsSolutions::AwsSolutions-COG2": "AdminUserPool leaves MFA off: the admin page logs staff in with a "
+    "password (and Cognito's threat protection) and does not run Cognito's MFA challenge yet (docs/admin.md).",
     "AwsSolutions::AwsSolutions-SQS3": "AsyncFailuresQueue is itself a dead-letter queue (the scheduled "
     "functions' DeadLetterQueue and the stock stream's OnFailure "
     "destination), which cdk-nag only recognises as a redrive target.",

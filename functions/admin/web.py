@@ -25,6 +25,7 @@ class Request:
     base: str = ""  # what precedes /admin in the browser's URL (the API stage on AWS, "" locally)
     lang: str = "en"
     csrf_token: str = ""  # the session's: forms carry it as `csrf_token`, fetches as X-CSRF-Token
+    source_ip: str = ""  # the browser's address, as API Gateway saw it
 
     def url(self, path: str) -> str:
         """An absolute path for links and redirects: `request.url("/admin/orders")`."""

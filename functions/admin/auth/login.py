@@ -27,11 +27,11 @@ def _verified(token: str) -> Identity:
     return Identity.from_claims(claims)
 
 
-def log_in(username: str, password: str, lang: str | None = None) -> tuple[str, Session]:
+def log_in(username: str, password: str, source_ip: str, lang: str | None = None) -> tuple[str, Session]:
     """A new session (its id for the cookie) for a user Cognito signs in and who holds one of the roles.
     LoginRefused when Cognito refuses, InvalidToken if its token does not verify, `no_role` without a role."""
     try:
-        identity = _verified(cognito.password_login(username, password))
+        identity = _verified(cognito.password_login(username, password, source_ip))
     except InvalidToken as error:
         raise LoginRefused("invalid_token") from error
     if not identity.roles:

@@ -94,6 +94,7 @@ def _answer(event: dict[str, Any]) -> Response:
         headers=headers,
         base=_base_path(event, path),
         lang=lang if lang in LANGUAGES else "en",
+        source_ip=str(((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp") or ""),
     )
     cookies = _cookies(headers.get("cookie", ""))
     if path == "/admin/login":
@@ -162,7 +163,7 @@ def _login(request: Request, cookies: Mapping[str, str]) -> Response:
     if not (0 < len(username) <= 128 and 0 < len(password) <= 256):
         return _login_refused(request, cookie_token, "wrong_credentials")
     try:
-        session_id, session = login.log_in(username, password, request.query.get("lang"))
+        session_id, session = login.log_in(username, password, request.source_ip, request.query.get("lang"))
     except login.LoginRefused as refused:
         return _login_refused(request, cookie_token, refused.reason)
     target = _next(request) or landing(session.identity) or "/admin"
