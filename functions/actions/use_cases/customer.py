@@ -12,11 +12,17 @@ from actions.use_cases.context import Context
 from notifications.domain.messages import MEDIA
 from notifications.use_cases import notify
 from orders.domain.actions import records
+from orders.domain.pickup import READY
+from orders.use_cases import store
 from reference.models import Medium
 
 
 def notify_customer(ctx: Context) -> Outcome:
-    result = notify.customer(ctx.order, ctx.status, f"{ctx.order['order_id']}:{ctx.key}", media=_unfinished(ctx))
+    order = ctx.order
+    code = store.pickup_code_of(order["order_id"], order["timeline"]) if ctx.status == READY else None
+    if code:  # the customer shows it at the desk (orders.domain.pickup); only the message carries it
+        order = {**order, "pickup_code": code}
+    result = notify.customer(order, ctx.status, f"{order['order_id']}:{ctx.key}", media=_unfinished(ctx))
     record = result.as_record()
     if result.outcome == "sent":
         return Done(record)

@@ -70,6 +70,7 @@ def values(order: Mapping[str, Any], channel_name: str) -> dict[str, Any]:
         "tracking_number": tracking.get("number"),
         "tracking_url": tracking.get("url"),
         "payment_url": payment.get("link_url"),
+        "pickup_code": order.get("pickup_code"),  # click & collect at the desk; never stored or logged
     }
 
 

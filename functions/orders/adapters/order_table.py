@@ -15,7 +15,7 @@ from typing import Any
 from common import aws
 from common.config import settings
 from common.dynamo import TransactItem, batch_get, from_item, to_item, to_value, update_if
-from orders.adapters.listing import IndexPartition, Page, newest_first
+from orders.adapters.listing import IndexPartition, Page, newest_first, oldest_first
 from orders.domain.fulfilment import ShortPick
 from orders.domain.records import ENTRY_CLEARS, status_fields
 
@@ -251,14 +251,19 @@ _INDEXES = {  # (status given, channel given) -> index and its partition attribu
 }
 
 
-def list_orders(status: str | None, channel: str | None, limit: int, cursor: str | None) -> Page:
-    """Newest first. One Query on the matching KEYS_ONLY index, one BatchGetItem for the current items."""
+def list_orders(
+    status: str | None, channel: str | None, limit: int, cursor: str | None, *, oldest: bool = False
+) -> Page:
+    """Newest first (`oldest`: a queue, oldest first). One Query on the matching KEYS_ONLY index, one
+    BatchGetItem for the current items."""
     index, attribute = _INDEXES[(status is not None, channel is not None)]
     partition = {"entity": "order", "status": status, "channel": channel, "channel_status": f"{channel}#{status}"}[
         attribute
     ]
     table = settings().orders_table
-    page = newest_first(IndexPartition(table, "pk", index, attribute, str(partition)), limit, cursor)
+    page = (oldest_first if oldest else newest_first)(
+        IndexPartition(table, "pk", index, attribute, str(partition)), limit, cursor
+    )
     keys = [{"pk": item["pk"]} for item in page.items]
     by_pk = {row["pk"]: row for row in batch_get(aws.dynamodb(), table, keys)}
     # The index is eventually consistent: drop orders that have moved out of the filter since.

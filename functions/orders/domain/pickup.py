@@ -10,21 +10,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Sequence
-from typing import Any
 
 READY = "ready_for_pickup"
 DIGITS = 6
 
 
-def ready_since(timeline: Sequence[Any]) -> str | None:
-    """When the order last entered ready_for_pickup (None if it is not there now)."""
-    if not timeline or timeline[-1].status != READY:
-        return None
+def ready_since(timeline: Sequence[tuple[str, str]]) -> str | None:
+    """When the order last entered ready_for_pickup, from its timeline's (status, at) pairs; None if it is
+    not there now. Entries written while it stays (an action's outcome) begin nothing."""
     since = None
-    for entry in reversed(timeline):
-        if entry.status != READY:
+    for status, at in reversed(timeline):
+        if status != READY:
             break
-        since = entry.at
+        since = at
     return since
 
 

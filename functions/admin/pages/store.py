@@ -1,0 +1,120 @@
+"""Store staff's pages (their own locations only, enforced here): the queue by urgency, refreshed by
+store.js from its partial every 20 s; a picking list per order with the short pick in one step; the
+hand-over to the courier or, against the pickup code, to the customer."""
+
+from __future__ import annotations
+
+from admin.auth.identity import Identity
+from admin.auth.policy import can_see_order, require
+from admin.pages.orders import acted, customer_view, visible_order, whole
+from admin.rendering import render
+from admin.web import Request, Response, Router
+from common.clock import utc_now
+from orders.adapters.workflow_catalog import workflow
+from orders.domain.models import Order, OrderEventIn, ShortPickIn
+from orders.use_cases import events, returns, store
+
+router = Router()
+
+STAFF = ("store_staff",)
+QUEUE_PAGE = 100  # orders read per status and refresh
+# What the store does next in each status, as buttons: the workflow says which of them the order takes.
+STORE_EVENTS = ("pick", "pack", "ready", "ship", "confirm", "sell")
+
+
+@router.get("/admin/store")
+def queue_page(request: Request, identity: Identity) -> Response:
+    require(identity, *STAFF)
+    return render(request, identity, "store.html", queue=_queue(identity))
+
+
+@router.get("/admin/store/queue")
+def queue_part(request: Request, identity: Identity) -> Response:
+    """The queue alone, for store.js to swap in."""
+    require(identity, *STAFF)
+    return render(request, identity, "store_queue.html", queue=_queue(identity))
+
+
+def _queue(identity: Identity) -> dict[str, list[Order]]:
+    return store.store_queue(lambda order: can_see_order(identity, order), QUEUE_PAGE)
+
+
+@router.get("/admin/store/orders/{order_id}")
+def picking_list(request: Request, identity: Identity) -> Response:
+    require(identity, *STAFF)
+    return _picking_page(request, identity, visible_order(request.params["order_id"], identity))
+
+
+def _picking_page(
+    request: Request, identity: Identity, order: Order, *, status: int = 200, refused: str | None = None
+) -> Response:
+    allowed = workflow(order.workflow).transitions.get(order.status, {})
+    mine = sorted(identity.location_ids)
+    return render(
+        request,
+        identity,
+        "picking.html",
+        status=status,
+        order=order,
+        customer=customer_view(order, identity),
+        picks=[a for a in order.allocations if a.location_id in identity.location_ids],
+        location_id=next((a.location_id for a in order.allocations if a.location_id in mine), mine[0] if mine else ""),
+        events=[e for e in STORE_EVENTS if e in allowed],
+        short_pick=workflow(order.workflow).statuses[order.status].short_pick,
+        collect="collect" in allowed,
+        refused=refused,
+    )
+
+
+@router.post("/admin/store/orders/{order_id}/events")
+def post_event(request: Request, identity: Identity) -> Response:
+    require(identity, *STAFF)
+    order = visible_order(request.params["order_id"], identity)
+    event = request.form.get("event", "")
+    if event not in STORE_EVENTS:
+        event = ""  # refused by the model below: store staff send the store's events only
+    return acted(
+        request,
+        identity,
+        order,
+        lambda: events.post_event(order.order_id, OrderEventIn(event=event), identity.source),
+        page=_picking_page,
+        back=f"/admin/store/orders/{order.order_id}",
+    )
+
+
+@router.post("/admin/store/orders/{order_id}/short-pick")
+def post_short_pick(request: Request, identity: Identity) -> Response:
+    require(identity, *STAFF)
+    order = visible_order(request.params["order_id"], identity)
+    location_id = request.form.get("location_id", "")
+    if location_id not in identity.location_ids:
+        location_id = ""  # another store's stock is not this user's to write off: refused by the model
+    lines = [
+        {"sku": a.sku, "missing": missing}
+        for a in order.allocations
+        if a.location_id == location_id and (missing := whole(request.form.get(f"missing_{a.sku}") or "0"))
+    ]
+    body = {"location_id": location_id, "lines": lines, "note": request.form.get("note") or None}
+    return acted(
+        request,
+        identity,
+        order,
+        lambda: returns.short_pick(order.order_id, ShortPickIn.model_validate(body), utc_now(), identity.source),
+        page=_picking_page,
+        back=f"/admin/store/orders/{order.order_id}",
+    )
+
+
+@router.post("/admin/store/orders/{order_id}/collect")
+def post_collect(request: Request, identity: Identity) -> Response:
+    require(identity, *STAFF)
+    order = visible_order(request.params["order_id"], identity)
+    return acted(
+        request,
+        identity,
+        order,
+        lambda: store.collect(order.order_id, request.form.get("code", ""), identity.source),
+        page=_picking_page,
+        back=f"/admin/store/orders/{order.order_id}",
+    )
