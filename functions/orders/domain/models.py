@@ -349,7 +349,9 @@ class RefusedStock(BaseModel):
 class Task(BaseModel):
     """An operator's to-do, e.g. an order short of stock (call the customer, substitute or cancel), a
     channel's stock lines its marketplace refuses (fix the offer mapping), an order action a partner
-    refused (`action_failed`) or a store's order to pick (`store_order`)."""
+    refused (`action_failed`), a store's order to pick (`store_order`), an order over its status's SLA for a
+    role (`sla`, one per order, status entry and role) or an order whose lifecycle execution died
+    (`lifecycle_lost`)."""
 
     task_id: str
     kind: str
@@ -360,7 +362,13 @@ class Task(BaseModel):
     refused: list[RefusedStock] | None = None  # stock_push_refused: the latest push's refusals
     push_id: str | None = None  # stock_push_refused
     action: str | None = None  # action_failed, store_order: the order action that opened it
-    reason: str | None = None  # action_failed: the partner's reason; store_order: what to do
+    reason: str | None = None  # action_failed: the partner's reason; store_order: what to do; lifecycle_lost
+    status: str | None = None  # sla, lifecycle_lost: the status the order waits in
+    role: str | None = None  # sla, lifecycle_lost: who should act
+    location_id: str | None = None  # sla: the store, for a store role
+    tier: str | None = None  # sla: the latest tier fired (warn, escalate_<n>, breach)
+    due_at: str | None = None  # sla: when the status's KPI ends
+    notified: bool | None = None  # sla: whether the role's contacts were told (False: retried at the next run)
     created_at: str
     updated_at: str | None = None
 
@@ -371,7 +379,22 @@ class Task(BaseModel):
         return {k: v for k, v in shown.items() if v is not None or k not in _KIND_FIELDS}
 
 
-_KIND_FIELDS = frozenset({"order_id", "shortages", "refused", "push_id", "action", "reason"})
+_KIND_FIELDS = frozenset(
+    {
+        "order_id",
+        "shortages",
+        "refused",
+        "push_id",
+        "action",
+        "reason",
+        "status",
+        "role",
+        "location_id",
+        "tier",
+        "due_at",
+        "notified",
+    }
+)
 
 
 @dataclass(frozen=True)
