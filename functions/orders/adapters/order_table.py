@@ -271,6 +271,25 @@ def list_orders(
     return Page(rows, page.next_cursor)
 
 
+def count_orders(status: str, channel: str) -> int:
+    """How many orders of the channel are in the status: COUNT Queries of one ByChannelStatus partition (keys
+    only, nothing returned), so a dashboard counts open work without reading an order."""
+    request: dict[str, Any] = {
+        "TableName": settings().orders_table,
+        "IndexName": "ByChannelStatus",
+        "Select": "COUNT",
+        "KeyConditionExpression": "channel_status = :p",
+        "ExpressionAttributeValues": {":p": {"S": f"{channel}#{status}"}},
+    }
+    total = 0
+    while True:
+        answer = aws.dynamodb().query(**request)
+        total += int(answer["Count"])
+        if "LastEvaluatedKey" not in answer:
+            return total
+        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+
 # ------------------------------------------------------------------ building updates
 
 

@@ -39,6 +39,20 @@ def task_queue(state: str, limit: int, cursor: str | None) -> dict[str, Any]:
     return {"items": [Task.model_validate(t) for t in page.items], "next_cursor": page.next_cursor}
 
 
+def open_orders_by_status(channels: list[str]) -> list[dict[str, Any]]:
+    """Orders at work (every status of every workflow but the terminal ones) per status and channel, the
+    statuses in lifecycle order; what GET /v1/orders?status=&channel= pages through. Terminal statuses are
+    left out: their partitions grow with history (the KPI figures count outcomes per day)."""
+    statuses: list[str] = []
+    for flow in catalog().workflows.values():
+        statuses += [s for s in flow.statuses if s not in flow.terminal_statuses and s not in statuses]
+    return [
+        {"status": status, "channel": channel, "count": order_table.count_orders(status, channel)}
+        for status in statuses
+        for channel in channels
+    ]
+
+
 def list_workflows() -> dict[str, Any]:
     """The order lifecycles with their statuses, transitions and what each status does."""
     return {
