@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -100,3 +101,31 @@ def screenshot(page: Any, name: str) -> None:
     if os.environ.get("OMS_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+class HubSession:
+    """An admin-page user's requests straight into an in-process LocalHub (no browser, no socket): logged in
+    through the login form; `post` adds the session's CSRF token as a form would."""
+
+    def __init__(self, hub: Any, username: str, password: str) -> None:
+        self.hub = hub
+        form = hub.http("GET", "/admin/login")
+        sent = urlencode({"csrf_token": _csrf(form.body.decode()), "username": username, "password": password})
+        login = hub.http("POST", "/admin/login", headers={**_FORM, "cookie": _first(form.headers)}, body=sent.encode())
+        assert login.status == 303, login.body[:300]
+        self.cookie = _first(login.headers)
+        self.csrf_token = _csrf(self.get("/admin/no-such-page").body.decode())  # any page has the logout form
+
+    def get(self, path: str, query: str = "") -> Any:
+        return self.hub.http("GET", path, query=query, headers={"cookie": self.cookie})
+
+    def post(self, path: str, fields: dict[str, str]) -> Any:
+        body = urlencode({"csrf_token": self.csrf_token, **fields}).encode()
+        return self.hub.http("POST", path, headers={**_FORM, "cookie": self.cookie}, body=body)
+
+
+_FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+def _first(headers: dict[str, str]) -> str:
+    return headers["Set-Cookie"].split(";", 1)[0]
