@@ -48,6 +48,13 @@ class Settings(BaseModel):
     # Where staff open an order from an SLA notification, `{order_id}` in it; empty: the API's /v1/orders/{id}.
     order_link: str = Field("", alias="ORDER_LINK")
     loyalty_url: str = Field("https://loyalty.invalid", alias="LOYALTY_URL")  # the Loymax-like provider's API
+    # The admin page (AdminFunction): its sessions, its Cognito user pool and app client, the pool's key set;
+    # a session lasts one shift, however long the ID token it was opened with is valid.
+    admin_sessions_table: str = Field("", alias="ADMIN_SESSIONS_TABLE")
+    admin_user_pool_id: str = Field("", alias="ADMIN_USER_POOL_ID")
+    admin_client_id: str = Field("", alias="ADMIN_CLIENT_ID")
+    admin_jwks_url: str = Field("", alias="ADMIN_JWKS_URL")
+    admin_session_hours: float = Field(10.0, alias="ADMIN_SESSION_HOURS", gt=0, le=24)
 
 
 @functools.cache

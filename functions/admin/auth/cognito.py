@@ -12,8 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from joserfc.jwk import KeySet
 
-from admin.auth import settings as settings_module
-from admin.auth.settings import admin_settings
+from common.config import settings
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 # Cognito's answers a user can act on; anything else is the pool's trouble, not the user's.
@@ -37,7 +36,7 @@ class LoginRefused(Exception):
 
 @functools.cache
 def _client() -> Any:
-    return boto3.client("cognito-idp", region_name=admin_settings().region, config=_CONFIG)
+    return boto3.client("cognito-idp", config=_CONFIG)
 
 
 def password_login(username: str, password: str, source_ip: str) -> str:
@@ -46,7 +45,7 @@ def password_login(username: str, password: str, source_ip: str) -> str:
     context = {"IpAddress": source_ip} if source_ip else {}
     try:
         answer = _client().initiate_auth(
-            ClientId=admin_settings().client_id,
+            ClientId=client_id(),
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": password},
             UserContextData=context,
@@ -63,15 +62,25 @@ def password_login(username: str, password: str, source_ip: str) -> str:
     return token
 
 
+def client_id() -> str:
+    return settings().admin_client_id
+
+
+def issuer() -> str:
+    """What the pool's tokens name as `iss`: the pool's URL (its id starts with its region)."""
+    pool_id = settings().admin_user_pool_id
+    return f"https://cognito-idp.{pool_id.split('_', 1)[0]}.amazonaws.com/{pool_id}"
+
+
 @functools.cache
 def signing_keys() -> KeySet:
     """The pool's public keys (its `.well-known/jwks.json`)."""
-    answer = httpx.get(admin_settings().jwks_url, timeout=5)
+    answer = httpx.get(settings().admin_jwks_url, timeout=5)
     answer.raise_for_status()
     return KeySet.import_key_set(answer.json())
 
 
 def forget() -> None:
-    """A new environment (a new local hub's pool): read settings, client and keys again."""
-    for cached in (settings_module.admin_settings, _client, signing_keys):
+    """A new environment (a new local hub's pool): a new client, the keys read again."""
+    for cached in (_client, signing_keys):
         cached.cache_clear()

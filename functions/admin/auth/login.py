@@ -7,24 +7,24 @@ import time
 from admin.auth import cognito, sessions_table
 from admin.auth.identity import Identity
 from admin.auth.session import Session, default_language, new_secret
-from admin.auth.settings import admin_settings
 from admin.auth.tokens import InvalidToken, UnknownKey, verify_id_token
+from common.config import settings
 
 LoginRefused = cognito.LoginRefused
 
 
 def _verified(token: str) -> Identity:
-    settings, now = admin_settings(), int(time.time())
-    try:
+    def check() -> Identity:
         claims = verify_id_token(
-            token, cognito.signing_keys(), issuer=settings.issuer, client_id=settings.client_id, now=now
+            token, cognito.signing_keys(), issuer=cognito.issuer(), client_id=cognito.client_id(), now=int(time.time())
         )
+        return Identity.from_claims(claims)
+
+    try:
+        return check()
     except UnknownKey:
         cognito.signing_keys.cache_clear()  # the pool rotated its keys: read them once more
-        claims = verify_id_token(
-            token, cognito.signing_keys(), issuer=settings.issuer, client_id=settings.client_id, now=now
-        )
-    return Identity.from_claims(claims)
+        return check()
 
 
 def log_in(username: str, password: str, source_ip: str, lang: str | None = None) -> tuple[str, Session]:
@@ -36,7 +36,7 @@ def log_in(username: str, password: str, source_ip: str, lang: str | None = None
         raise LoginRefused("invalid_token") from error
     if not identity.roles:
         raise LoginRefused("no_role")
-    expires_at = int(time.time() + admin_settings().session_hours * 3600)
+    expires_at = int(time.time() + settings().admin_session_hours * 3600)
     session = Session(identity, new_secret(), expires_at, default_language(identity)).in_language(lang or "")
     session_id = new_secret()
     sessions_table.put(session_id, session)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from admin.auth.identity import Identity
 from admin.auth.session import Session, storage_key
-from admin.auth.settings import admin_settings
 from common import aws
+from common.config import settings
 from common.dynamo import from_item, to_item
 
 
@@ -23,12 +23,12 @@ def put(session_id: str, session: Session) -> None:
         "expires_at": session.expires_at,
         "lang": session.lang,
     }
-    aws.dynamodb().put_item(TableName=admin_settings().sessions_table, Item=to_item(item))
+    aws.dynamodb().put_item(TableName=settings().admin_sessions_table, Item=to_item(item))
 
 
 def get(session_id: str) -> Session | None:
     answer = aws.dynamodb().get_item(
-        TableName=admin_settings().sessions_table,
+        TableName=settings().admin_sessions_table,
         Key=_key(session_id),
         ConsistentRead=True,
     )
@@ -41,7 +41,7 @@ def get(session_id: str) -> Session | None:
 
 def set_language(session_id: str, lang: str) -> None:
     aws.dynamodb().update_item(
-        TableName=admin_settings().sessions_table,
+        TableName=settings().admin_sessions_table,
         Key=_key(session_id),
         UpdateExpression="SET lang = :lang",
         ConditionExpression="attribute_exists(session_key)",
@@ -50,4 +50,4 @@ def set_language(session_id: str, lang: str) -> None:
 
 
 def delete(session_id: str) -> None:
-    aws.dynamodb().delete_item(TableName=admin_settings().sessions_table, Key=_key(session_id))
+    aws.dynamodb().delete_item(TableName=settings().admin_sessions_table, Key=_key(session_id))
