@@ -53,7 +53,6 @@ def test_each_role_lands_on_its_page(page_as: Any, role: str) -> None:
     page = page_as(role)
     assert urlparse(page.url).path == LANDING[role]
     assert USERS[role].username in page.locator("header .who").inner_text()
-    screenshot(page, f"landing-{role}")
 
 
 def test_a_wrong_password_shows_why_and_opens_no_session(new_page: Any, base_url: str, admin_hub: LocalHub) -> None:
