@@ -18,7 +18,17 @@ from tests.fakes.loymax import TOKEN, Failure, FakeLoymax, served
 from tests.support.api import Api
 from tests.support.builders import courier_order, warehouse_and_store
 from tests.support.loyalty import CARD, LINES
+from tests.support.partners import queue_depth
+from tests.support.waiting import wait_until
 from tests.support.workflows import action, walk
+
+STEPS = [
+    ("confirm", "confirmed"),
+    ("pick", "picked"),
+    ("pack", "packed"),
+    ("ship", "shipped"),
+    ("deliver", "delivered"),
+]
 
 
 @pytest.fixture
@@ -119,3 +129,51 @@ def test_a_provider_outage_is_retried_and_holds_the_points_once(shop: Api, provi
     holds = [request for request in provider.requests if request["call"] == "hold"]
     assert len(holds) == 4 and len({h["body"]["operation_id"] for h in holds}) == 1
     assert provider.balances[CARD] == 1000 - 498
+
+
+def returned(api: Api, order_id: str, return_id: str, sku: str, expect: int = 201) -> None:
+    body = {"return_id": return_id, "reason": "did not fit", "location_id": "wh-1", "lines": [{"sku": sku, "qty": 1}]}
+    answer = api.post(f"/v1/orders/{order_id}/returns", body)
+    assert answer.status == expect, answer.body
+
+
+def give_backs(api: Api, order_id: str, count: int) -> list[dict[str, Any]]:
+    """The order's give-backs for returns once `count` of them are done."""
+    found: list[dict[str, Any]] = []
+
+    def done() -> bool:
+        found[:] = [
+            a
+            for a in api.order(order_id)["actions"]
+            if a["name"] == "loyalty_give_back" and a["status"] == "done" and "return_id" in (a["result"] or {})
+        ]
+        return len(found) >= count
+
+    wait_until(done, 20, f"{count} returns given back")
+    return found
+
+
+def test_returns_after_delivery_give_back_their_points_pro_rata_once_each(shop: Api, provider: FakeLoymax) -> None:
+    order_id = placed(shop, "web-loyal-4")
+    action(shop, order_id, "loyalty_hold")
+    walk(shop, order_id, STEPS)
+    action(shop, order_id, "loyalty_write_off")
+    assert action(shop, order_id, "loyalty_accrue")["result"]["points"] == 224  # 5 % of 4980.00 - 498
+    returned(shop, order_id, "ret-1", "SKU-A")
+    [first] = give_backs(shop, order_id, 1)
+    # One SKU-A of 1990.00 of 4980.00: 199 of the 498 points refunded; the accrual shrinks with the money paid.
+    assert (first["result"]["return_id"], first["result"]["points"]) == ("ret-1", 199)
+    assert first["result"]["taken_back"] == 224 - 134  # the accrual left: 224 x 2691 / 4482
+    returned(shop, order_id, "ret-1", "SKU-A", expect=200)  # the same return again: announced again, no give-back
+    returned(shop, order_id, "ret-2", "SKU-B")
+    given = give_backs(shop, order_id, 2)
+    assert [(g["result"]["return_id"], g["attempts"]) for g in given] == [("ret-1", 1), ("ret-2", 1)]
+    assert given[1]["result"]["points"] == 100  # SKU-B's 1000.00 of 4980.00 is worth 100 points
+    wait_until(lambda: queue_depth(shop.hub, "OrderActionsQueue") == 0, 15, "every announcement taken")
+    order = shop.order(order_id)
+    # Kept one SKU-A (1990.00, 199 of it in points): the accrual left is 224 x 1791 / 4482, 89.
+    assert (order["loyalty"]["returned"], order["loyalty"]["taken_back"]) == (299, 224 - 89)
+    calls = [request["call"] for request in provider.requests]
+    assert calls == ["hold", "confirm", "accrue", "refund", "cancel_accrual", "refund", "cancel_accrual"]
+    notes = [e["note"].split(":")[0] for e in order["timeline"] if e["source"] == "actions"][-2:]
+    assert notes == ["loyalty_give_back (return ret-1, attempt 1)", "loyalty_give_back (return ret-2, attempt 1)"]

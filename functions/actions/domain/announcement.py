@@ -1,4 +1,5 @@
-"""The lifecycle's OrderStatusEntered announcement, as EventBridge delivers it to the actions queue."""
+"""What the actions queue receives from EventBridge: the lifecycle's OrderStatusEntered announcements and
+the orders API's OrderReturned (a return recorded after delivery, which enters no status)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ class Entered(BaseModel):
     actions: list[str]
 
 
+class Returned(BaseModel):
+    """`detail` of OrderReturned: the return's id names its actions (one give-back per return)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    order_id: str = Field(min_length=1, max_length=64)
+    channel: str
+    workflow: str
+    return_id: str = Field(min_length=1, max_length=64)
+
+
 class Announcement(BaseModel):
     """The EventBridge envelope: its time is when the lifecycle announced the entry."""
 
@@ -27,4 +39,4 @@ class Announcement(BaseModel):
     id: str
     time: datetime
     detail_type: str = Field(alias="detail-type")
-    detail: Entered
+    detail: Entered | Returned

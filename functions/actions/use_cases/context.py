@@ -18,11 +18,19 @@ class Context:
     status: str  # the status whose entry runs the action
     entry: int  # which entry of it
     now: str
+    return_id: str | None = None  # an action of a return (recorded in `status`), not of the status's entry
 
     @property
     def key(self) -> str:
         """The action's identity on the order, also sent to partners that take an idempotency key."""
+        if self.return_id is not None:
+            return f"{self.name}:return:{self.return_id}"
         return action_key(self.name, self.status, self.entry)
+
+    @property
+    def label(self) -> str:
+        """What the action is for, as the timeline notes it."""
+        return f"return {self.return_id}" if self.return_id is not None else f"{self.status} #{self.entry}"
 
     @property
     def entered_by(self) -> str:

@@ -1,6 +1,7 @@
 """The loyalty actions: the customer's points held as the order starts, written off when it is paid or
-delivered, accrued on delivery and given back on cancel, expiry and short picks (loyalty.use_cases.points;
-docs/loyalty.md). Each operation is keyed by the action's key, so a retry moves no point twice.
+delivered, accrued on delivery and given back on cancel, expiry, short picks and returns after delivery
+(loyalty.use_cases.points; docs/loyalty.md). Each operation is keyed by the action's key (a return's: its
+return id), so a retry moves no point twice.
 
 Short picks enter no status: each one's missing units are on its timeline entry, and every loyalty action
 gives them back first (keyed by the entry), so a write-off or an accrual never counts units the customer
@@ -42,7 +43,21 @@ def accrue(ctx: Context) -> Outcome:
 
 
 def give_back(ctx: Context) -> Outcome:
-    return _loyal(ctx, lambda: _after_short_picks(ctx) or points.give_back(ctx.order, ctx.key))
+    """Every unit on a status that releases the order; a return's units for a return (pro rata: the
+    write-off refunded and the accrual taken back for what came back)."""
+    removed = _returned(ctx)
+    outcome = _loyal(ctx, lambda: _after_short_picks(ctx) or points.give_back(ctx.order, ctx.key, removed))
+    if isinstance(outcome, Done) and ctx.return_id is not None:
+        return Done({**outcome.result, "return_id": ctx.return_id})
+    return outcome
+
+
+def _returned(ctx: Context) -> dict[str, int] | None:
+    """The units per SKU of the return the action is for; None (every unit) for a status's give-back."""
+    if ctx.return_id is None:
+        return None
+    [lines] = [r["lines"] for r in ctx.order.get("returns") or [] if r["return_id"] == ctx.return_id]
+    return {line["sku"]: int(line["qty"]) for line in lines}  # one line per SKU (orders.use_cases.returns)
 
 
 def _after_short_picks(ctx: Context) -> LoyaltyResult | None:

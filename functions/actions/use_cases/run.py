@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from actions.domain.announcement import Announcement
+from actions.domain.announcement import Announcement, Returned
+from actions.domain.announcement import Entered as StatusEntered
 from actions.domain.outcomes import (
     EARLY_RETRY_SECONDS,
     EARLY_WINDOW_SECONDS,
@@ -35,7 +36,7 @@ from common.config import settings
 from common.observability import count, logger
 from orders.adapters import order_actions, order_table
 from orders.adapters.workflow_catalog import workflow
-from orders.domain.actions import ACTOR, entries_of, entry_of, target
+from orders.domain.actions import ACTOR, FINAL_STATES, entries_of, entry_of, records, target
 from partners.clients.http import PartnerRejected, PartnerUnavailable
 
 # Longer than one attempt can take (the function's timeout): a claim older than this was abandoned.
@@ -63,6 +64,8 @@ PERFORMERS: dict[str, Performer] = {
     "loyalty_accrue": loyalty.accrue,
     "loyalty_give_back": loyalty.give_back,
 }
+# What a return recorded after delivery asks of the outside world, once per return (OrderReturned).
+RETURN_ACTIONS = ("loyalty_give_back",)
 
 
 class RetryLater(Exception):
@@ -74,16 +77,20 @@ class RetryLater(Exception):
 
 
 def handle(announcement: Announcement, now: datetime) -> None:
-    """Run each action the announcement names; RetryLater with the soonest wait if any must be retried."""
-    waits = [wait for name in announcement.detail.actions if (wait := _run(announcement, name, now)) is not None]
+    """Run each action the announcement names (a return's: RETURN_ACTIONS); RetryLater with the soonest
+    wait if any must be retried."""
+    detail = announcement.detail
+    if isinstance(detail, Returned):
+        waits = [wait for name in RETURN_ACTIONS if (wait := _run_for_return(detail, name, now)) is not None]
+    else:
+        waits = [wait for name in detail.actions if (wait := _run(announcement, detail, name, now)) is not None]
     if waits:
         raise RetryLater(min(waits))
 
 
-def _run(announcement: Announcement, name: str, now: datetime) -> int | None:
+def _run(announcement: Announcement, detail: StatusEntered, name: str, now: datetime) -> int | None:
     """One action: None when it is settled (done, failed for good, skipped, or a duplicate), else the
     seconds until it should be looked at again."""
-    detail = announcement.detail
     if name not in PERFORMERS:
         # Announced by a workflow, served by no function of this deployment (yet): nothing to record.
         logger.warning("no service for the action", extra={"order_id": detail.order_id, "action": name})
@@ -95,11 +102,32 @@ def _run(announcement: Announcement, name: str, now: datetime) -> int | None:
     if not isinstance(read, tuple):
         return None  # a duplicate of a settled entry, an order that does not exist, or given up on
     order, entry, record = read
+    return _perform(Context(order, name, detail.status, entry, utc_text(now)), record, now)
+
+
+def _run_for_return(detail: Returned, name: str, now: datetime) -> int | None:
+    """A return's action: its record is keyed by the return's id, so a repeated announcement of the
+    return (the same return posted again, a duplicate delivery) finds it settled and does nothing."""
+    order = order_table.get_order(detail.order_id)
+    if order is None or not any(r["return_id"] == detail.return_id for r in order.get("returns") or []):
+        logger.warning("announced return is not on the order", extra={"order_id": detail.order_id})
+        return None
+    status = order["status"]
+    entry = entries_of(order.get("timeline", []), status)
+    ctx = Context(order, name, status, entry, utc_text(now), return_id=detail.return_id)
+    record = records(order).get(ctx.key)
+    if record is not None and record["status"] in FINAL_STATES:
+        return None
+    return _perform(ctx, record, now)
+
+
+def _perform(ctx: Context, record: dict[str, Any] | None, now: datetime) -> int | None:
+    """Claim the action (as `record` was read), attempt it and record its outcome; the seconds until it
+    should be looked at again, if any."""
     if record is not None:
         wait = _still_waiting(record, now)
         if wait:
             return wait
-    ctx = Context(order, name, detail.status, entry, utc_text(now))
     claimed = _claimed(ctx, record, now)
     if claimed is None:
         return EARLY_RETRY_SECONDS  # another delivery took it first: look at its outcome shortly
@@ -209,7 +237,7 @@ def _record(ctx: Context, claimed: dict[str, Any], outcome: Outcome) -> int | No
         "status": ctx.order["status"],
         "event": event,
         "source": ACTOR,
-        "note": f"{ctx.name} ({ctx.status} #{ctx.entry}, attempt {attempts}): {note}",
+        "note": f"{ctx.name} ({ctx.label}, attempt {attempts}): {note}",
     }
     # A skip asked no partner anything: it shows in the order's actions, not on its timeline.
     shown_entry = None if isinstance(outcome, Skipped) else entry
