@@ -37,6 +37,7 @@ class Arrow:
     y1: int
     x2: int
     y2: int
+    ending: bool  # into a status that gives the units back: drawn dashed, its event named once in the legend
 
     @property
     def label_x(self) -> int:
@@ -56,6 +57,10 @@ class Diagram:
     width: int
     height: int
 
+    @property
+    def ending_events(self) -> list[str]:
+        return sorted({a.event for a in self.arrows if a.ending})
+
 
 def diagram(flow: Workflow) -> Diagram:
     """Statuses in columns by their distance from the first status (breadth first over the events), each
@@ -74,22 +79,37 @@ def diagram(flow: Workflow) -> Diagram:
         frontier = following
     for status in flow.statuses:  # a status no event leads to still shows
         depth.setdefault(status, 0)
+    # The statuses an order ends in by giving its units back (cancelled, expired, ...) sit on a lane of their own
+    # below the rest, so the arrows into them do not cross the main path.
+    released = [n for n, s in flow.statuses.items() if s.terminal and s.stock == "release"]
     rows: dict[int, int] = {}
     place: dict[str, tuple[int, int]] = {}
     for status in flow.statuses:
+        if status in released:
+            continue
         column = depth[status]
         row = rows.get(column, 0)
         rows[column] = row + 1
         place[status] = (MARGIN + column * COL, MARGIN + row * ROW)
+    lane = MARGIN + max(rows.values(), default=0) * ROW + ROW // 2
+    for n, status in enumerate(released):
+        place[status] = (MARGIN + (n + 1) * COL, lane)
     boxes = [Box(name, s.kpi, s.terminal, *place[name]) for name, s in flow.statuses.items()]
     middle = BOX_H // 2
     arrows = [
-        Arrow(event, place[name][0] + BOX_W, place[name][1] + middle, place[target][0], place[target][1] + middle)
+        Arrow(
+            event,
+            place[name][0] + BOX_W,
+            place[name][1] + middle,
+            place[target][0] + (BOX_W // 2 if target in released else 0),
+            place[target][1] + (0 if target in released else middle),
+            target in released,
+        )
         for name, s in flow.statuses.items()
         for event, target in s.events.items()
     ]
-    width = MARGIN * 2 + (max(depth.values()) * COL) + BOX_W
-    height = MARGIN * 2 + max(rows.values()) * ROW
+    width = MARGIN * 2 + max(x for x, _ in place.values()) + BOX_W
+    height = MARGIN * 2 + max(y for _, y in place.values()) + BOX_H
     return Diagram(flow.name, flow.description, boxes, arrows, width, height)
 
 
