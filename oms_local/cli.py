@@ -155,6 +155,7 @@ def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
             f"{loaded['skus']} SKUs ({loaded['stock_rows']} stock rows)",
             flush=True,
         )
+    users = demo.seed_users(hub)
     config = uvicorn.Config(build_app(hub), host=args.host, port=args.port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     original_startup = server.startup
@@ -168,6 +169,8 @@ def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
                 f"(API key: x-api-key from $OMS_API_KEY, docs: http://{args.host}:{args.port}/v1/docs{speed})",
                 flush=True,
             )
+            logins = ", ".join(f"{user.username} / {user.password} ({', '.join(user.groups)})" for user in users)
+            print(f"admin page: http://{args.host}:{args.port}/admin (demo users: {logins})", flush=True)
 
     server.startup = announce  # type: ignore[method-assign]  # uvicorn has no hook for "sockets bound"
     server.run()

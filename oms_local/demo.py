@@ -6,6 +6,7 @@ import json
 import random
 from typing import Any
 
+from oms_local.cognito import PoolUser
 from oms_local.runtime import LocalHub
 
 LOCATIONS = {
@@ -54,6 +55,13 @@ CARRIERS = {  # transit times the delivery promise adds after packing (docs/sour
     },
 }
 SKU_COUNT = 300
+# One admin-page user per role (docs/admin.md). moto keeps no users across restarts: seeded at every start.
+DEMO_USERS = (
+    PoolUser("operator", "Demo-operator-1", ("operator",), {}),
+    PoolUser("store", "Demo-store-1", ("store_staff",), {"custom:location_ids": "msk-store-tverskaya"}),
+    PoolUser("manager", "Demo-manager-1", ("manager",), {}),
+    PoolUser("admin", "Demo-admin-1", ("admin",), {}),
+)
 
 
 def demo_skus() -> list[str]:
@@ -86,3 +94,10 @@ def load(hub: LocalHub, seed: int = 7) -> dict[str, int]:
         put(f"/v1/stock/{location_id}", {"mode": "snapshot", "items": items})
         rows += len(items)
     return {"locations": len(LOCATIONS), "channels": len(CHANNELS), "skus": SKU_COUNT, "stock_rows": rows}
+
+
+def seed_users(hub: LocalHub) -> tuple[PoolUser, ...]:
+    """The demo users, in the admin page's user pool."""
+    for user in DEMO_USERS:
+        hub.cognito.add_user(user)
+    return DEMO_USERS

@@ -14,9 +14,7 @@ from oms_local.cognito import PoolUser
 from oms_local.runtime import LocalHub
 from oms_local.server import build_app
 from tests.fakes.server import serve
-from tests.support.admin_page import launch, log_in, require_browser
-
-USERS = {user.groups[0]: user for user in demo.DEMO_USERS}  # role -> its demo user
+from tests.support.admin_page import USERS, launch, log_in, require_browser
 
 
 @pytest.fixture(scope="module")

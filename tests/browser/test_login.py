@@ -16,8 +16,7 @@ import pytest
 from admin.auth.policy import LANDING
 from admin.handlers.page import SECURITY_HEADERS, SESSION_COOKIE, router
 from oms_local.runtime import LocalHub
-from tests.browser.conftest import USERS
-from tests.support.admin_page import axe_violations, log_in, screenshot, session_client
+from tests.support.admin_page import USERS, axe_violations, log_in, screenshot, session_client
 from tests.support.api import Api
 
 OTHER_STORE = "spb-store-nevsky"  # the demo store user works at msk-store-tverskaya

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
 
 import httpx
 import pytest
 
+from admin.auth.policy import LANDING
+from tests.support.admin_page import session_client
 from tests.support.cli_hub import KEY, ORDER, start_cli_hub, wait_for_status
 from tests.support.waiting import wait_until
 
@@ -101,6 +105,21 @@ def test_default_start_serves_demo_data() -> None:
         assert sorted(loc["kind"] for loc in locations) == ["store", "store", "warehouse"]
         # Availability is the stock stream's figures: the demo's stock shows once its reader caught up.
         wait_until(lambda: any(units > 0 for units in offered()), what="the demo's stock offered")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_the_ready_banner_prints_the_admin_pages_demo_users_and_each_logs_in() -> None:
+    process, url = start_cli_hub("--no-demo")
+    try:
+        banner = process.stdout.readline() if process.stdout else ""
+        assert banner.startswith(f"admin page: {url}/admin "), banner
+        users = re.findall(r"(\w+) / (\S+) \((\w+)\)", banner)
+        assert sorted(role for _, _, role in users) == ["admin", "manager", "operator", "store_staff"]
+        for username, password, role in users:
+            with session_client(url, username, password) as (client, _):
+                assert urlparse(str(client.get("/admin").headers["location"])).path == LANDING[role]
     finally:
         process.terminate()
         process.wait(timeout=20)

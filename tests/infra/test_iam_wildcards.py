@@ -19,6 +19,10 @@ _PER_CHANNEL = (
     "one SecureString per channel, created when an operator registers the channel: names are not known "
     "at deploy time, so the grant is scoped to the credentials path"
 )
+_PER_ROLE = (
+    "one SecureString per role (and per location of a store role), set with the role's contacts: names are data, "
+    "so the grant is scoped to <prefix>/roles/"
+)
 WILDCARDS_ALLOWED = {
     ("OrdersApiFunction", "ListOrders"): "the four ByCreated/ByStatus/ByChannel/ByChannelStatus indexes of "
     "its own OrdersTable; the list endpoint queries each of them",
@@ -29,7 +33,9 @@ WILDCARDS_ALLOWED = {
     ("WebhooksApiFunction", "ResumeLifecycle"): _TASK_TOKEN,
     ("PartnerQueueFunction", "ResumeLifecycle"): _TASK_TOKEN,
     ("PartnerPollFunction", "ResumeLifecycle"): _TASK_TOKEN,
+    ("AdminFunction", "PageEvents"): _TASK_TOKEN,
     ("InventoryApiFunction", "StoreChannelSecrets"): _PER_CHANNEL,
+    ("InventoryApiFunction", "StoreRoleWebhookSecrets"): _PER_ROLE,
     ("WebhooksApiFunction", "ReadChannelSecrets"): _PER_CHANNEL,
     ("PartnerPollFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
     ("StockPushFunction", "ReadPartnerCredentials"): _PER_CHANNEL,
@@ -39,6 +45,12 @@ WILDCARDS_ALLOWED = {
     ("OrdersApiFunction", "AcquirerSecrets"): "the acquirer's API key and webhook secret per provider, under "
     "<stack>/acquirer/",
     ("LifecycleTasksFunction", "AcquirerSecrets"): "the acquirer's API key per provider, under <stack>/acquirer/",
+    ("SlaMonitorFunction", "DescribeLifecycles"): "the executions of every lifecycle machine "
+    "(<stack>-lifecycle-<workflow>), each named after its order",
+    ("SlaMonitorFunction", "RestartLifecycles"): "one state machine per workflows/*.yaml, all named "
+    "<stack>-lifecycle-<workflow>: a new workflow needs no policy edit",
+    ("SlaMonitorFunction", "RoleWebhookSecrets"): _PER_ROLE,
+    ("SlaMonitorFunction", "EmailStaff"): "the sender identity is the deployment's NotifyEmailFrom parameter",
     ("LifecycleStateMachineRole", "DeliverLogsAndTraces"): "CloudWatch Logs delivery and X-Ray APIs have no "
     "resource-level permissions",
 }

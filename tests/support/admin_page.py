@@ -14,9 +14,12 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from oms_local import demo
+
 CHROMIUM = Path(os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium"))
 AXE = Path(__file__).parents[1] / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "admin"
+USERS = {user.groups[0]: user for user in demo.DEMO_USERS}  # role -> its demo user
 # This machine's network is closed: without these chromium keeps trying Google's hosts at start and after.
 CHROMIUM_ARGS = [
     "--headless=new",

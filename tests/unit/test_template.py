@@ -21,11 +21,15 @@ def test_every_route_has_a_function_and_only_docs_and_signed_callbacks_are_publi
         "WebhooksApiFunction",
         "StockPushApiFunction",
         "CatalogApiFunction",
+        "AdminFunction",
     }
     public = {r.path for r in LOCAL.routes if not r.api_key_required}
     # Partners and the acquirer cannot send the hub's API key: webhooks authenticate with the channel's own
-    # secret, the payment callback with its HMAC signature (tests/integration/workflows/test_payments.py).
+    # secret, the payment callback with its HMAC signature (tests/integration/workflows/test_payments.py);
+    # the admin page, a browser's, with its own Cognito login and session (tests/browser/test_login.py).
     assert public == {
+        "/admin",
+        "/admin/{proxy+}",
         "/v1/openapi.json",
         "/v1/docs",
         "/v1/payments/{provider}/callback",
