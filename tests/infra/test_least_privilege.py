@@ -58,8 +58,9 @@ def _dynamodb_needs(operation: str, params: dict[str, Any], region: str) -> list
 def _needs(service: str, operation: str, params: dict[str, Any], region: str) -> list[tuple[str, str]]:  # noqa: PLR0911 - one rule per service
     if service == "dynamodb":
         return _dynamodb_needs(operation, params, region)
-    if service == "stepfunctions":  # only StartExecution names a resource (the others take a token)
-        return [(f"states:{operation}", params["stateMachineArn"] if operation == "StartExecution" else "*")]
+    if service == "stepfunctions":  # a start names its machine, a describe its execution; the others take a token
+        named = params.get("stateMachineArn") or params.get("executionArn") or "*"
+        return [(f"states:{operation}", named)]
     if service == "events" and operation == "PutEvents":
         return [
             ("events:PutEvents", f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{entry['EventBusName']}")
@@ -71,6 +72,8 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
         return [(f"sqs:{operation}", f"arn:aws:sqs:{region}:{ACCOUNT}:{params['QueueUrl'].rsplit('/', 1)[-1]}")]
     if service == "sesv2" and operation == "SendEmail":  # the sending identity (the sender's address)
         return [("ses:SendEmail", f"arn:aws:ses:{region}:{ACCOUNT}:identity/{params['FromEmailAddress']}")]
+    if service == "cognito-idp" and operation == "InitiateAuth":
+        return []  # a public app client's password login: Cognito checks the password, IAM is not asked
     if service == "lambda" and operation == "Invoke":
         name = params["FunctionName"].split(":function:")[-1]
         return [("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")]
@@ -125,6 +128,9 @@ def _scenario(api: Api) -> None:
     one_warehouse(api, sku_units=0)
     api.get("/v1/locations")
     api.get("/v1/channels")
+    hook = {"url": "https://chat.shop.example/sla", "secret": "whsec-0123456789abcdef"}
+    assert api.put("/v1/roles/ops/contacts", {"emails": ["ops@shop.example"], "webhook": hook}).status == 200
+    api.get("/v1/roles")
     api.put("/v1/stock/wh-1", {"items": [{"sku": "SKU-A", "on_hand": 5}, {"sku": "SKU-B", "on_hand": 1}]})
     api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 1}]})
     api.get("/v1/availability", "channel=web&skus=SKU-A,SKU-B")
@@ -497,7 +503,126 @@ def _actions_scenario(api: Api) -> None:
     settings.cache_clear()
 
 
-def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
+def _admin_scenario(hub: LocalHub) -> None:
+    """The admin page's sessions: a login (written), a page in another language (read, updated), logout."""
+    from oms_local.cognito import PoolUser
+    from tests.support.admin_page import HubSession
+
+    hub.cognito.add_user(PoolUser("iam-operator", "Iam-password-1", ("operator",), {}))
+    operator = HubSession(hub, "iam-operator", "Iam-password-1")
+    assert operator.get("/admin", query="lang=ru").status == 303
+    assert operator.post("/admin/logout", {}).status == 303
+
+
+def _admin_user_session(hub: LocalHub) -> tuple[dict[str, str], str]:
+    """A logged-in admin-page user of every role at store adm-store: the session's headers and CSRF token."""
+    from oms_local.cognito import PoolUser
+    from tests.support.admin_page import CSRF_FIELD
+
+    every_role = ("operator", "store_staff", "manager", "admin")
+    hub.cognito.add_user(PoolUser("iam-all", "Iam-password-1", every_role, {"custom:location_ids": "adm-store"}))
+    form = hub.http("GET", "/admin/login")
+    token = CSRF_FIELD.search(form.body.decode()).group(1)
+    sent = f"csrf_token={token}&username=iam-all&password=Iam-password-1".encode()
+    login = hub.http("POST", "/admin/login", headers={"cookie": form.headers["Set-Cookie"].split(";")[0]}, body=sent)
+    session = {"cookie": login.headers["Set-Cookie"].split(";")[0], "content-type": "application/x-www-form-urlencoded"}
+    return session, CSRF_FIELD.search(hub.http("GET", "/admin/tasks", headers=session).body.decode()).group(1)
+
+
+def _admin_pages_scenario(hub: LocalHub, api: Api) -> None:
+    """The admin pages as every role: a click & collect order run from a store's queue (a short pick, the pickup
+    code made by the ready notification and checked at collect, both with the lookup key deleted first so each
+    function creates it), orders found by phone over a second page (the cursor key created by the page), a
+    substitution over many stores (a Query per SKU), a cancel, the task queue, the dashboard and the settings."""
+    from orders.use_cases.store import pickup_code_of
+    from tests.support.waiting import wait_until
+
+    ssm = boto3.client("ssm")
+    session, csrf = _admin_user_session(hub)
+
+    def post(path: str, form: str) -> int:
+        return hub.http("POST", path, headers=session, body=f"csrf_token={csrf}&{form}".encode()).status
+
+    api.put("/v1/locations/adm-store", {"name": "Admin store", "kind": "store", "capabilities": ["click_collect"]})
+    api.put("/v1/stock/adm-store", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 3}]})
+    collect = courier_order("iam-adm-1", lines=[{"sku": "SKU-A", "qty": 2, "price": 1}])
+    collect.update(customer={"name": "No contact"}, delivery={"method": "click_collect", "location_id": "adm-store"})
+    collect["payment"] = {"method": "on_pickup"}
+    order_id = api.post("/v1/orders", collect).body["order_id"]
+    api.event(order_id, "confirm")
+    api.wait_for(order_id, "confirmed")
+    assert hub.http("GET", "/admin/store", headers=session).status == 200
+    assert post(f"/admin/store/orders/{order_id}/events", "event=pick") == 303
+    api.wait_for(order_id, "picked")
+    assert post(f"/admin/store/orders/{order_id}/short-pick", "location_id=adm-store&missing_SKU-A=1") == 303
+    for name in ("LOOKUP_KEY_PARAMETER", "CURSOR_KEY_PARAMETER"):
+        ssm.delete_parameter(Name=os.environ[name])
+    secrets.forget()
+    assert post(f"/admin/store/orders/{order_id}/events", "event=ready") == 303
+    api.wait_for(order_id, "ready_for_pickup")
+    told = ("notify_customer", "ready_for_pickup", "skipped")  # no contact to tell; the code was made first
+    wait_until(lambda: told in {(a["name"], a["on_status"], a["status"]) for a in api.order(order_id)["actions"]})
+    ssm.delete_parameter(Name=os.environ["LOOKUP_KEY_PARAMETER"])
+    secrets.forget()
+    assert post(f"/admin/store/orders/{order_id}/collect", "code=000000") in (422, 303)
+    code = pickup_code_of(order_id, api.order(order_id)["timeline"])
+    assert post(f"/admin/store/orders/{order_id}/collect", f"code={code}") == 303
+    api.wait_for(order_id, "collected")
+    returned = "return_id=adm-r1&reason=damaged&location_id=adm-store&qty_SKU-A=1"
+    assert post(f"/admin/orders/{order_id}/returns", returned) == 303
+    for n in range(26):  # one page and more of one customer's orders
+        api.post("/v1/orders", courier_order(f"iam-adm-{n + 2}", lines=[{"sku": "SKU-A", "qty": 1, "price": 1}]))
+    assert hub.http("GET", "/admin/orders", query="q=%2B7%20916%20555-12-34", headers=session).status == 200
+    at_store = {**collect, "external_id": "iam-adm-store-held", "lines": [{"sku": "SKU-NONE", "qty": 1, "price": 1}]}
+    store_held = api.post("/v1/orders", at_store).body["order_id"]  # one location: BatchGetItem of the stock
+    replaced = "sku=SKU-NONE&replacement_sku=SKU-A&replacement_qty=1"
+    assert post(f"/admin/orders/{store_held}/substitution", replaced) == 303
+    held = api.post("/v1/orders", courier_order("iam-adm-held", lines=[{"sku": "SKU-NONE", "qty": 1, "price": 1}]))
+    held_id = held.body["order_id"]
+    api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-SUB", "on_hand": 2}]})
+    assert (
+        post(f"/admin/orders/{held_id}/substitution", "sku=SKU-NONE&replacement_sku=SKU-SUB&replacement_qty=1") == 303
+    )
+    api.wait_for(held_id, "reserved")
+    assert post(f"/admin/orders/{held_id}/events", "event=cancel&note=customer%20called") == 303
+    for page in ("/admin/tasks", "/admin/dashboard", "/admin/settings", f"/admin/orders/{held_id}"):
+        assert hub.http("GET", page, headers=session).status == 200, page
+
+
+def _sla_scenario(hub: LocalHub, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SlaMonitorFunction: an order planned, moved on (its stay, its due-list entry moved), past its KPI (the tier
+    told to ops by email and webhook, the task; the execution described), and a start Step Functions refused at
+    intake made by the monitor."""
+    from common.clock import utc_moment
+    from common.config import settings
+    from tests.support.sla import monitor, refuse_one_start, staff_webhook
+
+    sender, secret = "sla@shop.example", "whsec-iam-0123456789"
+    os.environ["NOTIFY_EMAIL_FROM"] = sender
+    settings.cache_clear()
+    boto3.client("sesv2").create_email_identity(EmailIdentity=sender)
+    api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-A", "on_hand": 4}]})
+    with staff_webhook(secret) as (receiver, url):
+        hook = {"url": url, "secret": secret}
+        assert api.put("/v1/roles/ops/contacts", {"emails": ["ops@shop.example"], "webhook": hook}).status == 200
+        watched = api.post("/v1/orders", courier_order("iam-sla-1", lines=[{"sku": "SKU-A", "qty": 1, "price": 1}]))
+        order_id = watched.body["order_id"]
+        created = utc_moment(api.order(order_id)["created_at"])
+        monitor(hub, created + timedelta(minutes=3))
+        api.event(order_id, "confirm")
+        api.wait_for(order_id, "confirmed")
+        monitor(hub, created + timedelta(days=30))
+        assert receiver.received
+    refuse_one_start(monkeypatch)
+    lost = api.post("/v1/orders", courier_order("iam-sla-2", lines=[{"sku": "SKU-A", "qty": 1, "price": 1}]))
+    assert lost.status == 503
+    monkeypatch.undo()
+    monitor(hub, datetime.now(UTC) + timedelta(minutes=3))
+    os.environ.pop("NOTIFY_EMAIL_FROM")
+    settings.cache_clear()
+
+
+def test_every_call_is_allowed_and_every_grant_is_used(recorded, monkeypatch: pytest.MonkeyPatch) -> None:
     hub, calls = recorded
     api = Api(hub)
     for scenario in (
@@ -512,6 +637,9 @@ def test_every_call_is_allowed_and_every_grant_is_used(recorded) -> None:
         scenario(api)
     _partner_scenario(hub, api)
     _stock_push_scenario(hub, api)
+    _admin_scenario(hub)
+    _admin_pages_scenario(hub, api)
+    _sla_scenario(hub, api, monkeypatch)
     policies = hub.template.policies
     denied = sorted({call for call in calls if not _allowed(policies[call[0]], call[1], call[2])})
     assert not denied, "calls the template does not allow (they would fail on AWS):\n" + "\n".join(map(str, denied))

@@ -64,6 +64,7 @@ def test_schedule_and_schedule_v2_events_are_read_and_disabled_ones_skipped(tmp_
     assert set(schedules) == {
         "HoldSweeperFunction.Sweep",
         "PartnerPollFunction.EveryFiveMinutes",
+        "SlaMonitorFunction.Scan",
         "StockPushFunction.Reconcile",
         "Reconcile.Hourly",
     }
