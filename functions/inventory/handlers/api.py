@@ -1,4 +1,4 @@
-"""HTTP API of the inventory function: locations, channels, stock import, availability."""
+"""HTTP API of the inventory function: locations, channels, staff roles' contacts, stock import, availability."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from inventory.domain.stock_updates import StockUpdate, StockUpdateResult
 from inventory.use_cases import reference_data
 from inventory.use_cases.availability import channel_availability
 from inventory.use_cases.stock_import import apply_stock_update
-from reference.models import Channel, ChannelIn, Location, LocationIn
+from reference.models import Channel, ChannelIn, Location, LocationIn, RoleContacts, RoleContactsIn, RoleName
 
 _SKUS = TypeAdapter(list[Sku])
 
@@ -44,6 +44,30 @@ def put_channel(channel_id: Annotated[Identifier, Path()], body: Annotated[Chann
 @app.get("/v1/channels", tags=["reference data"], summary="List sales channels (secrets are never shown)")
 def list_channels() -> dict[str, list[Channel]]:
     return {"items": reference_data.list_channels()}
+
+
+@app.put(
+    "/v1/roles/<role>/contacts",
+    tags=["reference data"],
+    summary="Set who hears of a role's SLA warnings and escalations (webhook secrets are never shown)",
+)
+def put_role_contacts(role: Annotated[RoleName, Path()], body: Annotated[RoleContactsIn, Body()]) -> RoleContacts:
+    return reference_data.put_role_contacts(role, body, utc_now())
+
+
+@app.get(
+    "/v1/roles/<role>/contacts",
+    tags=["reference data"],
+    summary="Who hears of a role's SLA warnings and escalations",
+    responses=declared_answers({200: "The role's contacts", 404: "No contacts set for the role"}),
+)
+def get_role_contacts(role: Annotated[RoleName, Path()]) -> RoleContacts:
+    return reference_data.role_contacts(role)
+
+
+@app.get("/v1/roles", tags=["reference data"], summary="List the roles with contacts (secrets are never shown)")
+def list_roles() -> dict[str, list[RoleContacts]]:
+    return {"items": reference_data.list_role_contacts()}
 
 
 @app.put(
