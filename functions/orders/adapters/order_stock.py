@@ -16,7 +16,7 @@ from common.dynamo import CONDITION_FAILED, TRANSACTION_LIMIT, CancellationReaso
 from inventory import ledger
 from inventory.adapters import held_reservations
 from inventory.ledger import Units
-from orders.adapters import order_table, task_table
+from orders.adapters import contact_lookup, order_table, task_table
 from orders.adapters.order_table import StatusMove, Substituted
 from orders.domain.fulfilment import ShortPick
 from orders.domain.substitution import StockChange
@@ -36,8 +36,8 @@ class StockMoved(Exception):
 def create_order(
     order: dict[str, Any], allocations: Sequence[Allocation], task: dict[str, Any] | None, now: str
 ) -> None:
-    """Create the order, its reservations and (when short) its operator task, all or nothing."""
-    items = [order_table.new_order_item(order)]
+    """Create the order, its contact lookups, its reservations and (when short) its operator task, all or nothing."""
+    items = [order_table.new_order_item(order), *contact_lookup.lookup_items(order)]
     for allocation in allocations:
         items.extend(ledger.reserve(order["order_id"], _units(allocation), now, order.get("hold_expires_at")))
     if task:
