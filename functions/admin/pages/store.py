@@ -4,6 +4,8 @@ hand-over to the courier or, against the pickup code, to the customer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from admin.auth.identity import Identity
 from admin.auth.policy import can_see_order, require
 from admin.pages.orders import acted, customer_view, visible_order, whole
@@ -66,6 +68,11 @@ def _picking_page(
     )
 
 
+def _acted_here(request: Request, identity: Identity, order: Order, act: Callable[[], object]) -> Response:
+    """The action, then back to the picking list (or the list again with why not)."""
+    return acted(request, identity, order, act, page=_picking_page, back=f"/admin/store/orders/{order.order_id}")
+
+
 @router.post("/admin/store/orders/{order_id}/events")
 def post_event(request: Request, identity: Identity) -> Response:
     require(identity, *STAFF)
@@ -73,13 +80,8 @@ def post_event(request: Request, identity: Identity) -> Response:
     event = request.form.get("event", "")
     if event not in STORE_EVENTS:
         event = ""  # refused by the model below: store staff send the store's events only
-    return acted(
-        request,
-        identity,
-        order,
-        lambda: events.post_event(order.order_id, OrderEventIn(event=event), identity.source),
-        page=_picking_page,
-        back=f"/admin/store/orders/{order.order_id}",
+    return _acted_here(
+        request, identity, order, lambda: events.post_event(order.order_id, OrderEventIn(event=event), identity.source)
     )
 
 
@@ -96,13 +98,11 @@ def post_short_pick(request: Request, identity: Identity) -> Response:
         if a.location_id == location_id and (missing := whole(request.form.get(f"missing_{a.sku}") or "0"))
     ]
     body = {"location_id": location_id, "lines": lines, "note": request.form.get("note") or None}
-    return acted(
+    return _acted_here(
         request,
         identity,
         order,
         lambda: returns.short_pick(order.order_id, ShortPickIn.model_validate(body), utc_now(), identity.source),
-        page=_picking_page,
-        back=f"/admin/store/orders/{order.order_id}",
     )
 
 
@@ -110,11 +110,6 @@ def post_short_pick(request: Request, identity: Identity) -> Response:
 def post_collect(request: Request, identity: Identity) -> Response:
     require(identity, *STAFF)
     order = visible_order(request.params["order_id"], identity)
-    return acted(
-        request,
-        identity,
-        order,
-        lambda: store.collect(order.order_id, request.form.get("code", ""), identity.source),
-        page=_picking_page,
-        back=f"/admin/store/orders/{order.order_id}",
+    return _acted_here(
+        request, identity, order, lambda: store.collect(order.order_id, request.form.get("code", ""), identity.source)
     )
