@@ -393,6 +393,32 @@ def test_a_packed_store_order_is_registered_with_cdek_and_its_cancellation_delet
     assert fake.deleted == [record["result"]["uuid"]]
 
 
+def test_an_operator_retries_a_failed_action_once_its_cause_is_fixed(cdek_shop: tuple[Api, FakeCdek]) -> None:
+    api, fake = cdek_shop
+    assert api.put("/v1/stock/wh-1", {"mode": "delta", "items": [{"sku": "SKU-B", "on_hand": 1}]}).status == 200
+    order_id = place(api, "courier", "courier-retry-1", lines=[{"sku": "SKU-B", "qty": 1, "price": 100}])
+    walk(api, order_id, [("confirm", "confirmed"), ("pick", "picked"), ("pack", "packed")])
+    action(api, order_id, "create_shipment", "failed")  # SKU-B is not in the catalog
+    [task] = [t for t in api.get("/v1/tasks").body["items"] if t["kind"] == "action_failed"]
+    retry = f"/v1/orders/{order_id}/actions/create_shipment/retry"
+    assert api.post("/v1/orders/ord_nope/actions/create_shipment/retry").status == 404
+    assert api.post(f"/v1/orders/{order_id}/actions/hand_over_to_marketplace/retry").status == 404
+    refused = api.post(f"/v1/orders/{order_id}/actions/loyalty_hold/retry")
+    assert (refused.status, refused.body["action"]) == (409, {"name": "loyalty_hold", "status": "skipped"})
+    product = {"name": "Plate", "weight_grams": 300, "length_mm": 200, "width_mm": 200, "height_mm": 30}
+    assert api.put("/v1/products/SKU-B", product).status == 200  # the operator fixes the cause
+    queued = api.post(retry)
+    assert queued.status == 202 and queued.body["status"] == "retrying", queued.body
+    record = action(api, order_id, "create_shipment")
+    assert record["attempts"] == 2 and record["result"]["label_url"]
+    order = api.order(order_id)
+    assert order.get("attention") is None
+    assert task["task_id"] not in {t["task_id"] for t in api.get("/v1/tasks").body["items"]}
+    assert api.post(retry).status == 409  # done: nothing to retry
+    walk(api, order_id, [("ship", "shipped")])
+    assert [o["number"] for o in fake.orders] == [order_id]
+
+
 def test_a_line_missing_from_the_catalog_is_an_operators_task_and_nothing_is_registered(
     cdek_shop: tuple[Api, FakeCdek],
 ) -> None:

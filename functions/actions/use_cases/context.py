@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from orders.domain.actions import ACTOR, action_key, entry_of
+from orders.domain.actions import ACTOR, RETURN_KEY, action_key, entry_of
 from reference import config_table
 from reference.models import Channel
 
@@ -24,7 +24,7 @@ class Context:
     def key(self) -> str:
         """The action's identity on the order, also sent to partners that take an idempotency key."""
         if self.return_id is not None:
-            return f"{self.name}:return:{self.return_id}"
+            return f"{self.name}{RETURN_KEY}{self.return_id}"
         return action_key(self.name, self.status, self.entry)
 
     @property

@@ -36,7 +36,7 @@ from common.config import settings
 from common.observability import count, logger
 from orders.adapters import order_actions, order_table
 from orders.adapters.workflow_catalog import workflow
-from orders.domain.actions import ACTOR, FINAL_STATES, entries_of, entry_of, records, target
+from orders.domain.actions import ACTOR, FINAL_STATES, RETRIED_AFTER, entries_of, entry_of, records, target
 from partners.clients.http import PartnerRejected, PartnerUnavailable
 
 # Longer than one attempt can take (the function's timeout): a claim older than this was abandoned.
@@ -183,6 +183,7 @@ def _claimed(ctx: Context, seen: dict[str, Any] | None, now: datetime) -> dict[s
         "entry": ctx.entry,
         "updated_at": ctx.now,
         "claimed_at": previous.get("claimed_at", ctx.now),
+        **({RETRIED_AFTER: previous[RETRIED_AFTER]} if RETRIED_AFTER in previous else {}),
         "holder": uuid.uuid4().hex,
         "lease_until": utc_text(now + timedelta(seconds=LEASE_SECONDS)),
     }
@@ -210,7 +211,8 @@ def _attempt(ctx: Context) -> Outcome:
 def _record(ctx: Context, claimed: dict[str, Any], outcome: Outcome) -> int | None:
     """Write the outcome; the seconds to wait when the action is to be tried again."""
     attempts = claimed["attempts"]
-    if isinstance(outcome, Transient) and attempts >= MAX_ATTEMPTS:
+    retried_after = claimed.get(RETRIED_AFTER)  # the attempts before an operator's retry, if there was one
+    if isinstance(outcome, Transient) and attempts - (retried_after or 0) >= MAX_ATTEMPTS:
         outcome = Permanent(f"gave up after {attempts} attempts: {outcome.error}")
     record = {**claimed, "updated_at": ctx.now, "lease_until": None}
     wait = None
@@ -241,7 +243,17 @@ def _record(ctx: Context, claimed: dict[str, Any], outcome: Outcome) -> int | No
     }
     # A skip asked no partner anything: it shows in the order's actions, not on its timeline.
     shown_entry = None if isinstance(outcome, Skipped) else entry
-    if not order_actions.finish(ctx.order["order_id"], ctx.key, record, shown_entry, attention, task):
+    # An operator's retry that went through settles the failure: its task closed, the attention cleared
+    # unless another action of the order failed too.
+    settled = retried_after is not None and isinstance(outcome, (Done, Skipped))
+    others_failed = any(r["status"] == "failed" for k, r in records(ctx.order).items() if k != ctx.key)
+    effects = order_actions.Effects(
+        attention,
+        task,
+        settles=_task_id(ctx) if settled else None,
+        clear_attention=settled and ctx.order.get("attention") == ATTENTION and not others_failed,
+    )
+    if not order_actions.finish(ctx.order["order_id"], ctx.key, record, shown_entry, effects):
         logger.warning("action claim lost before its outcome", extra={"order_id": ctx.order["order_id"]})
         return None
     count(f"Action_{event}")
@@ -256,8 +268,12 @@ def _summary(result: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in result.items()) or "done"
 
 
+def _task_id(ctx: Context) -> str:
+    return f"action#{ctx.order['order_id']}#{ctx.key}"
+
+
 def _task(ctx: Context, reason: str) -> dict[str, Any]:
-    task_id = f"action#{ctx.order['order_id']}#{ctx.key}"
+    task_id = _task_id(ctx)
     return {
         "task_id": task_id,
         "kind": TASK_KIND,

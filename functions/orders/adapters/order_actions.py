@@ -8,13 +8,14 @@ order's attention and the operator task, in one transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from common import aws
 from common.config import settings
 from common.dynamo import CONDITION_FAILED, TransactItem, to_value, transact, update_if
 from orders.adapters.order_table import order_key
-from orders.adapters.task_table import open_task
+from orders.adapters.task_table import close_task, open_task
 
 
 def claim(order_id: str, key: str, record: Mapping[str, Any], seen: Mapping[str, Any] | None) -> bool:
@@ -54,44 +55,95 @@ def claim(order_id: str, key: str, record: Mapping[str, Any], seen: Mapping[str,
     return False
 
 
+def requeue(order_id: str, key: str, failed: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    """An operator's retry: `record` (retrying, due now) in place of the `failed` one as read; False if the
+    record changed meanwhile (another retry took it first)."""
+    refused = update_if(
+        aws.dynamodb(),
+        TableName=settings().orders_table,
+        Key=order_key(order_id),
+        UpdateExpression="SET #actions.#key = :record",
+        ConditionExpression="#actions.#key.holder = :holder AND #actions.#key.#status = :failed",
+        ExpressionAttributeNames={"#actions": "actions", "#key": key, "#status": "status"},
+        ExpressionAttributeValues={
+            ":record": to_value(dict(record)),
+            ":holder": {"S": failed["holder"]},
+            ":failed": {"S": "failed"},
+        },
+    )
+    return refused is None
+
+
+def put_back(order_id: str, key: str, failed: Mapping[str, Any], requeued: Mapping[str, Any]) -> None:
+    """Undo a requeue whose announcement could not be sent (unless the function has taken it already)."""
+    update_if(
+        aws.dynamodb(),
+        TableName=settings().orders_table,
+        Key=order_key(order_id),
+        UpdateExpression="SET #actions.#key = :record",
+        ConditionExpression="#actions.#key.holder = :holder",
+        ExpressionAttributeNames={"#actions": "actions", "#key": key},
+        ExpressionAttributeValues={":record": to_value(dict(failed)), ":holder": {"S": requeued["holder"]}},
+    )
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What an outcome changes beside the action's record: for a permanent failure, the order's `attention`
+    and the operator `task`; for an operator's retry that went through, the task it `settles` closed and
+    (`clear_attention`) the order's attention removed."""
+
+    attention: str | None = None
+    task: Mapping[str, Any] | None = None
+    settles: str | None = None
+    clear_attention: bool = False
+
+
+NO_EFFECTS = Effects()
+
+
 def finish(
     order_id: str,
     key: str,
     record: Mapping[str, Any],
     entry: Mapping[str, Any] | None,
-    attention: str | None = None,
-    task: Mapping[str, Any] | None = None,
+    effects: Effects = NO_EFFECTS,
 ) -> bool:
-    """The outcome of the holder's attempt: the record, its timeline entry (if any) and, for a permanent failure,
-    the order's `attention` and the operator `task`. False if the claim was lost (its lease ran out and
-    another delivery took it): that one writes the outcome."""
+    """The outcome of the holder's attempt: the record, its timeline entry (if any) and its `effects`, in one
+    transaction. False if the claim was lost (its lease ran out and another delivery took it): that one
+    writes the outcome."""
     names = {"#actions": "actions", "#key": key}
     values: dict[str, Any] = {":record": to_value(dict(record)), ":holder": {"S": record["holder"]}}
     assignments = ["#actions.#key = :record"]
     if entry is not None:
         assignments.append("timeline = list_append(timeline, :entry)")
         values[":entry"] = to_value([dict(entry)])
-    if attention is not None:
+    if effects.attention is not None:
         assignments.append("attention = :attention")
-        values[":attention"] = {"S": attention}
+        values[":attention"] = {"S": effects.attention}
     items: list[TransactItem] = [
         {
             "Update": {
                 "TableName": settings().orders_table,
                 "Key": order_key(order_id),
-                "UpdateExpression": "SET " + ", ".join(assignments),
+                "UpdateExpression": "SET "
+                + ", ".join(assignments)
+                + (" REMOVE attention" if effects.clear_attention else ""),
                 "ConditionExpression": "#actions.#key.holder = :holder",
                 "ExpressionAttributeNames": names,
                 "ExpressionAttributeValues": values,
             }
         }
     ]
-    if task is not None:
-        items.append(open_task(dict(task)))
+    if effects.task is not None:
+        items.append(open_task(dict(effects.task)))
+    if effects.settles is not None:
+        items.append(close_task(effects.settles, record["updated_at"]))
     reasons = transact(aws.dynamodb(), items)
     if reasons is None:
         return True
     if len(reasons) > 1 and reasons[0].code != CONDITION_FAILED and reasons[1].code == CONDITION_FAILED:
-        # The task is open already (an earlier attempt's transaction was retried): write the rest.
-        return finish(order_id, key, record, entry, attention)
+        # The task is open already (an earlier attempt's transaction was retried), or the one to close is
+        # gone: write the rest.
+        return finish(order_id, key, record, entry, replace(effects, task=None, settles=None))
     return False

@@ -86,6 +86,21 @@ def shown(order: Mapping[str, Any]) -> list[dict[str, Any]]:
     return sorted(records(order).values(), key=lambda r: (r.get("claimed_at", ""), r["name"]))
 
 
+def latest(order: Mapping[str, Any], name: str) -> tuple[str, dict[str, Any]] | None:
+    """The key and record of the order's latest `name` action (the one an operator would retry), if any."""
+    named = [(key, r) for key, r in records(order).items() if r["name"] == name]
+    return max(named, key=lambda pair: (pair[1].get("claimed_at", ""), pair[0])) if named else None
+
+
+RETRIED_AFTER = "retried_after"  # on a record an operator retried: its attempts before the retry
+RETURN_KEY = ":return:"  # a return's action is keyed <name>:return:<return_id>, not by a status entry
+
+
+def return_of(key: str) -> str | None:
+    """The return id an action's key names, if it is a return's action."""
+    return key.split(RETURN_KEY, 1)[1] if RETURN_KEY in key else None
+
+
 @dataclass(frozen=True)
 class Target:
     """The status entry an announcement is about, or why there is none yet."""

@@ -19,7 +19,7 @@ from common.observability import logger, metrics
 from common.signatures import signature_matches
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
 from orders.domain.substitution import SubstitutionIn
-from orders.use_cases import events, intake, payments, queries, returns, substitution
+from orders.use_cases import action_retry, events, intake, payments, queries, returns, substitution
 
 app = APIGatewayRestResolver(enable_validation=True)
 install_error_contract(app)
@@ -106,6 +106,25 @@ def post_return(
         content_type=content_types.APPLICATION_JSON,
         body={"order_id": order_id, "return": record},
     )
+
+
+@app.post(
+    "/v1/orders/<order_id>/actions/<name>/retry",
+    tags=["orders"],
+    summary="Run a failed on-entry action again, once its cause is fixed (docs/actions.md)",
+    responses=declared_answers(
+        {
+            202: "Queued: the action runs again; done, its operator task closes and the attention clears",
+            404: "Unknown order, or the order has no such action",
+            409: "The action has not failed (it is done, skipped, running or retrying)",
+        }
+    ),
+)
+def post_action_retry(
+    order_id: Annotated[str, Path(max_length=64)], name: Annotated[str, Path(max_length=64)]
+) -> Response[dict[str, Any]]:
+    queued = action_retry.retry(order_id, name, utc_now())
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=queued)
 
 
 @app.post(
