@@ -194,6 +194,7 @@ def _patch_step_functions() -> None:
     _replace(StepFunctionsParserBackend, "_get_executions", started_executions)
     _replace(StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_once))
     _patch_execution_start()
+    _patch_execution_stop()
     _patch_interpreter_threads()
     _patch_hub_time()
     sdk_clients.patch()
@@ -220,6 +221,27 @@ def _patch_execution_start() -> None:
         return program
 
     _replace(ExecutionWorker, "_get_evaluation_entrypoint", one_program_per_definition)
+
+
+def _patch_execution_stop() -> None:
+    from moto.stepfunctions.parser.backend.execution import Execution
+
+    original_stop = Execution.stop
+
+    def stop_now(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        # On AWS StopExecution ends an execution at once (ABORTED). moto marks its program stopped but
+        # leaves a waitForTaskToken task waiting for its token (a day, for an order's wait), the execution
+        # RUNNING all along; waking the task's callback ends it now (moto reports it FAILED). Before the
+        # worker has its environment (its first 0.3 s) moto's stop fails with AttributeError: there is
+        # nothing to stop yet.
+        worker = self.exec_worker
+        if worker is None or worker.env is None:
+            return
+        original_stop(self, stop_date=stop_date, error=error, cause=cause)
+        for endpoint in list(worker.env.callback_pool_manager._pool.values()):
+            endpoint.interrupt_all()
+
+    _replace(Execution, "stop", stop_now)
 
 
 def _fix_heap_keys(program: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -217,6 +218,7 @@ def test_a_lost_start_is_started_by_the_monitor(hub: LocalHub, stores: Api, monk
 
 def test_a_dead_execution_is_flagged_for_attention_with_a_task(hub: LocalHub, stores: Api) -> None:
     order_id = store_order(stores, 1)  # reserved: its timeout cancels the order (1 day)
+    _wait_for_token(order_id)  # intake wrote reserved; the execution is at its wait once it left a token
     boto3.client("stepfunctions").stop_execution(executionArn=_execution(order_id, "ship_from_store"))
     entered = since(order_id)
     monitor(hub, entered + timedelta(hours=1))
@@ -227,6 +229,13 @@ def test_a_dead_execution_is_flagged_for_attention_with_a_task(hub: LocalHub, st
     assert [(t["order_id"], t["role"], t["status"]) for t in lost] == [(order_id, "ops", "reserved")]
     monitor(hub, entered + timedelta(days=1, minutes=7))
     assert len([t for t in stores.get("/v1/tasks", "state=open").body["items"] if t["kind"] == "lifecycle_lost"]) == 1
+
+
+def _wait_for_token(order_id: str) -> None:
+    deadline = time.monotonic() + 30
+    while "task_token" not in item(order_id):
+        assert time.monotonic() < deadline, f"{order_id} never reached its wait"
+        time.sleep(0.05)
 
 
 def _execution(order_id: str, flow: str) -> str:
