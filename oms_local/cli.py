@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     local = commands.add_parser("local", help="run the whole hub in this process (moto, no AWS, no Docker)")
     local.add_argument("--host", default="127.0.0.1")
-    local.add_argument("--port", type=int, default=8080)
+    local.add_argument("--port", type=int, default=8080, help="port to serve on (0: any free port, announced)")
     local.add_argument("--no-demo", action="store_true", help="start with no channels, locations or stock")
     local.add_argument(
         "--state-dir",
@@ -151,7 +151,7 @@ def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
     elif not args.no_demo:
         loaded = demo.load(hub)
         print(
-            f"demo data: {loaded['locations']} locations, {loaded['channels']} channel, "
+            f"demo data: {loaded['locations']} locations, {loaded['channels']} channels, "
             f"{loaded['skus']} SKUs ({loaded['stock_rows']} stock rows)",
             flush=True,
         )
@@ -163,14 +163,16 @@ def _serve(hub: LocalHub, args: argparse.Namespace) -> None:
     async def announce(sockets: list[socket.socket] | None = None) -> None:
         await original_startup(sockets)
         if server.started:
+            # --port 0: the system's free port, announced as bound (no window for another process to take it)
+            port = server.servers[0].sockets[0].getsockname()[1] if server.servers else args.port
+            url = f"http://{args.host}:{port}"
             speed = f", clock at {args.clock_speed:g}x real time" if args.clock_speed != 1 else ""
             print(
-                f"oms-hub local is serving on http://{args.host}:{args.port} "
-                f"(API key: x-api-key from $OMS_API_KEY, docs: http://{args.host}:{args.port}/v1/docs{speed})",
+                f"oms-hub local is serving on {url} (API key: x-api-key from $OMS_API_KEY, docs: {url}/v1/docs{speed})",
                 flush=True,
             )
             logins = ", ".join(f"{user.username} / {user.password} ({', '.join(user.groups)})" for user in users)
-            print(f"admin page: http://{args.host}:{args.port}/admin (demo users: {logins})", flush=True)
+            print(f"admin page: {url}/admin (demo users: {logins})", flush=True)
 
     server.startup = announce  # type: ignore[method-assign]  # uvicorn has no hook for "sockets bound"
     server.run()

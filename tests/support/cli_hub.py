@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,20 +24,13 @@ ORDER = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_cli_hub(*args: str, printed: list[str] | None = None) -> tuple[subprocess.Popen[str], str]:
-    """`oms-hub local` with `args` on a free port; the process and the URL it announced (the lines it
-    printed up to the announcement go to `printed`)."""
-    port = free_port()
+    """`oms-hub local` with `args` on a port the system picks (--port 0); the process and the URL it
+    announced (the lines it printed up to the announcement go to `printed`)."""
     env = {**os.environ, "OMS_API_KEY": KEY, "OMS_LOG_LEVEL": "WARNING"}
     cli = Path(sys.executable).parent / "oms-hub"
     process = subprocess.Popen(
-        [str(cli), "local", "--port", str(port), *args],
+        [str(cli), "local", "--port", "0", *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
