@@ -38,8 +38,10 @@ LOCATIONS = {
         "capabilities": ["click_collect", "reserve_in_store", "ship_from_store"],
     },
 }
-CHANNELS = {
+CHANNELS: dict[str, dict[str, Any]] = {
     "web": {"kind": "web", "name": "Online store", "rules": {"safety_stock": 1, "stock_share": 0.9}},
+    # The admin page's operators take orders by phone on the channel of kind callcenter (docs/admin.md).
+    "call_centre": {"kind": "callcenter", "name": "Call centre"},
 }
 CARRIERS = {  # transit times the delivery promise adds after packing (docs/sourcing.md)
     "courier-city": {
@@ -55,6 +57,8 @@ CARRIERS = {  # transit times the delivery promise adds after packing (docs/sour
     },
 }
 SKU_COUNT = 300
+# The catalog's names, so that products are found by name as well as by SKU (the admin page's searches).
+PRODUCT_NAMES = ("Electric kettle", "Toaster", "Desk lamp", "Coffee grinder", "Blender", "Hair dryer", "Iron", "Fan")
 # One admin-page user per role (docs/admin.md). moto keeps no users across restarts: seeded at every start.
 DEMO_USERS = (
     PoolUser("operator", "Demo-operator-1", ("operator",), {}),
@@ -68,8 +72,23 @@ def demo_skus() -> list[str]:
     return [f"SKU-{n:05d}" for n in range(1, SKU_COUNT + 1)]
 
 
+def demo_products() -> list[dict[str, Any]]:
+    return [
+        {
+            "sku": sku,
+            "name": f"{PRODUCT_NAMES[n % len(PRODUCT_NAMES)]} {sku[-3:]}",
+            "weight_grams": 500 + 10 * n,
+            "length_mm": 300,
+            "width_mm": 200,
+            "height_mm": 150,
+        }
+        for n, sku in enumerate(demo_skus())
+    ]
+
+
 def load(hub: LocalHub, seed: int = 7) -> dict[str, int]:
-    """Two stores, a warehouse, the web channel, three carriers and 300 SKUs with stock (500 stock rows)."""
+    """Two stores, a warehouse, the web and call-centre channels, three carriers and 300 products in the
+    catalog with stock (500 stock rows)."""
     headers = {"x-api-key": hub.api_key, "content-type": "application/json"}
 
     def put(path: str, body: dict[str, Any]) -> None:
@@ -83,6 +102,7 @@ def load(hub: LocalHub, seed: int = 7) -> dict[str, int]:
         put(f"/v1/channels/{channel_id}", channel)
     for carrier_id, carrier in CARRIERS.items():
         put(f"/v1/carriers/{carrier_id}", carrier)
+    put("/v1/products", {"items": demo_products()})
     rng = random.Random(seed)  # noqa: S311 - reproducible demo stock from a seed; nothing here is secret
     rows = 0
     for location_id, location in LOCATIONS.items():

@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 from catalog.domain.packages import ProductsMissing
+from catalog.use_cases.products import find_products
 from catalog.use_cases.shipments import packages_for
 from planning.cart import CartLine
 from tests.support.api import Api
@@ -149,3 +150,15 @@ def test_packages_for_an_order_come_from_the_catalog_and_a_missing_sku_is_named(
         )
     assert missing.value.skus == ["GHOST-1", "GHOST-2"]
     assert "GHOST-1, GHOST-2" in missing.value.message
+
+
+def test_products_are_found_by_sku_prefix_or_by_name_in_any_case(api: Api) -> None:
+    """The admin pages' product search (a new order by phone, a store's stock): SKUs first, then names."""
+    names = {"FIND-001": "Чайник электрический", "FIND-002": "Electric Kettle", "FIND-010": "Toaster"}
+    assert api.put("/v1/products", {"items": [_item(sku, name=name) for sku, name in names.items()]}).status == 200
+    assert [p.sku for p in find_products("FIND-00", 10)] == ["FIND-001", "FIND-002"]
+    assert [p.sku for p in find_products("find-0", 10)] == ["FIND-001", "FIND-002", "FIND-010"]  # as capitals
+    assert [p.sku for p in find_products("kettle", 10)] == ["FIND-002"]
+    assert [p.sku for p in find_products("ЧАЙНИК", 10)] == ["FIND-001"]
+    assert [p.sku for p in find_products("FIND", 2)] == ["FIND-001", "FIND-002"]
+    assert find_products("  ", 10) == [] and find_products("no such thing", 10) == []

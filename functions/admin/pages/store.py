@@ -1,6 +1,6 @@
 """Store staff's pages (their own locations only, enforced here): the queue by urgency, refreshed by
 store.js from its partial every 20 s; a picking list per order with the short pick in one step; the
-hand-over to the courier or, against the pickup code, to the customer."""
+hand-over to the courier or, against the pickup code, to the customer; their stores' stock."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ from admin.auth.identity import Identity
 from admin.auth.policy import can_see_order, require
 from admin.pages.orders import acted, customer_view, visible_order, whole
 from admin.rendering import render
-from admin.web import Request, Response, Router
+from admin.web import Request, Response, Router, redirect
+from catalog.use_cases.stock_lookup import stock_at
 from common.clock import utc_now
+from common.errors import NotFound
 from orders.adapters.workflow_catalog import workflow
 from orders.domain.models import Order, OrderEventIn, ShortPickIn
 from orders.use_cases import events, returns, store
+from reference import config_table
 
 router = Router()
 
 STAFF = ("store_staff",)
 QUEUE_PAGE = 100  # orders read per status and refresh
+STOCK_FOUND = 25  # products shown per stock search
 # What the store does next in each status, as buttons: the workflow says which of them the order takes.
 STORE_EVENTS = ("pick", "pack", "ready", "ship", "confirm", "sell")
 
@@ -112,4 +116,34 @@ def post_collect(request: Request, identity: Identity) -> Response:
     order = visible_order(request.params["order_id"], identity)
     return _acted_here(
         request, identity, order, lambda: store.collect(order.order_id, request.form.get("code", ""), identity.source)
+    )
+
+
+@router.get("/admin/store/stock")
+def stock_home(request: Request, identity: Identity) -> Response:
+    require(identity, *STAFF)
+    mine = sorted(identity.location_ids)
+    if not mine:
+        raise NotFound("you have no store")
+    return redirect(request, f"/admin/store/stock/{mine[0]}")
+
+
+@router.get("/admin/store/stock/{location_id}")
+def stock_page(request: Request, identity: Identity) -> Response:
+    """On hand, reserved and free units of what the search names, at one of the user's own stores; another
+    store's stock is as unknown as a missing store (404)."""
+    require(identity, *STAFF)
+    location_id = request.params["location_id"]
+    if location_id not in identity.location_ids:
+        raise NotFound(f"location {location_id!r}")
+    text = request.query.get("q", "").strip()[:100]
+    return render(
+        request,
+        identity,
+        "store_stock.html",
+        location_id=location_id,
+        location=config_table.locations().get(location_id),
+        mine=sorted(identity.location_ids),
+        q=text,
+        found=stock_at(text, [location_id], STOCK_FOUND) if text else None,
     )

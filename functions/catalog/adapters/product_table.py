@@ -9,12 +9,13 @@ last writer of a SKU wins as with a single PUT.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from catalog.domain.products import Product, ProductItem
 from common import aws
 from common.config import settings
-from common.dynamo import batch_get, batch_put
+from common.dynamo import batch_get, batch_put, from_item, query_all
 from orders.adapters.listing import Page, TablePartition, in_key_order
 
 KIND = "product"
@@ -44,3 +45,27 @@ def put(items: Iterable[ProductItem], now: str) -> None:
 def page(limit: int, cursor: str | None) -> Page:
     """The catalog in SKU order, one page (Query of its partition, signed cursor)."""
     return in_key_order(TablePartition(settings().products_table, "kind", KIND, "sku"), limit, cursor)
+
+
+def with_sku_prefix(prefix: str, limit: int) -> list[Product]:
+    """Up to `limit` products whose SKU starts with `prefix`, in SKU order (a Query of the sort key's range)."""
+    request = {
+        "TableName": settings().products_table,
+        "KeyConditionExpression": "kind = :kind AND begins_with(sku, :prefix)",
+        "ExpressionAttributeValues": {":kind": {"S": KIND}, ":prefix": {"S": prefix}},
+        "Limit": limit,
+    }
+    page = aws.dynamodb().query(**request)
+    return [Product.model_validate(from_item(item)) for item in page["Items"]]
+
+
+def in_sku_order(page_size: int = 500) -> Iterator[Product]:
+    """The whole catalog in SKU order, read a page at a time as the caller consumes it."""
+    request: dict[str, Any] = {
+        "TableName": settings().products_table,
+        "KeyConditionExpression": "kind = :kind",
+        "ExpressionAttributeValues": {":kind": {"S": KIND}},
+        "Limit": page_size,
+    }
+    for item in query_all(aws.dynamodb(), request):
+        yield Product.model_validate(from_item(item))

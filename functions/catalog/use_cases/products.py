@@ -1,4 +1,5 @@
-"""The catalog's products: one (PUT/GET /v1/products/{sku}), many (PUT /v1/products), the list.
+"""The catalog's products: one (PUT/GET /v1/products/{sku}), many (PUT /v1/products), the list, and the
+admin pages' search by SKU or name.
 
 A bulk request is checked whole before anything is written (a SKU twice, a barcode twice: nothing is
 written), then reads what is stored (one BatchGetItem per 100) and writes only the products that change
@@ -7,6 +8,7 @@ written), then reads what is stored (one BatchGetItem per 100) and writes only t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 from catalog.adapters import product_table
@@ -23,6 +25,10 @@ from catalog.domain.products import (
 )
 from common.errors import NotFound
 from common.observability import count
+
+# A name search reads the catalog's partition in SKU order and stops here: the catalog has no index of names
+# (DynamoDB has no contains() on a key), and a search box must answer in a bounded time.
+NAME_SEARCH_READ = 5000
 
 
 def put_product(sku: str, product: ProductIn, now: str) -> Product:
@@ -57,3 +63,22 @@ def _changed(items: Sequence[ProductItem]) -> list[ProductItem]:
 def list_products(limit: int, cursor: str | None) -> ProductsPage:
     page = product_table.page(limit, cursor)
     return ProductsPage(items=[Product.model_validate(item) for item in page.items], next_cursor=page.next_cursor)
+
+
+def find_products(text: str, limit: int) -> list[Product]:
+    """Products whose SKU starts with `text` (as typed, then in capitals), then those whose name contains it
+    in any case, up to `limit`; names are looked for among the first NAME_SEARCH_READ products only."""
+    text = text.strip()
+    if not text:
+        return []
+    found: dict[str, Product] = {}
+    for prefix in dict.fromkeys((text, text.upper())):
+        for product in product_table.with_sku_prefix(prefix, limit):
+            found.setdefault(product.sku, product)
+    folded = text.casefold()
+    for product in itertools.islice(product_table.in_sku_order(), NAME_SEARCH_READ):
+        if len(found) >= limit:
+            break
+        if folded in product.name.casefold():
+            found.setdefault(product.sku, product)
+    return list(found.values())[:limit]

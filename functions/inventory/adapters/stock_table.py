@@ -75,6 +75,28 @@ def physical_available(skus: Iterable[str], location_ids: Iterable[str]) -> dict
     return {key: row.available for key, row in stock_rows(skus, location_ids).items()}
 
 
+@dataclass(frozen=True)
+class StockLevel:
+    on_hand: int
+    reserved: int
+    available: int
+
+
+def stock_levels(skus: Iterable[str], location_ids: Iterable[str]) -> dict[tuple[str, str], StockLevel]:
+    """(sku, location) -> on hand, reserved and free units, for the pairs that have a record (BatchGetItem of
+    every pair: a store's stock page asks for a few SKUs at one or two locations)."""
+    keys = [{"sku": sku, "location_id": loc} for sku in dict.fromkeys(skus) for loc in sorted(set(location_ids))]
+    rows = batch_get(
+        aws.dynamodb(), settings().stock_table, keys, projection="sku, location_id, on_hand, reserved, available"
+    )
+    return {
+        (row["sku"], row["location_id"]): StockLevel(
+            int(row["on_hand"]), int(row.get("reserved", 0)), int(row["available"])
+        )
+        for row in rows
+    }
+
+
 def _locations_of(sku: str) -> list[dict[str, Any]]:
     request: dict[str, Any] = {
         "TableName": settings().stock_table,

@@ -76,13 +76,19 @@ class Placement:
 
 
 def new_order(
-    order_in: OrderIn, flow: Workflow, placement: Placement, now: str, hold_hours: int | None = None
+    order_in: OrderIn,
+    flow: Workflow,
+    placement: Placement,
+    now: str,
+    hold_hours: int | None = None,
+    *,
+    source: str | None = None,
 ) -> dict[str, Any]:
     plan, reason, promise = placement.plan, placement.reason, placement.promise
     order_id = order_in.order_id()
     status = "on_hold" if plan.shortages else AWAITING_PAYMENT if order_in.payment.status == "pending" else "reserved"
     note = "; ".join(filter(None, [f"sourced: {reason}", describe_shortages(plan.shortages)]))
-    created = {"event": "create", "source": f"channel:{order_in.channel}", "note": note}
+    created = {"event": "create", "source": source or f"channel:{order_in.channel}", "note": note}
     return {
         "entity": "order",
         "order_id": order_id,

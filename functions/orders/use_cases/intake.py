@@ -17,8 +17,9 @@ from planning.sourcing import explain, plan_reservations, rank_candidates
 from reference.lookup import known_references
 
 
-def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
-    """Create the order with its reservations, or return the one this (channel, external_id) already made."""
+def accept_order(order_in: OrderIn, now: str, source: str | None = None) -> tuple[Order, bool]:
+    """Create the order with its reservations, or return the one this (channel, external_id) already made.
+    `source` names who took it on the timeline (an operator taking it by phone); else its channel."""
     chosen = order_in.delivery.location_id
     channel, locations = known_references(order_in.channel, chosen, ("delivery", "location_id"))
     flow = workflow_for(order_in.delivery.method, order_in.channel)
@@ -39,7 +40,9 @@ def accept_order(order_in: OrderIn, now: str) -> tuple[Order, bool]:
             explain(plan, ranked, channel.channel_id),
             None if plan.shortages else promise_for(order_in.delivery, plan.locations(), locations, now),
         )
-        order = new_order(order_in, flow, placement, now, locations[chosen].hold_hours if chosen else None)
+        order = new_order(
+            order_in, flow, placement, now, locations[chosen].hold_hours if chosen else None, source=source
+        )
         order_stock.create_order(order, plan.allocations, shortage_task(order, now) if plan.shortages else None, now)
         return order
 
