@@ -221,7 +221,7 @@ class Bench:
         self._poll(execution_ended, f"execution {order_id} to end")
 
     def order_item_bytes(self, order_id: str) -> int:
-        return sum(len(name.encode()) + _value_bytes(value) for name, value in self.order_item(order_id).items())
+        return item_bytes(self.order_item(order_id))
 
     @staticmethod
     def _poll(done: Callable[[], bool], what: str) -> None:
@@ -230,6 +230,11 @@ class Bench:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"gave up waiting for {what}")
             time.sleep(0.05)
+
+
+def item_bytes(item: dict[str, Any]) -> int:
+    """Size of an item (attribute values) by DynamoDB's item-size rules (what request units are billed on)."""
+    return sum(len(name.encode()) + _value_bytes(value) for name, value in item.items())
 
 
 def _value_bytes(value: dict[str, Any]) -> int:
@@ -243,6 +248,8 @@ def _value_bytes(value: dict[str, Any]) -> int:
         return 3 + sum(len(name.encode()) + _value_bytes(v) + 1 for name, v in inner.items())
     if kind == "L":
         return 3 + sum(_value_bytes(v) + 1 for v in inner)
+    if kind == "SS":
+        return sum(len(text.encode()) for text in inner)
     return 1  # BOOL, NULL
 
 
@@ -513,6 +520,7 @@ def main() -> None:
     __import__("load").main(emit)  # bench/load.py: oms-hub local, 8 clients to 10,000 open orders; flat intake
     stock.main(calls, emit, note)
     __import__("catalog_import").main(calls, emit, note)  # bench/catalog_import.py: a 100,000-product CSV import
+    __import__("sla").main(calls, emit, note)  # bench/sla.py: SLA monitor runs with 100,000 open orders, 1 % due
     __import__("partner_connectors").main()
     __import__("marketplace_push").main()  # bench/marketplace_push.py: 100,000 SKUs pushed to 3 marketplaces
     deploy.figures()
