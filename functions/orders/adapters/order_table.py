@@ -271,6 +271,12 @@ def list_orders(
     return Page(rows, page.next_cursor)
 
 
+def current_orders(order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The orders' current items by id (BatchGetItem); an id with no order is left out."""
+    keys = [{"pk": f"ORDER#{order_id}"} for order_id in dict.fromkeys(order_ids)]
+    return {row["order_id"]: row for row in batch_get(aws.dynamodb(), settings().orders_table, keys)}
+
+
 def count_orders(status: str, channel: str) -> int:
     """How many orders of the channel are in the status: COUNT Queries of one ByChannelStatus partition (keys
     only, nothing returned), so a dashboard counts open work without reading an order."""

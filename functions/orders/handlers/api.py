@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from common.api import checked_json_text, declared_answers, install_error_contract, raw_body
 from common.clock import utc_now
 from common.errors import NotFound, Problem, Unauthorized, Unprocessable
+from common.models import Moment
 from common.observability import logger, metrics
 from common.signatures import signature_matches
 from orders.domain.models import Order, OrderEventIn, OrderIn, PaymentCallbackIn, ReturnIn, ShortPickIn
@@ -44,13 +45,38 @@ def create_order(body: Annotated[OrderIn, Body()]) -> Response[Order]:
     )
 
 
-@app.get("/v1/orders", tags=["orders"], summary="List orders, newest first")
+STATUS_MAX = 32
+
+
+@app.get(
+    "/v1/orders",
+    tags=["orders"],
+    summary="List orders, newest first; with due_before, the due list: soonest deadline first (docs/sla.md)",
+)
 def list_orders(
-    status: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=(STATUS_MAX + 1) * queries.MAX_DUE_STATUSES,
+            description=f"One status (at most {STATUS_MAX} characters); with due_before, S[,S2] "
+            f"(up to {queries.MAX_DUE_STATUSES}, each a status some workflow waits in)",
+        ),
+    ] = None,
     channel: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    due_before: Annotated[
+        Moment | None,
+        Query(description="The due list: orders whose deadline in their status is before this time (with offset)"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(min_length=1, max_length=2048)] = None,
 ) -> dict[str, Any]:
+    if due_before is not None:
+        return queries.due_orders(status.split(",") if status else [], due_before, channel, limit, cursor)
+    if status is not None and len(status) > STATUS_MAX:
+        # One status, as before the due list took several: the same 422 as the query's own limit gave.
+        too_long = Problem(("status",), f"String should have at most {STATUS_MAX} characters", part="query")
+        raise Unprocessable("the request is not valid", [too_long])
     return queries.list_orders(status, channel, limit, cursor)
 
 

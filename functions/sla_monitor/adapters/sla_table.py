@@ -155,5 +155,5 @@ def risk_days(channel: str, first: date, last: date) -> dict[date, dict[str, int
     days = {}
     for item in query_all(aws.dynamodb(), request):
         row = from_item(item)
-        days[date.fromisoformat(row.pop("sk"))] = {name: int(n) for name, n in row.items() if name != "pk"}
+        days[date.fromisoformat(row["sk"])] = {name: int(n) for name, n in row.items() if name not in ("pk", "sk")}
     return days
