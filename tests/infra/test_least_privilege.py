@@ -592,8 +592,10 @@ def _admin_pages_scenario(hub: LocalHub, api: Api) -> None:
 def _sla_scenario(hub: LocalHub, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     """SlaMonitorFunction: an order planned, moved on (its stay, its due-list entry moved), past its KPI (the tier
     told to ops by email and webhook, the task; the execution described), and a start Step Functions refused at
-    intake made by the monitor."""
-    from common.clock import utc_moment
+    intake made by the monitor; then the read side: the due list, the KPI figures and a channel's risk."""
+    from urllib.parse import quote
+
+    from common.clock import utc_moment, utc_text
     from common.config import settings
     from tests.support.sla import monitor, refuse_one_start, staff_webhook
 
@@ -613,6 +615,13 @@ def _sla_scenario(hub: LocalHub, api: Api, monkeypatch: pytest.MonkeyPatch) -> N
         api.wait_for(order_id, "confirmed")
         monitor(hub, created + timedelta(days=30))
         assert receiver.received
+    # The read side: the due list on the orders API (OrdersApiFunction), the figures and a channel's risk
+    # (SlaApiFunction).
+    due = api.get("/v1/orders", f"due_before={quote(utc_text(created + timedelta(days=60)))}&status=confirmed")
+    assert due.status == 200 and order_id in [item["order_id"] for item in due.body["items"]]
+    today = created.date().isoformat()
+    assert api.get("/v1/kpis", f"from={today}&to={today}&channel=web").status == 200
+    assert api.get("/v1/channels/web/risk").status == 200
     refuse_one_start(monkeypatch)
     lost = api.post("/v1/orders", courier_order("iam-sla-2", lines=[{"sku": "SKU-A", "qty": 1, "price": 1}]))
     assert lost.status == 503

@@ -21,6 +21,7 @@ def test_every_route_has_a_function_and_only_docs_and_signed_callbacks_are_publi
         "WebhooksApiFunction",
         "StockPushApiFunction",
         "CatalogApiFunction",
+        "SlaApiFunction",
         "AdminFunction",
     }
     public = {r.path for r in LOCAL.routes if not r.api_key_required}
