@@ -113,9 +113,10 @@ SCENARIOS: dict[str, Scenario] = {
     "reserve_in_store": Scenario(
         "reserve_in_store", "reserve_in_store", ["confirm", "sell"], "sold", minimum={"sms": 1, "ses": 1}
     ),
-    # Ozon: the posting's products (Ozon's sku), ship, the posting again for ship_failed.
+    # Ozon: the posting's products (Ozon's sku), ship, the posting again for ship_failed, the package label's
+    # task created and read once (the fake forms it at once; Ozon takes 45-60 s: 2 more per retry).
     "marketplace": Scenario(
-        "marketplace", "marketplace", ["pack", "ship", "deliver"], "delivered", "bench-ozon", {"ozon": 3}
+        "marketplace", "marketplace", ["pack", "ship", "deliver"], "delivered", "bench-ozon", {"ozon": 5}
     ),
     # Wildberries, one order alone: a supply opened, the task added and read back, the supply delivered.
     "marketplace_wildberries": Scenario(

@@ -3,10 +3,13 @@ the template declares, each on its own thread, invoking its function as Lambda w
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from oms_local.invocation import run_on_this_thread_as
@@ -50,20 +53,58 @@ class _EventSource:
 
 
 class QueuePoller(_EventSource):
-    """Lambda's SQS event source, locally: batches of up to BatchSize messages to the function; with
-    ReportBatchItemFailures only the reported messages stay (the rest are deleted), without it a
-    failed invocation keeps the whole batch. A kept message comes back after the visibility timeout,
-    and moto moves it to the dead-letter queue once its receive count passes maxReceiveCount."""
+    """Lambda's SQS event source, locally: batches of up to BatchSize messages to the function (filled for
+    up to MaximumBatchingWindowInSeconds from the first message); with ReportBatchItemFailures only the
+    reported messages stay (the rest are deleted), without it a failed invocation keeps the whole batch.
+    A kept message comes back after the visibility timeout, and moto moves it to the dead-letter queue
+    once its receive count passes maxReceiveCount."""
 
     # An idle poller waits for a send (Deliverables); this long at most, for a message whose delay or
     # visibility timeout ran out, which no write announces.
     IDLE_SECONDS = 1.0
+
+    RECEIVE_MAX = 10  # SQS's most messages per ReceiveMessage: a larger BatchSize takes several
 
     def __init__(self, hub: Invoker, source: QueueSource) -> None:
         super().__init__(f"sqs-{source.function}")
         self.hub = hub
         self.source = source
         self.url = queue_url(hub.template.region, source.queue_arn.rsplit(":", 1)[-1])
+        self._open = threading.Event()
+        self._open.set()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """No batch is taken while held (the event source mapping disabled, as UpdateEventSourceMapping
+        Enabled=false does on AWS): what is sent meanwhile waits in the queue and comes out in full batches."""
+        self._open.clear()
+        try:
+            yield
+        finally:
+            self._open.set()
+            Deliverables.wake()
+
+    def _receive(self, sqs: Any) -> list[dict[str, Any]]:
+        """Up to BatchSize messages: more receives while the batch window, from the first message, lasts."""
+        batch: list[dict[str, Any]] = []
+        deadline = math.inf
+        while len(batch) < self.source.batch_size and not self._stop.is_set():
+            looked = Deliverables.generation("sqs")
+            got = sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=min(self.source.batch_size - len(batch), self.RECEIVE_MAX),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            batch += got
+            if batch and deadline == math.inf:
+                deadline = time.monotonic() + self.source.window_seconds
+            left = deadline - time.monotonic()
+            if not batch or left <= 0:
+                break
+            if not got:
+                Deliverables.wait("sqs", looked, left)
+        return batch
 
     def _run(self) -> None:
         import boto3
@@ -73,13 +114,11 @@ class QueuePoller(_EventSource):
         sqs = boto3.client("sqs", region_name=self.hub.template.region)
         while not self._stop.is_set():
             looked = Deliverables.generation("sqs")
+            if not self._open.is_set():
+                Deliverables.wait("sqs", looked, self.IDLE_SECONDS)
+                continue
             try:
-                messages = sqs.receive_message(
-                    QueueUrl=self.url,
-                    MaxNumberOfMessages=self.source.batch_size,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                ).get("Messages", [])
+                messages = self._receive(sqs)
             except Exception:  # noqa: BLE001 - the mock is stopping under us
                 return
             if not messages:

@@ -86,6 +86,7 @@ class QueueSource:
     queue_arn: str
     batch_size: int
     report_failures: bool
+    window_seconds: float = 0.0  # MaximumBatchingWindowInSeconds: how long a batch under BatchSize may fill
 
 
 @dataclass(frozen=True)
@@ -347,7 +348,15 @@ def _read_event(
     elif kind == "SQS":
         report_failures = "ReportBatchItemFailures" in ep.get("FunctionResponseTypes", [])
         queue = resolver.resolve(ep["Queue"])
-        local.queue_sources.append(QueueSource(function, queue, int(ep.get("BatchSize", 10)), report_failures))
+        local.queue_sources.append(
+            QueueSource(
+                function,
+                queue,
+                int(ep.get("BatchSize", 10)),
+                report_failures,
+                float(ep.get("MaximumBatchingWindowInSeconds", 0)),
+            )
+        )
     elif kind == "DynamoDB":
         table = ep["Stream"]["Fn::GetAtt"]
         table = (table.split(".", 1) if isinstance(table, str) else table)[0]

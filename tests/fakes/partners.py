@@ -23,7 +23,7 @@ import math
 import threading
 import time
 import weakref
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -76,7 +76,7 @@ class Fake:
     auth: dict[str, str]
     partner: str
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
-    faults: deque[tuple[int | str, dict[str, str]]] = field(default_factory=deque)
+    faults: deque[tuple[int | str, dict[str, str], str | None]] = field(default_factory=deque)
     violations: list[str] = field(default_factory=list)
     now: Callable[[], float] = time.monotonic  # the clock its limits read (the bench's may be a fake one)
     # Operations the trimmed spec leaves out, with the request body's JSON Schema as transcribed from the
@@ -107,11 +107,13 @@ class Fake:
             request.method, request.url.path, response.status_code, body
         )
 
-    def fail(self, status: int | str, times: int = 1, retry_after: float | None = None) -> None:
-        """The next `times` calls answer `status` (429, 500, 401 for a token that expired...) or, for
-        "timeout", answer after the clients' timeout."""
+    def fail(
+        self, status: int | str, times: int = 1, retry_after: float | None = None, path: str | None = None
+    ) -> None:
+        """The next `times` calls (to `path` only, if given) answer `status` (429, 500, 401 for a token that
+        expired...) or, for "timeout", answer after the clients' timeout."""
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
-        self.faults.extend([(status, headers)] * times)
+        self.faults.extend([(status, headers, path)] * times)
 
     def throttled(self, budget: Budget, weight: int, status: int, body: Any) -> Response | None:
         """`status` with Retry-After when the spend does not fit the budget, else None (spent)."""
@@ -147,8 +149,8 @@ class Fake:
         if problems:
             self.violations += problems
             return JSONResponse({"message": "; ".join(problems)}, 400), body
-        if self.faults:
-            status, headers = self.faults.popleft()
+        if self.faults and self.faults[0][2] in (None, request.url.path):
+            status, headers, _ = self.faults.popleft()
             if status == "timeout":
                 await asyncio.sleep(TIMEOUT_SECONDS)
                 return JSONResponse({}, 200), body
@@ -205,6 +207,11 @@ class FakeOzon(Fake):
         self.unreported: set[str] = set()  # offer ids the stock answer leaves out (updated or not)
         self.cancelled: dict[str, dict[str, Any]] = {}  # posting number -> the cancel request
         self.unspecified[("POST", "/v2/posting/fbs/cancel")] = OZON_CANCEL
+        self.unspecified[("POST", "/v3/posting/fbs/package-label/create")] = OZON_LABEL_CREATE
+        self.unspecified[("POST", "/v2/posting/fbs/package-label/get")] = OZON_LABEL_GET
+        self.label_tasks: dict[int, list[str]] = {}  # task id -> its postings
+        self.label_forming = 0  # reads of a label task answered in_progress before it completes
+        self.label_refusals: dict[str, str] = {}  # posting number -> why Ozon cannot print its label
         LIVE_OZON[id(self)] = self
 
     def hold(self, push: dict[str, Any]) -> None:
@@ -272,6 +279,42 @@ class FakeOzon(Fake):
             self.cancelled[body["posting_number"]] = body
             return {"result": True}
 
+        def label_create(request: Request, body: dict[str, Any]) -> Any:
+            task_id = 7001 + 2 * len(self.label_tasks)
+            self.label_tasks[task_id] = body["posting_numbers"]
+            return {
+                "tasks": [
+                    {"task_id": task_id, "task_type": "big_label"},
+                    {"task_id": task_id + 1, "task_type": "small_label"},
+                ]
+            }
+
+        def label_get(request: Request, body: dict[str, Any]) -> Any:
+            postings = self.label_tasks.get(body["task_id"])
+            if postings is None:
+                return JSONResponse({"code": 5, "message": "task not found", "details": []}, 404)
+            counts = {"postings_count": len(postings)}
+            if self.label_forming > 0:
+                self.label_forming -= 1
+                return {"status": {"code": "in_progress", **counts, "printed_postings_count": 0}}
+            # Only a posting Ozon took the ship call for (awaiting_deliver) gets a label.
+            unprinted = [
+                {"posting_number": n, "message": self.label_refusals.get(n, "The next postings aren't ready")}
+                for n in postings
+                if n in self.label_refusals or n not in self.shipped
+            ]
+            status = {"code": "completed", **counts, "printed_postings_count": len(postings) - len(unprinted)}
+            printed = (
+                {"file_url": f"{request.base_url}labels/{body['task_id']}.pdf"}
+                if len(unprinted) < len(postings)
+                else {}
+            )
+            return {
+                "status": {**status, "unprinted_postings": unprinted},
+                **printed,
+                "error": {"code": "", "message": ""},
+            }
+
         def get(request: Request, body: dict[str, Any]) -> Any:
             number = body["posting_number"]
             if number in self.cancelled:
@@ -289,6 +332,8 @@ class FakeOzon(Fake):
                     _route(self, "/v4/posting/fbs/ship", ["POST"], ship),
                     _route(self, "/v3/posting/fbs/get", ["POST"], get),
                     _route(self, "/v2/posting/fbs/cancel", ["POST"], cancel, checked=False),
+                    _route(self, "/v3/posting/fbs/package-label/create", ["POST"], label_create, checked=False),
+                    _route(self, "/v2/posting/fbs/package-label/get", ["POST"], label_get, checked=False),
                     _route(self, "/v2/products/stocks", ["POST"], stocks),
                 ]
             )
@@ -422,6 +467,27 @@ class FakeWildberries(Fake):
 WB_LIMITED = {"detail": "limited", "status": 429, "statusText": "Too Many Requests"}
 
 
+# The package label's task API as Ozon's Seller API reference describes it (PostingFbsPackageLabelCreate and
+# PostingFbsPackageLabelGet; not in the trimmed spec, found with a documentation search: docs/actions.md).
+# It replaced the synchronous /v2/posting/fbs/package-label, switched off on 2 November 2026. Create takes
+# the postings (awaiting_deliver) and answers `tasks` [{task_id, task_type: big_label | small_label}]; get
+# takes a task id and answers `status` {code: pending | in_progress | completed | error, postings_count,
+# printed_postings_count, unprinted_postings [{posting_number, message}]}, `file_url` once completed and
+# `error` {code, message}. Neither answer is wrapped in `result`.
+OZON_LABEL_CREATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["posting_numbers"],
+    "properties": {"posting_numbers": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}},
+    "additionalProperties": False,
+}
+OZON_LABEL_GET: dict[str, Any] = {
+    "type": "object",
+    "required": ["task_id"],
+    "properties": {"task_id": {"type": "integer"}},
+    "additionalProperties": False,
+}
+
+
 # ------------------------------------------------------------------ Yandex Market
 
 
@@ -433,6 +499,7 @@ class FakeYandexMarket(Fake):
         self.in_flight = 0
         self.most_in_flight = 0
         self.refused: set[int] = set()  # orders the batch update reports as failed
+        self.updated: Counter[int] = Counter()  # how many times each order's status was set
         # (campaignId, sku) -> (count, updatedAt): Market keeps the latest stamp, an older one changes nothing
         self.stocks: dict[tuple[int, str], tuple[int, datetime]] = {}
         self.catalog: set[str] | None = None  # the shop's SKUs (None: every one); others refuse the request
@@ -444,6 +511,7 @@ class FakeYandexMarket(Fake):
         fake = self
 
         def set_status(request: Request, body: dict[str, Any]) -> Any:
+            fake.updated[int(request.path_params["order"])] += 1
             return {
                 "order": market_order(
                     int(request.path_params["order"]),
@@ -453,6 +521,7 @@ class FakeYandexMarket(Fake):
             }
 
         def batch(request: Request, body: dict[str, Any]) -> Any:
+            fake.updated.update(o["id"] for o in body["orders"] if o["id"] not in fake.refused)
             return {
                 "status": "OK",
                 "result": {

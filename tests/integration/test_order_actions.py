@@ -27,10 +27,9 @@ from tests.fakes.server import serve
 from tests.fakes.sms_ru import API_ID, Failure, FakeSmsRu
 from tests.support import builders
 from tests.support.api import Api
-from tests.support.builders import courier_order
-from tests.support.partners import marketplace_channels, ozon, queue_depth, wildberries_channel
+from tests.support.partners import market_channel, marketplace_channels, ozon, queue_depth, wildberries_channel
 from tests.support.waiting import wait_until
-from tests.support.workflows import action, place, walk
+from tests.support.workflows import action, place, storefront_order, walk
 
 BOTH_MEDIA = {"sms": True, "email": True}
 POSTING = "24219509-0020-1"  # tests/events/ozon_new_posting.json
@@ -62,15 +61,6 @@ def ozon_order(api: Api) -> str:
     order_id = next(o["order_id"] for o in api.get("/v1/orders", "channel=ozon").body["items"])
     api.wait_for(order_id, "reserved")
     return order_id
-
-
-def storefront_order(api: Api, channel: str, external_id: str) -> str:
-    """A marketplace order as a channel's own integration posts it (the external id is the partner's number)."""
-    line = {"sku": "SKU-A", "qty": 1, "price": 1390}
-    body = courier_order(external_id, channel=channel, lines=[line], delivery={"method": "marketplace"})
-    answer = api.post("/v1/orders", body)
-    assert answer.status == 201, answer.body
-    return str(answer.body["order_id"])
 
 
 def action_entries(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -128,10 +118,14 @@ def test_ozon_packed_ships_the_posting_once_and_may_then_ship(ozon_shop: tuple[A
     order_id = ozon_order(api)
     walk(api, order_id, [("pack", "packed")])
     record = action(api, order_id, "confirm_to_marketplace")
-    assert record["attempts"] == 1 and record["result"] == {"postings": [POSTING]}
+    assert record["attempts"] == 1 and record["result"]["postings"] == [POSTING]
+    assert record["result"]["label_url"].endswith("/labels/7001.pdf")  # where the label is kept, as CDEK's
     assert fake.calls("/v4/posting/fbs/ship") == [
         {"posting_number": POSTING, "packages": [{"products": [{"product_id": 147451959, "quantity": 2}]}]}
     ]
+    # The package label, asked for once the posting was shipped (a task, read until its file is formed).
+    assert fake.calls("/v3/posting/fbs/package-label/create") == [{"posting_numbers": [POSTING]}]
+    assert fake.calls("/v2/posting/fbs/package-label/get") == [{"task_id": 7001}]
     # The same announcement again (a duplicate delivery) asks Ozon nothing more and records nothing more.
     before = api.order(order_id)
     announce_again(api.hub, before, ["confirm_to_marketplace"])
@@ -156,7 +150,8 @@ def test_ozon_failing_for_a_while_is_retried_with_backoff_without_holding_the_li
     retrying = action(api, order_id, "confirm_to_marketplace", "retrying")
     assert f"HTTP {status}" in retrying["last_error"]
     record = action(api, order_id, "confirm_to_marketplace")
-    assert record["attempts"] == 2 and record["result"] == {"postings": [POSTING]}
+    assert record["attempts"] == 2 and record["result"]["postings"] == [POSTING]
+    assert record["result"]["label_url"]
     assert len(fake.calls("/v4/posting/fbs/ship")) == 1
     events = [e["event"] for e in action_entries(api.order(order_id))]
     assert events == ["action_retrying", "action_done"]
@@ -193,6 +188,35 @@ def test_ozon_ship_failed_sets_attention_opens_a_task_and_holds_ship(ozon_shop: 
     assert api.order(order_id)["status"] == "packed"  # nothing changed
 
 
+def test_an_ozon_label_not_formed_yet_is_asked_for_again_and_ship_waits_for_it(ozon_shop: tuple[Api, FakeOzon]) -> None:
+    api, fake = ozon_shop
+    order_id = ozon_order(api)
+    fake.label_forming = 6  # two attempts' three reads each: Ozon forms a label 45-60 s after the ship call
+    walk(api, order_id, [("pack", "packed")])
+    retrying = action(api, order_id, "confirm_to_marketplace", "retrying")
+    assert "not formed the label" in retrying["last_error"] and retrying["result"] == {"postings": [POSTING]}
+    assert api.event(order_id, "ship", expect=409).body["error"] == "action_pending"
+    record = action(api, order_id, "confirm_to_marketplace")
+    assert record["attempts"] == 3 and record["result"]["label_url"].endswith("/labels/7005.pdf")
+    assert len(fake.calls("/v4/posting/fbs/ship")) == 1  # the later attempts found the posting shipped
+    assert len(fake.calls("/v3/posting/fbs/package-label/create")) == 3
+    walk(api, order_id, [("ship", "shipped")])
+
+
+def test_an_ozon_label_refused_puts_the_order_in_front_of_an_operator(ozon_shop: tuple[Api, FakeOzon]) -> None:
+    api, fake = ozon_shop
+    order_id = ozon_order(api)
+    fake.label_refusals[POSTING] = "posting is in arbitration"
+    walk(api, order_id, [("pack", "packed")])
+    record = action(api, order_id, "confirm_to_marketplace", "failed")
+    assert record["attempts"] == 1 and "posting is in arbitration" in record["last_error"]
+    order = api.order(order_id)
+    assert order["attention"] == "action_failed"
+    [task] = [t for t in api.get("/v1/tasks").body["items"] if t["kind"] == "action_failed"]
+    assert task["order_id"] == order_id and "posting is in arbitration" in task["reason"]
+    assert len(fake.calls("/v4/posting/fbs/ship")) == 1
+
+
 def test_a_seller_cancellation_after_packing_cancels_the_posting_at_ozon(ozon_shop: tuple[Api, FakeOzon]) -> None:
     api, fake = ozon_shop
     order_id = ozon_order(api)
@@ -221,14 +245,7 @@ def market_shop(api: Api) -> Iterator[tuple[Api, FakeYandexMarket]]:
     builders.every_method_shop(api)
     fake = FakeYandexMarket()
     with serve(fake.app()) as url:
-        channel = {
-            "kind": "yandex_market",
-            "name": "Market",
-            "api_url": url,
-            "credentials": {"Api-Key": "ym-key"},
-            "warehouses": [{"partner_warehouse_id": str(CAMPAIGN), "locations": ["wh-1"]}],
-        }
-        assert api.put("/v1/channels/ym", channel).status == 200
+        market_channel(api, url, CAMPAIGN)
         yield api, fake
 
 

@@ -38,6 +38,18 @@ def queue_depth(hub: LocalHub, logical_id: str) -> int:
     return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
+def market_channel(api: Api, api_url: str, campaign: int) -> None:
+    """Channel ym (Yandex Market) with its API at `api_url`, wh-1 the warehouse of its campaign."""
+    channel = {
+        "kind": "yandex_market",
+        "name": "Market",
+        "api_url": api_url,
+        "credentials": {"Api-Key": "ym-key"},
+        "warehouses": [{"partner_warehouse_id": str(campaign), "locations": ["wh-1"]}],
+    }
+    assert api.put("/v1/channels/ym", channel).status == 200
+
+
 def ozon_channel(api_url: str) -> dict[str, Any]:
     """Channel ozon as Ozon pushes to it (its webhook token) and the hub calls it (its API and keys)."""
     return {

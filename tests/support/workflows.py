@@ -37,6 +37,15 @@ def place(api: Api, method: str, external_id: str, **extra: Any) -> str:
     return answer.body["order_id"]
 
 
+def storefront_order(api: Api, channel: str, external_id: str) -> str:
+    """A marketplace order as a channel's own integration posts it (the external id is the partner's number)."""
+    line = {"sku": "SKU-A", "qty": 1, "price": 1390}
+    body = courier_order(external_id, channel=channel, lines=[line], delivery={"method": "marketplace"})
+    answer = api.post("/v1/orders", body)
+    assert answer.status == 201, answer.body
+    return str(answer.body["order_id"])
+
+
 def walk(api: Api, order_id: str, steps: list[tuple[str, str]]) -> dict[str, Any]:
     order: dict[str, Any] = {}
     for event, status in steps:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,18 @@ class Permanent:
 
 
 Outcome = Done | Skipped | Transient | Permanent
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """Not sent yet: the request goes with the queue batch's others of the same `group` (Market's status
+    update takes 30 orders a call and answers each), `size` at a time; `send` sends one such chunk of
+    items and answers each one's outcome, in order."""
+
+    group: Hashable
+    item: Any
+    size: int
+    send: Callable[[list[Any]], list[Outcome]]
 
 
 def backoff_seconds(attempts: int, base: int) -> int:

@@ -10,9 +10,12 @@ any of it, except an event a status declares to need an action done first (`requ
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +26,7 @@ from actions.domain.outcomes import (
     EARLY_WINDOW_SECONDS,
     MAX_ATTEMPTS,
     Done,
+    Grouped,
     Outcome,
     Permanent,
     Skipped,
@@ -47,7 +51,7 @@ ATTENTION = "action_failed"
 TASK_KIND = "action_failed"
 NOTE_LIMIT = 400  # characters of a partner's reason kept on the timeline and the task
 
-Performer = Callable[[Context], Outcome]
+Performer = Callable[[Context], Outcome | Grouped]
 
 
 PERFORMERS: dict[str, Performer] = {
@@ -76,19 +80,78 @@ class RetryLater(Exception):
         self.seconds = seconds
 
 
-def handle(announcement: Announcement, now: datetime) -> None:
+Message = tuple[str, str]  # an SQS message of the queue batch: its id and receipt handle
+
+
+@dataclass
+class _Deferred:
+    message: Message
+    ctx: Context
+    claimed: dict[str, Any]
+    grouped: Grouped
+
+
+@dataclass
+class Batch:
+    """The grouped requests (Grouped) of one queue batch's messages: each action is claimed as its message
+    is read, and sent with the others of its group once every message has been (`send`)."""
+
+    deferred: list[_Deferred] = field(default_factory=list)
+    waited: dict[Message, int] = field(default_factory=dict)  # a message's wait its other actions set
+
+    def send(self) -> dict[Message, int]:
+        """Send each group `size` at a time and record every action's own outcome; the seconds until each
+        message with an action to be tried again should come back (the sooner of its waits)."""
+        groups: dict[Any, list[_Deferred]] = defaultdict(list)
+        for deferred in self.deferred:
+            groups[deferred.grouped.group].append(deferred)
+        waits: dict[Message, int] = {}
+        for members in groups.values():
+            size = members[0].grouped.size
+            for chunk in (members[start : start + size] for start in range(0, len(members), size)):
+                for deferred, outcome in zip(chunk, _sent(chunk), strict=True):
+                    wait = _record(deferred.ctx, deferred.claimed, outcome)
+                    if wait is not None:
+                        waits[deferred.message] = min(wait, waits.get(deferred.message, wait))
+        self.deferred.clear()
+        return {m: min(w, self.waited.get(m, w)) for m, w in waits.items()}
+
+
+def _sent(chunk: list[_Deferred]) -> list[Outcome]:
+    """One chunk's request: each item's outcome, or the same for all when the request itself failed."""
+    try:
+        outcomes = chunk[0].grouped.send([d.grouped.item for d in chunk])
+    except Exception as error:  # noqa: BLE001 - classified as one attempt's failure is (_failure)
+        return [_failure(error, chunk[0].ctx)] * len(chunk)
+    return outcomes
+
+
+def handle(announcement: Announcement, now: datetime, batch: Batch | None = None, message: Message = ("", "")) -> None:
     """Run each action the announcement names (a return's: RETURN_ACTIONS); RetryLater with the soonest
-    wait if any must be retried."""
+    wait if any must be retried. With a `batch`, a grouped request waits in it for the batch's others
+    (their outcomes are recorded when it is sent); without one it goes alone at once."""
     detail = announcement.detail
+    defer = functools.partial(_defer, batch, message) if batch is not None else None
     if isinstance(detail, Returned):
         waits = [wait for name in RETURN_ACTIONS if (wait := _run_for_return(detail, name, now)) is not None]
     else:
-        waits = [wait for name in detail.actions if (wait := _run(announcement, detail, name, now)) is not None]
+        waits = [wait for name in detail.actions if (wait := _run(announcement, detail, name, now, defer)) is not None]
     if waits:
+        if batch is not None:
+            batch.waited[message] = min(waits)
         raise RetryLater(min(waits))
 
 
-def _run(announcement: Announcement, detail: StatusEntered, name: str, now: datetime) -> int | None:
+Defer = Callable[[Context, dict[str, Any], Grouped], None]
+
+
+def _defer(batch: Batch, message: Message, ctx: Context, claimed: dict[str, Any], grouped: Grouped) -> None:
+    batch.deferred.append(_Deferred(message, ctx, claimed, grouped))
+
+
+def _run(
+    announcement: Announcement, detail: StatusEntered, name: str, now: datetime, defer: Defer | None = None
+) -> int | None:
     """One action: None when it is settled (done, failed for good, skipped, or a duplicate), else the
     seconds until it should be looked at again."""
     if name not in PERFORMERS:
@@ -102,7 +165,7 @@ def _run(announcement: Announcement, detail: StatusEntered, name: str, now: date
     if not isinstance(read, tuple):
         return None  # a duplicate of a settled entry, an order that does not exist, or given up on
     order, entry, record = read
-    return _perform(Context(order, name, detail.status, entry, utc_text(now)), record, now)
+    return _perform(Context(order, name, detail.status, entry, utc_text(now)), record, now, defer)
 
 
 def _run_for_return(detail: Returned, name: str, now: datetime) -> int | None:
@@ -121,9 +184,9 @@ def _run_for_return(detail: Returned, name: str, now: datetime) -> int | None:
     return _perform(ctx, record, now)
 
 
-def _perform(ctx: Context, record: dict[str, Any] | None, now: datetime) -> int | None:
+def _perform(ctx: Context, record: dict[str, Any] | None, now: datetime, defer: Defer | None = None) -> int | None:
     """Claim the action (as `record` was read), attempt it and record its outcome; the seconds until it
-    should be looked at again, if any."""
+    should be looked at again, if any. A grouped request is deferred to the batch (held by the claim)."""
     if record is not None:
         wait = _still_waiting(record, now)
         if wait:
@@ -132,6 +195,11 @@ def _perform(ctx: Context, record: dict[str, Any] | None, now: datetime) -> int 
     if claimed is None:
         return EARLY_RETRY_SECONDS  # another delivery took it first: look at its outcome shortly
     outcome = _attempt(ctx)
+    if isinstance(outcome, Grouped):
+        if defer is not None:
+            defer(ctx, claimed, outcome)
+            return None
+        [outcome] = _sent([_Deferred(("", ""), ctx, claimed, outcome)])
     return _record(ctx, claimed, outcome)
 
 
@@ -190,22 +258,27 @@ def _claimed(ctx: Context, seen: dict[str, Any] | None, now: datetime) -> dict[s
     return record if order_actions.claim(ctx.order["order_id"], ctx.key, record, seen) else None
 
 
-def _attempt(ctx: Context) -> Outcome:
-    """The performer's outcome; a partner's failure classified, anything unexpected retried like a 5xx
-    (and so, after MAX_ATTEMPTS, in front of an operator instead of lost)."""
+def _attempt(ctx: Context) -> Outcome | Grouped:
+    """The performer's outcome (or its request to send with others); a partner's failure classified."""
     flow = workflow(ctx.order["workflow"])
     now_in = flow.statuses.get(ctx.order["status"])
     if ctx.order["status"] != ctx.status and now_in is not None and now_in.stock == "release":
         return Skipped(f"the order went to {ctx.order['status']} before the action ran")
     try:
         return PERFORMERS[ctx.name](ctx)
-    except PartnerUnavailable as error:
-        return Transient(str(error))
-    except PartnerRejected as error:
-        return Permanent(str(error))
     except Exception as error:  # noqa: BLE001 - recorded and retried, never lost with the message
-        logger.exception("action failed unexpectedly", extra={"order_id": ctx.order["order_id"], "action": ctx.name})
-        return Transient(f"{type(error).__name__}: {error}")
+        return _failure(error, ctx)
+
+
+def _failure(error: Exception, ctx: Context) -> Outcome:
+    """A partner's failure classified; anything unexpected retried like a 5xx (and so, after MAX_ATTEMPTS,
+    in front of an operator instead of lost). Called while `error` is handled (its trace is logged)."""
+    if isinstance(error, PartnerUnavailable):
+        return Transient(str(error))
+    if isinstance(error, PartnerRejected):
+        return Permanent(str(error))
+    logger.exception("action failed unexpectedly", extra={"order_id": ctx.order["order_id"], "action": ctx.name})
+    return Transient(f"{type(error).__name__}: {error}")
 
 
 def _record(ctx: Context, claimed: dict[str, Any], outcome: Outcome) -> int | None:

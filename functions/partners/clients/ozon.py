@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Unpack
@@ -22,7 +23,7 @@ from partners.clients.base import (
     ShipByChange,
     StatusChange,
 )
-from partners.clients.http import PartnerHttp, PartnerRejected, Tuning, parsed, per_second
+from partners.clients.http import PartnerHttp, PartnerRejected, PartnerUnavailable, Tuning, parsed, per_second
 from partners.clients.registry import register
 from partners.clients.stock import Credentials, LineResult, Outcome, Pair, StockLine, auth, checked
 from partners.clients.stock import register as register_stocks
@@ -199,7 +200,9 @@ class PostingDetail(PartnerModel):
     products: list[PostingProduct] = Field(default_factory=list)
 
 
-class StockError(PartnerModel):
+class OzonError(PartnerModel):
+    """An error Ozon reports inside a 200 (a stock item's, a label task's)."""
+
     code: str = ""
     message: str = ""
 
@@ -208,7 +211,7 @@ class StockResult(PartnerModel):
     offer_id: str = ""
     warehouse_id: int | None = None
     updated: bool = False
-    errors: list[StockError] = Field(default_factory=list)
+    errors: list[OzonError] = Field(default_factory=list)
 
 
 class StocksAnswer(PartnerModel):
@@ -243,6 +246,39 @@ OTHER_CANCEL_REASON = 402
 
 class ShipFailed(PartnerRejected):
     """Ozon took the ship call but the posting ended in substatus ship_failed."""
+
+
+class LabelTask(PartnerModel):
+    task_id: int
+    task_type: str = ""
+
+
+class LabelTasks(PartnerModel):
+    tasks: list[LabelTask] = Field(default_factory=list)
+
+
+class Unprinted(PartnerModel):
+    posting_number: str = ""
+    message: str = ""
+
+
+class LabelStatus(PartnerModel):
+    code: str = ""
+    unprinted_postings: list[Unprinted] = Field(default_factory=list)
+
+
+class LabelAnswer(PartnerModel):
+    """/v2/posting/fbs/package-label/get: the task's state, the file's link once `completed`."""
+
+    status: LabelStatus = Field(default_factory=LabelStatus)
+    file_url: str | None = None
+    error: OzonError | None = None
+
+
+# The task type of the ordinary label (the other is `small_label`).
+BIG_LABEL = "big_label"
+# Ozon's words for a label it is still forming ("recommended 45-60 s after the posting is assembled").
+LABEL_NOT_READY = "aren't ready"
 
 
 class OzonClient:
@@ -354,6 +390,46 @@ class OzonClient:
         ).json()
         if not (isinstance(answer, dict) and answer.get("result") is True):
             raise PartnerRejected(f"ozon did not cancel posting {posting_number}: {str(answer)[:200]}")
+
+    def label(
+        self,
+        postings: list[str],
+        *,
+        polls: int = 3,
+        interval: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> str:
+        """The link to the postings' package label: a label task (`/v3/posting/fbs/package-label/create`),
+        read (`/v2/posting/fbs/package-label/get`) until its file is `completed`. These two replaced the
+        synchronous `/v2/posting/fbs/package-label` (off since 2 November 2026) and are not in the trimmed
+        spec: their fields are from Ozon's Seller API reference (docs/actions.md). PartnerUnavailable while
+        the label is not formed yet (Ozon forms it 45-60 s after the ship call); PartnerRejected with
+        Ozon's reason when it cannot print one of the postings."""
+        answer = self.http.request("POST", "/v3/posting/fbs/package-label/create", json={"posting_numbers": postings})
+        tasks = parsed(LabelTasks, answer.json(), "ozon").tasks
+        task = next((t for t in tasks if t.task_type == BIG_LABEL), tasks[0] if tasks else None)
+        if task is None:
+            raise PartnerRejected(f"ozon made no label task for {', '.join(postings)}")
+        for poll in range(polls):
+            if poll:
+                sleep(interval)
+            state = parsed(
+                LabelAnswer,
+                self.http.request("POST", "/v2/posting/fbs/package-label/get", json={"task_id": task.task_id}).json(),
+                "ozon",
+            )
+            refused = [u for u in state.status.unprinted_postings if LABEL_NOT_READY not in u.message]
+            if refused:
+                raise PartnerRejected("; ".join(f"ozon cannot label {u.posting_number}: {u.message}" for u in refused))
+            if state.status.code == "error":
+                error = state.error or OzonError()
+                raise PartnerRejected(f"ozon could not form the label: {error.code} {error.message}".strip())
+            if state.status.code == "completed":
+                if state.file_url and not state.status.unprinted_postings:
+                    return state.file_url
+                # A finished task that left the posting out for now: the next attempt asks for a new one.
+                raise PartnerUnavailable(f"ozon's label of {', '.join(postings)} is not ready yet")
+        raise PartnerUnavailable(f"ozon has not formed the label of {', '.join(postings)} after {polls} reads")
 
     def posting(self, posting_number: str) -> PostingDetail:
         answer = self.http.request("POST", "/v3/posting/fbs/get", json={"posting_number": posting_number}).json()

@@ -173,6 +173,10 @@ def _refusals(lines: Sequence[StockLine], answer: StocksAnswer) -> dict[Pair, Li
     return {(line.offer_id, line.warehouse_id): named.get(line.offer_id, others) for line in lines}
 
 
+STATUS_BATCH = 30  # orders per status-update call (UpdateOrderStatusesRequest.orders maxItems)
+UNREPORTED = "not reported in Market's answer"
+
+
 class YandexMarketClient:
     """`Api-Key` header; at most 2 requests in flight per account (HTTP 420 beyond)."""
 
@@ -239,9 +243,10 @@ class YandexMarketClient:
             raise PartnerRejected(f"order {order_id} is {answer.get('order', {}).get('status')!r}, not {status!r}")
 
     def set_statuses(self, campaign_id: int, changes: list[tuple[int, str, str | None]]) -> dict[int, str]:
-        """Batch of at most 30; returns the orders Market did not update, with its reason (item by item)."""
-        if len(changes) > 30:
-            raise ValueError("Yandex Market takes at most 30 orders per status-update call")
+        """Batch of at most 30; returns the orders Market did not update, with its reason (item by item),
+        UNREPORTED for an order its answer leaves out."""
+        if len(changes) > STATUS_BATCH:
+            raise ValueError(f"Yandex Market takes at most {STATUS_BATCH} orders per status-update call")
         answer = self.http.request(
             "POST",
             f"/v2/campaigns/{campaign_id}/orders/status-update",
@@ -251,10 +256,11 @@ class YandexMarketClient:
                 ]
             },
         ).json()
+        reported = {o.get("id"): o for o in (answer.get("result") or {}).get("orders") or [] if isinstance(o, dict)}
         return {
-            o["id"]: o.get("errorDetails") or o.get("updateStatus", "FAILED")
-            for o in answer.get("result", {}).get("orders", [])
-            if o.get("updateStatus") != "OK"
+            oid: UNREPORTED if o is None else o.get("errorDetails") or o.get("updateStatus") or "FAILED"
+            for oid, _, _ in changes
+            if (o := reported.get(oid)) is None or o.get("updateStatus") != "OK"
         }
 
 

@@ -11,7 +11,7 @@ import pytest
 from orders.domain.models import OrderEventIn
 from orders.use_cases.events import SWEEPER, post_event
 from tests.support.api import Api
-from tests.support.workflows import execution, place, wait_attention, walk
+from tests.support.workflows import action, execution, place, wait_attention, walk
 
 
 def test_get_workflows_lists_every_scenario_with_the_old_fields_kept(api: Api) -> None:
@@ -168,6 +168,7 @@ def test_marketplace_fbs_ship_by_is_the_packing_deadline(every_method_shop: Api)
     assert late["status"] == "reserved" and late["ship_by"]
     walk(every_method_shop, order_id, [("pack", "packed")])
     # The channel has no API for the hub: Ozon cannot be told, so the seller may not hand the order over...
+    action(every_method_shop, order_id, "confirm_to_marketplace", "failed")
     refused = every_method_shop.event(order_id, "ship", expect=409).body
     assert refused["error"] == "action_pending"
     assert [(a["name"], a["status"]) for a in refused["actions"]] == [("confirm_to_marketplace", "failed")]
