@@ -1,5 +1,5 @@
-"""Yandex Market hears many orders' statuses at once: the actions queue's batch (30 messages) groups the
-Market status changes per campaign into status-update calls of at most 30 orders, each order's result its
+"""Yandex Market hears many orders' statuses at once: the actions queue's batch (10 messages) groups the
+Market status changes per campaign into status-update calls (Market takes 30), each order's result its
 own. On the local hub (one per module), against a fake Market checking every request against its spec."""
 
 from __future__ import annotations
@@ -57,14 +57,14 @@ def market_ids(bodies: list[Any]) -> list[list[int]]:
     return [[o["id"] for o in body["orders"]] for body in bodies]
 
 
-def test_45_orders_packed_at_once_reach_market_in_two_calls_each_order_once(
+def test_45_orders_packed_at_once_reach_market_in_a_call_per_batch_each_order_once(
     market: tuple[Api, FakeYandexMarket],
 ) -> None:
     api, fake = market
     orders = packed_at_once(api, 8001, 45)
     records = [action(api, order_id, "confirm_to_marketplace", timeout=30) for order_id in orders]
     calls = market_ids(fake.calls(BATCH_PATH))
-    assert sorted(len(c) for c in calls) == [15, 30]
+    assert sorted(len(c) for c in calls) == [5, 10, 10, 10, 10]  # one call per batch the queue hands over
     assert sorted(n for c in calls for n in c) == list(range(8001, 8046))  # each order in one call only
     assert all(
         o == {"id": o["id"], "status": "PROCESSING", "substatus": "READY_TO_SHIP"}
