@@ -29,7 +29,7 @@ from tests.support import builders
 from tests.support.api import Api
 from tests.support.aws_calls import dynamodb_calls
 from tests.support.partners import ozon
-from tests.support.sla import monitor, refuse_one_start, staff_webhook
+from tests.support.sla import monitor, order_item, ozon_time, refuse_one_start, staff_webhook
 from tests.support.workflows import place
 
 SECRET = "whsec-monitor-0123456789"
@@ -58,15 +58,8 @@ def stores(api: Api, served: tuple[FakeStaffWebhook, str]) -> Api:
     return api
 
 
-def item(order_id: str) -> dict[str, Any]:
-    answer = boto3.client("dynamodb").get_item(
-        TableName=os.environ["ORDERS_TABLE"], Key={"pk": {"S": f"ORDER#{order_id}"}}, ConsistentRead=True
-    )
-    return answer["Item"]
-
-
 def since(order_id: str) -> datetime:
-    return utc_moment(item(order_id)["status_since"]["S"])
+    return utc_moment(order_item(order_id)["status_since"]["S"])
 
 
 def sla_tasks(api: Api, state: str = "open") -> list[dict[str, Any]]:
@@ -142,7 +135,7 @@ def test_the_task_closes_at_the_next_run_after_the_order_moves_on(hub: LocalHub,
     monitor(hub, entered + timedelta(minutes=17))
     assert sla_tasks(stores) == []
     assert [t["task_id"] for t in sla_tasks(stores, "closed")] == [task["task_id"]]
-    assert item(order_id)["sla"]["M"]["status"] == {"S": "picked"}
+    assert order_item(order_id)["sla"]["M"]["status"] == {"S": "picked"}
 
 
 def test_a_finished_order_leaves_the_index_with_its_tasks_closed(hub: LocalHub, stores: Api) -> None:
@@ -153,7 +146,7 @@ def test_a_finished_order_leaves_the_index_with_its_tasks_closed(hub: LocalHub, 
     stores.wait_for(order_id, "cancelled")
     monitor(hub, entered + timedelta(minutes=17))
     assert sla_tasks(stores) == []
-    assert {"sla_lane", "sla_next_at"}.isdisjoint(item(order_id))
+    assert {"sla_lane", "sla_next_at"}.isdisjoint(order_item(order_id))
     assert monitor(hub, entered + timedelta(days=30)) == {}  # nothing due: nothing read
 
 
@@ -200,7 +193,7 @@ def test_a_lost_start_is_started_by_the_monitor(hub: LocalHub, stores: Api, monk
     answer = stores.post("/v1/orders", builders.courier_order("lost-1", lines=LINE))
     assert answer.status == 503, answer.body
     order_id = order_id_for("web", "lost-1")
-    created = utc_moment(item(order_id)["created_at"]["S"])
+    created = utc_moment(order_item(order_id)["created_at"]["S"])
     monkeypatch.undo()
 
     monitor(hub, created + timedelta(minutes=1))  # too early to tell a slow start from a lost one
@@ -233,7 +226,7 @@ def test_a_dead_execution_is_flagged_for_attention_with_a_task(hub: LocalHub, st
 
 def _wait_for_token(order_id: str) -> None:
     deadline = time.monotonic() + 30
-    while "task_token" not in item(order_id):
+    while "task_token" not in order_item(order_id):
         assert time.monotonic() < deadline, f"{order_id} never reached its wait"
         time.sleep(0.05)
 
@@ -250,31 +243,27 @@ def test_a_marketplace_order_is_due_by_its_ship_by_and_a_moved_cutoff_moves_it(h
     order_id = order_id_for("ozon", POSTING)
     now = datetime.now(UTC)
     ship_by = (now + timedelta(hours=10)).replace(microsecond=0)
-    assert ozon(hub, "ozon_new_posting.json", shipment_date=_ozon_time(ship_by)).status == 200
+    assert ozon(hub, "ozon_new_posting.json", shipment_date=ozon_time(ship_by)).status == 200
     market.wait_for(order_id, "reserved")
     entered = since(order_id)
     monitor(hub, entered + timedelta(minutes=3))  # past the start check too (the lifecycle waits: it started)
-    planned = item(order_id)["sla"]["M"]
+    planned = order_item(order_id)["sla"]["M"]
     assert utc_moment(planned["due_at"]["S"]) == ship_by
     sla = workflow("marketplace").sla_for("reserved", "ozon", "wh-1")
     assert sla is not None and sla.warn_before_seconds is not None
     warn_at = ship_by - timedelta(seconds=sla.warn_before_seconds)
     # The warning counts whole seconds from the entry.
-    assert abs(utc_moment(item(order_id)["sla_next_at"]["S"]) - warn_at) < timedelta(seconds=1)
+    assert abs(utc_moment(order_item(order_id)["sla_next_at"]["S"]) - warn_at) < timedelta(seconds=1)
 
     later = ship_by + timedelta(hours=5)
     moved = ozon(
-        hub, "ozon_cutoff_date_changed.json", new_cutoff_date=_ozon_time(later), old_cutoff_date=_ozon_time(ship_by)
+        hub, "ozon_cutoff_date_changed.json", new_cutoff_date=ozon_time(later), old_cutoff_date=ozon_time(ship_by)
     )
     assert moved.status == 200
     monitor(hub, entered + timedelta(minutes=4))  # the move made the order due: re-planned
-    assert utc_moment(item(order_id)["sla"]["M"]["due_at"]["S"]) == later
+    assert utc_moment(order_item(order_id)["sla"]["M"]["due_at"]["S"]) == later
     monitor(hub, warn_at + timedelta(minutes=1))  # the old warning time: nothing is due any more
     assert [t for t in market.get("/v1/tasks", "state=open").body["items"] if t["kind"] == "sla"] == []
     monitor(hub, later - timedelta(seconds=sla.warn_before_seconds) + timedelta(minutes=1))
     [task] = [t for t in market.get("/v1/tasks", "state=open").body["items"] if t["kind"] == "sla"]
     assert (task["order_id"], task["tier"], utc_moment(task["due_at"])) == (order_id, "warn", later)
-
-
-def _ozon_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

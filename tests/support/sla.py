@@ -1,13 +1,16 @@
 """Driving the SLA monitor in tests: one run at a chosen time (the scheduled event's `time`), Step Functions
-refusing one start (as when StartExecution failed after intake wrote the order), and a staff webhook receiver."""
+refusing one start (as when StartExecution failed after intake wrote the order), a staff webhook receiver, and
+reading back what the monitor keeps on the order item."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -23,6 +26,20 @@ def monitor(hub: LocalHub, at: datetime) -> dict[str, int]:
     """One SLA monitor run, as its schedule would fire it at `at`; what the run counted."""
     outcome: dict[str, int] = hub.fire_schedules(SCAN, at=at)[SCAN]
     return outcome
+
+
+def order_item(order_id: str) -> dict[str, Any]:
+    """The order's item as stored (DynamoDB's typed values): the SLA attributes the API does not show."""
+    answer = boto3.client("dynamodb").get_item(
+        TableName=os.environ["ORDERS_TABLE"], Key={"pk": {"S": f"ORDER#{order_id}"}}, ConsistentRead=True
+    )
+    item: dict[str, Any] = answer["Item"]
+    return item
+
+
+def ozon_time(moment: datetime) -> str:
+    """A time as Ozon's pushes write it (shipment_date, cutoff dates)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def refuse_one_start(monkeypatch: pytest.MonkeyPatch) -> None:
