@@ -34,6 +34,8 @@ WILDCARDS_ALLOWED = {
     ("PartnerQueueFunction", "ResumeLifecycle"): _TASK_TOKEN,
     ("PartnerPollFunction", "ResumeLifecycle"): _TASK_TOKEN,
     ("AdminFunction", "PageEvents"): _TASK_TOKEN,
+    ("AdminFunction", "PageStartLifecycle"): "an order taken by phone starts its workflow's machine, as intake "
+    "does: one per workflows/*.yaml, all named <stack>-lifecycle-<workflow>",
     ("InventoryApiFunction", "StoreChannelSecrets"): _PER_CHANNEL,
     ("InventoryApiFunction", "StoreRoleWebhookSecrets"): _PER_ROLE,
     ("WebhooksApiFunction", "ReadChannelSecrets"): _PER_CHANNEL,

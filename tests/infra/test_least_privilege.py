@@ -12,7 +12,7 @@ import fnmatch
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -587,6 +587,23 @@ def _admin_pages_scenario(hub: LocalHub, api: Api) -> None:
     assert post(f"/admin/orders/{held_id}/events", "event=cancel&note=customer%20called") == 303
     for page in ("/admin/tasks", "/admin/dashboard", "/admin/settings", f"/admin/orders/{held_id}"):
         assert hub.http("GET", page, headers=session).status == 200, page
+    _phone_orders_scenario(hub, api, session, post)
+
+
+def _phone_orders_scenario(hub: LocalHub, api: Api, session: dict[str, str], post: Callable[[str, str], int]) -> None:
+    """Orders taken by phone on the admin page (a product found, its availability, the intake transaction and
+    the lifecycle's start; one short of stock opens its task) and a store's stock looked up by name."""
+    api.put("/v1/channels/iam-phone", {"kind": "callcenter", "name": "Phone"})
+    kettle = {"name": "Iam kettle", "weight_grams": 900, "length_mm": 250, "width_mm": 180, "height_mm": 260}
+    assert api.put("/v1/products/SKU-A", kettle).status == 200
+    found = hub.http("GET", "/admin/new-order", query="q=iam%20kettle&lines=SKU-A*1", headers=session)
+    assert found.status == 200 and "Iam kettle" in found.body.decode()
+    customer = "name=Iam&phone=%2B79160001111&method=click_collect&location_click_collect=adm-store&do=take"
+    taken = f"external_id=iam-phone-1&lines=SKU-A*1&qty_SKU-A=1&price_SKU-A=10&{customer}"
+    assert post("/admin/new-order", taken) == 303
+    short = f"external_id=iam-phone-2&lines=SKU-NONE*1&qty_SKU-NONE=1&price_SKU-NONE=10&{customer}"
+    assert post("/admin/new-order", short) == 303
+    assert hub.http("GET", "/admin/store/stock/adm-store", query="q=iam%20kettle", headers=session).status == 200
 
 
 def _sla_scenario(hub: LocalHub, api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
