@@ -5,8 +5,8 @@ replaced by a dispatcher to the real handlers, returning errorType/errorMessage 
 Retry/Catch behave as on AWS; Step Functions skips re-validating a definition it accepted and hides
 executions still starting; its timeouts and the times it reports follow the hub clock (common.clock);
 the ASL retrier's sleeps can be scaled; TransactWriteItems keeps an undo record instead of copying
-every table it names; DynamoDB expressions are parsed once per text and attribute values serialised
-without moto's attribute picker.
+every table it names; a Query reads its partition instead of walking the whole table; DynamoDB
+expressions are parsed once per text and attribute values serialised without moto's attribute picker.
 """
 
 from __future__ import annotations
@@ -131,6 +131,7 @@ def patch_moto() -> None:
 
     _patch_step_functions()
     _patch_transactions()
+    _patch_index_queries()
     _patch_update_expressions()
     _patch_update_validation()
     _patch_condition_expressions()
@@ -699,6 +700,7 @@ class _Touched(NamedTuple):
             items.pop(self.hash_value, None)
         else:
             items[self.hash_value] = self.before
+        partitions.refile(self.table, (self.hash_value, self.range_value))
 
 
 def _touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[_Touched]:
@@ -795,3 +797,188 @@ def _patch_stream_records_serialisation() -> None:
         return body.encode(), {"Content-Type": "application/x-amz-json-1.0"}
 
     _replace(DynamoDBStreamsHandler, "get_records", get_records)
+
+
+class _Filed:
+    """One table's items by the value of one attribute: value -> the primary keys of the items holding it.
+
+    Only keys are kept: a Query reads each item from the table as it is now. A value that cannot be hashed
+    (a set, list or map) is filed nowhere: it never equals the scalar a key condition names."""
+
+    def __init__(self, attribute: str, items: list[Any]) -> None:
+        self.attribute = attribute
+        self.keys: dict[Any, dict[tuple[Any, Any], None]] = {}
+        self._value_of: dict[tuple[Any, Any], Any] = {}
+        for item in items:
+            self.file((item.hash_key, item.range_key), item)
+
+    def file(self, key: tuple[Any, Any], item: Any) -> None:
+        """Where the item at `key` is now (None: there is none)."""
+        if key in self._value_of:
+            old = self._value_of.pop(key)
+            del self.keys[old][key]
+            if not self.keys[old]:
+                del self.keys[old]
+        value = item.attrs.get(self.attribute) if item is not None else None
+        if value is None:
+            return
+        try:
+            self.keys.setdefault(value, {})[key] = None
+        except TypeError:
+            return
+        self._value_of[key] = value
+
+
+class _Partitions:
+    """Answers moto's Query from the queried partition instead of the whole table.
+
+    moto answers every Query by walking and sorting all the table's items (Table.all_items), then keeping
+    those of the partition: about 270 ms per index Query at 20,000 items, paid by every admin page per
+    Query. Here a table's items are filed by the value of each attribute an index Query has named as its
+    partition key (built at the first such Query, then kept by every write: put, delete, update in place,
+    a transaction's undo), and for a base-table Query moto's own dict of partitions is read. moto's query
+    then runs unchanged on those items alone, in moto's order: its key checks, sort, ExclusiveStartKey,
+    Limit, filters, projections and COUNT see what they saw, minus the other partitions' items, which
+    they dropped anyway. A Query that names no partition value goes moto's way."""
+
+    def __init__(self) -> None:
+        self._tables: weakref.WeakKeyDictionary[Any, dict[str, _Filed]] = weakref.WeakKeyDictionary()
+        self._answering = threading.local()
+
+    def refile(self, table: Any, key: tuple[Any, Any] | None) -> None:
+        filed = self._tables.get(table)
+        if filed and key is not None:
+            item = _current(table, key)
+            for by_attribute in filed.values():
+                by_attribute.file(key, item)
+
+    def candidates(self, table: Any, hash_key: Any, index_name: str | None, conditions: Any) -> list[Any] | None:
+        """The items the Query can match (a superset: moto checks every condition again), None for all."""
+        if index_name is None:
+            return None if hash_key is None else _table_partition(table, hash_key)
+        index = next((i for i in table.all_indexes() if i.name == index_name), None)
+        # No such index: moto names the table's indexes in its error.
+        attribute = next((k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"), None) if index else None
+        value = dict(conditions or ()).get(attribute)
+        if attribute is None or value is None or not _hashable(value):
+            return None
+        filed = self._tables.setdefault(table, {})
+        if attribute not in filed:
+            filed[attribute] = _Filed(attribute, table.all_items())
+        found = (_current(table, key) for key in filed[attribute].keys.get(value, ()))
+        return _in_moto_order([item for item in found if item is not None])
+
+    @contextlib.contextmanager
+    def answering(self, table: Any, items: list[Any]) -> Iterator[None]:
+        """Within it, `all_items(table)` on this thread is `items`."""
+        self._answering.table, self._answering.items = table, items
+        try:
+            yield
+        finally:
+            self._answering.table = self._answering.items = None
+
+    def all_items(self, table: Any) -> list[Any] | None:
+        return self._answering.items if getattr(self._answering, "table", None) is table else None
+
+
+partitions = _Partitions()
+
+
+def _table_partition(table: Any, hash_key: Any) -> list[Any] | None:
+    """A base-table partition's items, from moto's own dict of partitions."""
+    if not _hashable(hash_key):
+        return None
+    partition = table.items.get(hash_key)  # .get: moto's defaultdict would add the key
+    if not table.range_key_attr:
+        return [] if partition is None or isinstance(partition, dict) else [partition]
+    return _in_moto_order(list(partition.values()) if partition else [])
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _current(table: Any, key: tuple[Any, Any]) -> Any:
+    """The table's item at `key` now, or None, without adding a partition to moto's defaultdict."""
+    hash_value, range_value = key
+    found = table.items.get(hash_value)
+    if range_value is None:
+        return found if found is not None and not isinstance(found, dict) else None
+    return found.get(range_value) if isinstance(found, dict) else None
+
+
+def _in_moto_order(items: list[Any]) -> list[Any]:
+    """Sorted as moto's Table.all_items sorts the whole table."""
+    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
+
+
+def _key_of(table: Any, attributes: Any) -> tuple[Any, Any] | None:
+    """The primary key a write names (wire attributes), None where moto refuses it itself."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    try:
+        hash_value = DynamoType(attributes[table.hash_key_attr])
+        range_value = DynamoType(attributes[table.range_key_attr]) if table.range_key_attr else None
+        hash(hash_value), hash(range_value)
+    except Exception:  # noqa: BLE001 - a malformed key: moto's own validation answers it
+        return None
+    return hash_value, range_value
+
+
+def _patch_index_queries() -> None:
+    """Query reads the queried partition, not the table (see _Partitions)."""
+    import inspect
+
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    original_query, original_all_items = Table.query, Table.all_items
+    original_put, original_delete = Table.put_item, Table.delete_item
+    original_update = DynamoDBBackend.update_item
+    query_arguments = inspect.signature(original_query)
+
+    @functools.wraps(original_query)  # __wrapped__: moto's own, which the tests compare with
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        asked = query_arguments.bind(self, *args, **kwargs).arguments
+        items = partitions.candidates(
+            self, asked.get("hash_key"), asked.get("index_name"), asked.get("hash_key_conditions")
+        )
+        if items is None:
+            return original_query(self, *args, **kwargs)
+        with partitions.answering(self, items):
+            return original_query(self, *args, **kwargs)
+
+    def all_items(self: Any) -> list[Any]:
+        answering = partitions.all_items(self)
+        return original_all_items(self) if answering is None else answering
+
+    def put_item(self: Any, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original_put(self, item_attrs, *args, **kwargs)
+        finally:
+            partitions.refile(self, _key_of(self, item_attrs))
+
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        try:
+            return original_delete(self, hash_key, range_key)
+        finally:
+            partitions.refile(self, (hash_key, range_key))
+
+    def update_item(self: Any, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        # The update changes moto's item in place (its index attributes too), or fails half-way through.
+        try:
+            return original_update(self, table_name, key, *args, **kwargs)
+        finally:
+            table = self.tables.get(table_name)
+            if table is not None:
+                partitions.refile(table, _key_of(table, key))
+
+    _replace(Table, "query", query)
+    _replace(Table, "all_items", all_items)
+    _replace(Table, "put_item", put_item)
+    _replace(Table, "delete_item", delete_item)
+    _replace(DynamoDBBackend, "update_item", update_item)

@@ -1,0 +1,325 @@
+"""The local runtime's Query (oms_local.moto_patches._Partitions) answers as moto's own does, reading only
+the queried partition: random writes (puts, updates moving an item between partitions or out of a sparse
+index, deletes, batches, transactions committed and cancelled, refused conditions) interleaved with random
+Queries, each asked twice, of the patched Query and of moto's, and every page compared whole."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+from moto.dynamodb.models.table import Table
+
+from oms_local.moto_patches import patch_moto
+
+REGION = "eu-central-1"
+PARTITIONS = ["a", "b"]  # few values, so partitions share items and items move between them
+RANGES = ["r1", "r2", "r3", "s1"]
+
+
+@pytest.fixture(scope="module")
+def ddb() -> Iterator[Any]:
+    patch_moto()
+    with mock_aws():
+        yield boto3.client("dynamodb", region_name=REGION)
+
+
+def _tables(ddb: Any) -> dict[str, str]:
+    """A table with a sort key, two GSIs (one sparse by its sort key, one without a sort key) and an LSI,
+    and a table with a partition key only; each named afresh."""
+    suffix = uuid.uuid4().hex[:8]
+    ranged, single = f"ranged-{suffix}", f"single-{suffix}"
+    strings = ("pk", "g", "h", "r")
+    ddb.create_table(
+        TableName=ranged,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            *({"AttributeName": name, "AttributeType": "S"} for name in strings),
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByG",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["x"]},
+            },
+            {
+                "IndexName": "ByH",
+                "KeySchema": [{"AttributeName": "h", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "ByR",
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    ddb.create_table(
+        TableName=single,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("pk", "g", "r")],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "ByG",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    return {"ranged": ranged, "single": single}
+
+
+maybe = st.sampled_from([None, *PARTITIONS])
+keys = st.fixed_dictionaries({"pk": st.sampled_from(PARTITIONS), "sk": st.integers(0, 4)})
+attributes = st.fixed_dictionaries(
+    {"g": maybe, "h": maybe, "r": st.sampled_from([None, *RANGES]), "x": st.integers(0, 3)}
+)
+writes = st.one_of(
+    st.tuples(st.just("put"), st.sampled_from(["ranged", "single"]), keys, attributes),
+    st.tuples(
+        st.just("update"),
+        st.sampled_from(["ranged", "single"]),
+        keys,
+        st.sampled_from(["g", "h", "r"]),
+        st.one_of(st.none(), st.sampled_from(PARTITIONS + RANGES)),  # None: REMOVE it
+        st.booleans(),  # only if the item exists (refused, changing nothing, when it does not)
+    ),
+    st.tuples(st.just("delete"), st.sampled_from(["ranged", "single"]), keys),
+    st.tuples(st.just("batch"), st.lists(st.tuples(keys, st.one_of(st.none(), attributes)), max_size=4)),
+    st.tuples(st.just("transaction"), st.lists(st.tuples(keys, attributes), min_size=1, max_size=3), st.booleans()),
+)
+range_conditions = st.one_of(
+    st.none(),
+    st.tuples(st.sampled_from(["=", "<", "<=", ">", ">="]), st.sampled_from(RANGES)),
+    st.tuples(st.just("begins_with"), st.sampled_from(["r", "s"])),
+    st.tuples(st.just("BETWEEN"), st.sampled_from(RANGES), st.sampled_from(RANGES)),
+)
+queries = st.fixed_dictionaries(
+    {
+        "target": st.sampled_from(
+            [
+                ("ranged", None),
+                ("ranged", "ByG"),
+                ("ranged", "ByH"),
+                ("ranged", "ByR"),
+                ("single", None),
+                ("single", "ByG"),
+            ]
+        ),
+        "partition": st.sampled_from([*PARTITIONS, "none-such"]),
+        "range": range_conditions,
+        "sk_above": st.one_of(st.none(), st.integers(0, 4)),
+        "limit": st.one_of(st.none(), st.integers(1, 3)),
+        "forward": st.booleans(),
+        "select": st.sampled_from([None, "COUNT", "SPECIFIC_ATTRIBUTES"]),
+        "filter": st.one_of(st.none(), st.integers(0, 3)),
+    }
+)
+steps = st.lists(st.one_of(st.tuples(st.just("query"), queries), writes), min_size=5, max_size=25)
+
+
+def _item(table: str, key: dict[str, Any], attrs: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {"pk": {"S": f"{key['pk']}"}}
+    if table == "ranged":
+        item["sk"] = {"N": str(key["sk"])}
+    else:
+        item["pk"] = {"S": f"{key['pk']}{key['sk']}"}  # the single table's items are partitions of their own
+    for name in ("g", "h", "r"):
+        if attrs[name] is not None and not (table == "single" and name == "h"):
+            item[name] = {"S": attrs[name]}
+    item["x"] = {"N": str(attrs["x"])}
+    return item
+
+
+def _key(table: str, key: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in _item(table, key, dict.fromkeys("ghr") | {"x": 0}).items() if name != "x"}
+
+
+def _write(ddb: Any, names: dict[str, str], step: tuple[Any, ...]) -> None:
+    kind = step[0]
+    try:
+        if kind == "put":
+            _, table, key, attrs = step
+            ddb.put_item(TableName=names[table], Item=_item(table, key, attrs))
+        elif kind == "update":
+            _, table, key, name, value, only_existing = step
+            change = (
+                {"UpdateExpression": "REMOVE #a"}
+                if value is None
+                else {"UpdateExpression": "SET #a = :v", "ExpressionAttributeValues": {":v": {"S": value}}}
+            )
+            if only_existing:
+                change["ConditionExpression"] = "attribute_exists(pk)"
+            ddb.update_item(
+                TableName=names[table], Key=_key(table, key), ExpressionAttributeNames={"#a": name}, **change
+            )
+        elif kind == "delete":
+            _, table, key = step
+            ddb.delete_item(TableName=names[table], Key=_key(table, key))
+        elif kind == "batch":
+            requests = {}  # one request per key: DynamoDB refuses a batch naming a key twice
+            for key, attrs in step[1]:
+                requests[(key["pk"], key["sk"])] = (
+                    {"DeleteRequest": {"Key": _key("ranged", key)}}
+                    if attrs is None
+                    else {"PutRequest": {"Item": _item("ranged", key, attrs)}}
+                )
+            if requests:
+                ddb.batch_write_item(RequestItems={names["ranged"]: list(requests.values())})
+        else:
+            _, puts, cancelled = step
+            unique = {(key["pk"], key["sk"]): (key, attrs) for key, attrs in puts}
+            items: list[dict[str, Any]] = [
+                {"Put": {"TableName": names["ranged"], "Item": _item("ranged", key, attrs)}}
+                for key, attrs in unique.values()
+            ]
+            if cancelled:  # the last item's condition fails: the puts before it are undone
+                items.append(
+                    {
+                        "ConditionCheck": {
+                            "TableName": names["single"],
+                            "Key": {"pk": {"S": "never-written"}},
+                            "ConditionExpression": "attribute_exists(pk)",
+                        }
+                    }
+                )
+            ddb.transact_write_items(TransactItems=items)
+    except ClientError as error:
+        refused = ("ConditionalCheckFailedException", "TransactionCanceledException")
+        assert error.response["Error"]["Code"] in refused
+
+
+def _request(names: dict[str, str], q: dict[str, Any]) -> dict[str, Any]:
+    table, index = q["target"]
+    partition_key = {"ByG": "g", "ByH": "h"}.get(index or "", "pk")
+    partition = q["partition"] + (str(q["sk_above"] or 0) if table == "single" and index is None else "")
+    values: dict[str, Any] = {":p": {"S": partition}}
+    condition = "#p = :p"
+    names_used = {"#p": partition_key}
+    sort_key = {"ByG": "r", "ByR": "r"}.get(index or "", "sk" if table == "ranged" and index is None else None)
+    if sort_key == "r" and q["range"] is not None:
+        op, *bounds = q["range"]
+        names_used["#r"] = "r"
+        values.update({f":r{n}": {"S": b} for n, b in enumerate(bounds)})
+        condition += {
+            "begins_with": " AND begins_with(#r, :r0)",
+            "BETWEEN": " AND #r BETWEEN :r0 AND :r1",
+        }.get(op, f" AND #r {op} :r0")
+    elif sort_key == "sk" and q["sk_above"] is not None:
+        condition += " AND sk > :s"
+        values[":s"] = {"N": str(q["sk_above"])}
+    request: dict[str, Any] = {
+        "TableName": names[table],
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names_used,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": q["forward"],
+    }
+    if index:
+        request["IndexName"] = index
+    if q["limit"]:
+        request["Limit"] = q["limit"]
+    if q["select"] == "COUNT":
+        request["Select"] = "COUNT"
+    elif q["select"] == "SPECIFIC_ATTRIBUTES":
+        request["ProjectionExpression"] = "pk, #x"
+        names_used["#x"] = "x"
+    if q["filter"] is not None:
+        request["FilterExpression"] = "#x >= :x"
+        names_used["#x"] = "x"
+        values[":x"] = {"N": str(q["filter"])}
+    return request
+
+
+def _pages(ddb: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every page of the Query, or the error it answers with."""
+    pages = []
+    asked = dict(request)
+    for _ in range(50):
+        try:
+            page = ddb.query(**asked)
+        except ClientError as error:
+            return [{"error": error.response["Error"]}]
+        page.pop("ResponseMetadata")
+        pages.append(page)
+        if "LastEvaluatedKey" not in page:
+            return pages
+        asked["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    raise AssertionError(f"more than 50 pages: {request}")
+
+
+def _same_as_moto(ddb: Any, request: dict[str, Any]) -> None:
+    patched = _pages(ddb, request)
+    with mock.patch.object(Table, "query", Table.query.__wrapped__):
+        own = _pages(ddb, request)
+    assert patched == own, request
+
+
+def _every_partition(ddb: Any, names: dict[str, str], asked: dict[str, Any]) -> None:
+    """Each partition of every index and of the base tables, whole, compared with moto's answer."""
+    for table, index in [("ranged", "ByG"), ("ranged", "ByH"), ("ranged", "ByR"), ("ranged", None), ("single", "ByG")]:
+        for partition in PARTITIONS:
+            whole = {"target": (table, index), "partition": partition, "range": None, "sk_above": None}
+            _same_as_moto(ddb, _request(names, asked | whole | {"limit": None, "select": None, "filter": None}))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=steps, last=queries)
+def test_a_query_answers_every_page_as_moto_s_own_after_any_writes(ddb: Any, steps: list[Any], last: Any) -> None:
+    names = _tables(ddb)
+    _every_partition(ddb, names, last)  # the first index Query files the items: the writes keep them filed
+    for step in [*steps, ("query", last)]:
+        if step[0] == "query":
+            _same_as_moto(ddb, _request(names, step[1]))
+        else:
+            _write(ddb, names, step)
+    _every_partition(ddb, names, last)
+    for name in names.values():
+        ddb.delete_table(TableName=name)
+
+
+def test_a_query_reads_only_its_partition(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = _tables(ddb)
+    table = names["ranged"]
+    for sk in range(200):
+        ddb.put_item(TableName=table, Item=_item("ranged", {"pk": "a", "sk": sk}, {**_NONE, "g": "a", "r": "r1"}))
+    ddb.put_item(TableName=table, Item=_item("ranged", {"pk": "b", "sk": 0}, {**_NONE, "g": "b", "r": "r1"}))
+    by_g = {
+        "TableName": table,
+        "IndexName": "ByG",
+        "KeyConditionExpression": "g = :b",
+        "ExpressionAttributeValues": {":b": {"S": "b"}},
+    }
+    assert ddb.query(**by_g)["Count"] == 1  # files the table's items by g, walking them once
+    ddb.update_item(
+        TableName=table,
+        Key=_key("ranged", {"pk": "a", "sk": 7}),
+        UpdateExpression="SET g = :b",
+        ExpressionAttributeValues={":b": {"S": "b"}},
+    )
+    seen: list[int] = []  # how many items moto's query walked, per Query
+    walked = Table.all_items
+    monkeypatch.setattr(Table, "all_items", lambda self: seen.append(len(items := walked(self))) or items)
+    by_index = ddb.query(**by_g)
+    by_table = ddb.query(
+        TableName=table, KeyConditionExpression="pk = :b", ExpressionAttributeValues={":b": {"S": "b"}}
+    )
+    assert [i["sk"]["N"] for i in by_index["Items"]] == ["7", "0"]  # moved in by the update; same r: by key
+    assert by_table["Count"] == 1
+    assert seen == [2, 1]  # moto's walks 201 items for each
+
+
+_NONE = {"g": None, "h": None, "r": None, "x": 0}
