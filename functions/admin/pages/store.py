@@ -54,7 +54,9 @@ def picking_list(request: Request, identity: Identity) -> Response:
 def _picking_page(
     request: Request, identity: Identity, order: Order, *, status: int = 200, refused: str | None = None
 ) -> Response:
-    allowed = workflow(order.workflow).transitions.get(order.status, {})
+    # An accepted event the lifecycle is still applying: the status shown is the one it leaves, so its
+    # buttons would be refused as busy (the page says so and store.js reloads it until it is applied).
+    allowed = {} if order.pending_event else workflow(order.workflow).transitions.get(order.status, {})
     mine = sorted(identity.location_ids)
     return render(
         request,

@@ -2,6 +2,12 @@
 // script, no eval: the page's CSP (script-src 'self'; connect-src 'self') allows exactly this.
 "use strict";
 (function () {
+  // A picking list shown while the order's last event is still being applied (its buttons held back)
+  // reloads itself until the lifecycle has applied it.
+  if (document.querySelector("[data-applying]")) {
+    setTimeout(function () { window.location.reload(); }, 1000);
+    return;
+  }
   const queue = document.getElementById("queue");
   if (!queue) return;
   const source = queue.getAttribute("data-src");
