@@ -837,9 +837,10 @@ class _Partitions:
     Query. Here a table's items are filed by the value of each attribute an index Query has named as its
     partition key (built at the first such Query, then kept by every write: put, delete, update in place,
     a transaction's undo), and for a base-table Query moto's own dict of partitions is read. moto's query
-    then runs unchanged on those items alone, in moto's order: its key checks, sort, ExclusiveStartKey,
-    Limit, filters, projections and COUNT see what they saw, minus the other partitions' items, which
-    they dropped anyway. A Query that names no partition value goes moto's way."""
+    then runs unchanged on those items alone: its key checks, ExclusiveStartKey, Limit, filters,
+    projections and COUNT see what they saw, minus the other partitions' items, which they dropped
+    anyway, and its sort (by the index keys, then the table's: unique per item) puts them in its order
+    whatever order they come in. A Query that names no partition value goes moto's way."""
 
     def __init__(self) -> None:
         self._tables: weakref.WeakKeyDictionary[Any, dict[str, _Filed]] = weakref.WeakKeyDictionary()
@@ -866,7 +867,7 @@ class _Partitions:
         if attribute not in filed:
             filed[attribute] = _Filed(attribute, table.all_items())
         found = (_current(table, key) for key in filed[attribute].keys.get(value, ()))
-        return _in_moto_order([item for item in found if item is not None])
+        return [item for item in found if item is not None]
 
     @contextlib.contextmanager
     def answering(self, table: Any, items: list[Any]) -> Iterator[None]:
@@ -891,7 +892,7 @@ def _table_partition(table: Any, hash_key: Any) -> list[Any] | None:
     partition = table.items.get(hash_key)  # .get: moto's defaultdict would add the key
     if not table.range_key_attr:
         return [] if partition is None or isinstance(partition, dict) else [partition]
-    return _in_moto_order(list(partition.values()) if partition else [])
+    return list(partition.values()) if partition else []
 
 
 def _hashable(value: Any) -> bool:
@@ -909,11 +910,6 @@ def _current(table: Any, key: tuple[Any, Any]) -> Any:
     if range_value is None:
         return found if found is not None and not isinstance(found, dict) else None
     return found.get(range_value) if isinstance(found, dict) else None
-
-
-def _in_moto_order(items: list[Any]) -> list[Any]:
-    """Sorted as moto's Table.all_items sorts the whole table."""
-    return sorted(items, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
 
 def _key_of(table: Any, attributes: Any) -> tuple[Any, Any] | None:
