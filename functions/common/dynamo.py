@@ -69,6 +69,18 @@ def query_all(client: Any, request: Mapping[str, Any]) -> Iterator[dict[str, Any
         page_request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+def count_all(client: Any, request: Mapping[str, Any]) -> int:
+    """How many items a Query matches (Select COUNT: nothing returned), page after page."""
+    page_request = {**request, "Select": "COUNT"}
+    total = 0
+    while True:
+        page = client.query(**page_request)
+        total += int(page["Count"])
+        if "LastEvaluatedKey" not in page:
+            return total
+        page_request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def batch_get(
     client: Any,
     table: str,

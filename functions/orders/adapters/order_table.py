@@ -14,7 +14,7 @@ from typing import Any
 
 from common import aws
 from common.config import settings
-from common.dynamo import TransactItem, batch_get, from_item, to_item, to_value, update_if
+from common.dynamo import TransactItem, batch_get, count_all, from_item, to_item, to_value, update_if
 from orders.adapters.listing import IndexPartition, Page, newest_first, oldest_first
 from orders.domain.fulfilment import ShortPick
 from orders.domain.records import ENTRY_CLEARS, status_fields
@@ -280,20 +280,13 @@ def current_orders(order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
 def count_orders(status: str, channel: str) -> int:
     """How many orders of the channel are in the status: COUNT Queries of one ByChannelStatus partition (keys
     only, nothing returned), so a dashboard counts open work without reading an order."""
-    request: dict[str, Any] = {
+    request = {
         "TableName": settings().orders_table,
         "IndexName": "ByChannelStatus",
-        "Select": "COUNT",
         "KeyConditionExpression": "channel_status = :p",
         "ExpressionAttributeValues": {":p": {"S": f"{channel}#{status}"}},
     }
-    total = 0
-    while True:
-        answer = aws.dynamodb().query(**request)
-        total += int(answer["Count"])
-        if "LastEvaluatedKey" not in answer:
-            return total
-        request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+    return count_all(aws.dynamodb(), request)
 
 
 # ------------------------------------------------------------------ building updates
