@@ -34,6 +34,8 @@ import run as base  # noqa: E402  (bench/run.py, first: it sets the functions' l
 
 from common import secrets  # noqa: E402
 from common.config import settings  # noqa: E402
+from common.cost_model import LAMBDA_GB, LAMBDA_SECONDS, Usage, cost_per_1000  # noqa: E402
+from common.cost_model import SES_USD_PER_EMAIL as SES_USD_PER_EMAIL  # noqa: E402, PLC0414  (bench/sla.py's)
 from notifications.adapters.sms_ru import api_id_parameter  # noqa: E402
 from oms_local import demo  # noqa: E402
 from oms_local.runtime import LocalHub  # noqa: E402
@@ -57,11 +59,6 @@ CUSTOMER = {
 CAMPAIGN = 21621656
 OZON_SKU = 900000001  # Ozon's own sku of the bench's offer
 
-# us-east-1 list prices (aws.amazon.com/sqs/pricing, /ses/pricing, as quoted 2026-03 and 2026-06): SQS
-# standard queue $0.40 per million requests (64 KB chunks; the free million a month left out), SES
-# $0.10 per 1,000 emails. EventBridge custom events are run.py's EVENTS_USD_PER_EVENT.
-SQS_USD_PER_REQUEST = 0.40 / 1_000_000
-SES_USD_PER_EMAIL = 0.10 / 1000
 # The actions' Lambda time is mostly waiting for partners: run.py's 100 ms plus this per partner request.
 PARTNER_REQUEST_SECONDS = 0.1
 
@@ -285,15 +282,18 @@ class WithActions:
         own = sum(1 for call in self.action_calls if call.service == "sqs")
         return self.announcements() + 2 * self.batches + own
 
-    def cost_parts(self) -> dict[str, float]:
-        parts = base.cost_parts(self.everything)
-        seconds = base.LAMBDA_SECONDS * self.batches + PARTNER_REQUEST_SECONDS * self.partner_requests.total()
-        parts["lambda_actions"] = 1000 * (
-            self.batches * base.LAMBDA_USD_PER_REQUEST + base.LAMBDA_GB * seconds * base.LAMBDA_USD_PER_GB_S
+    def usage(self) -> Usage:
+        """The order's usage with its actions': OrderActionsFunction's batches at 100 ms each plus the time
+        it waits for partners, SQS and SES."""
+        used = base.usage(self.everything)
+        seconds = LAMBDA_SECONDS * self.batches + PARTNER_REQUEST_SECONDS * self.partner_requests.total()
+        return replace(
+            used,
+            lambda_requests=used.lambda_requests + self.batches,
+            lambda_gb_seconds=used.lambda_gb_seconds + LAMBDA_GB * seconds,
+            sqs_requests=self.sqs_requests(),
+            emails=self.emails,
         )
-        parts["sqs"] = 1000 * self.sqs_requests() * SQS_USD_PER_REQUEST
-        parts["ses"] = 1000 * self.emails * SES_USD_PER_EMAIL
-        return parts
 
 
 def with_actions(scenario: ScenarioBench, partners: Partners, name: str) -> WithActions:
@@ -429,7 +429,8 @@ def emit_figures(name: str, run: WithActions) -> None:
         base.emit(f"{prefix}_{partner}_requests_minimum", SCENARIOS[name].minimum.get(partner, 0), "requests")
     base.emit(f"{prefix}_emails_per_order", run.emails, "emails")
     base.emit(f"{prefix}_sms_per_order", run.partner_requests["sms"], "sms")
-    parts = run.cost_parts()
+    used = run.usage()
+    parts = cost_per_1000(used)
     base.emit(f"{prefix}_cost_per_1000_orders_usd", sum(parts.values()), "usd")
     base.note(
         f"{name}: actions "
@@ -438,6 +439,7 @@ def emit_figures(name: str, run: WithActions) -> None:
         + ", ".join(f"{op} x{n}" for op, n in sorted(Counter(c.name for c in run.action_calls).items()))
         + "; cost parts "
         + ", ".join(f"{part} {usd:.4f}" for part, usd in parts.items())
+        + f"; for common.cost_model.MEASURED: {used!r}"
     )
 
 

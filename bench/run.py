@@ -46,22 +46,21 @@ import deploy  # noqa: E402  (bench/deploy.py: template and CDK assembly counts)
 import stock  # noqa: E402  (bench/stock.py: the inventory figures)
 
 from common import aws as function_clients  # noqa: E402
+
+# The prices are common.cost_model's; re-exported (bench/sla.py prices its runs with them as run's).
+from common.cost_model import DYNAMODB_USD_PER_RRU as DYNAMODB_USD_PER_RRU  # noqa: E402, PLC0414
+from common.cost_model import DYNAMODB_USD_PER_WRU as DYNAMODB_USD_PER_WRU  # noqa: E402, PLC0414
+from common.cost_model import LAMBDA_GB as LAMBDA_GB  # noqa: E402, PLC0414
+from common.cost_model import LAMBDA_SECONDS as LAMBDA_SECONDS  # noqa: E402, PLC0414
+from common.cost_model import LAMBDA_USD_PER_GB_S as LAMBDA_USD_PER_GB_S  # noqa: E402, PLC0414
+from common.cost_model import LAMBDA_USD_PER_REQUEST as LAMBDA_USD_PER_REQUEST  # noqa: E402, PLC0414
+from common.cost_model import Usage, cost_per_1000  # noqa: E402
 from reference import config_table  # noqa: E402
 
 COURIER_EVENTS = ["confirm", "pick", "pack", "ship", "deliver"]
 CANCEL_EVENTS = ["confirm", "cancel"]
 IMPORT_RUNS = 9
 WAIT_LIMIT_S = 15.0
-
-# us-east-1 (N. Virginia) list prices.
-SFN_USD_PER_TRANSITION = 0.025 / 1000
-LAMBDA_USD_PER_REQUEST = 0.20 / 1_000_000
-LAMBDA_USD_PER_GB_S = 0.0000133334  # arm64
-LAMBDA_GB, LAMBDA_SECONDS = 0.5, 0.1  # template: 512 MB arm64; assumed 100 ms per invocation
-# On-demand throughput since AWS halved it on 2024-11-01 (it was $1.25 / $0.25 per million before).
-DYNAMODB_USD_PER_WRU = 0.625 / 1_000_000
-DYNAMODB_USD_PER_RRU = 0.125 / 1_000_000
-EVENTS_USD_PER_EVENT = 1.00 / 1_000_000  # EventBridge custom events (PutEvents entries up to 64 KB)
 
 
 def emit(name: str, value: float, unit: str) -> None:
@@ -458,27 +457,24 @@ def request_units(calls: list[Call], order_item_kb: int) -> tuple[float, float]:
     return wru, rru
 
 
-def usage(run: Lifecycle) -> tuple[float, float, int, int]:
-    """(WRU, RRU, Lambda requests, EventBridge events) of one order path."""
+def usage(run: Lifecycle) -> Usage:
+    """What one order path used of each priced service (Lambda at LAMBDA_SECONDS per invocation)."""
     wru, rru = request_units(run.calls, math.ceil(run.order_item_bytes / 1024))
     lambda_requests = run.api_requests + run.lambda_invocations + run.stream_invocations
     events = sum(len(call.request.get("Entries", [])) or 1 for call in run.calls if call.name == "events.PutEvents")
-    return wru, rru, lambda_requests, events
+    return Usage(run.transitions, lambda_requests, lambda_requests * LAMBDA_GB * LAMBDA_SECONDS, wru, rru, events)
 
 
 def cost_parts(run: Lifecycle) -> dict[str, float]:
-    """USD per 1,000 orders of one order path, by service, at the list prices above."""
-    wru, rru, lambda_requests, events = usage(run)
-    return {
-        "sfn": 1000 * run.transitions * SFN_USD_PER_TRANSITION,
-        "lambda": 1000 * lambda_requests * (LAMBDA_USD_PER_REQUEST + LAMBDA_GB * LAMBDA_SECONDS * LAMBDA_USD_PER_GB_S),
-        "dynamodb": 1000 * (wru * DYNAMODB_USD_PER_WRU + rru * DYNAMODB_USD_PER_RRU),
-        "events": 1000 * events * EVENTS_USD_PER_EVENT,
-    }
+    """USD per 1,000 orders of one order path, by service, at common.cost_model's list prices (this path
+    sends no email and no SQS request: those parts are left out)."""
+    parts = cost_per_1000(usage(run))
+    return {part: parts[part] for part in ("sfn", "lambda", "dynamodb", "events")}
 
 
 def cost(courier: Lifecycle) -> None:
-    wru, rru, lambda_requests, _ = usage(courier)
+    used = usage(courier)
+    wru, rru, lambda_requests = used.wru, used.rru, used.lambda_requests
     per_1000 = cost_parts(courier)
     emit("cost_per_1000_orders_usd", sum(per_1000.values()), "usd")
     for part, usd in per_1000.items():
