@@ -113,10 +113,10 @@ def _unfulfilled_and_risk_are_the_apis(page: Any, api: Api, first: str, last: st
 
 
 def test_time_in_status_unfulfilled_risk_and_cost_are_the_apis(page_as: Any, admin_hub: LocalHub) -> None:
-    """Orders confirmed and picked 12 minutes later at the demo store (the SLA monitor counting the stays on
-    its schedule), two cancelled with a reason: the dashboard's time in status per store and status, its SLA
-    tiers, its unfulfilled shares and reasons, each channel's risk and the modelled cost match GET /v1/kpis,
-    GET /v1/orders, GET /v1/channels/{id}/risk and common.cost_model."""
+    """Orders confirmed and picked 4 h 10 min later at the demo warehouse, the ones on hold escalated to ops
+    (the SLA monitor runs on its schedule), two cancelled with a reason: the dashboard's time in status per
+    store and status, its SLA tiers, its unfulfilled shares and reasons, each channel's risk and the modelled
+    cost match GET /v1/kpis, GET /v1/orders, GET /v1/channels/{id}/risk and common.cost_model."""
     api = Api(admin_hub)
     restock = {"mode": "delta", "items": [{"sku": "SKU-00001", "on_hand": 20}]}
     assert api.put("/v1/stock/msk-wh-1", restock).status == 200
@@ -127,7 +127,7 @@ def test_time_in_status_unfulfilled_risk_and_cost_are_the_apis(page_as: Any, adm
         api.wait_for(order_id, "confirmed")
     api.event(reserved[0], "cancel", note="customer changed their mind")
     api.event(reserved[1], "cancel", note="customer changed their mind")
-    admin_hub.clock.advance(timedelta(minutes=12))
+    admin_hub.clock.advance(timedelta(hours=4, minutes=10))  # past on_hold's escalation to ops at 4 h
     monitor(admin_hub, admin_hub.clock.now())
     for order_id in reserved[2:]:
         api.event(order_id, "pick")
@@ -143,6 +143,9 @@ def test_time_in_status_unfulfilled_risk_and_cost_are_the_apis(page_as: Any, adm
     shown = _table(page, "time_in_status")
     everywhere = api.get("/v1/kpis", f"from={first}&to={last}").body["items"]
     assert any(f["status"] == "confirmed" and f["count"] >= 2 for f in everywhere)
+    assert any(f["status"] == "on_hold" and f["escalations"] >= 4 for f in everywhere)
+    tiers = page.locator("svg[aria-labelledby=chart-sla_tiers] text").all_text_contents()
+    assert "on_hold · escalations" in tiers
     expected = {f"*#{f['workflow']}#{f['status']}": f for f in everywhere}
     for location in (loc["location_id"] for loc in api.get("/v1/locations").body["items"]):
         for f in api.get("/v1/kpis", f"from={first}&to={last}&location={location}").body["items"]:

@@ -142,7 +142,7 @@ def _time_in_status(first: date, last: date) -> Section:
     tiers = [
         (f"{item['status']} · {kind}", item[kind])
         for item in overall
-        for kind in ("warnings", "breaches")
+        for kind in ("warnings", "escalations", "breaches")
         if item[kind]
     ]
     charts = [bar_chart("p90_by_store", p90, "{:.1f}"), bar_chart("sla_tiers", tiers)]
