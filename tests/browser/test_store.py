@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -156,3 +157,22 @@ def test_the_queue_refreshes_itself(page_as: Any, admin_hub: LocalHub) -> None:
     page.clock.run_for(21_000)
     _section(page, "to_pick").get_by_role("link", name="cc-2003").wait_for()
     page.locator(f"a[href$='/admin/store/orders/{order_id}']").wait_for()
+
+
+def test_the_picking_list_waits_for_an_event_the_lifecycle_is_still_applying(
+    page_as: Any, admin_hub: LocalHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a busy machine: the event is accepted, but the lifecycle gets it only a second later."""
+    from orders.adapters import lifecycle_engine
+
+    order_id = _click_collect(admin_hub, "cc-2004", "SKU-00010", 1)
+    resume = lifecycle_engine.resume
+    monkeypatch.setattr(lifecycle_engine, "resume", lambda *args: threading.Timer(1.0, resume, args).start())
+    page = _store_page(page_as)
+    page.goto(page.url.replace("/admin/store?lang=en", f"/admin/store/orders/{order_id}"))
+    _applied(page, "confirmed")
+    _click(page, "Picked")
+    assert page.get_by_role("status").inner_text().startswith("Applying “Picked”")
+    assert page.get_by_role("button", name="Picked").count() == 0  # it would be refused as busy
+    _applied(page, "picked")  # the page reloaded itself until the lifecycle applied it
+    page.get_by_role("button", name="At the desk: tell the customer").wait_for()
