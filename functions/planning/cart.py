@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from common.models import Sku
 from common.quantities import sum_by
 
-MAX_CART_LINES = 40  # one order + 2 contact lookups + 2 items per reserved line + 1 task must fit TransactWriteItems' 100 items
+# One order, 2 contact lookups, 2 items per reserved line and 1 task must fit TransactWriteItems' 100 items
+MAX_CART_LINES = 40
 MAX_QTY = 10_000
 Qty = Annotated[StrictInt, Field(ge=1, le=MAX_QTY)]  # a JSON integer: true, "1" and 1.0 are refused
 
