@@ -8,6 +8,7 @@ store_manager after 45, its `picked` first after 30."""
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -185,6 +186,28 @@ def test_one_order_failing_does_not_stop_the_run_and_stays_due(
     monkeypatch.setattr(use_case, "notify_role", told)
     monitor(hub, entered + timedelta(minutes=17))
     assert sorted(t["order_id"] for t in sla_tasks(stores)) == sorted([first, second])
+
+
+def test_a_run_short_of_time_leaves_the_rest_due_for_the_next_run(
+    hub: LocalHub, stores: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = [store_order(stores, 20 + n, CONFIRM) for n in range(3)]
+    entered = max(since(order_id) for order_id in ours)
+    watch = use_case._watch
+
+    def look_then_run_out_of_time(*args: Any) -> str:
+        monkeypatch.setattr(use_case, "TIME_RESERVE_SECONDS", math.inf)  # the function's time is up after one
+        return watch(*args)
+
+    monkeypatch.setattr(use_case, "_watch", look_then_run_out_of_time)
+    outcome = monitor(hub, entered + timedelta(minutes=16))
+    looked = sum(n for what, n in outcome.items() if what != "deferred")
+    assert looked == 1 and outcome["deferred"] >= 2, outcome  # ours are due, with any other test's still due
+    tasks = [t["order_id"] for t in sla_tasks(stores) if t["order_id"] in ours]
+    assert len(tasks) <= 1  # the one look of the run may have been another test's older order
+    monkeypatch.undo()
+    assert "deferred" not in monitor(hub, entered + timedelta(minutes=17))
+    assert sorted(t["order_id"] for t in sla_tasks(stores) if t["order_id"] in ours) == sorted(ours)
 
 
 def test_a_lost_start_is_started_by_the_monitor(hub: LocalHub, stores: Api, monkeypatch: pytest.MonkeyPatch) -> None:

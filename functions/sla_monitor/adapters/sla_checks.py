@@ -11,7 +11,7 @@ whose notification is still to be sent (`<entered_at>#<tier>`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 from typing import Any
 
 from common import aws
@@ -22,21 +22,29 @@ from orders.adapters.order_table import order_key
 INDEX = "BySlaCheck"
 
 
-def due_orders(lane: str, now: str) -> Iterator[dict[str, Any]]:
-    """The orders of the workflow `lane` whose next look is due: one Query of the sparse index (keys only) and
-    BatchGetItem of those orders, 100 at a time, so a run reads what is due and nothing else. An order another
-    run has claimed or re-planned since the index was written (it is eventually consistent) is left out."""
-    table = settings().orders_table
+def due_keys(lane: str, now: str) -> list[tuple[str, str]]:
+    """(sla_next_at, pk) of the orders of the workflow `lane` whose next look is due: one Query of the sparse
+    index (keys only), so a run reads what is due and nothing else."""
     request = {
-        "TableName": table,
+        "TableName": settings().orders_table,
         "IndexName": INDEX,
         "KeyConditionExpression": "sla_lane = :lane AND sla_next_at <= :now",
         "ExpressionAttributeValues": {":lane": {"S": lane}, ":now": {"S": now}},
     }
-    keys = [{"pk": item["pk"]["S"]} for item in query_all(aws.dynamodb(), request)]
+    return [(item["sla_next_at"]["S"], item["pk"]["S"]) for item in query_all(aws.dynamodb(), request)]
+
+
+def due_orders(keys: Sequence[str], now: str) -> Iterator[dict[str, Any]]:
+    """The orders of `keys` (pk values, in their order), read 100 at a time as the caller goes. An order
+    another run has claimed or re-planned since the index was written (it is eventually consistent) is
+    left out."""
+    table = settings().orders_table
     for start in range(0, len(keys), 100):
-        for order in batch_get(aws.dynamodb(), table, keys[start : start + 100], consistent=True):
-            if order.get("sla_lane") == lane and order.get("sla_next_at", "~") <= now:
+        part = [{"pk": key} for key in keys[start : start + 100]]
+        found = {order["pk"]: order for order in batch_get(aws.dynamodb(), table, part, consistent=True)}
+        for key in keys[start : start + 100]:
+            order = found.get(key)
+            if order is not None and order.get("sla_lane") and order.get("sla_next_at", "~") <= now:
                 yield order
 
 

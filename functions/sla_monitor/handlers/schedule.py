@@ -16,7 +16,7 @@ from sla_monitor.use_cases.monitor import run
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    return run(_scheduled_time(event))
+    return run(_scheduled_time(event), lambda: context.get_remaining_time_in_millis() / 1000)
 
 
 def _scheduled_time(event: dict[str, Any]) -> datetime:

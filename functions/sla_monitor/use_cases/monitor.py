@@ -9,7 +9,9 @@ last it writes the plan and the next look. An order that fails stays due and doe
 
 from __future__ import annotations
 
+import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -40,23 +42,33 @@ from sla_monitor.use_cases.notify import notify_role
 
 # Longer than a run may last (the function's timeout): a run that died leaves its orders due again after it.
 LEASE = timedelta(minutes=5)
+# A run stops claiming orders this long before the function's timeout: a look takes well under a second.
+TIME_RESERVE_SECONDS = 10.0
 LIFECYCLE_LOST = "lifecycle_lost"
 TIER_METRICS = {"warn": "SlaWarned", "escalate": "SlaEscalated", "breach": "SlaBreached"}
 # The statuses the marketplace risk facts are read from (the marketplace workflow's own names).
 SHIPPED, CANCELLED = "shipped", "cancelled"
 
 
-def run(now: datetime) -> dict[str, int]:
-    """Look at every order due by `now` (the scheduled time); the counts of what happened."""
+def run(now: datetime, seconds_left: Callable[[], float] = lambda: math.inf) -> dict[str, int]:
+    """Look at every order due by `now` (the scheduled time), the longest due first over every workflow, while
+    `seconds_left` (the function's remaining time) allows; the counts of what happened."""
     text = utc_text(now)
     outcome: Counter[str] = Counter()
-    for lane, flow in catalog().workflows.items():
-        for order in sla_checks.due_orders(lane, text):
-            try:
-                outcome[_watch(order, flow, now)] += 1
-            except Exception:  # noqa: BLE001 - one order's failure must not stop the others; it stays due
-                logger.exception("sla look failed", extra={"order_id": order["order_id"], "status": order["status"]})
-                outcome["failed"] += 1
+    workflows = catalog().workflows
+    due = [pk for _, pk in sorted(key for lane in workflows for key in sla_checks.due_keys(lane, text))]
+    position = {pk: n for n, pk in enumerate(due)}
+    for order in sla_checks.due_orders(due, text):
+        if seconds_left() < TIME_RESERVE_SECONDS:
+            # Unclaimed, the rest stay due: the next run (or one overlapping this) looks at them first.
+            outcome["deferred"] = len(due) - position[order["pk"]]
+            count("SlaLooksDeferred", outcome["deferred"])
+            break
+        try:
+            outcome[_watch(order, workflows[order["sla_lane"]], now)] += 1
+        except Exception:  # noqa: BLE001 - one order's failure must not stop the others; it stays due
+            logger.exception("sla look failed", extra={"order_id": order["order_id"], "status": order["status"]})
+            outcome["failed"] += 1
     logger.info("sla run", extra={"now": text, **outcome})
     return dict(outcome)
 
