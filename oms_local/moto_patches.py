@@ -5,7 +5,8 @@ replaced by a dispatcher to the real handlers, returning errorType/errorMessage 
 Retry/Catch behave as on AWS; Step Functions skips re-validating a definition it accepted and hides
 executions still starting; its timeouts and the times it reports follow the hub clock (common.clock);
 the ASL retrier's sleeps can be scaled; TransactWriteItems keeps an undo record instead of copying
-every table it names; a Query reads its partition instead of walking the whole table; DynamoDB
+every table it names; a Query reads its partition instead of walking the whole table, and copies and
+sizes only what it returns (or must project, filter or count) once; DynamoDB
 expressions are parsed once per text and attribute values serialised without moto's attribute picker.
 """
 
@@ -21,7 +22,7 @@ import threading
 import time
 import traceback
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, NamedTuple
 
 from common import clock as hub_time
@@ -132,6 +133,7 @@ def patch_moto() -> None:
     _patch_step_functions()
     _patch_transactions()
     _patch_index_queries()
+    _patch_query_copies()
     _patch_update_expressions()
     _patch_update_validation()
     _patch_condition_expressions()
@@ -723,6 +725,24 @@ def _touched(backend: Any, transact_items: list[dict[str, Any]]) -> list[_Touche
     return found
 
 
+_COPY = object()  # what a _CopyModule's `instead` answers for a value deep-copied as usual
+
+
+class _CopyModule:
+    """The `copy` module as one of moto's modules sees it, whose deepcopy(value) is `instead(value)`
+    unless that answers _COPY."""
+
+    def __init__(self, instead: Callable[[Any], Any]) -> None:
+        self._instead = instead
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        replaced = self._instead(value)
+        return copy.deepcopy(value, memo) if replaced is _COPY else replaced
+
+
 def _patch_transactions() -> None:
     """TransactWriteItems with an undo record of the items it touches instead of a copy of each table.
 
@@ -735,16 +755,6 @@ def _patch_transactions() -> None:
     from moto.dynamodb import models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
-
-    class _TablesNotCopied:
-        """The `copy` module as moto's backend sees it: a Table is its own backup."""
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(copy, name)
-
-        @staticmethod
-        def deepcopy(value: Any, memo: Any = None) -> Any:
-            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
     original = DynamoDBBackend.transact_write_items
 
@@ -762,7 +772,8 @@ def _patch_transactions() -> None:
                 del shard.items[length:]  # a cancelled transaction wrote no stream record
             raise
 
-    _replace(dynamodb_models, "copy", _TablesNotCopied())
+    # The `copy` module as moto's backend sees it: a Table is its own backup.
+    _replace(dynamodb_models, "copy", _CopyModule(lambda value: value if isinstance(value, Table) else _COPY))
     _replace(DynamoDBBackend, "transact_write_items", transact_write_items)
 
 
@@ -923,6 +934,115 @@ def _key_of(table: Any, attributes: Any) -> tuple[Any, Any] | None:
     except Exception:  # noqa: BLE001 - a malformed key: moto's own validation answers it
         return None
     return hash_value, range_value
+
+
+class _QueryCopies:
+    """What moto's Table.query may skip on this thread, set for the length of one Query.
+
+    For every matched item moto's query measures the item's size twice (for the 1 MB page limit), then
+    deep-copies every item it keeps, projects each onto the index and applies the filter: about 1 ms per
+    item of an order's size, paid even by a Select=COUNT Query, whose items the answer drops. Here, within
+    one Query (no item changes meanwhile), an item's size is measured once; the deep copy is skipped where
+    nothing keeps the table's own items (a COUNT, whose answer is only their number; an index projection
+    or a ProjectionExpression, which build new items from a copy of their own); and a COUNT without a
+    filter skips the index projection, which only the filter would read. Sizes, page ends, counts and
+    items are moto's own (tests/integration/test_moto_queries.py compares them)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def query(self, body: dict[str, Any]) -> Iterator[None]:
+        """The Query `body` asks for answered within it."""
+        self._local.counting = body.get("Select") == "COUNT"
+        self._local.filtered = body.get("FilterExpression") is not None
+        try:
+            yield
+        finally:
+            self._local.counting = self._local.filtered = False
+
+    @contextlib.contextmanager
+    def table_query(self, table: Any, asked: dict[str, Any]) -> Iterator[None]:
+        """Table.query's call (its bound arguments) within it."""
+        counting, filtered = getattr(self._local, "counting", False), getattr(self._local, "filtered", False)
+        index_name = asked.get("index_name")
+        index = table.get_index(index_name) if index_name and _has_index(table, index_name) else None
+        projected = (index is not None and _projects(index)) or bool(asked.get("projection_expressions"))
+        self._local.shared, self._local.unprojected = counting or projected, counting and not filtered
+        self._local.sizes = {}
+        try:
+            yield
+        finally:
+            self._local.shared = self._local.unprojected = False
+            self._local.sizes = None
+
+    def sizes(self) -> dict[int, tuple[Any, int]] | None:
+        return getattr(self._local, "sizes", None)
+
+    def shares(self) -> bool:
+        return getattr(self._local, "shared", False)
+
+    def leaves_unprojected(self) -> bool:
+        return getattr(self._local, "unprojected", False)
+
+
+query_copies = _QueryCopies()
+
+
+def _has_index(table: Any, index_name: str) -> bool:
+    return any(index.name == index_name for index in table.all_indexes())
+
+
+def _projects(index: Any) -> bool:
+    """Whether moto's index.project builds a new item (KEYS_ONLY, INCLUDE) rather than return the same."""
+    return bool(index.projection) and index.projection.get("ProjectionType") in ("KEYS_ONLY", "INCLUDE")
+
+
+def _patch_query_copies() -> None:
+    """Table.query sizes once and copies only what it must (see _QueryCopies)."""
+    import inspect
+
+    from moto.dynamodb.models import table as table_module
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import SecondaryIndex, Table
+    from moto.dynamodb.responses import DynamoHandler
+
+    original_handler_query, original_table_query = DynamoHandler.query, Table.query
+    original_size, original_project = Item.size, SecondaryIndex.project
+    query_arguments = inspect.signature(original_table_query)
+
+    def handler_query(self: Any) -> Any:
+        with query_copies.query(self.body):
+            return original_handler_query(self)
+
+    @functools.wraps(original_table_query)
+    def table_query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with query_copies.table_query(self, query_arguments.bind(self, *args, **kwargs).arguments):
+            return original_table_query(self, *args, **kwargs)
+
+    def size(self: Any) -> int:
+        sizes = query_copies.sizes()
+        if sizes is None:
+            return original_size(self)
+        found = sizes.get(id(self))
+        if found is None:
+            found = sizes[id(self)] = (self, original_size(self))  # kept: no other item takes its id
+        return found[1]
+
+    def project(self: Any, item: Any) -> Any:
+        return item if query_copies.leaves_unprojected() else original_project(self, item)
+
+    def results_copy(value: Any) -> Any:
+        return list(value) if query_copies.shares() and isinstance(value, list) else _COPY
+
+    # The `copy` module as moto's Table.query sees it: its results list is deep-copied only if kept.
+    _replace(table_module, "copy", _CopyModule(results_copy))
+    _replace(DynamoHandler, "query", functools.wraps(original_handler_query)(handler_query))
+    # __wrapped__: moto's own query, under neither patch, which the tests compare with.
+    table_query.__wrapped__ = inspect.unwrap(original_table_query)
+    _replace(Table, "query", table_query)
+    _replace(Item, "size", size)
+    _replace(SecondaryIndex, "project", project)
 
 
 def _patch_index_queries() -> None:

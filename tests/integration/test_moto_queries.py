@@ -1,7 +1,9 @@
-"""The local runtime's Query (oms_local.moto_patches._Partitions) answers as moto's own does, reading only
-the queried partition: random writes (puts, updates moving an item between partitions or out of a sparse
-index, deletes, batches, transactions committed and cancelled, refused conditions) interleaved with random
-Queries, each asked twice, of the patched Query and of moto's, and every page compared whole."""
+"""The local runtime's Query (oms_local.moto_patches._Partitions and _QueryCopies) answers as moto's own does,
+reading only the queried partition and copying and sizing only what it must: random writes (puts, updates
+moving an item between partitions or out of a sparse index, deletes, batches, transactions committed and
+cancelled, refused conditions) interleaved with random Queries (COUNT, projections, Limit, filters), each
+asked twice, of the patched Query and of moto's, and every page compared whole; pages that moto's 1 MB
+limit ends."""
 
 from __future__ import annotations
 
@@ -323,3 +325,81 @@ def test_a_query_reads_only_its_partition(ddb: Any, monkeypatch: pytest.MonkeyPa
 
 
 _NONE = {"g": None, "h": None, "r": None, "x": 0}
+
+
+def _big_item(sk: int, pad: int) -> dict[str, Any]:
+    """An item of about `pad` bytes in a map (sized by moto key by key, as an order's lines are)."""
+    lines = {f"line{n}": {"S": "x" * 100} for n in range(pad // 105)}
+    return {**_item("ranged", {"pk": "a", "sk": sk}, {**_NONE, "g": "a", "h": "a", "r": "r1"}), "m": {"M": lines}}
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"Select": "COUNT"},
+        {"Select": "COUNT", "Limit": 7},
+        {"Select": "COUNT", "IndexName": "ByH", "KeyConditionExpression": "h = :a"},
+        {"Select": "COUNT", "IndexName": "ByG", "FilterExpression": "x >= :x"},
+        {"Select": "COUNT", "IndexName": "ByR", "ScanIndexForward": False, "Limit": 11},
+        {"IndexName": "ByH", "KeyConditionExpression": "h = :a"},
+        {"IndexName": "ByG", "Limit": 9},
+        {"ProjectionExpression": "pk, sk, x", "ScanIndexForward": False},
+        {"FilterExpression": "x >= :x"},
+        {},
+    ],
+)
+def test_pages_end_at_moto_s_1_mb_as_in_moto(ddb: Any, asked: dict[str, Any]) -> None:
+    """Items of 40-60 KB: a page ends where moto's 1 MB of item sizes ends it, COUNT or not, by every
+    projection, Limit and ExclusiveStartKey."""
+    names = _tables(ddb)
+    for sk in range(60):
+        ddb.put_item(TableName=names["ranged"], Item=_big_item(sk, 40_000 + 400 * sk))
+    values = {":a": {"S": "a"}, **({":x": {"N": "0"}} if "FilterExpression" in asked else {})}
+    condition = {"ByG": "g = :a", "ByR": "pk = :a"}.get(asked.get("IndexName", ""), "pk = :a")
+    request = {"TableName": names["ranged"], "KeyConditionExpression": condition} | asked
+    pages = _pages(ddb, {**request, "ExpressionAttributeValues": values})
+    assert len(pages) > 2  # the 1 MB limit cut the partition, not only Limit
+    _same_as_moto(ddb, {**request, "ExpressionAttributeValues": values})
+
+
+def test_a_count_query_sizes_each_item_once_and_copies_none(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto sizes every item it counts twice, deep-copies them all and projects them onto the index; the
+    patched Query sizes each once, copies and projects none."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    names = _tables(ddb)
+    for sk in range(20):
+        ddb.put_item(TableName=names["ranged"], Item=_big_item(sk, 2_000))
+    calls = {"size": 0, "copy": 0}
+    sized, copied = DynamoType.size, Item.__deepcopy__
+
+    def counted_size(self: Any) -> int:
+        calls["size"] += 1
+        return sized(self)
+
+    def counted_copy(self: Any, memo: Any) -> Any:
+        calls["copy"] += 1
+        return copied(self, memo)
+
+    monkeypatch.setattr(DynamoType, "size", counted_size)
+    monkeypatch.setattr(Item, "__deepcopy__", counted_copy)
+    by_table = {
+        "TableName": names["ranged"],
+        "KeyConditionExpression": "pk = :a",
+        "ExpressionAttributeValues": {":a": {"S": "a"}},
+        "Select": "COUNT",
+    }
+    by_index = {**by_table, "IndexName": "ByG", "KeyConditionExpression": "g = :a"}  # INCLUDE: projects
+
+    def asked(request: dict[str, Any]) -> dict[str, int]:
+        calls.update(size=0, copy=0)
+        assert ddb.query(**request)["Count"] == 20
+        return dict(calls)
+
+    patched = asked(by_table)
+    with mock.patch.object(Table, "query", Table.query.__wrapped__):
+        own = asked(by_table)
+        own_by_index = asked(by_index)
+    assert own["copy"] == own_by_index["copy"] == 20
+    assert own_by_index["size"] > own["size"]  # moto also sizes what it projects onto the index
+    assert patched == asked(by_index) == {"size": own["size"] // 2, "copy": 0}
