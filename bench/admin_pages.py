@@ -4,7 +4,7 @@ browser asks for it (session cookie, the AdminFunction handler, moto): p50 and p
 The orders are written straight into the orders table (copies of one order taken over HTTP, with their contact
 lookups, spread over the statuses and both stores), because 10,000 intakes through moto's transactions take
 longer than the bench should; no lifecycle runs for the copies. Prints `name value unit` lines.
-Run: .venv/bin/python bench/admin.py
+Run: .venv/bin/python bench/admin_pages.py
 """
 
 from __future__ import annotations
