@@ -299,6 +299,13 @@ def _waiting(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
     route = state_name("Route", name)
     await_ = state_name("Await", name)
     timeout = state_name("Timeout", name)
+    next_event = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
+        "Parameters": _update("SET task_token = :token REMOVE pending_event", {":token": TOKEN}),
+        "ResultPath": "$.event",
+        "Next": route,
+    }
     states: dict[str, dict[str, Any]] = {
         route: {
             "Type": "Choice",
@@ -308,23 +315,14 @@ def _waiting(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
             ],
             "Default": await_,
         },
-        await_: _caught(
-            _timeout(
-                {
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken",
-                    "Parameters": _update("SET task_token = :token REMOVE pending_event", {":token": TOKEN}),
-                    "ResultPath": "$.event",
-                    "Next": route,
-                },
-                workflow,
-                name,
-            ),
-            DYNAMO_RETRY,
-            timeout,
-        ),
+        await_: _caught(_timeout(next_event, workflow, name), DYNAMO_RETRY, timeout),
     }
     if status.on_timeout == "flag":
+        flagged = state_name("AwaitFlagged", name)
+        # Once flagged, the next event is awaited with no deadline: the same deadline again would flag again,
+        # and one already past when the order came (a ship-by before intake: 1 s) every second, each time a
+        # paid transition and a write. The SLA monitor keeps watching the order.
+        states[flagged] = _caught(next_event, DYNAMO_RETRY)
         flag = {
             "Type": "Task",
             "Resource": "arn:aws:states:::aws-sdk:dynamodb:updateItem",
@@ -334,7 +332,7 @@ def _waiting(workflow: Workflow, name: str) -> dict[str, dict[str, Any]]:
                 {":attention": {"S": status.attention}, ":now": NOW},
             ),
             "ResultPath": None,
-            "Next": await_,
+            "Next": flagged,
         }
         states[timeout] = _caught(flag, DYNAMO_RETRY)
     else:

@@ -97,11 +97,35 @@ def test_every_workflow_route_is_a_choice_of_its_graph() -> None:
 def test_every_human_wait_has_a_hard_deadline_and_every_task_is_caught() -> None:
     for wf in catalog().workflows:
         graph = states(wf)
-        waits = [s for s in graph.values() if s.get("Resource", "").endswith(".waitForTaskToken")]
+        waits = [
+            s
+            for n, s in graph.items()
+            if s.get("Resource", "").endswith(".waitForTaskToken") and not n.startswith("AwaitFlagged")
+        ]
         assert waits and all((s.get("TimeoutSeconds") or s.get("TimeoutSecondsPath")) and s.get("Catch") for s in waits)
         for name, state in graph.items():
             if state["Type"] == "Task" and name != "LifecycleStepFailed":
                 assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"], name
+
+
+def test_a_flagged_status_waits_for_its_next_event_without_a_deadline() -> None:
+    """A deadline that flags would otherwise flag again at every run-out, every second for a ship-by already
+    past at intake (its deadline is 1 s), each a paid transition and write."""
+    flagging = 0
+    for wf in catalog().workflows.values():
+        graph = states(wf.name)
+        for name, status in wf.statuses.items():
+            if status.terminal or status.on_timeout != "flag" or build.state_name("Timeout", name) not in graph:
+                continue
+            flagging += 1
+            flag = graph[build.state_name("Timeout", name)]
+            rewait = graph[flag["Next"]]
+            assert flag["Next"] == build.state_name("AwaitFlagged", name)
+            assert rewait["Resource"].endswith(".waitForTaskToken")
+            assert rewait["Next"] == build.state_name("Route", name)
+            assert "TimeoutSeconds" not in rewait and "TimeoutSecondsPath" not in rewait
+            assert [c["ErrorEquals"] for c in rewait["Catch"]] == [["States.ALL"]]
+    assert flagging >= 5
 
 
 def test_only_jsonpath_asl() -> None:
