@@ -18,7 +18,6 @@ from admin.web import Request, Response
 
 ROOT = Path(__file__).parent
 STATIC = ROOT / "static"
-LANGUAGES = ("ru", "en")
 
 
 @functools.cache
