@@ -35,7 +35,6 @@ import run as base  # noqa: E402  (bench/run.py, first: it sets the functions' l
 from common import secrets  # noqa: E402
 from common.config import settings  # noqa: E402
 from common.cost_model import LAMBDA_GB, LAMBDA_SECONDS, Usage, cost_per_1000  # noqa: E402
-from common.cost_model import SES_USD_PER_EMAIL as SES_USD_PER_EMAIL  # noqa: E402, PLC0414  (bench/sla.py's)
 from notifications.adapters.sms_ru import api_id_parameter  # noqa: E402
 from oms_local import demo  # noqa: E402
 from oms_local.runtime import LocalHub  # noqa: E402

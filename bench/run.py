@@ -46,15 +46,7 @@ import deploy  # noqa: E402  (bench/deploy.py: template and CDK assembly counts)
 import stock  # noqa: E402  (bench/stock.py: the inventory figures)
 
 from common import aws as function_clients  # noqa: E402
-
-# The prices are common.cost_model's; re-exported (bench/sla.py prices its runs with them as run's).
-from common.cost_model import DYNAMODB_USD_PER_RRU as DYNAMODB_USD_PER_RRU  # noqa: E402, PLC0414
-from common.cost_model import DYNAMODB_USD_PER_WRU as DYNAMODB_USD_PER_WRU  # noqa: E402, PLC0414
-from common.cost_model import LAMBDA_GB as LAMBDA_GB  # noqa: E402, PLC0414
-from common.cost_model import LAMBDA_SECONDS as LAMBDA_SECONDS  # noqa: E402, PLC0414
-from common.cost_model import LAMBDA_USD_PER_GB_S as LAMBDA_USD_PER_GB_S  # noqa: E402, PLC0414
-from common.cost_model import LAMBDA_USD_PER_REQUEST as LAMBDA_USD_PER_REQUEST  # noqa: E402, PLC0414
-from common.cost_model import Usage, cost_per_1000  # noqa: E402
+from common.cost_model import LAMBDA_GB, LAMBDA_SECONDS, Usage, cost_per_1000  # noqa: E402
 from reference import config_table  # noqa: E402
 
 COURIER_EVENTS = ["confirm", "pick", "pack", "ship", "deliver"]

@@ -34,10 +34,10 @@ import boto3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
 
-import lifecycles  # noqa: E402  (bench/lifecycles.py: the SES price)
 import run as base  # noqa: E402  (bench/run.py, first: it sets the functions' log level before they load)
 
 from common import aws as function_clients  # noqa: E402
+from common import cost_model  # noqa: E402
 from common.clock import utc_text  # noqa: E402
 from common.config import settings  # noqa: E402
 from common.dynamo import batch_put, from_item  # noqa: E402
@@ -175,9 +175,9 @@ class Run:
         """USD of this run repeated every minute for a month, by service, the function at `gb` of memory."""
         wru, rru = self.request_units()
         per_run = {
-            "lambda": base.LAMBDA_USD_PER_REQUEST + gb * self.lambda_seconds() * base.LAMBDA_USD_PER_GB_S,
-            "dynamodb": wru * base.DYNAMODB_USD_PER_WRU + rru * base.DYNAMODB_USD_PER_RRU,
-            "ses": self.emails() * lifecycles.SES_USD_PER_EMAIL,
+            "lambda": cost_model.LAMBDA_USD_PER_REQUEST + gb * self.lambda_seconds() * cost_model.LAMBDA_USD_PER_GB_S,
+            "dynamodb": wru * cost_model.DYNAMODB_USD_PER_WRU + rru * cost_model.DYNAMODB_USD_PER_RRU,
+            "ses": self.emails() * cost_model.SES_USD_PER_EMAIL,
         }
         return {part: usd * RUNS_PER_MONTH for part, usd in per_run.items()}
 
