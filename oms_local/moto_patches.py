@@ -198,6 +198,7 @@ def _patch_step_functions() -> None:
     _replace(StepFunctionsParserBackend, "_validate_definition", staticmethod(validate_once))
     _patch_execution_start()
     _patch_execution_stop()
+    _patch_task_token_outcomes()
     _patch_interpreter_threads()
     _patch_hub_time()
     sdk_clients.patch()
@@ -283,6 +284,97 @@ class _RunsHere:
         return False
 
 
+_TOKEN_OUTCOMES = threading.Lock()
+
+
+def _patch_task_token_outcomes() -> None:
+    """A task token's end is decided once: either its SendTaskSuccess/Failure arrives in time, or the wait
+    times out (or the task ends) and the token answers TaskTimedOut (TaskDoesNotExist) from then on, as on
+    AWS. moto never marks a timed-out wait, so a SendTaskSuccess after the deadline succeeded and went
+    nowhere: the event was lost while the execution took its timeout path."""
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerLeft,
+        CallbackConsumerTimeout,
+        CallbackEndpoint,
+        CallbackNotifyConsumerError,
+    )
+
+    original_notify = CallbackEndpoint.notify
+    original_interrupt = CallbackEndpoint.interrupt_all
+
+    def wait(self: Any, timeout: float | None = None) -> Any:
+        self._notify_event.wait(timeout=timeout)
+        with _TOKEN_OUTCOMES:
+            if self._outcome is None and self.consumer_error is None:
+                self.consumer_error = CallbackConsumerTimeout()
+            return self._outcome
+
+    def notify(self: Any, outcome: Any) -> None:
+        with _TOKEN_OUTCOMES:
+            if self.consumer_error is not None:
+                raise CallbackNotifyConsumerError(callback_consumer_error=self.consumer_error)
+            if self._outcome is not None:  # the task has its answer already: the token is spent
+                raise CallbackNotifyConsumerError(callback_consumer_error=CallbackConsumerLeft())
+            original_notify(self, outcome)
+
+    def interrupt_all(self: Any) -> None:
+        with _TOKEN_OUTCOMES:
+            if self._outcome is None and self.consumer_error is None:
+                self.consumer_error = CallbackConsumerLeft()
+        original_interrupt(self)
+
+    _replace(CallbackEndpoint, "wait", wait)
+    _replace(CallbackEndpoint, "notify", notify)
+    _replace(CallbackEndpoint, "interrupt_all", interrupt_all)
+    _patch_task_token_errors()
+
+
+def _patch_task_token_errors() -> None:
+    """SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat on a token that has ended answer AWS's errors.
+    moto's raise a TypeError instead (its TaskTimedOut and TaskDoesNotExist need a message)
+    and never tell a timed-out token from a spent one."""
+    from moto.stepfunctions.parser import api
+    from moto.stepfunctions.parser.api import ExecutionStatus
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackConsumerTimeout,
+        CallbackNotifyConsumerError,
+        CallbackOutcomeFailure,
+        CallbackOutcomeSuccess,
+    )
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    def refusal(code: str, message: str) -> Exception:
+        exception: Exception = getattr(api, code)(message, code, 400)
+        return exception
+
+    def answer(backend: Any, token: str, deliver: Callable[[Any], bool], running_only: bool) -> None:
+        executions = backend._get_executions(ExecutionStatus.RUNNING) if running_only else backend._get_executions()
+        for execution in executions:
+            try:
+                if deliver(execution.exec_worker.env.callback_pool_manager):
+                    return
+            except CallbackNotifyConsumerError as ended:
+                if isinstance(ended.callback_consumer_error, CallbackConsumerTimeout):
+                    raise refusal("TaskTimedOut", "Task Timed Out") from None
+                raise refusal("TaskDoesNotExist", "Task does not exist anymore") from None
+        raise api.InvalidToken()  # type: ignore[no-untyped-call]
+
+    def send_task_success(self: Any, task_token: str, outcome: str) -> None:
+        success = CallbackOutcomeSuccess(callback_id=task_token, output=outcome)
+        answer(self, task_token, lambda pool: pool.notify(callback_id=task_token, outcome=success), True)
+
+    def send_task_failure(self: Any, task_token: str, error: Any = None, cause: Any = None) -> None:
+        failure = CallbackOutcomeFailure(callback_id=task_token, error=error, cause=cause)
+        answer(self, task_token, lambda pool: pool.notify(callback_id=task_token, outcome=failure), False)
+
+    def send_task_heartbeat(self: Any, task_token: str) -> None:
+        answer(self, task_token, lambda pool: pool.heartbeat(callback_id=task_token), True)
+
+    _replace(StepFunctionsParserBackend, "send_task_success", send_task_success)
+    _replace(StepFunctionsParserBackend, "send_task_failure", send_task_failure)
+    _replace(StepFunctionsParserBackend, "send_task_heartbeat", send_task_heartbeat)
+
+
 class _HubTimedEvent:
     """threading.Event whose wait(timeout) counts `timeout` in hub seconds (common.clock): at clock speed N
     it lasts 1/N as long, and it ends as soon as a test advances the clock past it. Without a hub clock
@@ -326,12 +418,15 @@ class _HubTimedEvent:
 class _EndedInTime(_HubTimedEvent):
     """A _HubTimedEvent whose wait(timeout), once set, says whether it was set within `timeout` (hub
     seconds) of its creation: a state run on the calling thread is still timed out if it took longer
-    than allowed."""
+    than allowed. A task waiting for its token (`timed_by_its_token`) is timed by that wait alone, which
+    decides between an answer and the deadline once (see _patch_task_token_outcomes): an answer taken just
+    before the deadline is not then lost to a second, later look at the clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, timed_by_its_token: bool = False) -> None:
         super().__init__()
         self._created = hub_time.current()
         self._set_after: float | None = None
+        self._timed_by_its_token = timed_by_its_token
 
     def set(self) -> None:
         self._set_after = (hub_time.current() - self._created).total_seconds()
@@ -339,7 +434,7 @@ class _EndedInTime(_HubTimedEvent):
 
     def wait(self, timeout: float | None = None) -> bool:
         if self._set_after is not None and timeout is not None:
-            return self._set_after <= timeout
+            return self._timed_by_its_token or self._set_after <= timeout
         return super().wait(timeout)
 
 
@@ -350,12 +445,12 @@ class _StateThreads:
     _here = threading.local()
 
     @contextlib.contextmanager
-    def run_here(self) -> Iterator[None]:
-        self._here.on = True
+    def run_here(self, timed_by_its_token: bool) -> Iterator[None]:
+        self._here.on, self._here.token = True, timed_by_its_token
         try:
             yield
         finally:
-            self._here.on = False
+            self._here.on = self._here.token = False
 
     def __call__(self, target: Any, daemon: bool = True) -> Any:
         if getattr(self._here, "on", False):
@@ -363,7 +458,8 @@ class _StateThreads:
             return _RunsHere(target)
         return threading.Thread(target=target, daemon=daemon)
 
-    Event = _EndedInTime
+    def Event(self) -> _EndedInTime:  # threading.Event, as the module calls it
+        return _EndedInTime(timed_by_its_token=getattr(self._here, "token", False))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(threading, name)
@@ -383,6 +479,7 @@ def _patch_interpreter_threads() -> None:
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.component.program.program import Program
     from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
 
     original_program_eval = Program.eval
@@ -401,7 +498,9 @@ def _patch_interpreter_threads() -> None:
         if not isinstance(self, StateTask) or self.heartbeat is not None:
             original_evaluate(self, env)
             return
-        with state_threads.run_here():
+        resource = getattr(self, "resource", None)
+        timed_by_its_token = getattr(resource, "condition", None) == ResourceCondition.WaitForTaskToken
+        with state_threads.run_here(timed_by_its_token):
             original_evaluate(self, env)
 
     _replace(Program, "eval", program_eval)

@@ -6,8 +6,11 @@ import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Any
 
 import boto3
+import pytest
 
 from oms_local.runtime import LocalHub
 from tests.support.api import Api
@@ -242,3 +245,34 @@ def test_shipped_order_past_its_deadline_is_flagged_and_can_still_be_delivered()
         api.event(order_id, "deliver")
         delivered = api.wait_for(order_id, "delivered")
         assert delivered.get("attention") is None
+
+
+def test_an_event_whose_deadline_passes_on_its_way_waits_for_the_flag_and_is_applied(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orders.adapters import lifecycle_engine, order_table
+
+    with LocalHub() as hub:
+        api = one_warehouse(Api(hub))
+        order_id = api.post("/v1/orders", courier_order()).body["order_id"]
+        for event in ["confirm", "pick", "pack", "ship"]:
+            api.event(order_id, event)
+        api.wait_for(order_id, "shipped")
+        resume = lifecycle_engine.resume
+
+        def after_the_deadline(token: str, output: dict[str, Any]) -> None:
+            # The token was claimed in time; shipped's 60-day deadline passes before SendTaskSuccess lands.
+            hub.clock.advance(timedelta(days=61))
+            deadline = time.monotonic() + 10
+            while (order_table.get_order(order_id) or {}).get("attention") != "delivery_unconfirmed":
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            monkeypatch.setattr(lifecycle_engine, "resume", resume)
+            resume(token, output)
+
+        monkeypatch.setattr(lifecycle_engine, "resume", after_the_deadline)
+        accepted = api.event(order_id, "deliver")
+        assert accepted.status == 202 and accepted.body["next_status"] == "delivered"
+        delivered = api.wait_for(order_id, "delivered")
+    assert delivered.get("attention") is None
+    assert [e["status"] for e in delivered["timeline"]][-2:] == ["shipped", "delivered"]

@@ -271,6 +271,35 @@ def test_an_execution_waiting_for_its_task_token_holds_one_thread_and_still_gets
         assert (described["status"], described.get("error")) == ("FAILED", "States.Timeout")
 
 
+def test_a_task_token_ends_once_an_answer_after_its_deadline_is_refused_and_a_second_answer_too() -> None:
+    with LocalHub() as hub:
+        sfn, ddb = boto3.client("stepfunctions"), boto3.client("dynamodb")
+        table = f"{hub.template.stack}-TasksTable"
+        caught = {**_token_wait(table, 1), "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "TimedOut"}]}
+        states = {"Wait": caught, "TimedOut": _token_wait(table, 3600)}  # as a flagged status waits again
+        late = _machine(sfn, "token-late", states, "Wait")
+        arn = sfn.start_execution(stateMachineArn=late, name="late", input="{}")["executionArn"]
+        token = _token(ddb, table, "late")
+        deadline = time.monotonic() + 20
+        while (again := _token(ddb, table, "late")) == token:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        # On AWS the deadline decides: the late answer is refused, not taken by a task that has gone.
+        with pytest.raises(ClientError) as refused:
+            sfn.send_task_success(taskToken=token, output=json.dumps({"late": True}))
+        assert refused.value.response["Error"]["Code"] == "TaskTimedOut"
+        sfn.send_task_success(taskToken=again, output=json.dumps({"waited": "again"}))
+        assert _finished(sfn, arn) == {"waited": "again"}
+
+        answered = _machine(sfn, "token-answered", {"Wait": _token_wait(table, 3600)}, "Wait")
+        arn = sfn.start_execution(stateMachineArn=answered, name="answered", input="{}")["executionArn"]
+        token = _token(ddb, table, "answered")
+        sfn.send_task_success(taskToken=token, output=json.dumps({"n": 1}))
+        with pytest.raises(ClientError):
+            sfn.send_task_success(taskToken=token, output=json.dumps({"n": 2}))
+        assert _finished(sfn, arn) == {"n": 1}
+
+
 def test_executions_sharing_one_program_keep_their_own_retry_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
 

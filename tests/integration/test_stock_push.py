@@ -225,9 +225,18 @@ def test_a_wildberries_409_takes_ten_of_the_budget_the_next_pusher_starts_from(
         wait_until(lambda: not dirty(api, "wb"), what="the retried line final")
         charged = sum(weight for _, weight in wb.stock_calls.spent)
         assert charged == 12  # the 409 (10), the PUT again and its read-back
-        log = push_state.take_lease("wb", "test-reader", time.time(), 0.0)  # what the next pusher starts from
-        assert log is not None and len(log) == charged
+        log = _next_pushers_log("wb")
+        assert len(log) == charged
         push_state.release_lease("wb", "test-reader", log)
+
+
+def _next_pushers_log(channel_id: str) -> list[float]:
+    """The request log the next pusher starts from, once the last one has let its lease go."""
+    deadline = time.monotonic() + 10
+    while (log := push_state.take_lease(channel_id, "test-reader", time.time(), 0.0)) is None:
+        assert time.monotonic() < deadline, "the pusher kept its lease"
+        time.sleep(0.05)
+    return log
 
 
 def test_a_second_change_inside_the_pair_interval_is_deferred_then_sent(

@@ -95,7 +95,14 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
         try:
             lifecycle_engine.resume(token, {"event": event_in.event, "source": source, "note": event_in.note or ""})
         except lifecycle_engine.TaskGone:
-            _applied_anyway(order_id, next_status)
+            settled = _settled_status(order_id)
+            if settled == status != next_status:
+                raise _NotReady(status) from None  # the deadline flagged the order: its next wait takes the event
+            if settled != next_status:
+                raise Conflict(
+                    "the order's step ended before this event arrived (its deadline passed); reload it",
+                    status=settled,
+                ) from None
         except Exception:
             order_table.return_token(order_id, token, status)
             raise
@@ -116,9 +123,9 @@ def post_event(order_id: str, event_in: OrderEventIn, source: str) -> dict[str, 
     return accepted
 
 
-def _applied_anyway(order_id: str, next_status: str) -> None:
+def _settled_status(order_id: str) -> str | None:
     """The token was gone: either an SDK retry of a SendTaskSuccess that did go through, or the step
-    ended first (its deadline passed). The lifecycle settles the order either way; tell which."""
+    ended first (its deadline passed). The status the order settles in once the lifecycle is done."""
 
     def settled() -> dict[str, Any]:
         order = order_table.get_order(order_id) or {}
@@ -129,12 +136,9 @@ def _applied_anyway(order_id: str, next_status: str) -> None:
     try:
         order = _poll(settled)
     except _NotReady:
-        order = {}
-    if order.get("status") != next_status:
-        raise Conflict(
-            "the order's step ended before this event arrived (its deadline passed); reload it",
-            status=order.get("status"),
-        )
+        return None
+    status: str | None = order.get("status")
+    return status
 
 
 def move_ship_by(order_id: str, ship_by: str, source: str, now: str) -> None:
