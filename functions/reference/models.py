@@ -103,7 +103,8 @@ MAX_RULE_OVERRIDES = 500  # per channel: the rules travel inside the channel's c
 
 
 def _round_share(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)  # 0.01 % steps; DynamoDB numbers hold 38 digits
+    # 0.01 % steps: DynamoDB numbers hold 38 digits and nothing below 1e-130 (JSON's 1e-285 would not store)
+    return None if value is None else round(value, 4) + 0.0  # + 0.0: -0.0 reads as 0
 
 
 class LocationRules(BaseModel):
@@ -302,6 +303,8 @@ class ChannelLoyalty(BaseModel):
     accrual_rate: Number = Field(
         0.0, ge=0, le=1, description="Points accrued on delivery per unit of money paid (0.05: 5 %), rounded down."
     )
+
+    _rate = field_validator("accrual_rate")(_round_share)
 
 
 class ChannelIn(BaseModel):

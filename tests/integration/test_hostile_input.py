@@ -255,6 +255,27 @@ def test_location_fields_out_of_range_are_refused(shop: Api, location: dict[str,
     assert shop.get("/v1/locations").body == before
 
 
+def test_shares_and_coordinates_finer_than_the_hub_keeps_are_rounded_and_stored(shop: Api) -> None:
+    # JSON takes 1e-285; DynamoDB stores no number below 1e-130.
+    tiny = 1.664548765679979e-285
+    loyalty = {"write_off_on": "paid", "accrual_rate": tiny}
+    rules = {"stock_share": 0.5 + 1e-200, "skus": {"SKU-A": {"max_share": tiny}}}
+    answer = shop.put("/v1/channels/web", {"kind": "web", "name": "Site", "loyalty": loyalty, "rules": rules})
+    assert answer.status == 200, answer.body
+    [web] = shop.get("/v1/channels").body["items"]
+    assert web["loyalty"]["accrual_rate"] == 0
+    assert (web["rules"]["stock_share"], web["rules"]["skus"]["SKU-A"]["max_share"]) == (0.5, 0)
+    located = shop.put("/v1/locations/store-1", {"name": "Store", "kind": "store", "lat": 55.75582601234, "lon": -tiny})
+    assert located.status == 200, located.body
+    [store] = [row for row in shop.get("/v1/locations").body["items"] if row["location_id"] == "store-1"]
+    assert (store["lat"], store["lon"]) == (55.755826, 0)
+    ordered = shop.post(
+        "/v1/orders",
+        courier_order("tiny-1", delivery={"method": "courier", "address": "Tverskaya 1", "lat": tiny, "lon": 37.6}),
+    )
+    assert ordered.status == 201, ordered.body
+
+
 def test_carrier_transit_days_must_be_whole_numbers(api: Api) -> None:
     for days in ({"min": True, "max": 2}, {"min": "1", "max": 2}, {"min": 1, "max": 1e40}):
         _refused(api.put("/v1/carriers/fast", {"name": "Fast", "delivery_methods": ["courier"], "transit_days": days}))
