@@ -3,7 +3,10 @@ the lifecycle entry: oms_local/resume.py).
 
 Tables are read and written through moto's backend, not the DynamoDB API: a snapshot is a copy of
 the items in memory (no scan pages, no serialisation round trip), and restored rows are loaded before
-the stream readers start, so they are not announced again as stock changes.
+the stream readers start, so they are not announced again as stock changes. The stream records the
+readers had not yet delivered are kept with the rows and delivered after the restart, as DynamoDB keeps
+a stream's records for 24 hours: a reader may see a record twice (it was being delivered when the
+snapshot was taken), never miss one.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -47,16 +51,39 @@ def _secrets_prefix() -> str:
 def capture(template: LocalTemplate, ssm: Any) -> Snapshot:
     """Every table's items and the channel secrets (read with the `ssm` client), copied; the caller
     holds moto's lock."""
-    tables = {
-        logical_id: [item.to_json()["Attributes"] for item in table.all_items()]
-        for logical_id, table in _tables(template).items()
-    }
+    tables, streams = {}, {}
+    for logical_id, table in _tables(template).items():
+        tables[logical_id] = [item.to_json()["Attributes"] for item in table.all_items()]
+        if table.stream_shard is not None and table.stream_shard.items:
+            streams[logical_id] = [_undelivered(record.record) for record in table.stream_shard.items]
     secrets = {}
     for page in ssm.get_paginator("get_parameters_by_path").paginate(
         Path=_secrets_prefix(), Recursive=True, WithDecryption=True
     ):
         secrets.update({parameter["Name"]: parameter["Value"] for parameter in page["Parameters"]})
-    return Snapshot(tables=tables, secrets=secrets)
+    return Snapshot(tables=tables, secrets=secrets, streams=streams)
+
+
+def _undelivered(record: dict[str, Any]) -> dict[str, Any]:
+    """A stream record as the state file keeps it: its sequence number is given again on restore."""
+    change = {key: value for key, value in record["dynamodb"].items() if key != "SequenceNumber"}
+    change["ApproximateCreationDateTime"] = change["ApproximateCreationDateTime"].timestamp()
+    return {**record, "dynamodb": change}
+
+
+class _RestoredRecord:
+    """A kept stream record back in its table's shard, read as moto's own records are."""
+
+    def __init__(self, kept: dict[str, Any], sequence_number: int) -> None:
+        change = {
+            **kept["dynamodb"],
+            "ApproximateCreationDateTime": datetime.fromtimestamp(kept["dynamodb"]["ApproximateCreationDateTime"], UTC),
+            "SequenceNumber": str(sequence_number),
+        }
+        self.record: dict[str, Any] = {**kept, "dynamodb": change}
+
+    def to_json(self) -> dict[str, Any]:
+        return self.record
 
 
 def restore(template: LocalTemplate, snapshot: Snapshot) -> None:
@@ -64,7 +91,7 @@ def restore(template: LocalTemplate, snapshot: Snapshot) -> None:
     import boto3
 
     tables = _tables(template)
-    unknown = sorted(set(snapshot.tables) - set(tables))
+    unknown = sorted((set(snapshot.tables) | set(snapshot.streams)) - set(tables))
     if unknown:
         # Starting would drop these rows at the next snapshot.
         raise StateDirError(f"the state dir holds tables template.yaml no longer declares: {', '.join(unknown)}")
@@ -85,9 +112,16 @@ def restore(template: LocalTemplate, snapshot: Snapshot) -> None:
                     f"the state dir's {logical_id} row {number} cannot be restored: {type(error).__name__}: {error}"
                 ) from None
         shard = table.stream_shard
-        if shard is not None:  # what was already announced before the restart is not announced again
+        if shard is not None:  # loading the rows announces nothing; what was not yet delivered still is
             shard.starting_sequence_number += len(shard.items)
             shard.items.clear()
+            for number, record in enumerate(snapshot.streams.get(logical_id, [])):
+                try:
+                    shard.items.append(_RestoredRecord(record, shard.starting_sequence_number + number))
+                except (KeyError, TypeError, ValueError, OverflowError) as error:
+                    raise StateDirError(
+                        f"the state dir's {logical_id} stream record {number} cannot be restored: {error!r}"
+                    ) from None
     ssm = boto3.client("ssm", region_name=template.region)
     for name, value in snapshot.secrets.items():
         ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)

@@ -39,11 +39,14 @@ class StateDirError(Exception):
 
 @dataclass
 class Snapshot:
-    """Tables by their logical id (as template.yaml names them) -> items; secrets by parameter name; how
-    far the hub clock was ahead of real time (`oms-hub local --clock-speed`, a test's advance)."""
+    """Tables by their logical id (as template.yaml names them) -> items; the stream records of each table
+    that its reader had not yet delivered (a stock write whose change was never announced would leave
+    the figures behind for good); secrets by parameter name; how far the hub clock was ahead of real
+    time (`oms-hub local --clock-speed`, a test's advance)."""
 
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    streams: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     saved_at: str = ""
     hub_ahead_seconds: float = 0.0
 
@@ -55,6 +58,7 @@ class Snapshot:
                 "saved_at": self.saved_at,
                 "hub_ahead_seconds": self.hub_ahead_seconds,
                 "tables": self.tables,
+                "streams": self.streams,
                 "secrets": self.secrets,
             },
             separators=(",", ":"),
@@ -82,10 +86,21 @@ class Snapshot:
             raise StateDirError(f"{where}: `tables` must map table names to lists of items")
         if not isinstance(secrets, dict) or not all(isinstance(v, str) for v in secrets.values()):
             raise StateDirError(f"{where}: `secrets` must map parameter names to strings")
+        streams = data.get("streams", {})  # files saved before streams were kept: nothing undelivered
+        if not isinstance(streams, dict) or not all(
+            isinstance(records, list) and all(isinstance(r, dict) for r in records) for records in streams.values()
+        ):
+            raise StateDirError(f"{where}: `streams` must map table names to lists of stream records")
         ahead = data.get("hub_ahead_seconds", 0.0)  # files saved before the hub clock had none: not ahead
         if isinstance(ahead, bool) or not isinstance(ahead, int | float) or not math.isfinite(ahead):
             raise StateDirError(f"{where}: `hub_ahead_seconds` must be a number of seconds")
-        return cls(tables=tables, secrets=secrets, saved_at=str(data.get("saved_at", "")), hub_ahead_seconds=ahead)
+        return cls(
+            tables=tables,
+            secrets=secrets,
+            streams=streams,
+            saved_at=str(data.get("saved_at", "")),
+            hub_ahead_seconds=ahead,
+        )
 
 
 class StateDir:
