@@ -14,6 +14,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     orders_table: str = Field("", alias="ORDERS_TABLE")
+    store_work_table: str = Field("", alias="STORE_WORK_TABLE")  # each store's queue entries (orders.domain.store_work)
     stock_table: str = Field("", alias="STOCK_TABLE")
     reservations_table: str = Field("", alias="RESERVATIONS_TABLE")
     tasks_table: str = Field("", alias="TASKS_TABLE")

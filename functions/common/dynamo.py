@@ -124,7 +124,16 @@ def batch_put(client: Any, table: str, items: Iterable[Mapping[str, Any]]) -> No
     """Put every item (plain dicts), 25 per BatchWriteItem, retrying unprocessed ones.
 
     Unconditional: only for records no concurrent writer keeps an invariant on (marks, ledgers)."""
+    batch_write(client, table, items, ())
+
+
+def batch_write(
+    client: Any, table: str, items: Iterable[Mapping[str, Any]], delete_keys: Iterable[Mapping[str, Any]]
+) -> None:
+    """Put `items` and delete the items of `delete_keys` (plain dicts), 25 requests per BatchWriteItem,
+    retrying unprocessed ones; unconditional, as batch_put. A key may not be both put and deleted."""
     requests = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+    requests += [{"DeleteRequest": {"Key": to_item(key)}} for key in delete_keys]
     for start in range(0, len(requests), BATCH_WRITE_LIMIT):
         _batch_write_once(client, {table: requests[start : start + BATCH_WRITE_LIMIT]})
 

@@ -533,7 +533,8 @@ def _admin_pages_scenario(hub: LocalHub, api: Api) -> None:
     """The admin pages as every role: a click & collect order run from a store's queue (a short pick, the pickup
     code made by the ready notification and checked at collect, both with the lookup key deleted first so each
     function creates it), orders found by phone over a second page (the cursor key created by the page), a
-    substitution over many stores (a Query per SKU), a cancel, the task queue, the dashboard and the settings."""
+    substitution over many stores (a Query per SKU), a cancel, the task queue,
+    the dashboard and the settings; the store work rebuilt."""
     from orders.use_cases.store import pickup_code_of
     from tests.support.waiting import wait_until
 
@@ -588,6 +589,7 @@ def _admin_pages_scenario(hub: LocalHub, api: Api) -> None:
     for page in ("/admin/tasks", "/admin/dashboard", "/admin/settings", f"/admin/orders/{held_id}"):
         assert hub.http("GET", page, headers=session).status == 200, page
     _phone_orders_scenario(hub, api, session, post)
+    assert hub.invoke("StoreWorkFunction", {"rebuild": True})["rebuilt"] >= 1  # after an upgrade
 
 
 def _phone_orders_scenario(hub: LocalHub, api: Api, session: dict[str, str], post: Callable[[str, str], int]) -> None:

@@ -10,9 +10,7 @@ import pytest
 from admin.handlers.page import SECURITY_HEADERS
 from oms_local import demo
 from oms_local.runtime import LocalHub
-from tests.support.admin_page import CSRF_FIELD
-
-FORM = {"content-type": "application/x-www-form-urlencoded"}
+from tests.support.admin_page import FORM, form_login
 
 
 @pytest.fixture(scope="module")
@@ -20,20 +18,6 @@ def admin_hub() -> Iterator[LocalHub]:
     with LocalHub() as hub:
         demo.seed_users(hub)
         yield hub
-
-
-def _login(hub: LocalHub, username: str, password: str, query: str = "") -> tuple[int, dict[str, str]]:
-    form = hub.http("GET", "/admin/login")
-    token = CSRF_FIELD.search(form.body.decode()).group(1)
-    cookie = form.headers["Set-Cookie"].split(";")[0]
-    answer = hub.http(
-        "POST",
-        "/admin/login",
-        query=query,
-        headers={**FORM, "cookie": cookie},
-        body=f"csrf_token={token}&username={username}&password={password}".encode(),
-    )
-    return answer.status, answer.headers
 
 
 @pytest.mark.parametrize(
@@ -67,9 +51,9 @@ def test_odd_requests_get_a_clear_answer(
     "target", ["https://evil.example/", "//evil.example/admin/", "/admin/\\evil", "/elsewhere", "/admin/login"]
 )
 def test_login_never_redirects_off_the_admin_page(admin_hub: LocalHub, target: str) -> None:
-    status, headers = _login(admin_hub, "operator", "Demo-operator-1", query=f"next={target}")
+    status, headers = form_login(admin_hub, "operator", "Demo-operator-1", query=f"next={target}")
     assert (status, headers["Location"]) == (303, "/admin/orders")
-    status, headers = _login(admin_hub, "operator", "Demo-operator-1", query="next=/admin/tasks")
+    status, headers = form_login(admin_hub, "operator", "Demo-operator-1", query="next=/admin/tasks")
     assert (status, headers["Location"]) == (303, "/admin/tasks")
 
 
@@ -77,10 +61,10 @@ def test_a_user_without_a_role_or_with_bad_input_gets_no_session(admin_hub: Loca
     from oms_local.cognito import PoolUser
 
     admin_hub.cognito.add_user(PoolUser("nobody-in-groups", "No-groups-pass-1", (), {}))
-    status, headers = _login(admin_hub, "nobody-in-groups", "No-groups-pass-1")
+    status, headers = form_login(admin_hub, "nobody-in-groups", "No-groups-pass-1")
     assert status == 401 and "Set-Cookie" not in headers
     for username, password in [("", "x"), ("operator", ""), ("a" * 200, "x"), ("operator", "p" * 300)]:
-        status, headers = _login(admin_hub, username, password)
+        status, headers = form_login(admin_hub, username, password)
         assert status == 401 and "Set-Cookie" not in headers
 
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from oms_local import demo
+from oms_local.runtime import LocalHub
 
 CHROMIUM = Path(os.environ.get("OMS_CHROMIUM", "/usr/bin/chromium"))
 AXE = Path(__file__).parents[1] / "browser" / "node_modules" / "axe-core" / "axe.min.js"
@@ -33,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
 def require_browser() -> None:
@@ -132,3 +134,20 @@ _FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 def _first(headers: dict[str, str]) -> str:
     return headers["Set-Cookie"].split(";", 1)[0]
+
+
+def form_login(hub: LocalHub, username: str, password: str, query: str = "") -> tuple[int, dict[str, str]]:
+    """The login form posted to the in-process hub's gateway, as a browser would: the answer's status and
+    headers (a session cookie and a 303 when the user may log in)."""
+    form = hub.http("GET", "/admin/login")
+    found = CSRF_FIELD.search(form.body.decode())
+    assert found, "no csrf_token field on the login form"
+    cookie = form.headers["Set-Cookie"].split(";")[0]
+    answer = hub.http(
+        "POST",
+        "/admin/login",
+        query=query,
+        headers={**FORM, "cookie": cookie},
+        body=f"csrf_token={found.group(1)}&username={username}&password={password}".encode(),
+    )
+    return answer.status, answer.headers

@@ -22,7 +22,7 @@ from reference import config_table
 router = Router()
 
 STAFF = ("store_staff",)
-QUEUE_PAGE = 100  # orders read per status and refresh
+QUEUE_PAGE = 100  # orders shown per section, read per store and section at each refresh
 STOCK_FOUND = 25  # products shown per stock search
 # What the store does next in each status, as buttons: the workflow says which of them the order takes.
 STORE_EVENTS = ("pick", "pack", "ready", "ship", "confirm", "sell")
@@ -42,7 +42,7 @@ def queue_part(request: Request, identity: Identity) -> Response:
 
 
 def _queue(identity: Identity) -> dict[str, list[Order]]:
-    return store.store_queue(lambda order: can_see_order(identity, order), QUEUE_PAGE)
+    return store.store_queue(identity.location_ids, lambda order: can_see_order(identity, order), QUEUE_PAGE)
 
 
 @router.get("/admin/store/orders/{order_id}")
