@@ -18,6 +18,7 @@ from admin.handlers.page import SECURITY_HEADERS, SESSION_COOKIE, router
 from oms_local.runtime import LocalHub
 from tests.support.admin_page import USERS, axe_violations, log_in, screenshot, session_client
 from tests.support.api import Api
+from tests.support.builders import click_collect_order
 
 OTHER_STORE = "spb-store-nevsky"  # the demo store user works at msk-store-tverskaya
 # Sample values for the pages' path parameters, so every GET route of every page module is fetched.
@@ -32,17 +33,7 @@ def _sessions(hub: LocalHub) -> int:
 def _click_collect_order(hub: LocalHub, external_id: str, store: str) -> str:
     api = Api(hub)
     assert api.put(f"/v1/stock/{store}", {"mode": "delta", "items": [{"sku": "SKU-00001", "on_hand": 2}]}).status == 200
-    answer = api.post(
-        "/v1/orders",
-        {
-            "channel": "web",
-            "external_id": external_id,
-            "customer": {"name": "Olga", "phone": "+79165550001"},
-            "lines": [{"sku": "SKU-00001", "qty": 1, "price": 990}],
-            "delivery": {"method": "click_collect", "location_id": store},
-            "payment": {"method": "on_pickup"},
-        },
-    )
+    answer = api.post("/v1/orders", click_collect_order(external_id, store, sku="SKU-00001", price=990))
     assert answer.status == 201, answer.body
     return str(answer.body["order_id"])
 

@@ -16,6 +16,7 @@ from oms_local.cognito import PoolUser
 from oms_local.runtime import LocalHub
 from tests.support.admin_page import FORM, form_login
 from tests.support.api import Api
+from tests.support.builders import click_collect_order
 
 STORES = ("store-a", "store-b")
 
@@ -38,17 +39,7 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHub]:
 
 
 def _confirmed(api: Api, external_id: str, store: str) -> str:
-    answer = api.post(
-        "/v1/orders",
-        {
-            "channel": "web",
-            "external_id": external_id,
-            "customer": {"name": "Pavel", "phone": "+79160001122"},
-            "lines": [{"sku": "SKU-A", "qty": 1, "price": 500}],
-            "delivery": {"method": "click_collect", "location_id": store},
-            "payment": {"method": "on_pickup"},
-        },
-    )
+    answer = api.post("/v1/orders", click_collect_order(external_id, store))
     assert answer.status == 201 and answer.body["allocations"][0]["location_id"] == store, answer.body
     order_id = str(answer.body["order_id"])
     api.event(order_id, "confirm")

@@ -19,6 +19,18 @@ def courier_order(
     return order
 
 
+def click_collect_order(external_id: str, store: str, *, sku: str = "SKU-A", price: int = 500) -> dict[str, Any]:
+    """One unit of `sku` collected at `store`, paid at the desk."""
+    return {
+        "channel": "web",
+        "external_id": external_id,
+        "customer": {"name": "Olga", "phone": "+79165550001"},
+        "lines": [{"sku": sku, "qty": 1, "price": price}],
+        "delivery": {"method": "click_collect", "location_id": store},
+        "payment": {"method": "on_pickup"},
+    }
+
+
 def one_warehouse(api: Api, sku_units: int = 4) -> Api:
     """The smallest working hub: warehouse wh-1 (courier), channel web, `sku_units` of SKU-A."""
     assert (
