@@ -1005,6 +1005,43 @@ def _table_partition(table: Any, hash_key: Any) -> list[Any] | None:
     return list(partition.values()) if partition else []
 
 
+def _in_range(table: Any, asked: dict[str, Any], items: list[Any]) -> list[Any]:
+    """The partition's items whose sort key meets the Query's range condition (all of them when it names
+    none), as DynamoDB reads only that range, and one item past the range in the Query's direction, if any.
+    moto's query checks the condition again, but first sizes every item of the partition for its 1 MB page
+    end, in range or not: a day's COUNT over a partition of every order sized them all. A page of Limit items
+    ends at the next item moto walks, in the range or past it: the item past keeps moto's LastEvaluatedKey.
+    A page could end at 1 MB at an item out of the range there; here it ends at the next one in it, as on
+    DynamoDB (the items over all pages are the same)."""
+    comparison, conditions = asked.get("range_comparison"), asked.get("range_key_conditions") or ()
+    if not comparison or len(conditions) > 1:  # a multi-attribute sort key: moto's way
+        return items
+    attribute = conditions[0][0] if conditions else _sort_key(table, asked.get("index_name"))
+    if attribute is None:  # moto answers a range condition on an index without a sort key with its error
+        return items
+    bounds = asked.get("range_objs") or []
+    # Every condition keeps one span of sort keys: out of it an item is above its upper bound or below it.
+    upper = None if comparison in (">", ">=") or not bounds else bounds[-1].cast_value
+    forward = asked.get("scan_index_forward") is not False
+    kept, past = [], None
+    for item in items:
+        value = item.attrs.get(attribute)
+        if value is None:  # not in the index (moto leaves it out)
+            continue
+        if value.compare(comparison, bounds):
+            kept.append(item)
+        elif past is None and (upper is not None and value.cast_value > upper) == forward:
+            past = item
+    return kept if past is None else [*kept, past]
+
+
+def _sort_key(table: Any, index_name: str | None) -> str | None:
+    if index_name is None:
+        return table.range_key_attr  # type: ignore[no-any-return]
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    return next((k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"), None) if index else None
+
+
 def _hashable(value: Any) -> bool:
     try:
         hash(value)
@@ -1044,8 +1081,11 @@ class _QueryCopies:
     one Query (no item changes meanwhile), an item's size is measured once; the deep copy is skipped where
     nothing keeps the table's own items (a COUNT, whose answer is only their number; an index projection
     or a ProjectionExpression, which build new items from a copy of their own); and a COUNT without a
-    filter skips the index projection, which only the filter would read. Sizes, page ends, counts and
-    items are moto's own (tests/integration/test_moto_queries.py compares them)."""
+    filter skips the index projection, which only the filter would read. On a KEYS_ONLY or INCLUDE index
+    the size is the index entry's, as DynamoDB counts an index Query's 1 MB page and read units (moto
+    sizes the whole table item: a page of small entries of big orders ended early, and a COUNT of 500
+    orders walked each order whole). Otherwise sizes, page ends, counts and items are moto's own
+    (tests/integration/test_moto_queries.py compares them)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -1066,17 +1106,22 @@ class _QueryCopies:
         counting, filtered = getattr(self._local, "counting", False), getattr(self._local, "filtered", False)
         index_name = asked.get("index_name")
         index = table.get_index(index_name) if index_name and _has_index(table, index_name) else None
-        projected = (index is not None and _projects(index)) or bool(asked.get("projection_expressions"))
+        entries = index is not None and _projects(index)
+        projected = entries or bool(asked.get("projection_expressions"))
         self._local.shared, self._local.unprojected = counting or projected, counting and not filtered
-        self._local.sizes = {}
+        self._local.sizes, self._local.entry = {}, _entry_attributes(table, index) if entries else None
         try:
             yield
         finally:
             self._local.shared = self._local.unprojected = False
-            self._local.sizes = None
+            self._local.sizes = self._local.entry = None
 
     def sizes(self) -> dict[int, tuple[Any, int]] | None:
         return getattr(self._local, "sizes", None)
+
+    def entry_attributes(self) -> frozenset[str] | None:
+        """The attributes of an entry of the KEYS_ONLY or INCLUDE index the Query reads, which are sized."""
+        return getattr(self._local, "entry", None)
 
     def shares(self) -> bool:
         return getattr(self._local, "shared", False)
@@ -1090,6 +1135,20 @@ query_copies = _QueryCopies()
 
 def _has_index(table: Any, index_name: str) -> bool:
     return any(index.name == index_name for index in table.all_indexes())
+
+
+def _entry_attributes(table: Any, index: Any) -> frozenset[str]:
+    """What an entry of a KEYS_ONLY or INCLUDE index holds: the table's keys, the index's, the included."""
+    names = [table.hash_key_attr, table.range_key_attr, *(key["AttributeName"] for key in index.schema)]
+    names += index.projection.get("NonKeyAttributes", [])
+    return frozenset(name for name in names if name)
+
+
+def _entry_size(item: Any, attributes: frozenset[str]) -> int:
+    """The size of the item's index entry, as moto's Item.size sizes an item (names and values)."""
+    from moto.dynamodb.models.utilities import bytesize
+
+    return sum(bytesize(name) + value.size() for name, value in item.attrs.items() if name in attributes)
 
 
 def _projects(index: Any) -> bool:
@@ -1125,7 +1184,9 @@ def _patch_query_copies() -> None:
             return original_size(self)
         found = sizes.get(id(self))
         if found is None:
-            found = sizes[id(self)] = (self, original_size(self))  # kept: no other item takes its id
+            kept = query_copies.entry_attributes()
+            measured = original_size(self) if kept is None else _entry_size(self, kept)
+            found = sizes[id(self)] = (self, measured)  # kept: no other item takes its id
         return found[1]
 
     def project(self: Any, item: Any) -> Any:
@@ -1164,7 +1225,7 @@ def _patch_index_queries() -> None:
         )
         if items is None:
             return original_query(self, *args, **kwargs)
-        with partitions.answering(self, items):
+        with partitions.answering(self, _in_range(self, asked, items)):
             return original_query(self, *args, **kwargs)
 
     def all_items(self: Any) -> list[Any]:

@@ -338,11 +338,8 @@ def _big_item(sk: int, pad: int) -> dict[str, Any]:
     [
         {"Select": "COUNT"},
         {"Select": "COUNT", "Limit": 7},
-        {"Select": "COUNT", "IndexName": "ByH", "KeyConditionExpression": "h = :a"},
-        {"Select": "COUNT", "IndexName": "ByG", "FilterExpression": "x >= :x"},
         {"Select": "COUNT", "IndexName": "ByR", "ScanIndexForward": False, "Limit": 11},
-        {"IndexName": "ByH", "KeyConditionExpression": "h = :a"},
-        {"IndexName": "ByG", "Limit": 9},
+        {"IndexName": "ByR", "Limit": 9},
         {"ProjectionExpression": "pk, sk, x", "ScanIndexForward": False},
         {"FilterExpression": "x >= :x"},
         {},
@@ -360,6 +357,35 @@ def test_pages_end_at_moto_s_1_mb_as_in_moto(ddb: Any, asked: dict[str, Any]) ->
     pages = _pages(ddb, {**request, "ExpressionAttributeValues": values})
     assert len(pages) > 2  # the 1 MB limit cut the partition, not only Limit
     _same_as_moto(ddb, {**request, "ExpressionAttributeValues": values})
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"Select": "COUNT", "IndexName": "ByH", "KeyConditionExpression": "h = :a"},
+        {"Select": "COUNT", "IndexName": "ByG", "FilterExpression": "x >= :x"},
+        {"IndexName": "ByH", "KeyConditionExpression": "h = :a"},
+        {"IndexName": "ByG", "ScanIndexForward": False},
+        {"IndexName": "ByG", "Limit": 9},
+    ],
+)
+def test_a_page_of_a_keys_only_or_include_index_holds_1_mb_of_its_entries(ddb: Any, asked: dict[str, Any]) -> None:
+    """DynamoDB sizes an index Query's page by the index entries it reads: the 60 items of 40-60 KB have
+    entries of a few bytes each, all in one page (or pages of Limit), where moto's own ends a page at 1 MB of
+    the table's items. Same items, same order, same count."""
+    names = _tables(ddb)
+    for sk in range(60):
+        ddb.put_item(TableName=names["ranged"], Item=_big_item(sk, 40_000 + 400 * sk))
+    values = {":a": {"S": "a"}, **({":x": {"N": "0"}} if "FilterExpression" in asked else {})}
+    request = {"TableName": names["ranged"], "KeyConditionExpression": "g = :a"} | asked
+    request["ExpressionAttributeValues"] = values
+    patched = _pages(ddb, request)
+    with mock.patch.object(Table, "query", Table.query.__wrapped__):
+        own = _pages(ddb, request)
+    assert len(patched) == (7 if "Limit" in asked else 1)
+    assert len(own) == 7 if "Limit" in asked else len(own) > 2  # 9 items of 60 KB are under moto's 1 MB
+    assert [i for page in patched for i in page.get("Items", [])] == [i for page in own for i in page.get("Items", [])]
+    assert sum(page["Count"] for page in patched) == sum(page["Count"] for page in own) == 60
 
 
 def test_a_count_query_sizes_each_item_once_and_copies_none(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -402,4 +428,53 @@ def test_a_count_query_sizes_each_item_once_and_copies_none(ddb: Any, monkeypatc
         own_by_index = asked(by_index)
     assert own["copy"] == own_by_index["copy"] == 20
     assert own_by_index["size"] > own["size"]  # moto also sizes what it projects onto the index
-    assert patched == asked(by_index) == {"size": own["size"] // 2, "copy": 0}
+    assert patched == {"size": own["size"] // 2, "copy": 0}
+    entries = asked(by_index)  # the index's entries are sized, not the items: a few attributes each
+    assert entries["copy"] == 0 and entries["size"] < patched["size"]
+
+
+@pytest.mark.parametrize("index", [None, "ByG", "ByR"])
+def test_a_range_query_sizes_only_the_items_in_its_range(ddb: Any, monkeypatch: pytest.MonkeyPatch, index: Any) -> None:
+    """moto sizes every item of the partition for its page end, in the sort key's range or not (a day's COUNT
+    over a partition of every order); the patched Query sizes only those in the range, as DynamoDB reads."""
+    from moto.dynamodb.models.dynamo_type import Item
+
+    names = _tables(ddb)
+    for sk in range(40):
+        r = "r1" if sk < 3 else "s1"
+        ddb.put_item(
+            TableName=names["ranged"], Item=_item("ranged", {"pk": "a", "sk": sk}, {**_NONE, "g": "a", "r": r})
+        )
+    sized: list[int] = []
+    own_size = Item.size
+    monkeypatch.setattr(Item, "size", lambda self: sized.append(1) or own_size(self))
+    condition = {None: "pk = :a AND sk < :s", "ByG": "g = :a AND r < :s", "ByR": "pk = :a AND r < :s"}[index]
+    bound = {"N": "3"} if index is None else {"S": "r2"}
+    request = {
+        "TableName": names["ranged"],
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": {":a": {"S": "a"}, ":s": bound},
+        "Select": "COUNT",
+        **({"IndexName": index} if index else {}),
+    }
+    assert ddb.query(**request)["Count"] == 3
+    patched, sized[:] = len(sized), []
+    with mock.patch.object(Table, "query", Table.query.__wrapped__):
+        assert ddb.query(**request)["Count"] == 3
+    # moto asks each item's size for the page end, and again for each it keeps: 40 + 3 by moto's own, and
+    # the 3 in the range and the one past it when handed those
+    assert (patched, len(sized)) == (4 + 3, 40 + 3)
+    _same_as_moto(ddb, {key: value for key, value in request.items() if key != "Select"})
+
+
+def test_an_index_entry_is_sized_as_moto_sizes_the_entry_it_projects(ddb: Any) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from oms_local.moto_patches import _entry_attributes, _entry_size
+
+    names = _tables(ddb)
+    ddb.put_item(TableName=names["ranged"], Item=_big_item(1, 5_000))
+    table = dynamodb_backends["123456789012"][REGION].get_table(names["ranged"])
+    item = table.all_items()[0]
+    for index in table.global_indexes:
+        assert _entry_size(item, _entry_attributes(table, index)) == index.project(item).size() < item.size()
