@@ -103,17 +103,20 @@ class LocalCognito:
     def pool_id(self, logical_id: str | None = None) -> str:
         return self.ids[logical_id or next(iter(self.template.user_pools))]
 
-    def add_user(self, user: PoolUser, pool: str | None = None) -> None:
-        """A confirmed user with a permanent password, in `user.groups` (as an administrator sets one up)."""
+    def add_user(self, user: PoolUser, pool: str | None = None, *, permanent: bool = True) -> None:
+        """A user in `user.groups`, as an administrator sets one up: with a permanent password, or with a
+        temporary one (`permanent=False`: Cognito's invitation), which the first login must replace."""
         pool_id = self.pool_id(pool)
         self._client.admin_create_user(
             UserPoolId=pool_id,
             Username=user.username,
             UserAttributes=[{"Name": k, "Value": v} for k, v in user.attributes.items()],
             MessageAction="SUPPRESS",
+            **({} if permanent else {"TemporaryPassword": user.password}),
         )
-        self._client.admin_set_user_password(
-            UserPoolId=pool_id, Username=user.username, Password=user.password, Permanent=True
-        )
+        if permanent:
+            self._client.admin_set_user_password(
+                UserPoolId=pool_id, Username=user.username, Password=user.password, Permanent=True
+            )
         for group in user.groups:
             self._client.admin_add_user_to_group(UserPoolId=pool_id, Username=user.username, GroupName=group)

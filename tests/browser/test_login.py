@@ -164,3 +164,34 @@ def test_the_login_page_has_no_serious_accessibility_violations(new_page: Any, b
     page.goto(f"{base_url}/admin/login?lang=ru")
     assert page.locator("html").get_attribute("lang") == "ru"
     assert axe_violations(page) == []
+
+
+def test_a_first_login_with_a_temporary_password_sets_the_user_s_own(
+    new_page: Any, base_url: str, admin_hub: LocalHub
+) -> None:
+    from oms_local.cognito import PoolUser
+
+    invited = PoolUser("first-timer", "Temporary-pass-1", ("store_staff",), {"custom:location_ids": OTHER_STORE})
+    admin_hub.cognito.add_user(invited, permanent=False)
+    page = new_page()
+    answer = log_in(page, base_url, invited.username, invited.password)
+    assert answer.status == 200 and urlparse(page.url).path == "/admin/login"
+    assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
+    assert axe_violations(page) == []
+    screenshot(page, "first-login")
+    page.get_by_label("New password", exact=True).fill("First-timer-own-1")
+    page.get_by_label("New password again").fill("First-timer-own-2")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Set password and log in").click()
+    assert navigation.value.status == 422
+    assert "differ" in page.get_by_role("alert").inner_text()
+    assert axe_violations(page) == []  # with the error shown
+    page.get_by_label("New password", exact=True).fill("First-timer-own-1")
+    page.get_by_label("New password again").fill("First-timer-own-1")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Set password and log in").click()
+    assert urlparse(page.url).path == LANDING["store_staff"]
+    assert invited.username in page.locator("header .who").inner_text()
+    other = new_page()  # the user's own password from now on
+    log_in(other, base_url, invited.username, "First-timer-own-1")
+    assert urlparse(other.url).path == LANDING["store_staff"]

@@ -72,8 +72,8 @@ def _needs(service: str, operation: str, params: dict[str, Any], region: str) ->
         return [(f"sqs:{operation}", f"arn:aws:sqs:{region}:{ACCOUNT}:{params['QueueUrl'].rsplit('/', 1)[-1]}")]
     if service == "sesv2" and operation == "SendEmail":  # the sending identity (the sender's address)
         return [("ses:SendEmail", f"arn:aws:ses:{region}:{ACCOUNT}:identity/{params['FromEmailAddress']}")]
-    if service == "cognito-idp" and operation == "InitiateAuth":
-        return []  # a public app client's password login: Cognito checks the password, IAM is not asked
+    if service == "cognito-idp" and operation in ("InitiateAuth", "RespondToAuthChallenge"):
+        return []  # a public app client's login and its challenges: Cognito checks them, IAM is not asked
     if service == "lambda" and operation == "Invoke":
         name = params["FunctionName"].split(":function:")[-1]
         return [("lambda:InvokeFunction", f"arn:aws:lambda:{region}:{ACCOUNT}:function:{name}")]
@@ -504,12 +504,13 @@ def _actions_scenario(api: Api) -> None:
 
 
 def _admin_scenario(hub: LocalHub) -> None:
-    """The admin page's sessions: a login (written), a page in another language (read, updated), logout."""
+    """The admin page's sessions: a first login setting the user's password (written), a page in another
+    language (read, updated), logout."""
     from oms_local.cognito import PoolUser
     from tests.support.admin_page import HubSession
 
-    hub.cognito.add_user(PoolUser("iam-operator", "Iam-password-1", ("operator",), {}))
-    operator = HubSession(hub, "iam-operator", "Iam-password-1")
+    hub.cognito.add_user(PoolUser("iam-operator", "Iam-temporary-1", ("operator",), {}), permanent=False)
+    operator = HubSession(hub, "iam-operator", "Iam-temporary-1", new_password="Iam-password-1")
     assert operator.get("/admin", query="lang=ru").status == 303
     assert operator.post("/admin/logout", {}).status == 303
 

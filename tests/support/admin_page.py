@@ -110,13 +110,21 @@ def screenshot(page: Any, name: str) -> None:
 
 class HubSession:
     """An admin-page user's requests straight into an in-process LocalHub (no browser, no socket): logged in
-    through the login form; `post` adds the session's CSRF token as a form would."""
+    through the login form (a first login then sets `new_password`); `post` adds the session's CSRF token as
+    a form would."""
 
-    def __init__(self, hub: Any, username: str, password: str) -> None:
+    def __init__(self, hub: Any, username: str, password: str, new_password: str | None = None) -> None:
         self.hub = hub
         form = hub.http("GET", "/admin/login")
-        sent = urlencode({"csrf_token": _csrf(form.body.decode()), "username": username, "password": password})
-        login = hub.http("POST", "/admin/login", headers={**_FORM, "cookie": _first(form.headers)}, body=sent.encode())
+        token, login_cookie = _csrf(form.body.decode()), _first(form.headers)
+        sent = urlencode({"csrf_token": token, "username": username, "password": password})
+        login = hub.http("POST", "/admin/login", headers={**_FORM, "cookie": login_cookie}, body=sent.encode())
+        if new_password is not None:
+            assert login.status == 200, login.body[:300]
+            cookies = f"{login_cookie}; {_first(login.headers)}"
+            chosen = {"csrf_token": token, "new_password": new_password, "confirm_password": new_password}
+            body = urlencode(chosen).encode()
+            login = hub.http("POST", "/admin/login/new-password", headers={**_FORM, "cookie": cookies}, body=body)
         assert login.status == 303, login.body[:300]
         self.cookie = _first(login.headers)
         self.csrf_token = _csrf(self.get("/admin/no-such-page").body.decode())  # any page has the logout form

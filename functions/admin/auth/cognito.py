@@ -34,6 +34,26 @@ class LoginRefused(Exception):
         self.reason = reason
 
 
+class NewPasswordRequired(Exception):
+    """Cognito signs the user in once they choose their own password: their first login, with the temporary
+    one an administrator gave them. `session` answers the challenge (for 3 minutes), for `username`."""
+
+    def __init__(self, username: str, session: str) -> None:
+        super().__init__("NEW_PASSWORD_REQUIRED")
+        self.username = username
+        self.session = session
+
+
+# Answers to a new password; an unknown session is NotAuthorizedException on Cognito, ResourceNotFound in moto.
+_NEW_PASSWORD_REFUSALS = {
+    "InvalidPasswordException": "weak_password",
+    "NotAuthorizedException": "challenge_expired",
+    "ResourceNotFoundException": "challenge_expired",
+    "CodeMismatchException": "challenge_expired",
+    "ExpiredCodeException": "challenge_expired",
+}
+
+
 @functools.cache
 def _client() -> Any:
     return boto3.client("cognito-idp", config=_CONFIG)
@@ -42,21 +62,52 @@ def _client() -> Any:
 def password_login(username: str, password: str, source_ip: str) -> str:
     """The ID token Cognito issues for this username and password; LoginRefused when it issues none. The
     browser's address lets the pool's threat protection judge the sign-in by where it comes from."""
-    context = {"IpAddress": source_ip} if source_ip else {}
     try:
         answer = _client().initiate_auth(
             ClientId=client_id(),
             AuthFlow="USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": username, "PASSWORD": password},
-            UserContextData=context,
+            UserContextData=_context(source_ip),
         )
     except ClientError as error:
-        reason = _REFUSALS.get(error.response["Error"]["Code"])
-        if reason is None:
-            raise
-        raise LoginRefused(reason) from error
+        raise _refused(error, _REFUSALS) from error
+    parameters = answer.get("ChallengeParameters") or {}
+    if answer.get("ChallengeName") == "NEW_PASSWORD_REQUIRED" and parameters.get("requiredAttributes", "[]") == "[]":
+        # USER_ID_FOR_SRP: the username itself, where the user signed in with an alias
+        named = parameters.get("USER_ID_FOR_SRP") or parameters.get("USERNAME") or username
+        raise NewPasswordRequired(named, answer["Session"])
+    return _id_token(answer)
+
+
+def set_new_password(username: str, session: str, new_password: str, source_ip: str) -> str:
+    """The ID token Cognito issues once the user of a NEW_PASSWORD_REQUIRED challenge sets `new_password`;
+    LoginRefused `weak_password` when the pool's policy refuses it (the challenge still stands),
+    `challenge_expired` when the challenge is no longer open."""
+    try:
+        answer = _client().respond_to_auth_challenge(
+            ClientId=client_id(),
+            ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=session,
+            ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": new_password},
+            UserContextData=_context(source_ip),
+        )
+    except ClientError as error:
+        raise _refused(error, {**_REFUSALS, **_NEW_PASSWORD_REFUSALS}) from error
+    return _id_token(answer)
+
+
+def _context(source_ip: str) -> dict[str, str]:
+    return {"IpAddress": source_ip} if source_ip else {}
+
+
+def _refused(error: ClientError, refusals: dict[str, str]) -> Exception:
+    reason = refusals.get(error.response["Error"]["Code"])
+    return error if reason is None else LoginRefused(reason)
+
+
+def _id_token(answer: dict[str, Any]) -> str:
     if "AuthenticationResult" not in answer:
-        # NEW_PASSWORD_REQUIRED, MFA...: docs/admin.md has users set a permanent password before first use.
+        # MFA or required attributes: the pool has MFA off and requires no attribute (docs/admin.md)
         raise LoginRefused("challenge")
     token: str = answer["AuthenticationResult"]["IdToken"]
     return token

@@ -11,6 +11,7 @@ from admin.auth.tokens import InvalidToken, UnknownKey, verify_id_token
 from common.config import settings
 
 LoginRefused = cognito.LoginRefused
+NewPasswordRequired = cognito.NewPasswordRequired
 
 
 def _verified(token: str) -> Identity:
@@ -29,9 +30,21 @@ def _verified(token: str) -> Identity:
 
 def log_in(username: str, password: str, source_ip: str, lang: str | None = None) -> tuple[str, Session]:
     """A new session (its id for the cookie) for a user Cognito signs in and who holds one of the roles.
-    LoginRefused when Cognito refuses, InvalidToken if its token does not verify, `no_role` without a role."""
+    LoginRefused when Cognito refuses, InvalidToken if its token does not verify, `no_role` without a role;
+    NewPasswordRequired at a first login with a temporary password."""
+    return _opened(cognito.password_login(username, password, source_ip), lang)
+
+
+def log_in_with_new_password(
+    challenge: NewPasswordRequired, new_password: str, source_ip: str, lang: str | None = None
+) -> tuple[str, Session]:
+    """A new session for the user who set their own password in answer to Cognito's challenge."""
+    return _opened(cognito.set_new_password(challenge.username, challenge.session, new_password, source_ip), lang)
+
+
+def _opened(token: str, lang: str | None) -> tuple[str, Session]:
     try:
-        identity = _verified(cognito.password_login(username, password, source_ip))
+        identity = _verified(token)
     except InvalidToken as error:
         raise LoginRefused("invalid_token") from error
     if not identity.roles:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import base64
 import functools
 import importlib
+import json
 import pkgutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, quote
@@ -29,6 +30,10 @@ from common.observability import logger
 
 SESSION_COOKIE = "__Host-oms_session"
 LOGIN_COOKIE = "__Host-oms_login"  # the login form's own CSRF token (double submit), before any session
+# A first login's open Cognito challenge (username and Cognito's session, which expires after 3 minutes):
+# HttpOnly, so the page holds nothing that answers it.
+CHALLENGE_COOKIE = "__Host-oms_challenge"
+FIRST_LOGIN_PATH = "/admin/login/new-password"
 MAX_BODY = 64 * 1024
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -97,8 +102,9 @@ def _answer(event: dict[str, Any]) -> Response:
         source_ip=str(((event.get("requestContext") or {}).get("identity") or {}).get("sourceIp") or ""),
     )
     cookies = _cookies(headers.get("cookie", ""))
-    if path == "/admin/login":
-        return _login(request, cookies)
+    if path in _BEFORE_SESSION:
+        front = _BEFORE_SESSION[path].get(method)
+        return _page_error(request, 405, "error.not_found") if front is None else front(request, cookies)
     session_id = cookies.get(SESSION_COOKIE)
     session = login.current(session_id)
     if session is None or session_id is None:
@@ -147,14 +153,14 @@ def _routed(request: Request, session: Session) -> Response:
         return _page_error(routed, status, "error.unavailable" if status >= 500 else "error.refused", session)
 
 
+def _login_form(request: Request, _cookies: Mapping[str, str]) -> Response:
+    token = new_secret()
+    page = render(replace(request, csrf_token=token), None, "login.html", next=_next(request), error=None)
+    page.headers["Set-Cookie"] = _cookie(LOGIN_COOKIE, token, max_age=1800)
+    return page
+
+
 def _login(request: Request, cookies: Mapping[str, str]) -> Response:
-    if request.method == "GET":
-        token = new_secret()
-        page = render(replace(request, csrf_token=token), None, "login.html", next=_next(request), error=None)
-        page.headers["Set-Cookie"] = _cookie(LOGIN_COOKIE, token, max_age=1800)
-        return page
-    if request.method != "POST":
-        return _page_error(request, 405, "error.not_found")
     form_token = request.form.get("csrf_token")
     cookie_token = cookies.get(LOGIN_COOKIE)
     if cookie_token is None or not same_secret(cookie_token, form_token):
@@ -166,6 +172,86 @@ def _login(request: Request, cookies: Mapping[str, str]) -> Response:
         session_id, session = login.log_in(username, password, request.source_ip, request.query.get("lang"))
     except login.LoginRefused as refused:
         return _login_refused(request, cookie_token, refused.reason)
+    except login.NewPasswordRequired as challenge:
+        page = _new_password_form(request, cookie_token, None, 200)
+        page.headers["Set-Cookie"] = _cookie(CHALLENGE_COOKIE, _challenge_value(challenge), max_age=180)
+        return page
+    return _signed_in_at(request, session_id, session)
+
+
+def _first_login_form(request: Request, cookies: Mapping[str, str]) -> Response:
+    """The new-password form again (in another language) while the challenge is open; else the login."""
+    cookie_token = cookies.get(LOGIN_COOKIE)
+    if cookie_token is None or _challenge_of(cookies.get(CHALLENGE_COOKIE, "")) is None:
+        return redirect(request, "/admin/login")
+    return _new_password_form(request, cookie_token, None, 200)
+
+
+def _first_login(request: Request, cookies: Mapping[str, str]) -> Response:
+    """The first login's second step: the user's own password (twice) answers Cognito's challenge."""
+    cookie_token = cookies.get(LOGIN_COOKIE)
+    if cookie_token is None or not same_secret(cookie_token, request.form.get("csrf_token")):
+        return _page_error(request, 403, "error.csrf")
+    challenge = _challenge_of(cookies.get(CHALLENGE_COOKIE, ""))
+    if challenge is None:
+        return _login_refused(request, cookie_token, "challenge_expired")
+    new_password = request.form.get("new_password", "")
+    problem = _new_password_problem(new_password, request.form.get("confirm_password"))
+    if problem is not None:
+        return _new_password_form(request, cookie_token, problem, 422)
+    try:
+        session_id, session = login.log_in_with_new_password(
+            challenge, new_password, request.source_ip, request.query.get("lang")
+        )
+    except login.LoginRefused as refused:
+        # A password the pool refuses leaves the challenge open: the user tries another.
+        if refused.reason == "weak_password":
+            return _new_password_form(request, cookie_token, "login.weak_password", 422)
+        return _login_refused(request, cookie_token, refused.reason)
+    return _signed_in_at(request, session_id, session)
+
+
+def _new_password_problem(new_password: str, again: str | None) -> str | None:
+    if not 0 < len(new_password) <= 256:
+        return "login.weak_password"
+    return None if same_secret(new_password, again) else "login.passwords_differ"
+
+
+_FrontDoor = Callable[[Request, Mapping[str, str]], Response]
+# The pages answered before any session, by path and method.
+_BEFORE_SESSION: dict[str, dict[str, _FrontDoor]] = {
+    "/admin/login": {"GET": _login_form, "POST": _login},
+    FIRST_LOGIN_PATH: {"GET": _first_login_form, "POST": _first_login},
+}
+
+
+def _new_password_form(request: Request, token: str, error: str | None, status: int) -> Response:
+    return render(
+        replace(request, csrf_token=token), None, "new_password.html", status=status, next=_next(request), error=error
+    )
+
+
+def _challenge_value(challenge: login.NewPasswordRequired) -> str:
+    packed = json.dumps([challenge.username, challenge.session]).encode()
+    return base64.urlsafe_b64encode(packed).decode().rstrip("=")
+
+
+def _challenge_of(value: str) -> login.NewPasswordRequired | None:
+    """The challenge a cookie names; None when it names none (absent, expired or altered)."""
+    try:
+        username, session = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (ValueError, TypeError):
+        return None
+    # Cognito's bounds: a username of 1-128 characters, a session of 20-2048
+    if not (isinstance(username, str) and isinstance(session, str)):
+        return None
+    if not (0 < len(username) <= 128 and 20 <= len(session) <= 2048):
+        return None
+    return login.NewPasswordRequired(username, session)
+
+
+def _signed_in_at(request: Request, session_id: str, session: Session) -> Response:
+    """After a login: the page asked for (or the role's), with the session's cookie."""
     target = _next(request) or landing(session.identity) or "/admin"
     answer = redirect(request, target)
     answer.headers["Set-Cookie"] = _cookie(
