@@ -5,7 +5,11 @@ axe-core finds nothing serious on these pages."""
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
+
+import pytest
+from playwright.sync_api import expect
 
 from oms_local.demo import DEMO_USERS
 from oms_local.runtime import LocalHub
@@ -126,3 +130,66 @@ def test_the_task_queue_shows_the_oldest_open_task_first(page_as: Any, admin_hub
     assert short[0] in listed[rows[0]]
     assert axe_violations(page) == []
     screenshot(page, "operator-tasks")
+
+
+def test_the_order_page_turns_its_actions_off_once_the_order_has_moved_on(page_as: Any, admin_hub: LocalHub) -> None:
+    """The page was shown with the order in one status; a partner (here the API) moves it meanwhile."""
+    _restock(admin_hub)
+    order_id = _courier_order(admin_hub, "call-1003", "+79037650001", qty=1)
+    api = Api(admin_hub)
+    status = api.order(order_id)["status"]
+    page = page_as("operator")
+    page.clock.install()  # Playwright's fake timers drive refresh.js's 15 s look at the order's version
+    page.goto(page.url.replace("/admin/orders", f"/admin/orders/{order_id}"))
+    cancel = page.get_by_role("button", name="Cancel the order")
+    assert cancel.is_enabled() and not page.locator("#changed").is_visible()
+    page.clock.run_for(16_000)  # nothing changed: the actions stay on
+    assert cancel.is_enabled() and not page.locator("#changed").is_visible()
+
+    api.event(order_id, "cancel")
+    api.wait_for(order_id, "cancelled")
+    page.clock.run_for(16_000)
+    page.locator("#changed").wait_for()
+    assert cancel.is_disabled() and page.get_by_label("Reason for the cancellation").is_disabled()
+    assert f">{status}<" in page.locator("h1").inner_html()  # the page itself is as it was shown
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Reload the order").click()
+    page.wait_for_url(re.compile(f"/admin/orders/{order_id}$"))
+    assert ">cancelled<" in page.locator("h1").inner_html()
+    assert page.get_by_role("button", name="Cancel the order").count() == 0
+
+
+def test_another_store_s_or_an_unknown_order_has_no_version_to_read(page_as: Any, admin_hub: LocalHub) -> None:
+    page = page_as("store_staff")
+    _restock(admin_hub)
+    order_id = _courier_order(admin_hub, "call-1004", "+79037650002", qty=1)  # from the warehouse, not the store
+    client = page.context.request
+    base = page.url.split("/admin/", 1)[0]
+    assert client.get(f"{base}/admin/orders/{order_id}/version").status == 404
+    assert client.get(f"{base}/admin/orders/ord_nonesuch/version").status == 404
+    operator = page_as("operator").context.request
+    answer = operator.get(f"{base}/admin/orders/{order_id}/version")
+    assert answer.status == 200 and answer.text() == Api(admin_hub).order(order_id)["updated_at"]
+
+
+def test_an_action_still_being_applied_holds_the_buttons_back_until_it_is(
+    page_as: Any, admin_hub: LocalHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As on a busy machine: the confirmation is accepted, but the lifecycle gets it only a second later."""
+    from orders.adapters import lifecycle_engine
+
+    _restock(admin_hub)
+    order_id = _courier_order(admin_hub, "call-1005", "+79037650003", qty=1)
+    api = Api(admin_hub)
+    api.wait_for(order_id, "reserved")
+    resume = lifecycle_engine.resume
+    monkeypatch.setattr(lifecycle_engine, "resume", lambda *args: threading.Timer(1.0, resume, args).start())
+    page = page_as("operator")
+    page.goto(page.url.replace("/admin/orders", f"/admin/orders/{order_id}"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm").click()
+    assert page.locator("[data-applying]").inner_text().startswith("Applying “Confirm”")
+    assert page.get_by_role("button", name="Cancel the order").count() == 0  # it would be refused as busy
+    expect(page.locator("[data-applying]")).to_have_count(0)  # the page reloaded itself until it was applied
+    expect(page.locator("h1 .status")).to_have_text("confirmed")
+    page.get_by_role("button", name="Cancel the order").wait_for()

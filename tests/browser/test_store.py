@@ -150,7 +150,7 @@ def test_a_short_pick_from_the_picking_list_writes_the_missing_units_off(page_as
 
 def test_the_queue_refreshes_itself(page_as: Any, admin_hub: LocalHub) -> None:
     page = _store_page(page_as)
-    page.clock.install()  # Playwright's fake timers drive store.js's 20 s interval
+    page.clock.install()  # Playwright's fake timers drive refresh.js's 20 s interval
     page.reload()
     order_id = _click_collect(admin_hub, "cc-2003", "SKU-00009", 1)
     assert _section(page, "to_pick").get_by_role("link", name="cc-2003").count() == 0

@@ -58,6 +58,13 @@ def order_page(request: Request, identity: Identity) -> Response:
     return _order_page(request, identity, visible_order(request.params["order_id"], identity))
 
 
+@router.get("/admin/orders/{order_id}/version")
+def order_version(request: Request, identity: Identity) -> Response:
+    """The order's version (its `updated_at`), which the order page compares with the one it shows."""
+    order = visible_order(request.params["order_id"], identity)
+    return Response(200, order.updated_at, content_type="text/plain; charset=utf-8")
+
+
 def visible_order(order_id: str, identity: Identity) -> Order:
     """The order if this user may see it; an order they may not see is as unknown as a missing one."""
     order = queries.get_order(order_id)
@@ -186,6 +193,10 @@ def whole(text: str) -> int:
 
 
 def _operator_events(order: Order) -> list[str]:
+    """The events an operator may send now: none while one accepted is still being applied (the status shown
+    is the one it leaves, so they would be refused as busy; refresh.js reloads the page until it is applied)."""
+    if order.pending_event:
+        return []
     allowed = workflow(order.workflow).transitions.get(order.status, {})
     return [e for e in OPERATOR_EVENTS if e in allowed]
 

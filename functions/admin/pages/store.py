@@ -1,5 +1,5 @@
 """Store staff's pages (their own locations only, enforced here): the queue by urgency, refreshed by
-store.js from its partial every 20 s; a picking list per order with the short pick in one step; the
+refresh.js from its partial every 20 s; a picking list per order with the short pick in one step; the
 hand-over to the courier or, against the pickup code, to the customer; their stores' stock."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def queue_page(request: Request, identity: Identity) -> Response:
 
 @router.get("/admin/store/queue")
 def queue_part(request: Request, identity: Identity) -> Response:
-    """The queue alone, for store.js to swap in."""
+    """The queue alone, for refresh.js to swap in."""
     require(identity, *STAFF)
     return render(request, identity, "store_queue.html", queue=_queue(identity))
 
@@ -55,7 +55,7 @@ def _picking_page(
     request: Request, identity: Identity, order: Order, *, status: int = 200, refused: str | None = None
 ) -> Response:
     # An accepted event the lifecycle is still applying: the status shown is the one it leaves, so its
-    # buttons would be refused as busy (the page says so and store.js reloads it until it is applied).
+    # buttons would be refused as busy (the page says so and refresh.js reloads it until it is applied).
     allowed = {} if order.pending_event else workflow(order.workflow).transitions.get(order.status, {})
     mine = sorted(identity.location_ids)
     return render(
