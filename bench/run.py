@@ -36,6 +36,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["OMS_LOG_LEVEL"])
 
 from oms_local import demo  # after the environment above
 from oms_local.gateway import HttpAnswer
+from oms_local.invocation import running_function
 from oms_local.runtime import LocalHub
 from oms_local.template import TEMPLATE, load
 
@@ -69,6 +70,7 @@ def note(text: str) -> None:
 @dataclass(frozen=True)
 class Call:
     thread: int
+    function: str | None  # the function whose invocation made it (its own threads too), None for the rest
     service: str
     operation: str
     request: dict[str, Any]  # the JSON body, kept for DynamoDB (tables, items, consistency)
@@ -103,7 +105,7 @@ class AwsCalls:
         service = model.service_model.service_name
         body = json.loads(params["body"]) if service in ("dynamodb", "events") and params.get("body") else {}
         with self._lock:
-            self._calls.append(Call(threading.get_ident(), service, model.name, body))
+            self._calls.append(Call(threading.get_ident(), running_function(), service, model.name, body))
 
     def take(self) -> list[Call]:
         """The calls recorded since the last take, from every thread."""
@@ -114,6 +116,10 @@ class AwsCalls:
     def take_own(self) -> list[Call]:
         """The calls this thread made since the last take (a request's own calls, not the lifecycle's)."""
         return [call for call in self.take() if call.thread == threading.get_ident()]
+
+    def take_of(self, function: str) -> list[Call]:
+        """The calls the function's invocations made since the last take, on whichever of their threads."""
+        return [call for call in self.take() if call.function == function]
 
     @contextlib.contextmanager
     def muted(self) -> Iterator[None]:

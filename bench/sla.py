@@ -42,11 +42,13 @@ from common.clock import utc_text  # noqa: E402
 from common.config import settings  # noqa: E402
 from common.dynamo import batch_put, from_item  # noqa: E402
 from oms_local import demo  # noqa: E402
+from oms_local.invocation import running_function  # noqa: E402
 from oms_local.runtime import LocalHub  # noqa: E402
 from oms_local.template import TEMPLATE, load  # noqa: E402
 from orders.adapters.workflow_catalog import catalog  # noqa: E402
 from orders.domain.workflow import Workflow  # noqa: E402
 from sla_monitor.domain.plan import Check, EntryPlan, fulfilling_location, plan_entry, sla_task_id  # noqa: E402
+from sla_monitor.use_cases.monitor import LOOKERS  # noqa: E402
 from tests.fakes.server import serve  # noqa: E402
 from tests.fakes.staff_webhook import PATH, FakeStaffWebhook  # noqa: E402
 
@@ -80,12 +82,12 @@ Note = Callable[[str], None]
 
 
 class ItemsRead:
-    """Hooks on boto3's default session: the items each Query and BatchGetItem answered on this thread, by what
+    """Hooks on boto3's default session: the items each Query and BatchGetItem answered the function, by what
     they are (BySlaCheck's keys, orders, other reads such as the role contacts), and their sizes (read request
     units are billed on them)."""
 
-    def __init__(self) -> None:
-        self._thread = threading.get_ident()
+    def __init__(self, function: str) -> None:
+        self._function = function
         self.items: Counter[str] = Counter()
         self.query_bytes: list[int] = []  # per Query page
         self.got_bytes: list[int] = []  # per item BatchGetItem returned
@@ -102,7 +104,7 @@ class ItemsRead:
         context["bench_index"] = params.get("IndexName")  # the request's context reaches its after-call
 
     def _record(self, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        if threading.get_ident() != self._thread:
+        if running_function() != self._function:
             return
         if model.name == "Query":
             found = parsed.get("Items", [])
@@ -128,13 +130,15 @@ class Read:
 
 @dataclass(frozen=True)
 class Run:
-    """One monitor run: its outcome, AWS calls (this thread), items read, webhook posts, local wall time."""
+    """One monitor run: its outcome, AWS calls (the function's), items read, webhook posts, local wall time; the
+    thread the run started on (its own Queries and reads; the looks run on LOOKERS threads of their own)."""
 
     outcome: dict[str, int]
     calls: list[base.Call]
     read: Read
     posts: int
     seconds: float
+    thread: int
 
     @property
     def items_read(self) -> int:
@@ -147,8 +151,13 @@ class Run:
         return self.count("sesv2", "SendEmail")
 
     def lambda_seconds(self) -> float:
-        waits = sum(CALL_SECONDS.get(call.service, 0.01) for call in self.calls)
-        return BASE_SECONDS + waits + WEBHOOK_SECONDS * self.posts
+        """The run's own waits (the due lists' Queries, the orders' reads) one after another, then the looks'
+        waits (their calls and webhook posts) spread evenly over the LOOKERS threads."""
+        own = sum(CALL_SECONDS.get(call.service, 0.01) for call in self.calls if call.thread == self.thread)
+        looks = sum(CALL_SECONDS.get(call.service, 0.01) for call in self.calls if call.thread != self.thread)
+        looks += WEBHOOK_SECONDS * self.posts
+        looked = sum(self.outcome.get(kind, 0) for kind in ("planned", "moved", "taken"))
+        return BASE_SECONDS + own + looks / max(1, min(LOOKERS, looked))
 
     def request_units(self) -> tuple[float, float]:
         """(WRU, RRU), on-demand rules. Reads: a Query by the size of its page (BySlaCheck is eventually
@@ -396,7 +405,8 @@ def contacts(hub: LocalHub) -> Iterator[FakeStaffWebhook]:
 class Monitor:
     def __init__(self, hub: LocalHub, calls: base.AwsCalls, receiver: FakeStaffWebhook) -> None:
         self.hub, self.calls, self.receiver = hub, calls, receiver
-        self.items = ItemsRead()
+        self.function = hub.template.functions["SlaMonitorFunction"].name
+        self.items = ItemsRead(self.function)
         self.items.install()
 
     def run(self, at: datetime) -> Run:
@@ -409,7 +419,8 @@ class Monitor:
         failed = outcome.get("failed", 0)
         if failed:
             raise RuntimeError(f"{failed} looks failed: {outcome}")
-        return Run(outcome, self.calls.take_own(), self.items.take(), self.receiver.posts - posts, spent)
+        own = self.calls.take_of(self.function)
+        return Run(outcome, own, self.items.take(), self.receiver.posts - posts, spent, threading.get_ident())
 
 
 # ------------------------------------------------------------------ figures
@@ -507,7 +518,8 @@ def report_costs(emit: Emit, note: Note, idle: Run, busy: Run, due: int) -> None
         f"sla pricing: Lambda $0.20/1M requests + $0.0000133334/GB-s at {function.memory} MB (template, arm64) for "
         f"{BASE_SECONDS * 1000:g} ms a run plus each call's wait ("
         + ", ".join(f"{service} {seconds * 1000:g} ms" for service, seconds in CALL_SECONDS.items())
-        + f", webhook post {WEBHOOK_SECONDS * 1000:g} ms: assumed latencies, the local wall time is moto's); "
+        + f", webhook post {WEBHOOK_SECONDS * 1000:g} ms: assumed latencies, the local wall time is moto's; "
+        f"the looks' waits spread over {LOOKERS} threads); "
         f"DynamoDB on-demand $0.625/1M WRU, $0.125/1M RRU; SES $0.10/1k emails; function timeout {function.timeout} s"
     )
 
@@ -518,7 +530,7 @@ def report_notes(note: Note, runs: dict[int, Run], idle: Run) -> None:
     note("sla idle run: " + _ops(Counter(c.name for c in idle.calls)))
     note(
         "sla items read: counted by an after-call hook on boto3's default session (items in each Query and "
-        "BatchGetItem answer, the monitor's thread); minimum = the due orders, each read once"
+        "BatchGetItem answer to the monitor, on its own thread and its looks'); minimum = the due orders, each once"
     )
 
 

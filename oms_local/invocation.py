@@ -1,11 +1,11 @@
 """Lambda handlers run in-process: the handler each function name dispatches to, the context object a
-handler receives, and which function runs on the current thread (the least-privilege test attributes
+handler receives, and which function is running (the least-privilege test attributes
 AWS calls to it)."""
 
 from __future__ import annotations
 
+import contextvars
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,26 +18,27 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 # Function name (as moto's Lambda backend is asked for it) -> the handler that answers.
 handlers: dict[str, Handler] = {}
-_running = threading.local()
+# A context variable, not a thread's own: a handler that hands work to threads of its own with a copy of its
+# context (contextvars.copy_context) still acts as its function there. A new thread starts without one.
+_running: contextvars.ContextVar[str | None] = contextvars.ContextVar("oms_running_function", default=None)
 
 
 def running_function() -> str | None:
-    """The function whose handler runs on this thread (None outside handlers: callers, the state machine)."""
-    return getattr(_running, "name", None)
+    """The function whose handler runs here (None outside handlers: callers, the state machine)."""
+    return _running.get()
 
 
 def run_on_this_thread_as(name: str) -> None:
     """This thread acts for `name` from now on (an event source polls with its function's role)."""
-    _running.name = name
+    _running.set(name)
 
 
 def run_as(name: str, target: Handler, event: Any, context: Any) -> Any:
-    outer = running_function()
-    _running.name = name
+    token = _running.set(name)
     try:
         return target(event, context)
     finally:
-        _running.name = outer
+        _running.reset(token)
 
 
 def context_for(name: str, timeout_s: int = 30, memory: int = 512) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import threading
 from typing import Any
 
 import boto3
@@ -13,34 +13,36 @@ from botocore.config import Config
 _CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=2, read_timeout=5)
 
 
-@functools.cache
-def dynamodb() -> Any:
-    return boto3.client("dynamodb", config=_CONFIG)
+class _Client:
+    """One client per service, made at first use. Clients are safe to share between threads; making them
+    from boto3's default session is not, so the first use is made under a lock (the SLA monitor looks at
+    orders from several threads)."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self._client: Any = None
+
+    def __call__(self) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = boto3.client(self.service, config=_CONFIG)
+                client = self._client
+        return client
+
+    def cache_clear(self) -> None:
+        self._client = None
 
 
-@functools.cache
-def stepfunctions() -> Any:
-    return boto3.client("stepfunctions", config=_CONFIG)
-
-
-@functools.cache
-def events() -> Any:
-    return boto3.client("events", config=_CONFIG)
-
-
-@functools.cache
-def ssm() -> Any:
-    return boto3.client("ssm", config=_CONFIG)
-
-
-@functools.cache
-def sqs() -> Any:
-    return boto3.client("sqs", config=_CONFIG)
-
-
-@functools.cache
-def sesv2() -> Any:
-    return boto3.client("sesv2", config=_CONFIG)
+dynamodb = _Client("dynamodb")
+stepfunctions = _Client("stepfunctions")
+events = _Client("events")
+ssm = _Client("ssm")
+sqs = _Client("sqs")
+sesv2 = _Client("sesv2")
 
 
 def reset() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -10,6 +11,7 @@ from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger()
 metrics = Metrics()
+_adding = threading.Lock()
 
 
 @functools.cache
@@ -35,7 +37,8 @@ def count(metric: str, value: float = 1) -> None:
     # for the process's life and be printed anyway at every 100th value of a name.
     if is_metrics_disabled():
         return
-    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
+    with _adding:  # powertools' metric set is not safe to add to from several threads at once
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=value)
 
 
 def count_per(metric: str, dimensions: dict[str, str], value: float = 1) -> None:

@@ -40,6 +40,8 @@ class FakeStaffWebhook:
     violations: list[str] = field(default_factory=list)
     answers: list[Answer] = field(default_factory=list)
     posts: int = 0
+    in_flight: int = 0
+    most_in_flight: int = 0  # the most posts being answered at one time
 
     def answer_next(self, answer: Answer, times: int = 1) -> None:
         self.answers.extend([answer] * times)
@@ -71,6 +73,14 @@ class FakeStaffWebhook:
 
     async def _post(self, request: Request) -> Response:
         self.posts += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Response:
         raw = await request.body()
         refusal = self._refusal(request, raw)
         if refusal is not None:

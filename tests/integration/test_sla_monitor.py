@@ -200,6 +200,7 @@ def test_a_run_short_of_time_leaves_the_rest_due_for_the_next_run(
         return watch(*args)
 
     monkeypatch.setattr(use_case, "_watch", look_then_run_out_of_time)
+    monkeypatch.setattr(use_case, "LOOKERS", 1)  # one look at a time: the time is up after exactly one
     outcome = monitor(hub, entered + timedelta(minutes=16))
     looked = sum(n for what, n in outcome.items() if what != "deferred")
     assert looked == 1 and outcome["deferred"] >= 2, outcome  # ours are due, with any other test's still due
@@ -208,6 +209,21 @@ def test_a_run_short_of_time_leaves_the_rest_due_for_the_next_run(
     monkeypatch.undo()
     assert "deferred" not in monitor(hub, entered + timedelta(minutes=17))
     assert sorted(t["order_id"] for t in sla_tasks(stores) if t["order_id"] in ours) == sorted(ours)
+
+
+def test_a_run_looks_at_several_orders_at_once_and_tells_each_once(
+    hub: LocalHub, stores: Api, receiver: FakeStaffWebhook
+) -> None:
+    """A look waits on the role's webhook (here 0.5 s an answer): the run does not wait for one before the next."""
+    ours = [store_order(stores, 30 + n, CONFIRM) for n in range(4)]
+    entered = max(since(order_id) for order_id in ours)
+    receiver.answer_next(Answer(delay_s=0.5), times=20)
+    outcome = monitor(hub, entered + timedelta(minutes=16))
+    told = sorted(p["order_id"] for p in receiver.received if p["order_id"] in ours)
+    assert told == sorted(ours) and "failed" not in outcome
+    assert receiver.most_in_flight > 1
+    monitor(hub, entered + timedelta(minutes=17))  # nothing more to tell them
+    assert sorted(p["order_id"] for p in receiver.received if p["order_id"] in ours) == told
 
 
 def test_a_lost_start_is_started_by_the_monitor(hub: LocalHub, stores: Api, monkeypatch: pytest.MonkeyPatch) -> None:

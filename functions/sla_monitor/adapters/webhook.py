@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
+import threading
 from typing import Literal
 
 import httpx
@@ -27,10 +28,18 @@ class _NotWhilePosting(logging.Filter):
         return not _posting.get()
 
 
+_making = threading.Lock()
+
+
 @functools.cache
-def _client() -> httpx.Client:
+def _made() -> httpx.Client:
     logging.getLogger("httpx").addFilter(_NotWhilePosting())
     return httpx.Client(follow_redirects=False)  # a redirect is the receiver's misconfiguration: refused
+
+
+def _client() -> httpx.Client:
+    with _making:  # the monitor's looks post from several threads: one client (it is safe to share)
+        return _made()
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[Delivery, str]:

@@ -9,9 +9,11 @@ last it writes the plan and the next look. An order that fails stays due and doe
 
 from __future__ import annotations
 
+import contextvars
 import math
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -44,6 +46,9 @@ from sla_monitor.use_cases.notify import notify_role
 LEASE = timedelta(minutes=5)
 # A run stops claiming orders this long before the function's timeout: a look takes well under a second.
 TIME_RESERVE_SECONDS = 10.0
+# Orders looked at at once in a run (threads of the one function; its DynamoDB client pools 10 connections
+# by default, so more would wait for one).
+LOOKERS = 10
 LIFECYCLE_LOST = "lifecycle_lost"
 TIER_METRICS = {"warn": "SlaWarned", "escalate": "SlaEscalated", "breach": "SlaBreached"}
 # The statuses the marketplace risk facts are read from (the marketplace workflow's own names).
@@ -52,23 +57,30 @@ SHIPPED, CANCELLED = "shipped", "cancelled"
 
 def run(now: datetime, seconds_left: Callable[[], float] = lambda: math.inf) -> dict[str, int]:
     """Look at every order due by `now` (the scheduled time), the longest due first over every workflow, while
-    `seconds_left` (the function's remaining time) allows; the counts of what happened."""
+    `seconds_left` (the function's remaining time) allows; the counts of what happened. LOOKERS orders are
+    looked at at once: a look waits on DynamoDB, SES and a webhook far more than it computes, and the claims
+    keep two looks (of this run or an overlapping one) off the same order."""
     text = utc_text(now)
-    outcome: Counter[str] = Counter()
     workflows = catalog().workflows
     due = [pk for _, pk in sorted(key for lane in workflows for key in sla_checks.due_keys(lane, text))]
-    position = {pk: n for n, pk in enumerate(due)}
-    for order in sla_checks.due_orders(due, text):
+
+    def look(order: dict[str, Any]) -> str:
         if seconds_left() < TIME_RESERVE_SECONDS:
-            # Unclaimed, the rest stay due: the next run (or one overlapping this) looks at them first.
-            outcome["deferred"] = len(due) - position[order["pk"]]
-            count("SlaLooksDeferred", outcome["deferred"])
-            break
+            return "deferred"  # unclaimed, it stays due: the next run (or one overlapping this) looks first
         try:
-            outcome[_watch(order, workflows[order["sla_lane"]], now)] += 1
+            return _watch(order, workflows[order["sla_lane"]], now)
         except Exception:  # noqa: BLE001 - one order's failure must not stop the others; it stays due
             logger.exception("sla look failed", extra={"order_id": order["order_id"], "status": order["status"]})
-            outcome["failed"] += 1
+            return "failed"
+
+    with ThreadPoolExecutor(LOOKERS, thread_name_prefix="sla-look") as looking:
+        # Each look in a copy of the run's context (the logger's and the runtime's context variables).
+        looks = [
+            looking.submit(contextvars.copy_context().run, look, order) for order in sla_checks.due_orders(due, text)
+        ]
+        outcome = Counter(done.result() for done in looks)
+    if outcome["deferred"]:
+        count("SlaLooksDeferred", outcome["deferred"])
     logger.info("sla run", extra={"now": text, **outcome})
     return dict(outcome)
 
