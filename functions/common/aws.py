@@ -34,7 +34,8 @@ class _Client:
         return client
 
     def cache_clear(self) -> None:
-        self._client = None
+        with self._lock:  # after a client being made meanwhile, which would otherwise be kept
+            self._client = None
 
 
 dynamodb = _Client("dynamodb")
