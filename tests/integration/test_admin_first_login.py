@@ -102,6 +102,7 @@ def test_a_first_login_sets_the_user_s_own_password_and_opens_their_session(admi
         "__Host-oms_challenge=" + base64.urlsafe_b64encode(b'{"a": 1}').decode(),
         "__Host-oms_challenge=" + base64.urlsafe_b64encode(b'["olga-odd", "forged-session"]').decode(),
         "__Host-oms_challenge=" + base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+        "__Host-oms_challenge=" + base64.urlsafe_b64encode(b"[" * 3000 + b"]" * 3000).decode(),
     ],
 )
 def test_a_missing_or_altered_challenge_opens_nothing(admin_hub: LocalHub, challenge: str) -> None:

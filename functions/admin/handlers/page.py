@@ -240,7 +240,7 @@ def _challenge_of(value: str) -> login.NewPasswordRequired | None:
     """The challenge a cookie names; None when it names none (absent, expired or altered)."""
     try:
         username, session = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):  # RecursionError: nesting deeper than json decodes
         return None
     # Cognito's bounds: a username of 1-128 characters, a session of 20-2048
     if not (isinstance(username, str) and isinstance(session, str)):
