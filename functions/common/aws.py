@@ -9,8 +9,11 @@ import boto3
 from botocore.config import Config
 
 # Adaptive retries absorb DynamoDB and Step Functions throttling inside the SDK; short timeouts keep
-# a slow dependency from eating the whole API Gateway budget (29 s).
-_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=2, read_timeout=5)
+# a slow dependency from eating the whole API Gateway budget (29 s). The pool holds a connection for each of
+# the SLA monitor's looks and its own reads at once (urllib3 drops, with a warning, what does not fit).
+_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 5}, connect_timeout=2, read_timeout=5, max_pool_connections=16
+)
 
 
 class _Client:

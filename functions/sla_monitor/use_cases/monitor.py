@@ -46,8 +46,7 @@ from sla_monitor.use_cases.notify import notify_role
 LEASE = timedelta(minutes=5)
 # A run stops claiming orders this long before the function's timeout: a look takes well under a second.
 TIME_RESERVE_SECONDS = 10.0
-# Orders looked at at once in a run (threads of the one function; its DynamoDB client pools 10 connections
-# by default, so more would wait for one).
+# Orders looked at at once in a run (threads of the one function, within common.aws's connection pool).
 LOOKERS = 10
 LIFECYCLE_LOST = "lifecycle_lost"
 TIER_METRICS = {"warn": "SlaWarned", "escalate": "SlaEscalated", "breach": "SlaBreached"}
