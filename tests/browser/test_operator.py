@@ -82,7 +82,9 @@ def test_an_operator_finds_an_order_by_phone_and_cancels_it_and_the_stock_is_bac
         "customer changed their mind",
     )
     assert _available(admin_hub) == before
-    page.reload()
+    # The page showed the cancel being applied and reloaded itself until it was.
+    expect(page.locator("h1 .status")).to_have_text("cancelled")
+    expect(page.locator("[data-applying]")).to_have_count(0)
     assert "operator:operator" in page.locator("table.timeline").inner_text()
 
 
@@ -193,3 +195,32 @@ def test_an_action_still_being_applied_holds_the_buttons_back_until_it_is(
     expect(page.locator("[data-applying]")).to_have_count(0)  # the page reloaded itself until it was applied
     expect(page.locator("h1 .status")).to_have_text("confirmed")
     page.get_by_role("button", name="Cancel the order").wait_for()
+
+
+def test_an_action_the_lifecycle_never_applies_stops_the_reloads_after_a_minute(
+    page_as: Any, admin_hub: LocalHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stuck lifecycle: the page reloads each second for a minute, then says so and stops."""
+    from orders.adapters import lifecycle_engine
+
+    _restock(admin_hub)
+    order_id = _courier_order(admin_hub, "call-1006", "+79037650004", qty=1)
+    Api(admin_hub).wait_for(order_id, "reserved")
+    monkeypatch.setattr(lifecycle_engine, "resume", lambda *args: None)  # accepted, never delivered
+    page = page_as("operator")
+    page.clock.install()  # Playwright's fake timers drive refresh.js's one-second reloads
+    page.goto(page.url.replace("/admin/orders", f"/admin/orders/{order_id}"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Confirm").click()
+    reloads = f"oms-hub.reloads:/admin/orders/{order_id}"
+    assert page.evaluate(f"sessionStorage.getItem('{reloads}')") == "1"
+    with page.expect_navigation():
+        page.clock.run_for(1_100)
+    assert page.evaluate(f"sessionStorage.getItem('{reloads}')") == "2"
+    page.evaluate(f"sessionStorage.setItem('{reloads}', '60')")  # as after a minute of reloads
+    with page.expect_navigation():
+        page.clock.run_for(1_100)
+    expect(page.locator("[data-applying]")).to_have_text(re.compile("^Still being applied after a minute"))
+    page.clock.run_for(5_000)  # no more reloads: the text the script wrote stays
+    expect(page.locator("[data-applying]")).to_have_text(re.compile("^Still being applied after a minute"))
+    assert page.get_by_role("button", name="Cancel the order").count() == 0
