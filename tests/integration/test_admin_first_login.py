@@ -7,14 +7,13 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urlencode
 
 import pytest
 
 from oms_local import demo
 from oms_local.cognito import PoolUser
 from oms_local.runtime import LocalHub
-from tests.support.admin_page import CSRF_FIELD, FORM
+from tests.support.admin_page import LoginForm
 
 TEMPORARY = "Temporary-pass-1"
 OWN = "Olga-own-password-7"
@@ -36,31 +35,9 @@ def _cookie(headers: dict[str, str]) -> str:
     return headers["Set-Cookie"].split(";", 1)[0]
 
 
-class FirstLogin:
-    """The login form's cookie and token, and the challenge cookie once the login asked for a new password."""
-
-    def __init__(self, hub: LocalHub, username: str, password: str) -> None:
-        self.hub = hub
-        form = hub.http("GET", "/admin/login")
-        found = CSRF_FIELD.search(form.body.decode())
-        assert found
-        self.token, self.login_cookie = found.group(1), _cookie(form.headers)
-        fields = {"csrf_token": self.token, "username": username, "password": password}
-        self.answer = self.post("/admin/login", fields, self.login_cookie)
-        self.challenge_cookie = _cookie(self.answer.headers) if "Set-Cookie" in self.answer.headers else ""
-
-    def post(self, path: str, fields: dict[str, str], cookie: str) -> object:
-        return self.hub.http("POST", path, headers={**FORM, "cookie": cookie}, body=urlencode(fields).encode())
-
-    def new_password(self, new: str, again: str | None = None, challenge: str | None = None, **extra: str) -> object:
-        cookie = "; ".join([self.login_cookie, challenge if challenge is not None else self.challenge_cookie])
-        fields = {"csrf_token": self.token, "new_password": new, "confirm_password": new if again is None else again}
-        return self.post("/admin/login/new-password", {**fields, **extra}, cookie)
-
-
 def test_a_first_login_sets_the_user_s_own_password_and_opens_their_session(admin_hub: LocalHub) -> None:
     _invited(admin_hub, "olga")
-    first = FirstLogin(admin_hub, "olga", TEMPORARY)
+    first = LoginForm(admin_hub, "olga", TEMPORARY)
     answer = first.answer
     assert answer.status == 200 and 'name="new_password"' in answer.body.decode()
     set_cookie = answer.headers["Set-Cookie"]
@@ -88,8 +65,8 @@ def test_a_first_login_sets_the_user_s_own_password_and_opens_their_session(admi
     again = first.new_password(OWN)
     assert again.status == 401 and "Set-Cookie" not in again.headers
     # From now on the user's own password logs in, the temporary one no longer does.
-    assert FirstLogin(admin_hub, "olga", OWN).answer.status == 303
-    assert FirstLogin(admin_hub, "olga", TEMPORARY).answer.status == 401
+    assert LoginForm(admin_hub, "olga", OWN).answer.status == 303
+    assert LoginForm(admin_hub, "olga", TEMPORARY).answer.status == 401
 
 
 @pytest.mark.parametrize(
@@ -108,7 +85,7 @@ def test_a_first_login_sets_the_user_s_own_password_and_opens_their_session(admi
 def test_a_missing_or_altered_challenge_opens_nothing(admin_hub: LocalHub, challenge: str) -> None:
     username = f"olga-{uuid.uuid4().hex[:8]}"
     _invited(admin_hub, username)
-    first = FirstLogin(admin_hub, username, TEMPORARY)
+    first = LoginForm(admin_hub, username, TEMPORARY)
     answer = first.new_password(OWN, challenge=challenge)
     assert answer.status == 401 and "Set-Cookie" not in answer.headers
     assert "took too long" in answer.body.decode()
@@ -116,7 +93,7 @@ def test_a_missing_or_altered_challenge_opens_nothing(admin_hub: LocalHub, chall
 
 def test_the_new_password_form_refuses_what_a_browser_would_not_send(admin_hub: LocalHub) -> None:
     _invited(admin_hub, "olga-csrf")
-    first = FirstLogin(admin_hub, "olga-csrf", TEMPORARY)
+    first = LoginForm(admin_hub, "olga-csrf", TEMPORARY)
     no_token = first.new_password(OWN, csrf_token="forged")
     assert no_token.status == 403 and "Set-Cookie" not in no_token.headers
     assert admin_hub.http("GET", "/admin/login/new-password").status == 303  # no challenge: to the login

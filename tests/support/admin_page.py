@@ -108,6 +108,30 @@ def screenshot(page: Any, name: str) -> None:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+class LoginForm:
+    """The login form as a browser sends it to the in-process hub's gateway: the form's cookie and token, the
+    answer to the username and password (`query` on the form's URL), and the challenge cookie when that answer
+    asks a first login for a new password, which `new_password` sends."""
+
+    def __init__(self, hub: Any, username: str, password: str, query: str = "") -> None:
+        self.hub = hub
+        form = hub.http("GET", "/admin/login")
+        self.token, self.login_cookie = _csrf(form.body.decode()), _first(form.headers)
+        fields = {"csrf_token": self.token, "username": username, "password": password}
+        self.answer = self.post("/admin/login", fields, self.login_cookie, query)
+        self.challenge_cookie = _first(self.answer.headers) if "Set-Cookie" in self.answer.headers else ""
+
+    def post(self, path: str, fields: dict[str, str], cookie: str, query: str = "") -> Any:
+        body = urlencode(fields).encode()
+        return self.hub.http("POST", path, query=query, headers={**FORM, "cookie": cookie}, body=body)
+
+    def new_password(self, new: str, again: str | None = None, challenge: str | None = None, **extra: str) -> Any:
+        """The new-password form: `again` when the confirmation differs, `challenge` for another cookie."""
+        cookie = "; ".join([self.login_cookie, self.challenge_cookie if challenge is None else challenge])
+        fields = {"csrf_token": self.token, "new_password": new, "confirm_password": new if again is None else again}
+        return self.post("/admin/login/new-password", {**fields, **extra}, cookie)
+
+
 class HubSession:
     """An admin-page user's requests straight into an in-process LocalHub (no browser, no socket): logged in
     through the login form (a first login then sets `new_password`); `post` adds the session's CSRF token as
@@ -115,16 +139,11 @@ class HubSession:
 
     def __init__(self, hub: Any, username: str, password: str, new_password: str | None = None) -> None:
         self.hub = hub
-        form = hub.http("GET", "/admin/login")
-        token, login_cookie = _csrf(form.body.decode()), _first(form.headers)
-        sent = urlencode({"csrf_token": token, "username": username, "password": password})
-        login = hub.http("POST", "/admin/login", headers={**_FORM, "cookie": login_cookie}, body=sent.encode())
+        form = LoginForm(hub, username, password)
+        login = form.answer
         if new_password is not None:
             assert login.status == 200, login.body[:300]
-            cookies = f"{login_cookie}; {_first(login.headers)}"
-            chosen = {"csrf_token": token, "new_password": new_password, "confirm_password": new_password}
-            body = urlencode(chosen).encode()
-            login = hub.http("POST", "/admin/login/new-password", headers={**_FORM, "cookie": cookies}, body=body)
+            login = form.new_password(new_password)
         assert login.status == 303, login.body[:300]
         self.cookie = _first(login.headers)
         self.csrf_token = _csrf(self.get("/admin/no-such-page").body.decode())  # any page has the logout form
@@ -134,28 +153,16 @@ class HubSession:
 
     def post(self, path: str, fields: dict[str, str]) -> Any:
         body = urlencode({"csrf_token": self.csrf_token, **fields}).encode()
-        return self.hub.http("POST", path, headers={**_FORM, "cookie": self.cookie}, body=body)
-
-
-_FORM = {"content-type": "application/x-www-form-urlencoded"}
+        return self.hub.http("POST", path, headers={**FORM, "cookie": self.cookie}, body=body)
 
 
 def _first(headers: dict[str, str]) -> str:
+    """`name=value` of the answer's Set-Cookie."""
     return headers["Set-Cookie"].split(";", 1)[0]
 
 
 def form_login(hub: LocalHub, username: str, password: str, query: str = "") -> tuple[int, dict[str, str]]:
     """The login form posted to the in-process hub's gateway, as a browser would: the answer's status and
     headers (a session cookie and a 303 when the user may log in)."""
-    form = hub.http("GET", "/admin/login")
-    found = CSRF_FIELD.search(form.body.decode())
-    assert found, "no csrf_token field on the login form"
-    cookie = form.headers["Set-Cookie"].split(";")[0]
-    answer = hub.http(
-        "POST",
-        "/admin/login",
-        query=query,
-        headers={**FORM, "cookie": cookie},
-        body=f"csrf_token={found.group(1)}&username={username}&password={password}".encode(),
-    )
+    answer = LoginForm(hub, username, password, query).answer
     return answer.status, answer.headers
